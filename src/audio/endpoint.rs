@@ -1,0 +1,168 @@
+//! Endpointing: turns per-frame speech/non-speech decisions into utterance boundaries.
+//!
+//! Counted in audio frames, not wall-clock time, so the result depends only on the audio.
+
+use crate::protocol::FRAME_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// Consecutive speech frames that start an utterance.
+    pub start_frames: u32,
+    /// Utterances with less speech than this are dropped as noise.
+    pub min_speech_ms: u32,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            start_frames: 4,
+            min_speech_ms: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Nothing changed.
+    None,
+    /// An utterance began; it includes the last `start_frames` frames.
+    Start,
+    /// The utterance ended after `end_silence_ms` of silence.
+    End { speech_ms: u32, utterance_ms: u32 },
+    /// The utterance ended but was too short to be speech (a cough, a click).
+    Noise,
+}
+
+/// Frame-by-frame endpointer. The silence that ends a turn is chosen per turn
+/// (longer after open questions), so it is passed to [`Endpointer::push`].
+#[derive(Debug, Clone)]
+pub struct Endpointer {
+    cfg: EndpointConfig,
+    run: u32,
+    in_speech: bool,
+    speech_frames: u32,
+    utterance_frames: u32,
+    silence_frames: u32,
+}
+
+impl Endpointer {
+    pub fn new(cfg: EndpointConfig) -> Self {
+        Self {
+            cfg,
+            run: 0,
+            in_speech: false,
+            speech_frames: 0,
+            utterance_frames: 0,
+            silence_frames: 0,
+        }
+    }
+
+    pub fn in_speech(&self) -> bool {
+        self.in_speech
+    }
+
+    /// Trailing silence of the current utterance, or silence since the last one, in ms.
+    pub fn silence_ms(&self) -> u32 {
+        self.silence_frames * FRAME_MS
+    }
+
+    /// Forgets any utterance in progress.
+    pub fn reset(&mut self) {
+        *self = Self::new(self.cfg);
+    }
+
+    pub fn push(&mut self, speech: bool, end_silence_ms: u32) -> Endpoint {
+        if speech {
+            self.run += 1;
+            self.silence_frames = 0;
+        } else {
+            self.run = 0;
+            self.silence_frames += 1;
+        }
+        if !self.in_speech {
+            if self.run >= self.cfg.start_frames {
+                self.in_speech = true;
+                self.speech_frames = self.run;
+                self.utterance_frames = self.run;
+                return Endpoint::Start;
+            }
+            return Endpoint::None;
+        }
+        self.utterance_frames += 1;
+        if speech {
+            self.speech_frames += 1;
+        }
+        if self.silence_frames * FRAME_MS >= end_silence_ms {
+            self.in_speech = false;
+            let speech_ms = self.speech_frames * FRAME_MS;
+            let utterance_ms = self.utterance_frames * FRAME_MS;
+            self.speech_frames = 0;
+            self.utterance_frames = 0;
+            self.silence_frames = 0;
+            return if speech_ms >= self.cfg.min_speech_ms {
+                Endpoint::End {
+                    speech_ms,
+                    utterance_ms,
+                }
+            } else {
+                Endpoint::Noise
+            };
+        }
+        Endpoint::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(ep: &mut Endpointer, pattern: &[(bool, u32)], end_ms: u32) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        for &(speech, n) in pattern {
+            for _ in 0..n {
+                let e = ep.push(speech, end_ms);
+                if e != Endpoint::None {
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn utterance_starts_after_start_frames_and_ends_after_silence() {
+        let mut ep = Endpointer::new(EndpointConfig::default());
+        let events = feed(&mut ep, &[(false, 10), (true, 50), (false, 35)], 700);
+        assert_eq!(
+            events,
+            vec![
+                Endpoint::Start,
+                Endpoint::End {
+                    speech_ms: 1000,
+                    utterance_ms: 1700
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn pauses_shorter_than_the_end_silence_do_not_end_the_turn() {
+        let mut ep = Endpointer::new(EndpointConfig::default());
+        let events = feed(&mut ep, &[(true, 20), (false, 30), (true, 20)], 700);
+        assert_eq!(events, vec![Endpoint::Start]);
+        assert!(ep.in_speech());
+        // A longer end silence (open question) waits longer.
+        let events = feed(&mut ep, &[(false, 40)], 1200);
+        assert!(events.is_empty());
+        let events = feed(&mut ep, &[(false, 20)], 1200);
+        assert!(matches!(events[..], [Endpoint::End { .. }]));
+    }
+
+    #[test]
+    fn short_bursts_are_noise_and_isolated_frames_do_not_start() {
+        let mut ep = Endpointer::new(EndpointConfig::default());
+        assert!(feed(&mut ep, &[(true, 3), (false, 5), (true, 1)], 700).is_empty());
+        let events = feed(&mut ep, &[(true, 5), (false, 40)], 700);
+        assert_eq!(events, vec![Endpoint::Start, Endpoint::Noise]);
+    }
+}

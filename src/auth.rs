@@ -1,0 +1,197 @@
+//! Candidate credentials: HS256 JWTs bound to one interview, and single-use tickets.
+
+use std::path::Path;
+use std::time::Duration;
+
+use jsonwebtoken::{
+    decode, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const AUDIENCE: &str = "viva:candidate";
+pub const ISSUER: &str = "viva";
+/// How long a ticket from `POST /v1/interviews/{id}/ticket` is valid.
+pub const TICKET_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The interview this token opens.
+    pub sub: String,
+    pub aud: String,
+    pub iss: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("token expired")]
+    Expired,
+    #[error("invalid token")]
+    Invalid,
+}
+
+pub struct Auth {
+    enc: EncodingKey,
+    dec: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl Auth {
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        // Only HS256 is accepted: `alg: none` and every other algorithm fail validation.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+        validation.leeway = 30;
+        Self {
+            enc: EncodingKey::from_secret(secret),
+            dec: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    /// A candidate token for one interview.
+    pub fn issue(&self, interview: Uuid) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: interview.to_string(),
+            aud: AUDIENCE.into(),
+            iss: ISSUER.into(),
+            iat: now,
+            exp: now + self.ttl.as_secs() as i64,
+            jti: Uuid::new_v4().to_string(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.enc)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// The interview a token opens.
+    pub fn verify(&self, token: &str) -> Result<Uuid, AuthError> {
+        let data =
+            decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid,
+            })?;
+        Uuid::parse_str(&data.claims.sub).map_err(|_| AuthError::Invalid)
+    }
+}
+
+/// A fresh random ticket (256 bits, hex).
+pub fn new_ticket() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The signing key: configured, or generated once into `<data dir>/jwt.secret` (mode 0600).
+pub fn load_or_create_secret(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> std::io::Result<Vec<u8>> {
+    if let Some(s) = configured {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = data_dir.join("jwt.secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().as_bytes().to_vec()),
+        Ok(_) => {
+            return Err(std::io::Error::other(format!(
+                "{} is shorter than 32 characters",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let secret = new_ticket();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(&path) {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(secret.as_bytes())?;
+            f.sync_all()?;
+            Ok(secret.into_bytes())
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> Auth {
+        Auth::new(
+            b"0123456789abcdef0123456789abcdef",
+            Duration::from_secs(3600),
+        )
+    }
+
+    #[test]
+    fn issued_tokens_verify_for_their_interview() {
+        let a = auth();
+        let id = Uuid::now_v7();
+        assert_eq!(a.verify(&a.issue(id)), Ok(id));
+    }
+
+    #[test]
+    fn forged_expired_and_unsigned_tokens_fail() {
+        let a = auth();
+        let id = Uuid::now_v7();
+        let other = Auth::new(
+            b"another-secret-another-secret-xx",
+            Duration::from_secs(3600),
+        );
+        assert_eq!(a.verify(&other.issue(id)), Err(AuthError::Invalid));
+
+        let now = chrono::Utc::now().timestamp();
+        let expired = Claims {
+            sub: id.to_string(),
+            aud: AUDIENCE.into(),
+            iss: ISSUER.into(),
+            iat: now - 7200,
+            exp: now - 3600,
+            jti: "x".into(),
+        };
+        let t = encode(
+            &Header::new(Algorithm::HS256),
+            &expired,
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert_eq!(a.verify(&t), Err(AuthError::Expired));
+
+        assert_eq!(a.verify("not a token"), Err(AuthError::Invalid));
+    }
+
+    #[test]
+    fn secret_is_generated_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create_secret(None, dir.path()).unwrap();
+        let b = load_or_create_secret(None, dir.path()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(
+            load_or_create_secret(Some("configured"), dir.path()).unwrap(),
+            b"configured"
+        );
+    }
+}

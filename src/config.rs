@@ -1,0 +1,221 @@
+//! Configuration, parsed once from flags, the environment and `.env` (clap `env`), then passed
+//! explicitly. Secrets are wrapped so they never print.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::audio::endpoint::EndpointConfig;
+use crate::interview::InterviewConfig;
+use crate::providers::{ProviderSettings, ScriptedLatency};
+
+/// A secret string: `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+#[derive(clap::Parser, Debug, Clone)]
+#[command(name = "viva")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "VIVA_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Public base URL for links (default: http:// + VIVA_BIND).
+    #[arg(long, env = "VIVA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Directory of the embedded default's database and signing key.
+    #[arg(long, env = "VIVA_DATA_DIR", default_value = ".viva")]
+    pub data_dir: PathBuf,
+    /// Durable store URL (`sqlite:…`); unset: `<data dir>/viva.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Hot state URL; unset: in-process.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<Secret>,
+    /// HS256 key for candidate tokens; unset: generated once into the data directory.
+    #[arg(long, env = "VIVA_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Lifetime of candidate tokens, in hours.
+    #[arg(long, env = "VIVA_TOKEN_TTL_HOURS", default_value_t = 72)]
+    pub token_ttl_hours: u64,
+    /// Speech-to-text chain, tried in order.
+    #[arg(
+        long,
+        env = "VIVA_STT",
+        default_value = "untranscribed",
+        value_delimiter = ','
+    )]
+    pub stt: Vec<String>,
+    /// Interviewer model chain, tried in order.
+    #[arg(
+        long,
+        env = "VIVA_LLM",
+        default_value = "offline-interviewer",
+        value_delimiter = ','
+    )]
+    pub llm: Vec<String>,
+    /// Text-to-speech chain, tried in order.
+    #[arg(
+        long,
+        env = "VIVA_TTS",
+        default_value = "espeak-ng",
+        value_delimiter = ','
+    )]
+    pub tts: Vec<String>,
+    #[arg(long, env = "VIVA_ESPEAK_VOICE", default_value = "en-us")]
+    pub espeak_voice: String,
+    #[arg(long, env = "VIVA_ESPEAK_WPM", default_value_t = 165)]
+    pub espeak_wpm: u32,
+    /// `scripted` STT latency after the end of a turn.
+    #[arg(long, env = "VIVA_SCRIPTED_STT_MS", default_value_t = 150)]
+    pub scripted_stt_ms: u64,
+    #[arg(long, env = "VIVA_SCRIPTED_LLM_FIRST_TOKEN_MS", default_value_t = 300)]
+    pub scripted_llm_first_token_ms: u64,
+    #[arg(long, env = "VIVA_SCRIPTED_LLM_TOKENS_PER_SEC", default_value_t = 40.0)]
+    pub scripted_llm_tokens_per_sec: f64,
+    #[arg(long, env = "VIVA_SCRIPTED_TTS_FIRST_BYTE_MS", default_value_t = 150)]
+    pub scripted_tts_first_byte_ms: u64,
+    /// Questions the `scripted` LLM asks before closing.
+    #[arg(long, env = "VIVA_SCRIPTED_QUESTIONS", default_value_t = 3)]
+    pub scripted_questions: u32,
+    /// Seconds an interview stays loaded after its connection drops.
+    #[arg(long, env = "VIVA_GRACE_SECS", default_value_t = 600)]
+    pub grace_secs: u64,
+    /// Silence that ends the candidate's turn after a short question.
+    #[arg(long, env = "VIVA_END_SILENCE_MS", default_value_t = 700)]
+    pub end_silence_ms: u32,
+    /// Silence that ends the candidate's turn after an open question.
+    #[arg(long, env = "VIVA_OPEN_END_SILENCE_MS", default_value_t = 1200)]
+    pub open_end_silence_ms: u32,
+    /// Silence after a question before a gentle prompt.
+    #[arg(long, env = "VIVA_SILENCE_PROMPT_MS", default_value_t = 15_000)]
+    pub silence_prompt_ms: u32,
+    /// Continuous speech that starts an utterance (and barges in), in ms.
+    #[arg(long, env = "VIVA_SPEECH_START_MS", default_value_t = 80)]
+    pub speech_start_ms: u32,
+    /// Utterances with less speech are dropped as noise.
+    #[arg(long, env = "VIVA_MIN_SPEECH_MS", default_value_t = 200)]
+    pub min_speech_ms: u32,
+    /// WebRTC VAD aggressiveness, 0–3.
+    #[arg(long, env = "VIVA_VAD_MODE", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub vad_mode: u8,
+    /// Events kept in memory per interview for replay.
+    #[arg(long, env = "VIVA_REPLAY_WINDOW", default_value_t = 1024)]
+    pub replay_window: usize,
+    /// Opus encoder complexity (0–10) of the interviewer's voice.
+    #[arg(long, env = "VIVA_OPUS_COMPLEXITY", default_value_t = 3, value_parser = clap::value_parser!(i32).range(0..=10))]
+    pub opus_complexity: i32,
+    #[arg(long, env = "VIVA_OPUS_BITRATE", default_value_t = 24_000)]
+    pub opus_bitrate: i32,
+    /// Encoded sentences cached across interviews (0 disables).
+    #[arg(long, env = "VIVA_TTS_CACHE_ENTRIES", default_value_t = 4096)]
+    pub tts_cache_entries: usize,
+    /// Directory served as the web client.
+    #[arg(long, env = "VIVA_WEB_DIR", default_value = "web-client")]
+    pub web_dir: PathBuf,
+    /// Seconds a new connection has to send `hello`.
+    #[arg(long, env = "VIVA_HELLO_TIMEOUT_SECS", default_value_t = 10)]
+    pub hello_timeout_secs: u64,
+    /// Seconds without any message before a connection is closed.
+    #[arg(long, env = "VIVA_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Seconds to wait for interviews to checkpoint on shutdown.
+    #[arg(long, env = "VIVA_SHUTDOWN_SECS", default_value_t = 10)]
+    pub shutdown_secs: u64,
+}
+
+impl Config {
+    /// The embedded default with every other setting at its default (tests start from this).
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        use clap::Parser;
+        let mut c = Self::parse_from(["viva"]);
+        c.data_dir = data_dir.into();
+        c
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    pub fn providers(&self) -> ProviderSettings {
+        ProviderSettings {
+            stt: self.stt.clone(),
+            llm: self.llm.clone(),
+            tts: self.tts.clone(),
+            scripted: ScriptedLatency {
+                stt_ms: self.scripted_stt_ms,
+                llm_first_token_ms: self.scripted_llm_first_token_ms,
+                llm_tokens_per_sec: self.scripted_llm_tokens_per_sec,
+                tts_first_byte_ms: self.scripted_tts_first_byte_ms,
+            },
+            scripted_questions: self.scripted_questions,
+            espeak_voice: self.espeak_voice.clone(),
+            espeak_wpm: self.espeak_wpm,
+        }
+    }
+
+    pub fn interview(&self) -> InterviewConfig {
+        InterviewConfig {
+            grace: Duration::from_secs(self.grace_secs),
+            end_silence_ms: self.end_silence_ms,
+            open_end_silence_ms: self.open_end_silence_ms,
+            silence_prompt_ms: self.silence_prompt_ms,
+            endpoint: EndpointConfig {
+                start_frames: (self.speech_start_ms / crate::protocol::FRAME_MS).max(1),
+                min_speech_ms: self.min_speech_ms,
+            },
+            vad_aggressiveness: self.vad_mode,
+            replay_window: self.replay_window.max(16),
+            ..InterviewConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "Secret([redacted])");
+        let mut c = Config::embedded("/tmp/x");
+        c.jwt_secret = Some(s);
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn chains_split_on_commas() {
+        use clap::Parser;
+        let c = Config::parse_from(["viva", "--llm", "scripted,offline-interviewer"]);
+        assert_eq!(c.llm, vec!["scripted", "offline-interviewer"]);
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+    }
+}

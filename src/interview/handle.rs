@@ -1,0 +1,147 @@
+//! The actor's public face: a cheap `Clone` handle over a bounded mailbox.
+
+use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::protocol::{ControlAction, Snapshot};
+
+/// What the actor sends a connection's writer task. The writer only does I/O.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    Text(Utf8Bytes),
+    /// Several text messages in order (replay on attach).
+    Batch(Vec<Utf8Bytes>),
+    Audio(Bytes),
+    Close(u16, &'static str),
+}
+
+/// Capacity of a connection's outbound queue. Audio is paced at most ~200 ms ahead, so a
+/// healthy client never has more than a few dozen messages queued; a full queue means the
+/// client is not reading and it is disconnected (it can resume).
+pub const OUTBOUND_QUEUE: usize = 256;
+
+/// A connection attached to an interview.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: u64,
+    pub tx: mpsc::Sender<Outbound>,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Attach {
+        conn: Connection,
+        resume_from: Option<u64>,
+        reply: oneshot::Sender<Result<(), AttachError>>,
+    },
+    Detach {
+        conn_id: u64,
+    },
+    Audio {
+        conn_id: u64,
+        packet: Bytes,
+    },
+    AnswerText {
+        conn_id: u64,
+        text: String,
+    },
+    Control {
+        conn_id: u64,
+        action: ControlAction,
+    },
+    Snapshot {
+        reply: oneshot::Sender<Snapshot>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AttachError {
+    #[error("no such interview")]
+    NotFound,
+    #[error("interview ended")]
+    Ended,
+    #[error("interview actor stopped")]
+    Stopped,
+    #[error("interview could not be loaded")]
+    Internal,
+}
+
+/// Why an audio frame was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioRejected {
+    /// The mailbox is full: the frame is dropped (the decoder conceals it).
+    Full,
+    /// The actor has stopped.
+    Stopped,
+}
+
+#[derive(Clone, Debug)]
+pub struct InterviewHandle {
+    pub id: Uuid,
+    /// Distinguishes successive actors of the same interview in the registry.
+    pub instance: u64,
+    tx: mpsc::Sender<Command>,
+}
+
+impl InterviewHandle {
+    pub(crate) fn new(id: Uuid, instance: u64, tx: mpsc::Sender<Command>) -> Self {
+        Self { id, instance, tx }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    pub async fn attach(
+        &self,
+        conn: Connection,
+        resume_from: Option<u64>,
+    ) -> Result<(), AttachError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Attach {
+                conn,
+                resume_from,
+                reply,
+            })
+            .await
+            .map_err(|_| AttachError::Stopped)?;
+        rx.await.map_err(|_| AttachError::Stopped)?
+    }
+
+    pub async fn detach(&self, conn_id: u64) {
+        let _ = self.tx.send(Command::Detach { conn_id }).await;
+    }
+
+    /// Never waits: audio must not queue without bound.
+    pub fn audio(&self, conn_id: u64, packet: Bytes) -> Result<(), AudioRejected> {
+        self.tx
+            .try_send(Command::Audio { conn_id, packet })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AudioRejected::Full,
+                mpsc::error::TrySendError::Closed(_) => AudioRejected::Stopped,
+            })
+    }
+
+    pub async fn answer_text(&self, conn_id: u64, text: String) -> bool {
+        self.tx
+            .send(Command::AnswerText { conn_id, text })
+            .await
+            .is_ok()
+    }
+
+    pub async fn control(&self, conn_id: u64, action: ControlAction) -> bool {
+        self.tx
+            .send(Command::Control { conn_id, action })
+            .await
+            .is_ok()
+    }
+
+    pub async fn snapshot(&self) -> Option<Snapshot> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::Snapshot { reply }).await.ok()?;
+        rx.await.ok()
+    }
+}

@@ -1,0 +1,136 @@
+//! The interviewer's ear: Opus decode straight to 16 kHz → VAD → endpointing, routing each
+//! utterance's audio (with pre-roll, without trailing silence) into a speech-to-text session.
+
+use std::collections::VecDeque;
+
+use crate::audio::codec::{CodecError, Decoder16k, LISTEN_FRAME};
+use crate::audio::endpoint::{Endpoint, EndpointConfig, Endpointer};
+use crate::audio::vad::Vad;
+use crate::providers::SttSession;
+
+/// Audio kept from before an utterance starts, so its first syllable reaches STT.
+const PREROLL_FRAMES: usize = 10;
+
+pub enum Hearing {
+    /// No utterance in progress.
+    Quiet,
+    /// An utterance began with this frame.
+    Start,
+    /// An utterance is in progress.
+    Continue,
+    /// The utterance ended: finish its STT session.
+    End {
+        stt: Box<dyn SttSession>,
+        speech_ms: u32,
+        utterance_ms: u32,
+    },
+    /// What began was too short to be speech; it was dropped.
+    Noise,
+}
+
+pub struct Ear {
+    decoder: Decoder16k,
+    vad: Vad,
+    endpointer: Endpointer,
+    preroll: VecDeque<i16>,
+    held: Vec<i16>,
+    stt: Option<Box<dyn SttSession>>,
+    pub decode_errors: u64,
+}
+
+impl Ear {
+    pub fn new(vad_aggressiveness: u8, endpoint: EndpointConfig) -> Result<Self, CodecError> {
+        Ok(Self {
+            decoder: Decoder16k::new()?,
+            vad: Vad::new(vad_aggressiveness),
+            endpointer: Endpointer::new(endpoint),
+            preroll: VecDeque::with_capacity(PREROLL_FRAMES * LISTEN_FRAME),
+            held: Vec::new(),
+            stt: None,
+            decode_errors: 0,
+        })
+    }
+
+    pub fn in_utterance(&self) -> bool {
+        self.stt.is_some()
+    }
+
+    /// Ends the utterance in progress now (the connection dropped mid-answer).
+    pub fn cut(&mut self) -> Option<Box<dyn SttSession>> {
+        self.endpointer.reset();
+        self.held.clear();
+        self.stt.take()
+    }
+
+    /// Processes one validated 20 ms packet. `start` opens the STT session when speech begins.
+    pub fn hear(
+        &mut self,
+        packet: &[u8],
+        end_silence_ms: u32,
+        start: impl FnOnce() -> Box<dyn SttSession>,
+    ) -> Hearing {
+        let pcm = match self.decoder.decode(packet) {
+            Ok(pcm) => pcm,
+            Err(_) => {
+                self.decode_errors += 1;
+                match self.decoder.conceal() {
+                    Ok(pcm) => pcm,
+                    Err(_) => return Hearing::Quiet,
+                }
+            }
+        };
+        let speech = self.vad.is_speech(pcm);
+        match self.endpointer.push(speech, end_silence_ms) {
+            Endpoint::Start => {
+                self.preroll.extend(pcm.iter().copied());
+                let mut stt = start();
+                stt.push(self.preroll.make_contiguous());
+                self.preroll.clear();
+                self.stt = Some(stt);
+                Hearing::Start
+            }
+            Endpoint::None => match &mut self.stt {
+                Some(stt) => {
+                    if speech {
+                        if !self.held.is_empty() {
+                            stt.push(&self.held);
+                            self.held.clear();
+                        }
+                        stt.push(pcm);
+                    } else {
+                        self.held.extend_from_slice(pcm);
+                    }
+                    Hearing::Continue
+                }
+                None => {
+                    self.preroll.extend(pcm.iter().copied());
+                    let excess = self
+                        .preroll
+                        .len()
+                        .saturating_sub(PREROLL_FRAMES * LISTEN_FRAME);
+                    self.preroll.drain(..excess);
+                    Hearing::Quiet
+                }
+            },
+            Endpoint::End {
+                speech_ms,
+                utterance_ms,
+            } => {
+                self.held.clear();
+                match self.stt.take() {
+                    Some(stt) => Hearing::End {
+                        stt,
+                        speech_ms,
+                        utterance_ms,
+                    },
+                    None => Hearing::Quiet,
+                }
+            }
+            Endpoint::Noise => {
+                self.held.clear();
+                self.stt = None;
+                Hearing::Noise
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! One tokio actor per live interview (handle + task), found through the [`Registry`].
+//!
+//! - [`handle`]: the `Clone` handle, its commands and the connection's outbound messages.
+//! - [`actor`]: the task that owns the conversation and drives listening and speaking.
+//! - [`listen`]: decode → VAD → endpointing → STT session.
+//! - [`speak`]: LLM → sentences → TTS → Opus, and real-time playback.
+//! - [`events`]: seq numbering and the replay window.
+//! - [`conversation`]: committed turns, the model's context, snapshots.
+
+pub mod actor;
+pub mod conversation;
+pub mod events;
+pub mod handle;
+pub mod listen;
+pub mod registry;
+pub mod speak;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use handle::{AttachError, AudioRejected, Connection, InterviewHandle, Outbound};
+pub use registry::Registry;
+
+use crate::audio::endpoint::EndpointConfig;
+use crate::providers::Providers;
+use crate::store::event_writer::EventWriter;
+use crate::store::{HotState, Store};
+use speak::SpeakDeps;
+
+/// Behaviour of every interview actor (from [`crate::config::Config`]).
+#[derive(Debug, Clone)]
+pub struct InterviewConfig {
+    /// How long an actor outlives its last connection before checkpointing and stopping.
+    pub grace: Duration,
+    /// Silence that ends the candidate's turn after a short question.
+    pub end_silence_ms: u32,
+    /// Silence that ends the candidate's turn after an open question.
+    pub open_end_silence_ms: u32,
+    /// Silence after a question before a gentle prompt (never the next question).
+    pub silence_prompt_ms: u32,
+    pub endpoint: EndpointConfig,
+    pub vad_aggressiveness: u8,
+    /// Events kept in memory for replay on resume.
+    pub replay_window: usize,
+    /// How far interviewer audio may run ahead of real time.
+    pub playout_lead: Duration,
+    /// Actor mailbox capacity (commands, including audio frames).
+    pub mailbox: usize,
+}
+
+impl Default for InterviewConfig {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(600),
+            end_silence_ms: 700,
+            open_end_silence_ms: 1200,
+            silence_prompt_ms: 15_000,
+            endpoint: EndpointConfig::default(),
+            vad_aggressiveness: 2,
+            replay_window: 1024,
+            playout_lead: Duration::from_millis(200),
+            mailbox: 128,
+        }
+    }
+}
+
+/// What every actor shares.
+pub struct Deps {
+    pub store: Arc<dyn Store>,
+    pub hot: Arc<dyn HotState>,
+    pub events: EventWriter,
+    pub providers: Providers,
+    pub speak: Arc<SpeakDeps>,
+    pub cfg: InterviewConfig,
+}
+
+/// Whether a question invites a long answer (its end-of-turn silence is longer).
+pub fn is_open_question(text: &str) -> bool {
+    const OPEN: &[&str] = &[
+        "tell me",
+        "describe",
+        "walk me through",
+        "how would you",
+        "how do you",
+        "explain",
+        "why",
+        "what would you",
+        "talk about",
+        "give me an example",
+        "what drew you",
+    ];
+    let t = text.to_ascii_lowercase();
+    OPEN.iter().any(|k| t.contains(k))
+}

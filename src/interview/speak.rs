@@ -1,0 +1,482 @@
+//! The interviewer's voice: a reply pipeline task (LLM → sentences → TTS → 20 ms Opus) and the
+//! real-time [`Playback`] the actor paces onto the connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::audio::codec::FrameEncoder;
+use crate::audio::resample::Resampler;
+use crate::protocol::FRAME_MS;
+use crate::providers::chunker::SentenceChunker;
+use crate::providers::{InterviewContext, LlmEvent, LlmProvider, ProviderError, TtsProvider};
+
+const FRAME: Duration = Duration::from_millis(FRAME_MS as u64);
+
+/// Where the reply's text comes from.
+pub enum Source {
+    /// The interviewer model, given the conversation.
+    Model(Arc<InterviewContext>),
+    /// Fixed text: prompts, notices, repeats.
+    Fixed(String),
+}
+
+/// Progress reports from a pipeline to its actor.
+#[derive(Debug)]
+pub enum SpeakMsg {
+    LlmFirstToken(Duration),
+    /// A sentence of the reply text, as soon as it is complete.
+    TextSentence(String),
+    TextDone {
+        text: String,
+        end_interview: bool,
+    },
+    TtsFirstAudio(Duration),
+    Frames(Vec<Bytes>),
+    /// A sentence's audio is complete (`frames` of it were sent in `Frames`).
+    SentenceDone {
+        text: String,
+        frames: usize,
+    },
+    AudioDone,
+    Failed {
+        stage: &'static str,
+        error: ProviderError,
+    },
+}
+
+/// Opus settings for the interviewer's voice.
+#[derive(Debug, Clone, Copy)]
+pub struct VoiceSettings {
+    pub complexity: i32,
+    pub bitrate_bps: i32,
+}
+
+/// Encoded audio of sentences that repeat across interviews (questions, prompts), by voice.
+pub struct AudioCache {
+    map: DashMap<(String, String), Arc<[Bytes]>>,
+    capacity: usize,
+}
+
+impl AudioCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            map: DashMap::new(),
+            capacity,
+        }
+    }
+
+    fn get(&self, voice: &str, text: &str) -> Option<Arc<[Bytes]>> {
+        if self.capacity == 0 {
+            return None;
+        }
+        self.map
+            .get(&(voice.to_owned(), text.to_owned()))
+            .map(|v| v.clone())
+    }
+
+    fn put(&self, voice: &str, text: &str, frames: Arc<[Bytes]>) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.map.len() >= self.capacity {
+            // Evict an arbitrary entry: cheap, and repeated sentences come straight back.
+            let victim = self.map.iter().next().map(|e| e.key().clone());
+            if let Some(k) = victim {
+                self.map.remove(&k);
+            }
+        }
+        self.map.insert((voice.to_owned(), text.to_owned()), frames);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+pub struct SpeakDeps {
+    pub llm: Arc<dyn LlmProvider>,
+    pub tts: Arc<dyn TtsProvider>,
+    pub cache: Arc<AudioCache>,
+    pub voice: VoiceSettings,
+}
+
+struct Out {
+    gen: u64,
+    tx: mpsc::Sender<(u64, SpeakMsg)>,
+}
+
+impl Out {
+    async fn send(&self, m: SpeakMsg) {
+        let _ = self.tx.send((self.gen, m)).await;
+    }
+}
+
+/// Runs one reply. Always ends with `TextDone` and `AudioDone` (after any `Failed`).
+pub async fn run(
+    gen: u64,
+    source: Source,
+    deps: Arc<SpeakDeps>,
+    tx: mpsc::Sender<(u64, SpeakMsg)>,
+) {
+    let out = Out { gen, tx };
+    let (sentences_tx, mut sentences_rx) = mpsc::channel::<String>(32);
+    let text_side = async {
+        let (text, end_interview) = match source {
+            Source::Fixed(text) => {
+                let mut c = SentenceChunker::new();
+                let mut all: Vec<String> = c.push(&text);
+                all.extend(c.finish());
+                for s in all {
+                    out.send(SpeakMsg::TextSentence(s.clone())).await;
+                    let _ = sentences_tx.send(s).await;
+                }
+                (text, false)
+            }
+            Source::Model(ctx) => model_text(&deps, ctx, &out, &sentences_tx).await,
+        };
+        drop(sentences_tx);
+        out.send(SpeakMsg::TextDone {
+            text,
+            end_interview,
+        })
+        .await;
+    };
+    let audio_side = async {
+        let mut first = true;
+        let mut failed = false;
+        while let Some(sentence) = sentences_rx.recv().await {
+            if failed {
+                out.send(SpeakMsg::SentenceDone {
+                    text: sentence,
+                    frames: 0,
+                })
+                .await;
+                continue;
+            }
+            match speak_sentence(&deps, &sentence, &out, &mut first).await {
+                Ok(frames) => {
+                    out.send(SpeakMsg::SentenceDone {
+                        text: sentence,
+                        frames,
+                    })
+                    .await
+                }
+                Err(error) => {
+                    failed = true;
+                    out.send(SpeakMsg::Failed {
+                        stage: "tts",
+                        error,
+                    })
+                    .await;
+                    out.send(SpeakMsg::SentenceDone {
+                        text: sentence,
+                        frames: 0,
+                    })
+                    .await;
+                }
+            }
+        }
+        out.send(SpeakMsg::AudioDone).await;
+    };
+    tokio::join!(text_side, audio_side);
+}
+
+async fn model_text(
+    deps: &SpeakDeps,
+    ctx: Arc<InterviewContext>,
+    out: &Out,
+    sentences: &mpsc::Sender<String>,
+) -> (String, bool) {
+    let t0 = Instant::now();
+    let mut stream = match deps.llm.stream(ctx).await {
+        Ok(s) => s,
+        Err(error) => {
+            out.send(SpeakMsg::Failed {
+                stage: "llm",
+                error,
+            })
+            .await;
+            return (String::new(), false);
+        }
+    };
+    let mut chunker = SentenceChunker::new();
+    let mut text = String::new();
+    let mut end_interview = false;
+    while let Some(ev) = stream.next().await {
+        match ev {
+            Ok(LlmEvent::Token(t)) => {
+                if text.is_empty() {
+                    out.send(SpeakMsg::LlmFirstToken(t0.elapsed())).await;
+                }
+                text.push_str(&t);
+                for s in chunker.push(&t) {
+                    out.send(SpeakMsg::TextSentence(s.clone())).await;
+                    let _ = sentences.send(s).await;
+                }
+            }
+            Ok(LlmEvent::Done { end_interview: e }) => {
+                end_interview = e;
+                break;
+            }
+            Err(error) => {
+                out.send(SpeakMsg::Failed {
+                    stage: "llm",
+                    error,
+                })
+                .await;
+                break;
+            }
+        }
+    }
+    if let Some(s) = chunker.finish() {
+        out.send(SpeakMsg::TextSentence(s.clone())).await;
+        let _ = sentences.send(s).await;
+    }
+    (text.trim().to_owned(), end_interview)
+}
+
+/// Synthesises and encodes one sentence (or takes it from the cache); returns its frame count.
+async fn speak_sentence(
+    deps: &SpeakDeps,
+    text: &str,
+    out: &Out,
+    first: &mut bool,
+) -> Result<usize, ProviderError> {
+    let voice = format!("{}/{}", deps.tts.name(), deps.tts.voice());
+    let t0 = Instant::now();
+    if let Some(frames) = deps.cache.get(&voice, text) {
+        if std::mem::take(first) {
+            out.send(SpeakMsg::TtsFirstAudio(t0.elapsed())).await;
+        }
+        out.send(SpeakMsg::Frames(frames.to_vec())).await;
+        return Ok(frames.len());
+    }
+    let audio = deps.tts.synthesize(text).await?;
+    let opus_rate = match audio.sample_rate {
+        r @ (8_000 | 12_000 | 16_000 | 24_000 | 48_000) => r,
+        _ => 24_000,
+    };
+    let mut resampler = Resampler::new(audio.sample_rate, opus_rate);
+    let encode_err = |e: crate::audio::codec::CodecError| ProviderError::new("opus", e.to_string());
+    let mut encoder = FrameEncoder::new(opus_rate, deps.voice.complexity, deps.voice.bitrate_bps)
+        .map_err(encode_err)?;
+    let mut all = Vec::new();
+    let mut pcm = Vec::new();
+    let mut chunks = audio.chunks;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        if std::mem::take(first) {
+            out.send(SpeakMsg::TtsFirstAudio(t0.elapsed())).await;
+        }
+        pcm.clear();
+        resampler.process(&chunk, &mut pcm);
+        let mut frames = Vec::new();
+        encoder.push(&pcm, &mut frames).map_err(encode_err)?;
+        if !frames.is_empty() {
+            all.extend(frames.iter().cloned());
+            out.send(SpeakMsg::Frames(frames)).await;
+        }
+    }
+    let mut frames = Vec::new();
+    encoder.finish(&mut frames).map_err(encode_err)?;
+    if !frames.is_empty() {
+        all.extend(frames.iter().cloned());
+        out.send(SpeakMsg::Frames(frames)).await;
+    }
+    let n = all.len();
+    deps.cache.put(&voice, text, all.into());
+    Ok(n)
+}
+
+/// One interviewer turn being played out at real time.
+pub struct Playback {
+    pub turn: u32,
+    pub frames: Vec<Bytes>,
+    /// Next frame to send.
+    pub next: usize,
+    /// When playout position 0 was (set when the first frame is sent).
+    anchor: Option<Instant>,
+    /// Sentences with the frame index at which each ends.
+    pub sentences: Vec<(String, usize)>,
+    pub text: String,
+    pub text_done: bool,
+    pub audio_done: bool,
+    pub end_interview: bool,
+}
+
+impl Playback {
+    pub fn new(turn: u32) -> Self {
+        Self {
+            turn,
+            frames: Vec::new(),
+            next: 0,
+            anchor: None,
+            sentences: Vec::new(),
+            text: String::new(),
+            text_done: false,
+            audio_done: false,
+            end_interview: false,
+        }
+    }
+
+    /// A finished turn's audio, played again (repeat requests).
+    pub fn replay(
+        turn: u32,
+        text: String,
+        frames: Vec<Bytes>,
+        sentences: Vec<(String, usize)>,
+    ) -> Self {
+        Self {
+            frames,
+            sentences,
+            text,
+            text_done: true,
+            audio_done: true,
+            ..Self::new(turn)
+        }
+    }
+
+    pub fn audio_started(&self) -> bool {
+        self.anchor.is_some()
+    }
+
+    /// Starts playout again from the beginning (a new connection did not hear it).
+    pub fn restart(&mut self) {
+        self.next = 0;
+        self.anchor = None;
+    }
+
+    /// Frames due at `now`, keeping at most `lead` of audio ahead of real time.
+    pub fn due(&mut self, now: Instant, lead: Duration) -> &[Bytes] {
+        let start = self.next;
+        if self.next >= self.frames.len() {
+            return &[];
+        }
+        let anchor = *self.anchor.get_or_insert(now);
+        // Underrun: the client has played everything sent; continue from now.
+        let sent_until = anchor + FRAME * self.next as u32;
+        let anchor = if sent_until < now {
+            let a = now - FRAME * self.next as u32;
+            self.anchor = Some(a);
+            a
+        } else {
+            anchor
+        };
+        while self.next < self.frames.len() && anchor + FRAME * self.next as u32 <= now + lead {
+            self.next += 1;
+        }
+        &self.frames[start..self.next]
+    }
+
+    /// Milliseconds of audio the client has played by `now`.
+    pub fn played_ms(&self, now: Instant) -> u64 {
+        match self.anchor {
+            None => 0,
+            Some(a) => {
+                let sent = u64::from(FRAME_MS) * self.next as u64;
+                (now.saturating_duration_since(a).as_millis() as u64).min(sent)
+            }
+        }
+    }
+
+    /// Total audio of the turn so far, in ms.
+    pub fn audio_ms(&self) -> u32 {
+        FRAME_MS * self.frames.len() as u32
+    }
+
+    /// Whether everything was produced, sent and played.
+    pub fn finished(&self, now: Instant) -> bool {
+        self.text_done
+            && self.audio_done
+            && self.next == self.frames.len()
+            && self
+                .anchor
+                .is_none_or(|a| now >= a + FRAME * self.frames.len() as u32)
+    }
+
+    /// When the actor must next look at this playback.
+    pub fn wake_at(&self, lead: Duration) -> Option<Instant> {
+        let a = self.anchor?;
+        if self.next < self.frames.len() {
+            Some(
+                (a + FRAME * self.next as u32)
+                    .checked_sub(lead)
+                    .unwrap_or(a),
+            )
+        } else if self.text_done && self.audio_done {
+            Some(a + FRAME * self.frames.len() as u32)
+        } else {
+            None
+        }
+    }
+
+    /// Sentences with the playout time (ms) at which each ends.
+    pub fn sentence_ends_ms(&self) -> Vec<(String, u64)> {
+        self.sentences
+            .iter()
+            .map(|(t, end)| (t.clone(), u64::from(FRAME_MS) * *end as u64))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(n: usize) -> Vec<Bytes> {
+        (0..n).map(|i| Bytes::from(vec![i as u8])).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn playback_is_paced_at_real_time_with_bounded_lead() {
+        let lead = Duration::from_millis(200);
+        let mut pb = Playback::new(1);
+        pb.frames = frames(50);
+        pb.text_done = true;
+        pb.audio_done = true;
+        let t0 = Instant::now();
+        // First call: frames 0..=10 (0 ms … 200 ms ahead).
+        assert_eq!(pb.due(t0, lead).len(), 11);
+        assert_eq!(pb.due(t0, lead).len(), 0);
+        assert_eq!(pb.wake_at(lead), Some(t0 + Duration::from_millis(20)));
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert_eq!(pb.due(Instant::now(), lead).len(), 5);
+        assert_eq!(pb.played_ms(Instant::now()), 100);
+        // Wake when the playback asks to, as the actor does: never more than the lead ahead.
+        let mut sent = 16;
+        while !pb.finished(Instant::now()) {
+            let wake = pb.wake_at(lead).expect("playback pending");
+            tokio::time::sleep_until(wake).await;
+            sent += pb.due(Instant::now(), lead).len();
+            let ahead = u64::from(FRAME_MS) * sent as u64 - pb.played_ms(Instant::now());
+            assert!(ahead <= 220, "{ahead} ms ahead");
+        }
+        assert_eq!(sent, 50);
+        assert_eq!(t0.elapsed(), Duration::from_millis(1000));
+        assert_eq!(pb.played_ms(Instant::now()), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn underrun_reanchors_instead_of_bursting() {
+        let lead = Duration::from_millis(200);
+        let mut pb = Playback::new(1);
+        pb.frames = frames(5);
+        let t0 = Instant::now();
+        assert_eq!(pb.due(t0, lead).len(), 5);
+        // TTS stalls for a second, then five more frames arrive.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        pb.frames.extend(frames(20));
+        // Only the lead's worth goes out, not a burst of everything.
+        assert_eq!(pb.due(Instant::now(), lead).len(), 11);
+    }
+}

@@ -1,0 +1,34 @@
+//! Viva: a real-time voice interview server.
+//!
+//! # Data path (one interview)
+//!
+//! ```text
+//! browser ──WebSocket──▶ http::ws reader ──try_send──▶ interview::actor (one task per interview)
+//!   20 ms Opus            (I/O only: size, rate,        │ listen: Opus→16 kHz→VAD→endpoint→STT session
+//!                          RFC 6716 checks)             │ conversation: commit turn (store) → transcript
+//!                                                       │ speak: LLM tokens→sentences→TTS→Opus (task)
+//! browser ◀──WebSocket── http::ws writer ◀─Outbound─────┘ playback paced at real time (≤200 ms ahead)
+//!                                                       └──▶ store (turns, event log), hot (checkpoint)
+//! ```
+//!
+//! # Modules
+//! - [`protocol`]: wire types v1 — the only types serialised onto the WebSocket.
+//! - [`http`]: routes, the WebSocket session (reader/writer tasks), HTTP errors.
+//! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
+//! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
+//! - [`providers`]: STT / LLM / TTS traits and implementations (espeak-ng, offline interviewer,
+//!   `scripted` test providers), chains.
+//! - [`store`]: durable [`store::Store`] (SQLite) and [`store::HotState`] (in-process).
+//! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
+//! - [`cli`]: `viva serve | migrate | interview create`.
+
+pub mod audio;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod interview;
+pub mod protocol;
+pub mod providers;
+pub mod server;
+pub mod store;

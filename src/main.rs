@@ -1,0 +1,52 @@
+use clap::Parser;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use viva::cli::{Cli, Command, InterviewCommand};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(config) => {
+            let listener = TcpListener::bind(config.bind).await?;
+            viva::server::run(listener, config, shutdown_signal()).await
+        }
+        Command::Migrate(config) => {
+            viva::server::open_store(&config).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Interview(InterviewCommand::Create {
+            role,
+            job_description,
+            resume,
+            config,
+        }) => {
+            let line = viva::cli::create_interview(&config, role, job_description, resume).await?;
+            println!("{line}");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

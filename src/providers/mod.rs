@@ -1,0 +1,231 @@
+//! Speech and language provider traits, streaming on every stage, and their selection by config.
+//!
+//! - [`SttProvider`]: push 16 kHz PCM while the candidate speaks, optional partials, final text.
+//! - [`LlmProvider`]: the interviewer's reply as a token stream.
+//! - [`TtsProvider`]: text in, PCM chunks out (one sentence at a time, fed by [`chunker`]).
+//!
+//! Chains (`VIVA_STT=a,b`) try providers in order; see [`chain`].
+
+pub mod chain;
+pub mod chunker;
+pub mod espeak;
+pub mod interviewer;
+pub mod scripted;
+pub mod untranscribed;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::protocol::Speaker;
+
+#[derive(Debug, Clone, Error)]
+#[error("{provider}: {message}")]
+pub struct ProviderError {
+    pub provider: String,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(provider: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            provider: provider.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type ProviderResult<T> = Result<T, ProviderError>;
+
+/// Final transcript of one utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SttResult {
+    pub text: String,
+    /// Whether `text` is what was said (false: a marker such as `[speech 6.2 s, not transcribed]`).
+    pub transcribed: bool,
+}
+
+/// A speech-to-text engine. `start` must not block: sessions connect lazily.
+pub trait SttProvider: Send + Sync {
+    fn name(&self) -> &str;
+    /// Begins one utterance. Partial transcripts, if the engine makes them, go to `partials`.
+    fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession>;
+}
+
+#[async_trait]
+pub trait SttSession: Send {
+    /// Adds 16 kHz mono PCM. Never blocks.
+    fn push(&mut self, pcm: &[i16]);
+    /// Ends the utterance and returns its final transcript.
+    async fn finish(self: Box<Self>) -> ProviderResult<SttResult>;
+}
+
+/// What kind of interviewer turn a stored turn was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnKind {
+    /// A reply from the interviewer model (question, follow-up or closing).
+    Question,
+    /// A gentle prompt after a long silence.
+    Prompt,
+    /// A notice from the server (reconnect, degraded service).
+    Notice,
+    /// The candidate's answer.
+    Answer,
+}
+
+/// One turn as the interviewer model sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextTurn {
+    pub speaker: Speaker,
+    pub kind: TurnKind,
+    pub text: String,
+    pub transcribed: bool,
+    pub audio_ms: u32,
+}
+
+/// Everything the interviewer model is given for one reply.
+#[derive(Debug, Clone, Default)]
+pub struct InterviewContext {
+    pub role: String,
+    pub job_description: Option<String>,
+    pub resume: Option<String>,
+    pub turns: Vec<ContextTurn>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LlmEvent {
+    Token(String),
+    /// The reply is complete; `end_interview` when it was the closing statement.
+    Done {
+        end_interview: bool,
+    },
+}
+
+pub type LlmStream = BoxStream<'static, ProviderResult<LlmEvent>>;
+
+#[async_trait]
+pub trait LlmProvider: Send + Sync {
+    fn name(&self) -> &str;
+    async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream>;
+}
+
+/// Synthesised speech for one piece of text.
+pub struct TtsAudio {
+    pub sample_rate: u32,
+    pub chunks: BoxStream<'static, ProviderResult<Vec<i16>>>,
+}
+
+#[async_trait]
+pub trait TtsProvider: Send + Sync {
+    fn name(&self) -> &str;
+    /// Identifies the voice, for caching encoded audio of repeated sentences.
+    fn voice(&self) -> &str;
+    async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio>;
+}
+
+/// The providers an interview uses.
+#[derive(Clone)]
+pub struct Providers {
+    pub stt: Arc<dyn SttProvider>,
+    pub llm: Arc<dyn LlmProvider>,
+    pub tts: Arc<dyn TtsProvider>,
+}
+
+/// Latency figures of the `scripted` providers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScriptedLatency {
+    pub stt_ms: u64,
+    pub llm_first_token_ms: u64,
+    pub llm_tokens_per_sec: f64,
+    pub tts_first_byte_ms: u64,
+}
+
+/// Settings needed to build providers by name.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub stt: Vec<String>,
+    pub llm: Vec<String>,
+    pub tts: Vec<String>,
+    pub scripted: ScriptedLatency,
+    pub scripted_questions: u32,
+    pub espeak_voice: String,
+    pub espeak_wpm: u32,
+}
+
+#[derive(Debug, Error)]
+pub enum BuildError {
+    #[error("unknown {stage} provider '{name}' (known: {known})")]
+    Unknown {
+        stage: &'static str,
+        name: String,
+        known: &'static str,
+    },
+    #[error("{stage} provider chain is empty")]
+    Empty { stage: &'static str },
+}
+
+impl Providers {
+    /// Builds the configured chains. Unknown names are a start-up error, not a silent fallback.
+    pub fn from_settings(s: &ProviderSettings) -> Result<Self, BuildError> {
+        let stt = s
+            .stt
+            .iter()
+            .map(|name| -> Result<Arc<dyn SttProvider>, BuildError> {
+                match name.as_str() {
+                    "untranscribed" => Ok(Arc::new(untranscribed::UntranscribedStt)),
+                    "scripted" => Ok(Arc::new(scripted::ScriptedStt::new(s.scripted))),
+                    _ => Err(BuildError::Unknown {
+                        stage: "STT",
+                        name: name.clone(),
+                        known: "untranscribed, scripted",
+                    }),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let llm = s
+            .llm
+            .iter()
+            .map(|name| -> Result<Arc<dyn LlmProvider>, BuildError> {
+                match name.as_str() {
+                    "offline-interviewer" => Ok(Arc::new(interviewer::OfflineInterviewer)),
+                    "scripted" => Ok(Arc::new(scripted::ScriptedLlm::new(
+                        s.scripted,
+                        s.scripted_questions,
+                    ))),
+                    _ => Err(BuildError::Unknown {
+                        stage: "LLM",
+                        name: name.clone(),
+                        known: "offline-interviewer, scripted",
+                    }),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let tts = s
+            .tts
+            .iter()
+            .map(|name| -> Result<Arc<dyn TtsProvider>, BuildError> {
+                match name.as_str() {
+                    "espeak-ng" => Ok(Arc::new(espeak::EspeakTts::new(
+                        s.espeak_voice.clone(),
+                        s.espeak_wpm,
+                    ))),
+                    "scripted" => Ok(Arc::new(scripted::ScriptedTts::new(s.scripted))),
+                    _ => Err(BuildError::Unknown {
+                        stage: "TTS",
+                        name: name.clone(),
+                        known: "espeak-ng, scripted",
+                    }),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            stt: chain::SttChain::build(stt).ok_or(BuildError::Empty { stage: "STT" })?,
+            llm: chain::LlmChain::build(llm).ok_or(BuildError::Empty { stage: "LLM" })?,
+            tts: chain::TtsChain::build(tts).ok_or(BuildError::Empty { stage: "TTS" })?,
+        })
+    }
+}

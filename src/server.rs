@@ -1,0 +1,131 @@
+//! Assembles the server from config and runs it on a given listener until a given shutdown
+//! future resolves (so tests bind port 0 and stop it at will).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::{load_or_create_secret, Auth};
+use crate::config::Config;
+use crate::http::{self, AppState, Limits};
+use crate::interview::speak::{AudioCache, SpeakDeps, VoiceSettings};
+use crate::interview::{Deps, Registry};
+use crate::providers::Providers;
+use crate::store::event_writer::EventWriter;
+use crate::store::memory::MemoryHot;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{HotState, Store};
+
+/// Opens the durable store the config names (the embedded SQLite file by default).
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &cfg.database_url {
+        Some(url) if url.expose().starts_with("sqlite:") => Ok(Arc::new(
+            SqliteStore::open_url(url.expose())
+                .await
+                .context("opening DATABASE_URL")?,
+        )),
+        Some(_) => bail!(
+            "DATABASE_URL is set but only sqlite: URLs are supported by this build; \
+             unset it to use the embedded default"
+        ),
+        None => {
+            std::fs::create_dir_all(&cfg.data_dir)
+                .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+            let path: PathBuf = cfg.data_dir.join("viva.db");
+            Ok(Arc::new(
+                SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?,
+            ))
+        }
+    }
+}
+
+pub fn open_hot(cfg: &Config) -> anyhow::Result<Arc<dyn HotState>> {
+    if cfg.redis_url.is_some() {
+        bail!("REDIS_URL is set but this build keeps hot state in-process; unset it");
+    }
+    Ok(Arc::new(MemoryHot::new()))
+}
+
+pub fn auth(cfg: &Config) -> anyhow::Result<Auth> {
+    let secret = load_or_create_secret(cfg.jwt_secret.as_ref().map(|s| s.expose()), &cfg.data_dir)
+        .context("loading the token signing key")?;
+    Ok(Auth::new(
+        &secret,
+        Duration::from_secs(cfg.token_ttl_hours * 3600),
+    ))
+}
+
+/// Runs the server until `shutdown` resolves, then drains: interviews checkpoint and
+/// connections get 1012 (reconnect and resume).
+pub async fn run(
+    listener: TcpListener,
+    cfg: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = open_store(&cfg).await?;
+    let hot = open_hot(&cfg)?;
+    let auth = Arc::new(auth(&cfg)?);
+    let providers = Providers::from_settings(&cfg.providers())?;
+
+    let root = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let writer_cancel = CancellationToken::new();
+    let writer_tracker = TaskTracker::new();
+    let events = EventWriter::spawn(store.clone(), &writer_tracker, writer_cancel.clone());
+
+    let speak = Arc::new(SpeakDeps {
+        llm: providers.llm.clone(),
+        tts: providers.tts.clone(),
+        cache: Arc::new(AudioCache::new(cfg.tts_cache_entries)),
+        voice: VoiceSettings {
+            complexity: cfg.opus_complexity,
+            bitrate_bps: cfg.opus_bitrate,
+        },
+    });
+    let deps = Arc::new(Deps {
+        store: store.clone(),
+        hot: hot.clone(),
+        events,
+        providers,
+        speak,
+        cfg: cfg.interview(),
+    });
+    let registry = Registry::new(deps, tracker.clone(), root.clone());
+    let limits = Limits {
+        hello_timeout: Duration::from_secs(cfg.hello_timeout_secs),
+        idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+    };
+    let state = AppState::new(registry, auth, store, hot, limits, tracker.clone());
+    let router = http::router(state, &cfg.web_dir);
+
+    tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt, llm = ?cfg.llm, tts = ?cfg.tts, "viva listening");
+    let stop = root.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: checkpointing interviews");
+            stop.cancel();
+        })
+        .await?;
+    root.cancel();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(cfg.shutdown_secs), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some interviews did not stop in time");
+    }
+    writer_cancel.cancel();
+    writer_tracker.close();
+    writer_tracker.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}

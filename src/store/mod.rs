@@ -1,0 +1,162 @@
+//! Storage behind traits: [`Store`] (durable: interviews, turns, the event log) and
+//! [`HotState`] (checkpoints and single-use tickets). The embedded default is
+//! [`sqlite::SqliteStore`] + [`memory::MemoryHot`]; Postgres and Redis implement the same traits.
+//!
+//! The database never touches audio: only text, timings and serialised events cross this line.
+
+pub mod event_writer;
+pub mod memory;
+pub mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::protocol::{InterviewState, Speaker, TurnTimings};
+use crate::providers::TurnKind;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterviewStatus {
+    Scheduled,
+    InProgress,
+    Completed,
+    Abandoned,
+}
+
+impl InterviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "scheduled" => Self::Scheduled,
+            "in_progress" => Self::InProgress,
+            "completed" => Self::Completed,
+            "abandoned" => Self::Abandoned,
+            _ => return None,
+        })
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Abandoned)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewInterview {
+    pub role: String,
+    pub job_description: Option<String>,
+    pub resume: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterviewRecord {
+    pub id: Uuid,
+    pub role: String,
+    pub job_description: Option<String>,
+    pub resume: Option<String>,
+    pub status: InterviewStatus,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Which providers an interview ran on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderNames {
+    pub stt: String,
+    pub llm: String,
+    pub tts: String,
+}
+
+/// One finished turn, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnRecord {
+    pub interview_id: Uuid,
+    pub seq: u32,
+    pub speaker: Speaker,
+    pub kind: TurnKind,
+    pub text: String,
+    pub transcribed: bool,
+    pub interrupted: bool,
+    pub audio_ms: u32,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub timings: Option<TurnTimings>,
+}
+
+/// A serialised event of the replay log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub interview_id: Uuid,
+    pub seq: u64,
+    pub body: String,
+}
+
+/// Durable storage.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_interview(&self, new: &NewInterview) -> StoreResult<InterviewRecord>;
+    async fn get_interview(&self, id: Uuid) -> StoreResult<Option<InterviewRecord>>;
+    /// Moves an interview to `status`, stamping `started_at`/`completed_at` the first time.
+    async fn set_status(
+        &self,
+        id: Uuid,
+        status: InterviewStatus,
+        providers: Option<&ProviderNames>,
+    ) -> StoreResult<()>;
+    /// Idempotent on `(interview_id, seq)`: writing the same turn twice stores it once.
+    async fn insert_turn(&self, turn: &TurnRecord) -> StoreResult<()>;
+    async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>>;
+    /// Idempotent on `(interview_id, seq)`.
+    async fn append_events(&self, events: &[StoredEvent]) -> StoreResult<()>;
+    /// The newest `limit` events with `seq > after`, oldest first.
+    async fn events_after(&self, id: Uuid, after: u64, limit: u32)
+        -> StoreResult<Vec<StoredEvent>>;
+    async fn max_event_seq(&self, id: Uuid) -> StoreResult<u64>;
+}
+
+/// Compact, versioned hot checkpoint of a live interview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub v: u32,
+    pub interview_id: Uuid,
+    pub next_seq: u64,
+    pub next_turn: u32,
+    pub state: InterviewState,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// Hot, rebuildable state: checkpoints and single-use tickets.
+#[async_trait]
+pub trait HotState: Send + Sync + 'static {
+    async fn save_checkpoint(&self, cp: &Checkpoint) -> StoreResult<()>;
+    async fn load_checkpoint(&self, id: Uuid) -> StoreResult<Option<Checkpoint>>;
+    async fn put_ticket(&self, ticket: &str, interview_id: Uuid, ttl: Duration) -> StoreResult<()>;
+    /// Consumes a ticket: returns its interview once, if it has not expired.
+    async fn take_ticket(&self, ticket: &str) -> StoreResult<Option<Uuid>>;
+}
