@@ -111,7 +111,10 @@ pub fn load_or_create_secret(
         Err(e) => return Err(e),
     }
     std::fs::create_dir_all(data_dir)?;
+    // Written to a private temporary file, then linked into place: a concurrent reader sees
+    // either no key or the whole key, and two writers agree on the first one linked.
     let secret = new_ticket();
+    let tmp = data_dir.join(format!("jwt.secret.{}", new_ticket()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -119,14 +122,16 @@ pub fn load_or_create_secret(
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    match opts.open(&path) {
-        Ok(mut f) => {
-            use std::io::Write;
-            f.write_all(secret.as_bytes())?;
-            f.sync_all()?;
-            Ok(secret.into_bytes())
-        }
-        // Another process created it first: use theirs.
+    {
+        use std::io::Write;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(secret.as_bytes())?;
+        f.sync_all()?;
+    }
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(secret.into_bytes()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
         }

@@ -833,9 +833,6 @@ impl Actor {
             return;
         };
         let pb = s.playback;
-        if pb.audio_started() {
-            self.emit(Event::AudioEnd { turn: pb.turn });
-        }
         if s.store && !pb.text.is_empty() {
             self.persist(TurnRecord {
                 interview_id: self.id,
@@ -851,6 +848,9 @@ impl Actor {
                 timings: None,
             })
             .await;
+        }
+        if pb.audio_started() {
+            self.emit(Event::AudioEnd { turn: pb.turn });
         }
         if s.kind == TurnKind::Question {
             self.end_silence_ms = if is_open_question(&pb.text) {

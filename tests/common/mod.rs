@@ -1,0 +1,369 @@
+//! Test harness: a real server on port 0, real speech (espeak-ng → Opus) and a real WebSocket
+//! client whose microphone task streams one 20 ms packet per 20 ms, like a browser.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+use viva::audio::codec::FrameEncoder;
+use viva::audio::resample::Resampler;
+use viva::audio::wav;
+use viva::config::Config;
+use viva::protocol::{ConnectionMessage, Event, EventEnvelope, ServerMessage};
+use viva::store::sqlite::SqliteStore;
+use viva::store::{Store, TurnRecord};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Hang guard for waits on the server: a failing test fails instead of hanging. Not a timing
+/// assertion: nothing here measures how fast anything happened.
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub config: Config,
+    pub dir: Arc<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A config on a fresh data directory with the `scripted` providers at small latencies.
+pub fn scripted_config(dir: &std::path::Path) -> Config {
+    let mut c = Config::embedded(dir);
+    c.stt = vec!["scripted".into()];
+    c.llm = vec!["scripted".into()];
+    c.tts = vec!["scripted".into()];
+    c.scripted_stt_ms = 20;
+    c.scripted_llm_first_token_ms = 30;
+    c.scripted_llm_tokens_per_sec = 400.0;
+    c.scripted_tts_first_byte_ms = 20;
+    c.scripted_questions = 2;
+    c.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web-client");
+    c
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let mut config = scripted_config(dir.path());
+        adjust(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    /// Starts a server on an existing data directory (a restart).
+    pub async fn start_in(dir: Arc<tempfile::TempDir>, mut config: Config) -> Self {
+        // Schema and signing key exist before the server starts, as after `viva migrate`.
+        viva::server::open_store(&config).await.unwrap();
+        viva::server::auth(&config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.bind = addr;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(viva::server::run(listener, config.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            config,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Creates an interview the way `viva interview create` does: (id, candidate token).
+    pub async fn create_interview(&self) -> (Uuid, String) {
+        let line =
+            viva::cli::create_interview(&self.config, "Software Engineer".into(), None, None)
+                .await
+                .unwrap();
+        let id = Uuid::parse_str(line["interview_id"].as_str().unwrap()).unwrap();
+        (id, line["candidate_token"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn store(&self) -> SqliteStore {
+        SqliteStore::open(&self.config.data_dir.join("viva.db"))
+            .await
+            .unwrap()
+    }
+
+    pub async fn turns(&self, id: Uuid) -> Vec<TurnRecord> {
+        self.store().await.turns(id).await.unwrap()
+    }
+
+    /// Graceful shutdown (as on SIGTERM); waits until the server has drained.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+
+    pub fn ws_url(&self, id: Uuid) -> String {
+        format!("ws://{}/v1/interviews/{id}/stream", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+/// Opens the candidate WebSocket with the token in the subprotocol list.
+pub async fn connect(server: &TestServer, id: Uuid, token: &str) -> Ws {
+    let mut req = server.ws_url(id).into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        format!("viva.v1, bearer.{token}").parse().unwrap(),
+    );
+    let (ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(
+        resp.headers().get("sec-websocket-protocol").unwrap(),
+        "viva.v1",
+        "the server selects viva.v1 and never echoes the token"
+    );
+    ws
+}
+
+pub fn hello(resume_from: Option<u64>) -> Message {
+    let v = serde_json::json!({
+        "type": "hello", "protocol": 1,
+        "audio": {"codec": "opus", "sample_rate": 48000, "channels": 1, "frame_ms": 20},
+        "resume_from": resume_from,
+    });
+    Message::text(v.to_string())
+}
+
+/// Speech from espeak-ng, resampled to 48 kHz and encoded as 20 ms Opus packets.
+pub async fn speech(text: &str) -> Vec<Bytes> {
+    let wav_bytes = viva::providers::espeak::speak_wav("en-us", 160, text)
+        .await
+        .unwrap();
+    let (rate, pcm) = wav::parse(&wav_bytes).unwrap();
+    let mut up = Vec::new();
+    Resampler::new(rate, 48_000).process(&pcm, &mut up);
+    let mut enc = FrameEncoder::new(48_000, 5, 32_000).unwrap();
+    let mut packets = Vec::new();
+    enc.push(&up, &mut packets).unwrap();
+    enc.finish(&mut packets).unwrap();
+    packets
+}
+
+/// One 20 ms Opus packet of silence.
+pub fn silence_packet() -> Bytes {
+    let mut enc = FrameEncoder::new(48_000, 5, 32_000).unwrap();
+    let mut packets = Vec::new();
+    enc.push(&[0; 960], &mut packets).unwrap();
+    packets.pop().unwrap()
+}
+
+/// Everything the client receives, in order.
+#[derive(Debug, Clone)]
+pub enum Received {
+    Conn(ConnectionMessage),
+    Event(EventEnvelope),
+    Audio(Bytes),
+    Closed(Option<(u16, String)>),
+}
+
+enum MicCmd {
+    Say(Vec<Bytes>),
+    Send(Message),
+}
+
+/// The candidate's browser: a microphone task that always streams (speech when told,
+/// silence otherwise) at one packet per 20 ms, and a log of everything received.
+pub struct Candidate {
+    rx: SplitStream<Ws>,
+    mic: mpsc::Sender<MicCmd>,
+    mic_task: JoinHandle<()>,
+    pub received: Vec<Received>,
+}
+
+async fn mic_loop(
+    mut sink: SplitSink<Ws, Message>,
+    mut cmds: mpsc::Receiver<MicCmd>,
+    streaming: bool,
+) {
+    let silence = silence_packet();
+    let mut queue: std::collections::VecDeque<Bytes> = Default::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    loop {
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(MicCmd::Say(p)) => queue.extend(p),
+                Some(MicCmd::Send(m)) => { if sink.send(m).await.is_err() { return; } }
+                None => { let _ = sink.close().await; return; }
+            },
+            _ = tick.tick(), if streaming || !queue.is_empty() => {
+                let p = queue.pop_front().unwrap_or_else(|| silence.clone());
+                if sink.send(Message::binary(p)).await.is_err() { return; }
+            }
+        }
+    }
+}
+
+impl Candidate {
+    /// Connects, sends hello and starts the microphone (streaming silence when `streaming`).
+    pub async fn join(
+        server: &TestServer,
+        id: Uuid,
+        token: &str,
+        resume_from: Option<u64>,
+    ) -> Self {
+        let ws = connect(server, id, token).await;
+        Self::start(ws, resume_from, true).await
+    }
+
+    pub async fn start(ws: Ws, resume_from: Option<u64>, streaming: bool) -> Self {
+        let (mut sink, rx) = ws.split();
+        sink.send(hello(resume_from)).await.unwrap();
+        let (mic, cmds) = mpsc::channel(16);
+        let mic_task = tokio::spawn(mic_loop(sink, cmds, streaming));
+        Self {
+            rx,
+            mic,
+            mic_task,
+            received: Vec::new(),
+        }
+    }
+
+    pub async fn say(&self, packets: Vec<Bytes>) {
+        self.mic.send(MicCmd::Say(packets)).await.unwrap();
+    }
+
+    pub async fn send_text(&self, json: serde_json::Value) {
+        self.mic
+            .send(MicCmd::Send(Message::text(json.to_string())))
+            .await
+            .unwrap();
+    }
+
+    /// The next message from the server.
+    pub async fn next(&mut self) -> Received {
+        let msg = tokio::time::timeout(HANG_GUARD, self.rx.next())
+            .await
+            .expect("server went silent");
+        let r = match msg {
+            None | Some(Err(_)) => Received::Closed(None),
+            Some(Ok(Message::Close(f))) => {
+                Received::Closed(f.map(|f| (u16::from(f.code), f.reason.to_string())))
+            }
+            Some(Ok(Message::Binary(b))) => Received::Audio(b),
+            Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerMessage>(&t)
+                .unwrap_or_else(|e| panic!("unparseable server message {t}: {e}"))
+            {
+                ServerMessage::Connection(c) => Received::Conn(c),
+                ServerMessage::Event(e) => Received::Event(e),
+            },
+            Some(Ok(_)) => return Box::pin(self.next()).await,
+        };
+        self.received.push(r.clone());
+        r
+    }
+
+    /// Reads until an event matches; panics if the connection closes first.
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> EventEnvelope {
+        loop {
+            match self.next().await {
+                Received::Event(e) if pred(&e.event) => return e,
+                Received::Closed(c) => panic!("closed ({c:?}) while waiting for {what}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code and reason.
+    pub async fn until_closed(&mut self) -> Option<(u16, String)> {
+        loop {
+            if let Received::Closed(c) = self.next().await {
+                return c;
+            }
+        }
+    }
+
+    pub fn events(&self) -> Vec<&EventEnvelope> {
+        self.received
+            .iter()
+            .filter_map(|r| match r {
+                Received::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.events().last().map_or(0, |e| e.seq)
+    }
+
+    /// Drops the connection without a close handshake (a network failure).
+    pub fn drop_connection(self) {
+        self.mic_task.abort();
+        drop(self.rx);
+    }
+}
+
+/// Waits for the interviewer's next complete turn (`audio_end`) and returns its turn number.
+pub async fn hear_question(c: &mut Candidate) -> u32 {
+    let end = c
+        .until("audio_end", |e| matches!(e, Event::AudioEnd { .. }))
+        .await;
+    match end.event {
+        Event::AudioEnd { turn } => turn,
+        _ => unreachable!(),
+    }
+}
+
+/// Frames the scripted TTS produces for a reply: each sentence is synthesised on its own.
+pub fn scripted_frames(text: &str) -> usize {
+    let mut c = viva::providers::chunker::SentenceChunker::new();
+    let mut sentences = c.push(text);
+    sentences.extend(c.finish());
+    sentences
+        .iter()
+        .map(|s| viva::providers::scripted::tts_duration_ms(s).div_ceil(20) as usize)
+        .sum()
+}
+
+pub fn assert_strictly_increasing(events: &[&EventEnvelope]) {
+    for w in events.windows(2) {
+        assert!(
+            w[0].seq < w[1].seq,
+            "seq not increasing: {} then {}",
+            w[0].seq,
+            w[1].seq
+        );
+    }
+}
+
+pub fn final_agent_texts(events: &[&EventEnvelope]) -> Vec<(u32, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::AgentText {
+                turn,
+                text,
+                is_final: true,
+            } => Some((*turn, text.clone())),
+            _ => None,
+        })
+        .collect()
+}

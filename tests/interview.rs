@@ -1,0 +1,449 @@
+//! End-to-end interviews over real WebSockets with real speech.
+
+mod common;
+
+use common::*;
+use viva::audio::codec::Decoder16k;
+use viva::protocol::{ConnectionMessage, Event, InterviewState, Speaker};
+use viva::providers::scripted::scripted_reply;
+use viva::providers::TurnKind;
+
+const ANSWER: &str =
+    "I have five years of experience building web applications with React and TypeScript.";
+
+fn states(c: &Candidate) -> Vec<InterviewState> {
+    c.events()
+        .iter()
+        .filter_map(|e| match e.event {
+            Event::State { state } => Some(state),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Audio frames received between `audio_start` and `audio_end` of `turn`.
+fn frames_of(c: &Candidate, turn: u32) -> Vec<bytes::Bytes> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for r in &c.received {
+        match r {
+            Received::Event(e) if e.event == Event::AudioStart { turn } => inside = true,
+            Received::Event(e) if e.event == Event::AudioEnd { turn } => inside = false,
+            Received::Audio(b) if inside => out.push(b.clone()),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_exchange_over_a_real_websocket() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let answer = speech(ANSWER).await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+
+    match c.next().await {
+        Received::Conn(ConnectionMessage::Ready {
+            interview_id,
+            resumed,
+            last_seq,
+            ..
+        }) => {
+            assert_eq!(interview_id, id);
+            assert!(!resumed);
+            assert_eq!(last_seq, 0);
+        }
+        other => panic!("first message must be ready, got {other:?}"),
+    }
+    let q1 = hear_question(&mut c).await;
+    let q1_text = scripted_reply(0, 2).0;
+    assert_eq!(
+        frames_of(&c, q1).len(),
+        scripted_frames(&q1_text),
+        "whole question, 20 ms packets"
+    );
+
+    c.say(answer.clone()).await;
+    let t = c
+        .until("final transcript", |e| {
+            matches!(e, Event::Transcript { is_final: true, .. })
+        })
+        .await;
+    // Durable before its final transcript was sent.
+    let stored = server.turns(id).await;
+    let answer_turn = stored
+        .iter()
+        .find(|t| t.speaker == Speaker::Candidate)
+        .expect("answer stored");
+    let Event::Transcript { turn, text, .. } = &t.event else {
+        unreachable!()
+    };
+    assert_eq!(*turn, answer_turn.seq);
+    assert_eq!(text, &answer_turn.text);
+    // The scripted STT reports how much speech reached it: the espeak answer, give or take
+    // the 200 ms pre-roll and the trailing silence that is held back.
+    let secs: f64 = text
+        .trim_start_matches("Scripted answer of ")
+        .trim_end_matches(" seconds.")
+        .parse()
+        .unwrap();
+    let spoken = answer.len() as f64 * 0.02;
+    assert!((secs - spoken).abs() < 0.6, "heard {secs} s of {spoken} s");
+
+    let q2 = hear_question(&mut c).await;
+    c.until("listening", |e| {
+        *e == Event::State {
+            state: InterviewState::Listening,
+        }
+    })
+    .await;
+    assert!(q1 < answer_turn.seq && answer_turn.seq < q2);
+    assert_eq!(
+        final_agent_texts(&c.events()),
+        vec![(q1, q1_text), (q2, scripted_reply(1, 2).0)]
+    );
+    assert_strictly_increasing(&c.events());
+    use InterviewState::*;
+    assert_eq!(
+        states(&c),
+        vec![Speaking, Listening, Thinking, Speaking, Listening]
+    );
+
+    // Per-stage latency was reported for the reply; the question was open ("describe"), so the
+    // candidate's turn ended after the longer silence.
+    let metrics = c
+        .events()
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::TurnMetrics { turn, timings } if *turn == q2 => Some(timings.clone()),
+            _ => None,
+        })
+        .expect("turn_metrics for the reply");
+    assert_eq!(metrics.endpoint_ms, 1200);
+    assert!(metrics.response_ms >= metrics.stt_ms + metrics.llm_first_token_ms);
+
+    let turns = server.turns(id).await;
+    let kinds: Vec<_> = turns.iter().map(|t| (t.speaker, t.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Speaker::Interviewer, TurnKind::Question),
+            (Speaker::Candidate, TurnKind::Answer),
+            (Speaker::Interviewer, TurnKind::Question)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_default_speaks_real_speech_and_never_invents_a_transcript() {
+    let server = TestServer::start_with(|c| {
+        c.stt = vec!["untranscribed".into()];
+        c.llm = vec!["offline-interviewer".into()];
+        c.tts = vec!["espeak-ng".into()];
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let answer = speech(ANSWER).await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    let q1 = hear_question(&mut c).await;
+    let opening = &final_agent_texts(&c.events())[0].1;
+    assert!(opening.contains("scripted interviewer"), "{opening}");
+
+    // The interviewer's audio is real speech: decode it and find voiced energy.
+    let mut dec = Decoder16k::new().unwrap();
+    let loud = frames_of(&c, q1)
+        .iter()
+        .filter(|p| {
+            let pcm = dec.decode(p).unwrap();
+            let rms =
+                (pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / pcm.len() as f64).sqrt();
+            rms > 500.0
+        })
+        .count();
+    assert!(loud > 100, "only {loud} voiced frames");
+
+    c.say(answer.clone()).await;
+    let t = c
+        .until("final transcript", |e| {
+            matches!(e, Event::Transcript { is_final: true, .. })
+        })
+        .await;
+    let Event::Transcript { text, .. } = t.event else {
+        unreachable!()
+    };
+    assert!(
+        text.starts_with("[speech ") && text.ends_with(" s, not transcribed]"),
+        "{text}"
+    );
+    let q2 = hear_question(&mut c).await;
+    let texts = final_agent_texts(&c.events());
+    assert_eq!(texts.len(), 2);
+    assert!(q2 > q1 && texts[1].1 != texts[0].1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn barge_in_stops_the_interviewer_and_keeps_only_what_was_heard() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let answer = speech(ANSWER).await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    c.until("audio_start", |e| matches!(e, Event::AudioStart { .. }))
+        .await;
+    let mut frames = 0;
+    while frames < 50 {
+        if let Received::Audio(_) = c.next().await {
+            frames += 1;
+        }
+    }
+    c.say(answer).await;
+    let int = c
+        .until("audio_interrupted", |e| {
+            matches!(e, Event::AudioInterrupted { .. })
+        })
+        .await;
+    let Event::AudioInterrupted { turn, played_ms } = int.event else {
+        unreachable!()
+    };
+    // 50 frames received means at least 800 ms played (they are sent up to 200 ms ahead).
+    let full_ms = scripted_frames(&scripted_reply(0, 2).0) as u64 * 20;
+    assert!(
+        played_ms >= 800 && played_ms < full_ms,
+        "played {played_ms} of {full_ms} ms"
+    );
+
+    c.until("final transcript", |e| {
+        matches!(e, Event::Transcript { is_final: true, .. })
+    })
+    .await;
+    c.until("next audio_start", |e| {
+        matches!(e, Event::AudioStart { .. })
+    })
+    .await;
+    // Not one interviewer frame between the interruption and the next question.
+    let after: Vec<_> = c
+        .received
+        .iter()
+        .skip_while(|r| !matches!(r, Received::Event(e) if e.seq == int.seq))
+        .take_while(
+            |r| !matches!(r, Received::Event(e) if matches!(e.event, Event::AudioStart { .. })),
+        )
+        .filter(|r| matches!(r, Received::Audio(_)))
+        .collect();
+    assert!(
+        after.is_empty(),
+        "{} frames after audio_interrupted",
+        after.len()
+    );
+
+    // Stored and shown: only the words that were played.
+    let stored = server.turns(id).await;
+    let q1 = stored
+        .iter()
+        .find(|t| t.seq == turn)
+        .expect("interrupted turn stored");
+    assert!(q1.interrupted);
+    assert_eq!(q1.audio_ms as u64, played_ms);
+    let full = scripted_reply(0, 2).0;
+    let heard = q1.text.trim_end_matches('…');
+    assert!(
+        full.starts_with(heard) && heard.len() < full.len(),
+        "{heard:?}"
+    );
+    assert!(final_agent_texts(&c.events()).contains(&(turn, q1.text.clone())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_a_dropped_connection_replays_exactly_and_repeats_nothing() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let answer = speech(ANSWER).await;
+    let mut a = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut a).await;
+    a.until("listening", |e| {
+        *e == Event::State {
+            state: InterviewState::Listening,
+        }
+    })
+    .await;
+    let seen: Vec<_> = a.events().into_iter().cloned().collect();
+    let resume_from = seen[1].seq;
+    a.drop_connection();
+
+    let mut b = Candidate::join(&server, id, &token, Some(resume_from)).await;
+    match b.next().await {
+        Received::Conn(ConnectionMessage::Ready {
+            resumed, last_seq, ..
+        }) => {
+            assert!(resumed);
+            assert_eq!(last_seq, seen.last().unwrap().seq);
+        }
+        other => panic!("expected ready, got {other:?}"),
+    }
+    let mut replayed = Vec::new();
+    while replayed.len() < seen.len() - 2 {
+        if let Received::Event(e) = b.next().await {
+            replayed.push(e);
+        }
+    }
+    assert_eq!(
+        replayed,
+        seen[2..].to_vec(),
+        "replay is exact: in order, no gaps, no duplicates"
+    );
+
+    b.say(answer).await;
+    let q2 = hear_question(&mut b).await;
+    let questions: Vec<_> = server
+        .turns(id)
+        .await
+        .into_iter()
+        .filter(|t| t.kind == TurnKind::Question)
+        .map(|t| (t.seq, t.text))
+        .collect();
+    assert_eq!(questions.len(), 2, "no question asked twice: {questions:?}");
+    assert_eq!(questions[1], (q2, scripted_reply(1, 2).0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_mid_question_hears_it_again_without_it_being_asked_twice() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let mut a = Candidate::join(&server, id, &token, None).await;
+    let start = a
+        .until("audio_start", |e| matches!(e, Event::AudioStart { .. }))
+        .await;
+    let Event::AudioStart { turn } = start.event else {
+        unreachable!()
+    };
+    let last = a.last_seq();
+    a.drop_connection();
+
+    let mut b = Candidate::join(&server, id, &token, Some(last)).await;
+    let restarted = b
+        .until("audio_start", |e| matches!(e, Event::AudioStart { .. }))
+        .await;
+    assert_eq!(
+        restarted.event,
+        Event::AudioStart { turn },
+        "the same turn plays again"
+    );
+    assert_eq!(hear_question(&mut b).await, turn);
+    let q = scripted_reply(0, 2).0;
+    assert_eq!(frames_of(&b, turn).len(), scripted_frames(&q));
+    let stored = server.turns(id).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].text, q);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_connection_replaces_the_first() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let mut a = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut a).await;
+    let mut b = Candidate::join(&server, id, &token, Some(a.last_seq())).await;
+    let closed = a.until_closed().await;
+    assert_eq!(closed.map(|c| c.0), Some(4009));
+    match b.next().await {
+        Received::Conn(ConnectionMessage::Ready { resumed, .. }) => assert!(resumed),
+        other => panic!("expected ready, got {other:?}"),
+    }
+    b.send_text(serde_json::json!({"type": "answer_text", "text": "I prefer typing this one."}))
+        .await;
+    let t = b
+        .until("final transcript", |e| {
+            matches!(e, Event::Transcript { is_final: true, .. })
+        })
+        .await;
+    assert!(
+        matches!(t.event, Event::Transcript { ref text, .. } if text == "I prefer typing this one.")
+    );
+    hear_question(&mut b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_answers_and_ending_the_interview() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+    c.send_text(serde_json::json!({"type": "control", "action": "repeat"}))
+        .await;
+    let repeated = hear_question(&mut c).await;
+    assert_eq!(
+        server.turns(id).await.len(),
+        1,
+        "a repeat is not a new turn"
+    );
+    c.send_text(serde_json::json!({"type": "control", "action": "end"}))
+        .await;
+    let ended = c.until("ended", |e| matches!(e, Event::Ended { .. })).await;
+    assert_eq!(
+        ended.event,
+        Event::Ended {
+            reason: "candidate_ended".into()
+        }
+    );
+    assert_eq!(c.until_closed().await.map(|c| c.0), Some(4010));
+    assert_eq!(
+        final_agent_texts(&c.events())
+            .iter()
+            .filter(|(t, _)| *t == repeated)
+            .count(),
+        2
+    );
+
+    let rec = server.store().await;
+    use viva::store::Store;
+    let i = rec.get_interview(id).await.unwrap().unwrap();
+    assert_eq!(i.status, viva::store::InterviewStatus::Completed);
+    // Reconnecting to an ended interview is refused with 4010.
+    let mut again = Candidate::start(connect(&server, id, &token).await, None, false).await;
+    assert_eq!(again.until_closed().await.map(|c| c.0), Some(4010));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_resumes_at_the_next_question() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let answer = speech(ANSWER).await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+    c.say(answer).await;
+    c.until("final transcript", |e| {
+        matches!(e, Event::Transcript { is_final: true, .. })
+    })
+    .await;
+    let seen = c.last_seq();
+    let (dir, config) = (server.dir.clone(), server.config.clone());
+    server.shutdown().await;
+    let close = c.until_closed().await;
+    assert_eq!(
+        close.map(|c| c.0),
+        Some(1012),
+        "drained with a resumable close"
+    );
+
+    let server = TestServer::start_in(dir, config).await;
+    let mut c2 = Candidate::join(&server, id, &token, Some(seen)).await;
+    hear_question(&mut c2).await;
+    let texts = final_agent_texts(&c2.events());
+    assert!(
+        texts.last().unwrap().1.contains("Scripted question 2 of 2"),
+        "{texts:?}"
+    );
+    assert!(
+        c2.events().iter().all(|e| e.seq > seen),
+        "seq continues after a restart"
+    );
+    let questions: Vec<_> = server
+        .turns(id)
+        .await
+        .into_iter()
+        .filter(|t| t.speaker == viva::protocol::Speaker::Interviewer)
+        .map(|t| t.text)
+        .collect();
+    assert_eq!(questions.len(), 2, "{questions:?}");
+    assert!(questions[1].contains("Scripted question 2 of 2"));
+}
