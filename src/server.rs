@@ -63,6 +63,33 @@ pub fn auth(cfg: &Config) -> anyhow::Result<Auth> {
     ))
 }
 
+/// Everything the interview actors share, from config.
+pub fn build_deps(
+    cfg: &Config,
+    store: Arc<dyn Store>,
+    hot: Arc<dyn HotState>,
+    events: EventWriter,
+    providers: Providers,
+) -> Arc<Deps> {
+    let speak = Arc::new(SpeakDeps {
+        llm: providers.llm.clone(),
+        tts: providers.tts.clone(),
+        cache: Arc::new(AudioCache::new(cfg.tts_cache_entries)),
+        voice: VoiceSettings {
+            complexity: cfg.opus_complexity,
+            bitrate_bps: cfg.opus_bitrate,
+        },
+    });
+    Arc::new(Deps {
+        store,
+        hot,
+        events,
+        providers,
+        speak,
+        cfg: cfg.interview(),
+    })
+}
+
 /// Runs the server until `shutdown` resolves, then drains: interviews checkpoint and
 /// connections get 1012 (reconnect and resume).
 pub async fn run(
@@ -81,23 +108,7 @@ pub async fn run(
     let writer_tracker = TaskTracker::new();
     let events = EventWriter::spawn(store.clone(), &writer_tracker, writer_cancel.clone());
 
-    let speak = Arc::new(SpeakDeps {
-        llm: providers.llm.clone(),
-        tts: providers.tts.clone(),
-        cache: Arc::new(AudioCache::new(cfg.tts_cache_entries)),
-        voice: VoiceSettings {
-            complexity: cfg.opus_complexity,
-            bitrate_bps: cfg.opus_bitrate,
-        },
-    });
-    let deps = Arc::new(Deps {
-        store: store.clone(),
-        hot: hot.clone(),
-        events,
-        providers,
-        speak,
-        cfg: cfg.interview(),
-    });
+    let deps = build_deps(&cfg, store.clone(), hot.clone(), events, providers);
     let registry = Registry::new(deps, tracker.clone(), root.clone());
     let limits = Limits {
         hello_timeout: Duration::from_secs(cfg.hello_timeout_secs),

@@ -1,0 +1,69 @@
+//! Tokens and tickets never appear in logs, even at TRACE level.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_never_reach_the_logs() {
+    let capture = Capture::default();
+    let sink = capture.clone();
+    tracing_subscriber::fmt()
+        // Everything at TRACE except the test client's own handshake (it logs the request it sends).
+        .with_env_filter("trace,tungstenite::handshake::client=off")
+        .with_writer(move || sink.clone())
+        .init();
+
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    let ticket = reqwest::Client::new()
+        .post(format!("http://{}/v1/interviews/{id}/ticket", server.addr))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let req = format!("{}?ticket={ticket}", server.ws_url(id))
+        .into_client_request()
+        .unwrap();
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut c2 = Candidate::start(ws, Some(c.last_seq()), true).await;
+    assert_eq!(c.until_closed().await.map(|c| c.0), Some(4009));
+    c2.next().await;
+    server.shutdown().await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("candidate connected"), "logs were captured");
+    let signature = token.rsplit('.').next().unwrap();
+    if let Some(line) = logs.lines().find(|l| l.contains(signature)) {
+        panic!("token leaked into logs: {line}");
+    }
+    if let Some(line) = logs.lines().find(|l| l.contains(&ticket)) {
+        panic!("ticket leaked into logs: {line}");
+    }
+}
