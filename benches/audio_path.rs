@@ -1,0 +1,129 @@
+//! Per-frame cost of the listening path (Opus decode → VAD → endpointing → STT push) on real
+//! speech, and of the primitives it is built from.
+//!
+//! `cargo bench --bench audio_path`
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tokio::sync::mpsc;
+use viva::audio::codec::{Decoder16k, FrameEncoder, LISTEN_FRAME};
+use viva::audio::endpoint::EndpointConfig;
+use viva::audio::resample::Resampler;
+use viva::audio::vad::Vad;
+use viva::audio::wav;
+use viva::interview::listen::{Ear, Hearing};
+use viva::providers::untranscribed::UntranscribedStt;
+use viva::providers::SttProvider;
+
+const TEXT: &str = "I have five years of experience building web applications with React and \
+                    TypeScript. Before that I worked on payment systems in Go.";
+
+/// Real speech from espeak-ng at 48 kHz, with a second of silence after it.
+fn speech_48k() -> Vec<i16> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let wav_bytes = rt
+        .block_on(viva::providers::espeak::speak_wav("en-us", 160, TEXT))
+        .expect("espeak-ng is installed");
+    let (rate, pcm) = wav::parse(&wav_bytes).unwrap();
+    let mut out = Vec::new();
+    Resampler::new(rate, 48_000).process(&pcm, &mut out);
+    out.extend(std::iter::repeat_n(0, 48_000));
+    out
+}
+
+fn packets(pcm: &[i16], complexity: i32) -> Vec<Bytes> {
+    let mut enc = FrameEncoder::new(48_000, complexity, 32_000).unwrap();
+    let mut p = Vec::new();
+    enc.push(pcm, &mut p).unwrap();
+    p
+}
+
+fn bench(c: &mut Criterion) {
+    let pcm = speech_48k();
+    let packets = packets(&pcm, 5);
+    let stt = UntranscribedStt;
+    let (tx, _rx) = mpsc::channel(8);
+
+    let mut g = c.benchmark_group("listen");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("decode+vad+endpoint per 20 ms frame", |b| {
+        let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
+        let mut i = 0;
+        b.iter(|| {
+            let h = ear.hear(&packets[i % packets.len()], 700, || stt.start(tx.clone()));
+            i += 1;
+            black_box(matches!(h, Hearing::End { .. }))
+        })
+    });
+    g.bench_function("opus decode 48k packet to 16 kHz", |b| {
+        let mut dec = Decoder16k::new().unwrap();
+        let mut i = 0;
+        b.iter(|| {
+            let n = dec.decode(&packets[i % packets.len()]).unwrap().len();
+            i += 1;
+            black_box(n)
+        })
+    });
+    g.bench_function("webrtc vad 20 ms at 16 kHz", |b| {
+        let mut dec = Decoder16k::new().unwrap();
+        let frames: Vec<Vec<i16>> = packets
+            .iter()
+            .map(|p| dec.decode(p).unwrap().to_vec())
+            .collect();
+        let mut vad = Vad::new(2);
+        let mut i = 0;
+        b.iter(|| {
+            let s = vad.is_speech(&frames[i % frames.len()]);
+            i += 1;
+            black_box(s)
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("speak");
+    g.throughput(Throughput::Elements(1));
+    for complexity in [0, 3, 5] {
+        g.bench_function(
+            format!("opus encode 20 ms at 48 kHz, complexity {complexity}"),
+            |b| {
+                let mut enc = FrameEncoder::new(48_000, complexity, 24_000).unwrap();
+                let mut out = Vec::with_capacity(1);
+                let mut i = 0;
+                b.iter(|| {
+                    let start = (i % (pcm.len() / 960)) * 960;
+                    out.clear();
+                    enc.push(&pcm[start..start + 960], &mut out).unwrap();
+                    i += 1;
+                    black_box(out.len())
+                })
+            },
+        );
+    }
+    g.bench_function(
+        "opus encode 20 ms at 24 kHz (TTS rate), complexity 3",
+        |b| {
+            let mut pcm24 = Vec::new();
+            Resampler::new(48_000, 24_000).process(&pcm, &mut pcm24);
+            let mut enc = FrameEncoder::new(24_000, 3, 24_000).unwrap();
+            let mut out = Vec::with_capacity(1);
+            let mut i = 0;
+            b.iter(|| {
+                let start = (i % (pcm24.len() / 480)) * 480;
+                out.clear();
+                enc.push(&pcm24[start..start + 480], &mut out).unwrap();
+                i += 1;
+                black_box(out.len())
+            })
+        },
+    );
+    g.finish();
+    let _ = LISTEN_FRAME;
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
