@@ -367,6 +367,7 @@ async fn protocol_violations_close_with_a_reason_and_spare_other_sessions() {
         ),
     ];
     for (name, after_hello, msgs, code, reason) in cases {
+        eprintln!("case: {name}");
         let mut ws = misbehave(&server, id, t, after_hello, msgs).await;
         let (got, why) = close_code(&mut ws).await;
         assert_eq!(got, code, "{name}: closed with {got} ({why})");

@@ -447,3 +447,48 @@ async fn a_restarted_server_resumes_at_the_next_question() {
     assert_eq!(questions.len(), 2, "{questions:?}");
     assert!(questions[1].contains("Scripted question 2 of 2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interviewer_never_interrupts_a_candidate_who_goes_on() {
+    // The model takes 4 s to its first token: the candidate goes on long before that.
+    let server = TestServer::start_with(|c| c.scripted_llm_first_token_ms = 4000).await;
+    let (id, token) = server.create_interview().await;
+    let part1 = speech("I worked on the payments team.").await;
+    let part2 = speech("And before that, I built our mobile app.").await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+    let is_final = |e: &Event| matches!(e, Event::Transcript { is_final: true, .. });
+    c.say(part1).await;
+    let first = c.until("first final transcript", is_final).await;
+    c.say(part2).await;
+    let second = c.until("second final transcript", is_final).await;
+    let q2 = hear_question(&mut c).await;
+
+    // No interviewer audio started between the two parts of the answer.
+    let between = c
+        .events()
+        .into_iter()
+        .filter(|e| e.seq > first.seq && e.seq < second.seq)
+        .filter(|e| matches!(e.event, Event::AudioStart { .. }))
+        .count();
+    assert_eq!(between, 0);
+    let kinds: Vec<_> = server
+        .turns(id)
+        .await
+        .into_iter()
+        .map(|t| (t.speaker, t.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Speaker::Interviewer, TurnKind::Question),
+            (Speaker::Candidate, TurnKind::Answer),
+            (Speaker::Candidate, TurnKind::Answer),
+            (Speaker::Interviewer, TurnKind::Question),
+        ]
+    );
+    assert_eq!(
+        final_agent_texts(&c.events()).last().unwrap(),
+        &(q2, scripted_reply(1, 2).0)
+    );
+}

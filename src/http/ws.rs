@@ -30,6 +30,7 @@ const AUDIO_RATE: f64 = 55.0;
 const TEXT_BURST: f64 = 20.0;
 const TEXT_RATE: f64 = 10.0;
 const PING_EVERY: Duration = Duration::from_secs(20);
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
 type Refusal = (u16, &'static str);
 
@@ -122,15 +123,39 @@ async fn close_with(sink: &mut SplitSink<WebSocket, Message>, (code, reason): Re
     let _ = sink.send(Message::Close(Some(frame))).await;
 }
 
+/// Completes the closing handshake: reads (and discards) until the client's close, for a
+/// bounded time. Dropping a socket with unread data makes the kernel reset the connection,
+/// which can destroy the close frame (and its reason) before the client reads it.
+async fn drain(stream: &mut SplitStream<WebSocket>) {
+    let _ = timeout(CLOSE_DRAIN, async {
+        while let Some(Ok(m)) = stream.next().await {
+            if let Message::Close(_) = m {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Refuses a connection that never reached an interview.
+async fn refuse(
+    sink: &mut SplitSink<WebSocket, Message>,
+    stream: &mut SplitStream<WebSocket>,
+    refusal: Refusal,
+) {
+    close_with(sink, refusal).await;
+    drain(stream).await;
+}
+
 async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal>) {
     let (mut sink, mut stream) = socket.split();
     let id = match verdict {
         Ok(id) => id,
-        Err(refusal) => return close_with(&mut sink, refusal).await,
+        Err(refusal) => return refuse(&mut sink, &mut stream, refusal).await,
     };
     let resume_from = match read_hello(&mut stream, app.limits.hello_timeout).await {
         Ok(r) => r,
-        Err(Some(refusal)) => return close_with(&mut sink, refusal).await,
+        Err(Some(refusal)) => return refuse(&mut sink, &mut stream, refusal).await,
         Err(None) => return,
     };
     let conn_id = app.next_conn_id();
@@ -147,7 +172,7 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal
                 AttachError::Ended => (close::ENDED, "interview ended"),
                 AttachError::Stopped | AttachError::Internal => (close::INTERNAL, "internal error"),
             };
-            return close_with(&mut sink, refusal).await;
+            return refuse(&mut sink, &mut stream, refusal).await;
         }
     };
     tracing::info!(interview = %id, conn = conn_id, "candidate connected");
@@ -161,8 +186,12 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal
     ));
     tokio::select! {
         _ = &mut writer => {
-            reader.abort();
+            // The server closed (replaced, ended, restarting): the reader runs until the
+            // client's close (its frames are ignored by the actor), for a bounded time.
             handle.detach(conn_id).await;
+            if timeout(CLOSE_DRAIN, &mut reader).await.is_err() {
+                reader.abort();
+            }
         }
         _ = &mut reader => {
             // The actor drops its sender on detach; the writer then flushes (a close, if the
@@ -334,12 +363,17 @@ async fn read_loop(
     let mut audio = Bucket::new(AUDIO_BURST, AUDIO_RATE);
     let mut texts = Bucket::new(TEXT_BURST, TEXT_RATE);
     let mut dropped = 0u64;
+    let mut unreadable = false;
     let refusal = loop {
         let msg = match timeout(idle, stream.next()).await {
             Err(_) => break (close::POLICY, "idle: no messages received"),
             Ok(None) => return,
             Ok(Some(Err(e))) => match read_error(&e) {
-                Some(r) => break r,
+                // The stream cannot be read past an oversized message: linger instead of draining.
+                Some(r) => {
+                    unreadable = true;
+                    break r;
+                }
                 None => return,
             },
             Ok(Some(Ok(m))) => m,
@@ -393,4 +427,11 @@ async fn read_loop(
     };
     tracing::info!(interview = %handle.id, conn = conn_id, code = refusal.0, reason = refusal.1, "closing connection");
     let _ = out.send(Outbound::Close(refusal.0, refusal.1)).await;
+    // Stop feeding the interview, but keep the socket open until the client has the close.
+    handle.detach(conn_id).await;
+    if unreadable {
+        tokio::time::sleep(CLOSE_DRAIN).await;
+    } else {
+        drain(&mut stream).await;
+    }
 }

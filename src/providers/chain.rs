@@ -159,3 +159,89 @@ impl SttSession for ChainSession {
         Err(err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::scripted::{ScriptedLlm, ScriptedStt, ScriptedTts};
+    use crate::providers::{LlmEvent, ScriptedLatency};
+    use futures_util::StreamExt;
+
+    const NOW: ScriptedLatency = ScriptedLatency {
+        stt_ms: 0,
+        llm_first_token_ms: 0,
+        llm_tokens_per_sec: 1000.0,
+        tts_first_byte_ms: 0,
+    };
+
+    struct Down;
+
+    #[async_trait]
+    impl LlmProvider for Down {
+        fn name(&self) -> &str {
+            "down"
+        }
+        async fn stream(&self, _: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
+            Err(ProviderError::new("down", "503"))
+        }
+    }
+
+    #[async_trait]
+    impl TtsProvider for Down {
+        fn name(&self) -> &str {
+            "down"
+        }
+        fn voice(&self) -> &str {
+            "none"
+        }
+        async fn synthesize(&self, _: &str) -> ProviderResult<TtsAudio> {
+            Err(ProviderError::new("down", "503"))
+        }
+    }
+
+    struct DownSession;
+
+    #[async_trait]
+    impl SttSession for DownSession {
+        fn push(&mut self, _: &[i16]) {}
+        async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
+            Err(ProviderError::new("down", "503"))
+        }
+    }
+
+    impl SttProvider for Down {
+        fn name(&self) -> &str {
+            "down"
+        }
+        fn start(&self, _: mpsc::Sender<String>) -> Box<dyn SttSession> {
+            Box::new(DownSession)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_provider_falls_back_to_the_next() {
+        let llm =
+            LlmChain::build(vec![Arc::new(Down), Arc::new(ScriptedLlm::new(NOW, 1))]).unwrap();
+        assert_eq!(llm.name(), "down,scripted");
+        let first = llm.stream(Arc::default()).await.unwrap().next().await;
+        assert!(matches!(first, Some(Ok(LlmEvent::Token(_)))));
+
+        let tts = TtsChain::build(vec![Arc::new(Down), Arc::new(ScriptedTts::new(NOW))]).unwrap();
+        assert_eq!(tts.synthesize("Hello.").await.unwrap().sample_rate, 24_000);
+
+        // The fallback STT gets the whole utterance the primary was given.
+        let stt = SttChain::build(vec![Arc::new(Down), Arc::new(ScriptedStt::new(NOW))]).unwrap();
+        let (tx, _rx) = mpsc::channel(8);
+        let mut s = stt.start(tx);
+        s.push(&vec![0; 8_000]);
+        s.push(&vec![0; 8_000]);
+        assert_eq!(
+            s.finish().await.unwrap().text,
+            "Scripted answer of 1.0 seconds."
+        );
+
+        let only_down = LlmChain::build(vec![Arc::new(Down), Arc::new(Down)]).unwrap();
+        assert!(only_down.stream(Arc::default()).await.is_err());
+        assert!(LlmChain::build(vec![]).is_none());
+    }
+}

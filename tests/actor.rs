@@ -1,5 +1,5 @@
-//! Timer behaviour of one interview actor, driven directly through its handle on paused tokio
-//! time: the grace period and the gentle prompt after a long silence. The store is the in-memory
+//! One interview actor driven directly through its handle on paused tokio time: the grace
+//! period, the gentle prompt after a long silence, resync past the replay window. The store is the in-memory
 //! implementation of the same trait (SQLite's pool timeouts cannot run on paused time).
 
 mod common;
@@ -170,4 +170,58 @@ async fn a_long_silence_gets_a_gentle_prompt_not_the_next_question() {
         vec![TurnKind::Question, TurnKind::Prompt],
         "no new question"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
+    let rig = rig(|c| c.replay_window = 16).await;
+    let h = rig.registry.get_or_spawn(rig.id);
+    let (tx, mut rx) = mpsc::channel(1024);
+    h.attach(Connection { id: 1, tx }, None).await.unwrap();
+    until(&mut rx, |e| {
+        *e == Event::State {
+            state: InterviewState::Listening,
+        }
+    })
+    .await;
+    h.answer_text(1, "A typed answer.".into()).await;
+    until(&mut rx, |e| matches!(e, Event::AudioEnd { .. })).await;
+    until(&mut rx, |e| {
+        *e == Event::State {
+            state: InterviewState::Listening,
+        }
+    })
+    .await;
+
+    let (tx2, mut rx2) = mpsc::channel(1024);
+    h.attach(Connection { id: 2, tx: tx2 }, Some(0))
+        .await
+        .unwrap();
+    let Some(Outbound::Batch(batch)) = rx2.recv().await else {
+        panic!("expected the attach batch")
+    };
+    assert_eq!(batch.len(), 2, "ready, then resync");
+    let v: serde_json::Value = serde_json::from_str(&batch[1]).unwrap();
+    assert_eq!(v["type"], "resync");
+    let snap: viva::protocol::Snapshot = serde_json::from_value(v["snapshot"].clone()).unwrap();
+    assert_eq!(snap.state, InterviewState::Listening);
+    assert!(snap.last_seq > 16);
+    let texts: Vec<_> = snap.transcript.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts.len(), 3);
+    assert_eq!(texts[1], "A typed answer.");
+    assert_eq!(snap.questions.len(), 2);
+
+    // Within the window, events are replayed instead.
+    let (tx3, mut rx3) = mpsc::channel(1024);
+    h.attach(Connection { id: 3, tx: tx3 }, Some(snap.last_seq - 2))
+        .await
+        .unwrap();
+    let Some(Outbound::Batch(batch)) = rx3.recv().await else {
+        panic!("expected the attach batch")
+    };
+    let seqs: Vec<u64> = batch[1..]
+        .iter()
+        .map(|j| serde_json::from_str::<EventEnvelope>(j).unwrap().seq)
+        .collect();
+    assert_eq!(seqs, vec![snap.last_seq - 1, snap.last_seq]);
 }

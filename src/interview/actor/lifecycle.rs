@@ -1,0 +1,107 @@
+//! Lifecycle: starting the conversation, durable writes, checkpoints, ending and stopping.
+
+use super::*;
+
+impl Actor {
+    pub(super) async fn start_conversation(&mut self) {
+        self.started = true;
+        if self.conv.interview.status == InterviewStatus::Scheduled {
+            let p = &self.deps.providers;
+            let names = ProviderNames {
+                stt: p.stt.name().to_owned(),
+                llm: p.llm.name().to_owned(),
+                tts: p.tts.name().to_owned(),
+            };
+            if let Err(e) = self
+                .deps
+                .store
+                .set_status(self.id, InterviewStatus::InProgress, Some(&names))
+                .await
+            {
+                tracing::warn!(interview = %self.id, error = %e, "cannot mark interview started");
+            }
+            self.conv.interview.status = InterviewStatus::InProgress;
+        }
+        if self.conv.awaiting_answer() {
+            // Restored after the question was asked but before an answer was committed.
+            let q = self
+                .conv
+                .last_question()
+                .map(|t| t.text.clone())
+                .unwrap_or_default();
+            let text = format!(
+                "Sorry, we were disconnected for a moment. Here is the question again. {q}"
+            );
+            self.begin_reply(Source::Fixed(text), TurnKind::Notice, true);
+        } else {
+            self.begin_reply(Source::Model(self.conv.context()), TurnKind::Question, true);
+        }
+    }
+
+    /// Writes a turn durably (earlier unsaved turns first, in order) and adds it to the context.
+    pub(super) async fn persist(&mut self, rec: TurnRecord) {
+        self.conv.push(rec.clone());
+        self.unsaved.push(rec);
+        while let Some(first) = self.unsaved.first() {
+            match self.deps.store.insert_turn(first).await {
+                Ok(()) => {
+                    self.unsaved.remove(0);
+                }
+                Err(e) => {
+                    tracing::error!(interview = %self.id, error = %e, unsaved = self.unsaved.len(), "turn not stored yet");
+                    self.emit(Event::Error {
+                        code: "storage_degraded".into(),
+                        message: "The transcript is kept in memory and will be stored when the database is back.".into(),
+                        fatal: false,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+
+    pub(super) async fn checkpoint(&mut self) {
+        let cp = Checkpoint {
+            v: CHECKPOINT_VERSION,
+            interview_id: self.id,
+            next_seq: self.log.next_seq(),
+            next_turn: self.conv.next_turn(),
+            state: self.state,
+            updated_at: Utc::now(),
+        };
+        if let Err(e) = self.deps.hot.save_checkpoint(&cp).await {
+            tracing::warn!(interview = %self.id, error = %e, "checkpoint failed");
+        }
+    }
+
+    pub(super) async fn end(&mut self, reason: &str) {
+        self.interrupt().await;
+        self.set_state(InterviewState::Ended);
+        self.emit(Event::Ended {
+            reason: reason.to_owned(),
+        });
+        if let Err(e) = self
+            .deps
+            .store
+            .set_status(self.id, InterviewStatus::Completed, None)
+            .await
+        {
+            tracing::error!(interview = %self.id, error = %e, "cannot mark interview completed");
+        }
+        self.send(Outbound::Close(close::ENDED, "interview ended"));
+        self.conn = None;
+        self.ended = true;
+    }
+
+    /// Final checkpoint, then the connection is closed with a code it can resume from.
+    pub(super) async fn stop(&mut self, code: u16, reason: &'static str) {
+        if let Some(s) = self.speaking.take() {
+            if let Some(p) = s.pipeline {
+                p.abort();
+            }
+        }
+        self.checkpoint().await;
+        self.send(Outbound::Close(code, reason));
+        self.conn = None;
+    }
+}

@@ -1,0 +1,227 @@
+//! Listening: candidate audio and typed answers, utterances, STT results, commits.
+
+use super::*;
+
+impl Actor {
+    pub(super) async fn on_audio(&mut self, packet: &[u8]) {
+        let stt = self.deps.providers.stt.clone();
+        let mut partials_rx = None;
+        let hearing = self.ear.hear(packet, self.end_silence_ms, || {
+            let (tx, rx) = mpsc::channel(8);
+            partials_rx = Some(rx);
+            stt.start(tx)
+        });
+        match hearing {
+            Hearing::Quiet => {
+                if self.state == InterviewState::Listening && self.pending.is_empty() {
+                    self.silence_ms += crate::protocol::FRAME_MS;
+                    if self.silence_ms >= self.deps.cfg.silence_prompt_ms
+                        && self.prompts < MAX_PROMPTS
+                    {
+                        self.prompts += 1;
+                        self.silence_ms = 0;
+                        self.begin_reply(Source::Fixed(PROMPT_TEXT.into()), TurnKind::Prompt, true);
+                    }
+                }
+            }
+            Hearing::Start => {
+                self.partials = partials_rx;
+                self.utterance_started = Some(Utc::now());
+                self.utterance_turn = None;
+                self.silence_ms = 0;
+                // The candidate may interrupt the interviewer; the interviewer never interrupts.
+                self.interrupt().await;
+                self.set_state(InterviewState::Listening);
+            }
+            Hearing::Continue => {}
+            Hearing::End {
+                stt, utterance_ms, ..
+            } => {
+                let utterance_ms = utterance_ms.saturating_sub(self.end_silence_ms);
+                self.finish_utterance(stt, utterance_ms);
+                self.reply_timings = Some(ReplyTimings {
+                    turn_end: Instant::now(),
+                    t: TurnTimings {
+                        endpoint_ms: u64::from(self.end_silence_ms),
+                        ..Default::default()
+                    },
+                });
+                self.set_state(InterviewState::Thinking);
+            }
+            Hearing::Noise => {
+                self.partials = None;
+                self.utterance_turn = None;
+            }
+        }
+    }
+
+    pub(super) fn on_partial(&mut self, text: String) {
+        let turn = match self.utterance_turn {
+            Some(t) => t,
+            None => {
+                let t = self.conv.alloc_turn();
+                self.utterance_turn = Some(t);
+                t
+            }
+        };
+        self.emit(Event::Transcript {
+            turn,
+            text,
+            is_final: false,
+        });
+    }
+
+    /// Hands a finished utterance to STT (as a task); answers commit in the order spoken.
+    pub(super) fn finish_utterance(
+        &mut self,
+        stt: Box<dyn crate::providers::SttSession>,
+        audio_ms: u32,
+    ) {
+        let utterance = self.next_utterance;
+        self.next_utterance += 1;
+        self.partials = None;
+        self.pending.insert(
+            utterance,
+            PendingAnswer {
+                started_at: self.utterance_started.take().unwrap_or_else(Utc::now),
+                ended_at: Utc::now(),
+                audio_ms,
+                turn: self.utterance_turn.take(),
+            },
+        );
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let result = stt.finish().await;
+            let stt_ms = t0.elapsed().as_millis() as u64;
+            let _ = tx
+                .send(Internal::Stt {
+                    utterance,
+                    result,
+                    stt_ms,
+                })
+                .await;
+        });
+    }
+
+    pub(super) async fn on_text_answer(&mut self, text: String) {
+        let text = text.trim().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        self.interrupt().await;
+        let turn = self.conv.alloc_turn();
+        let now = Utc::now();
+        self.commit_answer(turn, text, true, 0, now, now).await;
+        self.reply_timings = Some(ReplyTimings {
+            turn_end: Instant::now(),
+            t: TurnTimings::default(),
+        });
+        self.maybe_reply();
+    }
+
+    pub(super) async fn commit_answer(
+        &mut self,
+        turn: u32,
+        text: String,
+        transcribed: bool,
+        audio_ms: u32,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+    ) {
+        let rec = TurnRecord {
+            interview_id: self.id,
+            seq: turn,
+            speaker: Speaker::Candidate,
+            kind: TurnKind::Answer,
+            text: text.clone(),
+            transcribed,
+            interrupted: false,
+            audio_ms,
+            started_at,
+            ended_at,
+            timings: None,
+        };
+        let t0 = Instant::now();
+        // Durable before its final transcript is sent and before the next question.
+        self.persist(rec).await;
+        if let Some(r) = &mut self.reply_timings {
+            r.t.commit_ms = t0.elapsed().as_millis() as u64;
+        }
+        self.emit(Event::Transcript {
+            turn,
+            text,
+            is_final: true,
+        });
+        self.prompts = 0;
+        self.silence_ms = 0;
+        self.checkpoint().await;
+    }
+
+    /// Starts the interviewer's reply once every answer is committed and nobody is speaking.
+    pub(super) fn maybe_reply(&mut self) {
+        let idle = !self.ear.in_utterance() && self.pending.is_empty() && self.speaking.is_none();
+        let answered = self
+            .conv
+            .turns
+            .last()
+            .is_some_and(|t| t.speaker == Speaker::Candidate);
+        if idle && answered && !self.ended && !self.welcome_back {
+            self.begin_reply(Source::Model(self.conv.context()), TurnKind::Question, true);
+        }
+    }
+
+    pub(super) async fn on_internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Speak(gen, m) => self.on_speak(gen, m),
+            Internal::Stt {
+                utterance,
+                result,
+                stt_ms,
+            } => {
+                self.results.insert(utterance, (result, stt_ms));
+                // Commit strictly in the order the candidate spoke.
+                while let Some((result, stt_ms)) = self.results.remove(&self.next_commit) {
+                    let p = self
+                        .pending
+                        .remove(&self.next_commit)
+                        .expect("pending answer");
+                    self.next_commit += 1;
+                    if let Some(r) = &mut self.reply_timings {
+                        r.t.stt_ms = stt_ms;
+                    }
+                    match result {
+                        Ok(r) => {
+                            let turn = p.turn.unwrap_or_else(|| self.conv.alloc_turn());
+                            self.commit_answer(
+                                turn,
+                                r.text,
+                                r.transcribed,
+                                p.audio_ms,
+                                p.started_at,
+                                p.ended_at,
+                            )
+                            .await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(interview = %self.id, error = %e, "speech-to-text failed");
+                            self.emit(Event::Error {
+                                code: "stt_failed".into(),
+                                message: "The answer could not be transcribed; the candidate is asked to repeat it.".into(),
+                                fatal: false,
+                            });
+                            if self.speaking.is_none() {
+                                self.begin_reply(
+                                    Source::Fixed(NOT_CAUGHT_TEXT.into()),
+                                    TurnKind::Notice,
+                                    true,
+                                );
+                            }
+                        }
+                    }
+                }
+                self.maybe_reply();
+            }
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The interview actor: owns one live conversation. Never touches a socket (it hands
+//! [`Outbound`] messages to the attached connection's writer) and never blocks on a provider
+//! (pipelines and STT run as tasks that report back through `internal`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::conversation::{heard_text, Conversation};
+use super::events::{EventLog, Replay};
+use super::handle::{AttachError, Command, Connection, Outbound};
+use super::listen::{Ear, Hearing};
+use super::speak::{self, Playback, Source, SpeakMsg};
+use super::{is_open_question, Deps, Registry};
+use crate::protocol::{
+    close, ConnectionMessage, ControlAction, Event, InterviewState, Speaker, TurnTimings,
+};
+use crate::providers::{ProviderResult, SttResult, TurnKind};
+use crate::store::{
+    Checkpoint, InterviewStatus, ProviderNames, StoredEvent, TurnRecord, CHECKPOINT_VERSION,
+};
+
+mod lifecycle;
+mod listening;
+mod speaking;
+
+const PROMPT_TEXT: &str = "Take your time, there is no rush. When you are ready, go ahead, \
+                           or ask me to repeat the question.";
+const NOT_CAUGHT_TEXT: &str = "Sorry, I did not catch that. Could you say it again?";
+const WELCOME_BACK_TEXT: &str = "Welcome back. Please go on with your answer.";
+const MAX_PROMPTS: u32 = 2;
+
+enum Internal {
+    Speak(u64, SpeakMsg),
+    Stt {
+        utterance: u64,
+        result: ProviderResult<SttResult>,
+        stt_ms: u64,
+    },
+}
+
+/// A candidate utterance whose transcript is being finalised.
+struct PendingAnswer {
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    audio_ms: u32,
+    turn: Option<u32>,
+}
+
+/// The interviewer turn being produced and played.
+struct Speaking {
+    playback: Playback,
+    kind: TurnKind,
+    /// Whether the turn is stored when done (a repeat is not).
+    store: bool,
+    gen: u64,
+    pipeline: Option<AbortHandle>,
+    started_at: DateTime<Utc>,
+    text_sent: bool,
+    timings: Option<ReplyTimings>,
+}
+
+/// Latency bookkeeping of a reply to the candidate.
+struct ReplyTimings {
+    turn_end: Instant,
+    t: TurnTimings,
+}
+
+/// Loads an interview and runs its actor until it ends, expires or the server shuts down.
+pub async fn run(
+    id: Uuid,
+    instance: u64,
+    mut rx: mpsc::Receiver<Command>,
+    registry: Registry,
+    cancel: CancellationToken,
+) {
+    let deps = registry.deps().clone();
+    match Actor::load(id, deps, cancel).await {
+        Ok(actor) => actor.run(&mut rx).await,
+        Err(e) => {
+            rx.close();
+            while let Ok(cmd) = rx.try_recv() {
+                if let Command::Attach { reply, .. } = cmd {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+    }
+    rx.close();
+    // Anything that raced in is told the actor stopped; the caller spawns a fresh one.
+    while let Ok(cmd) = rx.try_recv() {
+        if let Command::Attach { reply, .. } = cmd {
+            let _ = reply.send(Err(AttachError::Stopped));
+        }
+    }
+    registry.remove(id, instance);
+}
+
+struct Actor {
+    id: Uuid,
+    deps: Arc<Deps>,
+    cancel: CancellationToken,
+    internal_tx: mpsc::Sender<Internal>,
+    internal_rx: mpsc::Receiver<Internal>,
+    conn: Option<Connection>,
+    log: EventLog,
+    conv: Conversation,
+    state: InterviewState,
+    started: bool,
+    ended: bool,
+    ear: Ear,
+    partials: Option<mpsc::Receiver<String>>,
+    /// Turn number of the utterance in progress, once a partial has named it.
+    utterance_turn: Option<u32>,
+    utterance_started: Option<DateTime<Utc>>,
+    next_utterance: u64,
+    pending: BTreeMap<u64, PendingAnswer>,
+    results: BTreeMap<u64, (ProviderResult<SttResult>, u64)>,
+    next_commit: u64,
+    speaking: Option<Speaking>,
+    gen: u64,
+    last_reply: Option<Playback>,
+    reply_timings: Option<ReplyTimings>,
+    grace_until: Option<Instant>,
+    end_silence_ms: u32,
+    silence_ms: u32,
+    prompts: u32,
+    welcome_back: bool,
+    unsaved: Vec<TurnRecord>,
+}
+
+impl Actor {
+    async fn load(
+        id: Uuid,
+        deps: Arc<Deps>,
+        cancel: CancellationToken,
+    ) -> Result<Self, AttachError> {
+        let internal = |e: crate::store::StoreError| {
+            tracing::error!(interview = %id, error = %e, "cannot load interview");
+            AttachError::Internal
+        };
+        let interview = deps
+            .store
+            .get_interview(id)
+            .await
+            .map_err(internal)?
+            .ok_or(AttachError::NotFound)?;
+        if interview.status.is_finished() {
+            return Err(AttachError::Ended);
+        }
+        let turns = deps.store.turns(id).await.map_err(internal)?;
+        let checkpoint = match deps.hot.load_checkpoint(id).await {
+            Ok(cp) => cp.filter(|c| c.v == CHECKPOINT_VERSION),
+            Err(e) => {
+                tracing::warn!(interview = %id, error = %e, "hot checkpoint unavailable; using durable state");
+                None
+            }
+        };
+        let stored_seq = deps.store.max_event_seq(id).await.map_err(internal)?;
+        let next_seq = checkpoint
+            .as_ref()
+            .map_or(1, |c| c.next_seq)
+            .max(stored_seq + 1);
+        let window = deps.cfg.replay_window;
+        let history = deps
+            .store
+            .events_after(id, 0, window as u32)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|e| (e.seq, e.body))
+            .collect();
+        let next_turn = checkpoint.as_ref().map_or(0, |c| c.next_turn);
+        let ear = Ear::new(deps.cfg.vad_aggressiveness, deps.cfg.endpoint).map_err(|e| {
+            tracing::error!(error = %e, "cannot create Opus decoder");
+            AttachError::Internal
+        })?;
+        let (internal_tx, internal_rx) = mpsc::channel(256);
+        let end_silence_ms = deps.cfg.end_silence_ms;
+        Ok(Self {
+            id,
+            log: EventLog::new(next_seq, history, window),
+            conv: Conversation::new(interview, turns, next_turn),
+            deps,
+            cancel,
+            internal_tx,
+            internal_rx,
+            conn: None,
+            state: InterviewState::Thinking,
+            started: false,
+            ended: false,
+            ear,
+            partials: None,
+            utterance_turn: None,
+            utterance_started: None,
+            next_utterance: 0,
+            pending: BTreeMap::new(),
+            results: BTreeMap::new(),
+            next_commit: 0,
+            speaking: None,
+            gen: 0,
+            last_reply: None,
+            reply_timings: None,
+            grace_until: None,
+            end_silence_ms,
+            silence_ms: 0,
+            prompts: 0,
+            welcome_back: false,
+            unsaved: Vec::new(),
+        })
+    }
+
+    async fn run(mut self, rx: &mut mpsc::Receiver<Command>) {
+        loop {
+            let wake = self.wake_at();
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => {
+                    self.stop(close::SERVICE_RESTART, "server restarting; reconnect to resume").await;
+                    return;
+                }
+                Some(msg) = self.internal_rx.recv() => self.on_internal(msg).await,
+                partial = recv_opt(&mut self.partials) => match partial {
+                    Some(text) => self.on_partial(text),
+                    None => self.partials = None,
+                },
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.on_command(cmd).await,
+                    None => { self.stop(close::SERVICE_RESTART, "interview unloaded").await; return; }
+                },
+                _ = sleep_until_opt(wake) => {}
+            }
+            self.pump().await;
+            if self.ended {
+                self.checkpoint().await;
+                return;
+            }
+            if self.grace_until.is_some_and(|g| Instant::now() >= g) {
+                tracing::info!(interview = %self.id, "grace period over; unloading");
+                self.stop(close::SERVICE_RESTART, "interview unloaded")
+                    .await;
+                return;
+            }
+        }
+    }
+
+    fn wake_at(&self) -> Option<Instant> {
+        let playback = self
+            .speaking
+            .as_ref()
+            .filter(|_| self.conn.is_some())
+            .and_then(|s| s.playback.wake_at(self.deps.cfg.playout_lead));
+        match (playback, self.grace_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ---- events and connection -------------------------------------------------------------
+
+    /// Logs an event, sends it to the connection and queues its durable copy.
+    fn emit(&mut self, event: Event) {
+        let (seq, json) = self.log.append(event);
+        self.deps.events.append(StoredEvent {
+            interview_id: self.id,
+            seq,
+            body: json.to_string(),
+        });
+        self.send(Outbound::Text(json));
+    }
+
+    fn send(&mut self, msg: Outbound) {
+        let Some(conn) = &self.conn else { return };
+        if conn.tx.try_send(msg).is_err() {
+            tracing::warn!(interview = %self.id, conn = conn.id, "client not reading; disconnecting");
+            let conn = self.conn.take().expect("checked");
+            let _ = conn
+                .tx
+                .try_send(Outbound::Close(close::POLICY, "client not reading"));
+            self.detached();
+        }
+    }
+
+    fn set_state(&mut self, state: InterviewState) {
+        if self.state != state {
+            self.state = state;
+            self.emit(Event::State { state });
+        }
+    }
+
+    async fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Attach {
+                conn,
+                resume_from,
+                reply,
+            } => {
+                let _ = reply.send(self.attach(conn, resume_from).await);
+            }
+            Command::Detach { conn_id } => {
+                if self.conn.as_ref().is_some_and(|c| c.id == conn_id) {
+                    self.conn = None;
+                    self.detached();
+                }
+            }
+            Command::Audio { conn_id, packet } => {
+                if self.conn.as_ref().is_some_and(|c| c.id == conn_id) && !self.ended {
+                    self.on_audio(&packet).await;
+                }
+            }
+            Command::AnswerText { conn_id, text } => {
+                if self.conn.as_ref().is_some_and(|c| c.id == conn_id) && !self.ended {
+                    self.on_text_answer(text).await;
+                }
+            }
+            Command::Control { conn_id, action } => {
+                if self.conn.as_ref().is_some_and(|c| c.id == conn_id) && !self.ended {
+                    match action {
+                        ControlAction::End => self.end("candidate_ended").await,
+                        ControlAction::Repeat => self.repeat(),
+                    }
+                }
+            }
+            Command::Snapshot { reply } => {
+                let _ = reply.send(self.conv.snapshot(self.state, self.log.last_seq()));
+            }
+        }
+    }
+
+    async fn attach(
+        &mut self,
+        conn: Connection,
+        resume_from: Option<u64>,
+    ) -> Result<(), AttachError> {
+        if self.ended {
+            return Err(AttachError::Ended);
+        }
+        if let Some(old) = self.conn.take() {
+            let _ = old.tx.try_send(Outbound::Close(
+                close::REPLACED,
+                "replaced by a newer connection",
+            ));
+        }
+        let resumed = self.started || !self.conv.turns.is_empty();
+        let ready = ConnectionMessage::Ready {
+            interview_id: self.id,
+            resumed,
+            state: self.state,
+            last_seq: self.log.last_seq(),
+        };
+        let mut batch = vec![to_json(&ready)];
+        if let Some(after) = resume_from {
+            match self.log.replay_after(after) {
+                Replay::Events(events) => batch.extend(events),
+                Replay::Resync => batch.push(to_json(&ConnectionMessage::Resync {
+                    snapshot: self.conv.snapshot(self.state, self.log.last_seq()),
+                })),
+            }
+        }
+        conn.tx
+            .try_send(Outbound::Batch(batch))
+            .map_err(|_| AttachError::Stopped)?;
+        self.conn = Some(conn);
+        self.grace_until = None;
+        if !self.started {
+            self.start_conversation().await;
+        } else if let Some(s) = &mut self.speaking {
+            // This connection has not heard the turn in progress: play it from the start.
+            s.playback.restart();
+        } else if std::mem::take(&mut self.welcome_back) {
+            self.begin_reply(
+                Source::Fixed(WELCOME_BACK_TEXT.into()),
+                TurnKind::Notice,
+                true,
+            );
+        }
+        Ok(())
+    }
+
+    fn detached(&mut self) {
+        self.grace_until = Some(Instant::now() + self.deps.cfg.grace);
+        // An answer cut off by the drop is committed as said so far; the candidate is invited
+        // to go on when they are back.
+        if let Some(stt) = self.ear.cut() {
+            self.welcome_back = true;
+            self.finish_utterance(stt, 0);
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(v).expect("protocol types serialise"))
+}
+
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,278 @@
+//! Speaking: reply pipelines, paced playback, repeats and barge-in.
+
+use super::*;
+
+impl Actor {
+    pub(super) fn begin_reply(&mut self, source: Source, kind: TurnKind, store: bool) {
+        self.gen += 1;
+        let gen = self.gen;
+        let turn = self.conv.alloc_turn();
+        let (tx, mut rx) = mpsc::channel(64);
+        let internal = self.internal_tx.clone();
+        let deps = self.deps.speak.clone();
+        let task = tokio::spawn(async move {
+            let forward = async {
+                while let Some((g, m)) = rx.recv().await {
+                    if internal.send(Internal::Speak(g, m)).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            tokio::join!(speak::run(gen, source, deps, tx), forward);
+        });
+        let timings = if kind == TurnKind::Question {
+            self.reply_timings.take()
+        } else {
+            None
+        };
+        self.speaking = Some(Speaking {
+            playback: Playback::new(turn),
+            kind,
+            store,
+            gen,
+            pipeline: Some(task.abort_handle()),
+            started_at: Utc::now(),
+            text_sent: false,
+            timings,
+        });
+        self.set_state(InterviewState::Thinking);
+    }
+
+    pub(super) fn repeat(&mut self) {
+        if self.speaking.is_some() || self.ear.in_utterance() || !self.pending.is_empty() {
+            return;
+        }
+        let Some(last) = &self.last_reply else {
+            // No audio kept (e.g. after a restore): speak the last question again, unstored.
+            if let Some(q) = self.conv.last_question().map(|t| t.text.clone()) {
+                self.begin_reply(Source::Fixed(q), TurnKind::Notice, false);
+            }
+            return;
+        };
+        let playback = Playback::replay(
+            last.turn,
+            last.text.clone(),
+            last.frames.clone(),
+            last.sentences.clone(),
+        );
+        let (turn, text) = (last.turn, last.text.clone());
+        self.gen += 1;
+        self.speaking = Some(Speaking {
+            playback,
+            kind: TurnKind::Question,
+            store: false,
+            gen: self.gen,
+            pipeline: None,
+            started_at: Utc::now(),
+            text_sent: true,
+            timings: None,
+        });
+        self.emit(Event::AgentText {
+            turn,
+            text,
+            is_final: true,
+        });
+    }
+
+    pub(super) fn on_speak(&mut self, gen: u64, m: SpeakMsg) {
+        let Some(s) = self.speaking.as_mut().filter(|s| s.gen == gen) else {
+            return;
+        };
+        let turn = s.playback.turn;
+        match m {
+            SpeakMsg::LlmFirstToken(d) => {
+                if let Some(t) = &mut s.timings {
+                    t.t.llm_first_token_ms = d.as_millis() as u64;
+                }
+            }
+            SpeakMsg::TtsFirstAudio(d) => {
+                if let Some(t) = &mut s.timings {
+                    t.t.tts_first_audio_ms = d.as_millis() as u64;
+                }
+            }
+            SpeakMsg::TextSentence(text) => {
+                s.text_sent = true;
+                self.emit(Event::AgentText {
+                    turn,
+                    text,
+                    is_final: false,
+                });
+            }
+            SpeakMsg::TextDone {
+                text,
+                end_interview,
+            } => {
+                s.playback.text = text.clone();
+                s.playback.text_done = true;
+                s.playback.end_interview = end_interview;
+                if !text.is_empty() {
+                    s.text_sent = true;
+                    self.emit(Event::AgentText {
+                        turn,
+                        text,
+                        is_final: true,
+                    });
+                }
+            }
+            SpeakMsg::Frames(frames) => s.playback.frames.extend(frames),
+            SpeakMsg::SentenceDone { text, .. } => {
+                let end = s.playback.frames.len();
+                s.playback.sentences.push((text, end));
+            }
+            SpeakMsg::AudioDone => s.playback.audio_done = true,
+            SpeakMsg::Failed { stage, error } => {
+                tracing::warn!(interview = %self.id, stage, error = %error, "reply pipeline stage failed");
+                let (code, message) = match stage {
+                    "tts" => (
+                        "tts_unavailable",
+                        "Speech synthesis failed; the question is shown as text only.",
+                    ),
+                    _ => (
+                        "llm_unavailable",
+                        "The interviewer could not prepare a reply.",
+                    ),
+                };
+                self.emit(Event::Error {
+                    code: code.into(),
+                    message: message.into(),
+                    fatal: false,
+                });
+            }
+        }
+    }
+
+    /// Sends due audio frames and finishes the turn once it has been played.
+    pub(super) async fn pump(&mut self) {
+        if self.conn.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        let lead = self.deps.cfg.playout_lead;
+        let Some(s) = self.speaking.as_mut() else {
+            return;
+        };
+        let starting = !s.playback.audio_started() && s.playback.next < s.playback.frames.len();
+        let turn = s.playback.turn;
+        if starting {
+            let metrics = s.timings.take().map(|r| {
+                let mut t = r.t;
+                t.response_ms = r.turn_end.elapsed().as_millis() as u64;
+                t.server_ms = t
+                    .response_ms
+                    .saturating_sub(t.stt_ms + t.llm_first_token_ms + t.tts_first_audio_ms);
+                t
+            });
+            self.emit(Event::AudioStart { turn });
+            self.set_state(InterviewState::Speaking);
+            if let Some(timings) = metrics {
+                self.emit(Event::TurnMetrics { turn, timings });
+            }
+        }
+        let Some(s) = self.speaking.as_mut() else {
+            return;
+        };
+        let frames: Vec<_> = s.playback.due(now, lead).to_vec();
+        for f in frames {
+            self.send(Outbound::Audio(f));
+        }
+        if self
+            .speaking
+            .as_ref()
+            .is_some_and(|s| s.playback.finished(now))
+        {
+            self.finish_reply().await;
+        }
+    }
+
+    pub(super) async fn finish_reply(&mut self) {
+        let Some(s) = self.speaking.take() else {
+            return;
+        };
+        let pb = s.playback;
+        if s.store && !pb.text.is_empty() {
+            self.persist(TurnRecord {
+                interview_id: self.id,
+                seq: pb.turn,
+                speaker: Speaker::Interviewer,
+                kind: s.kind,
+                text: pb.text.clone(),
+                transcribed: true,
+                interrupted: false,
+                audio_ms: pb.audio_ms(),
+                started_at: s.started_at,
+                ended_at: Utc::now(),
+                timings: None,
+            })
+            .await;
+        }
+        if pb.audio_started() {
+            self.emit(Event::AudioEnd { turn: pb.turn });
+        }
+        if s.kind == TurnKind::Question {
+            self.end_silence_ms = if is_open_question(&pb.text) {
+                self.deps.cfg.open_end_silence_ms
+            } else {
+                self.deps.cfg.end_silence_ms
+            };
+        }
+        let end = pb.end_interview;
+        if !pb.frames.is_empty() && s.store {
+            self.last_reply = Some(pb);
+        }
+        self.checkpoint().await;
+        if end {
+            self.end("completed").await;
+        } else {
+            self.silence_ms = 0;
+            self.set_state(InterviewState::Listening);
+            self.maybe_reply();
+        }
+    }
+
+    /// Stops the interviewer (barge-in, typed answer). Stores only the words actually heard.
+    pub(super) async fn interrupt(&mut self) {
+        let Some(s) = self.speaking.take() else {
+            return;
+        };
+        if let Some(p) = &s.pipeline {
+            p.abort();
+        }
+        let pb = s.playback;
+        if !pb.audio_started() {
+            if s.text_sent {
+                self.emit(Event::AudioInterrupted {
+                    turn: pb.turn,
+                    played_ms: 0,
+                });
+            }
+            return;
+        }
+        let played_ms = pb.played_ms(Instant::now());
+        self.emit(Event::AudioInterrupted {
+            turn: pb.turn,
+            played_ms,
+        });
+        let heard = heard_text(&pb.sentence_ends_ms(), played_ms);
+        if s.store && !heard.is_empty() {
+            self.emit(Event::AgentText {
+                turn: pb.turn,
+                text: heard.clone(),
+                is_final: true,
+            });
+            self.persist(TurnRecord {
+                interview_id: self.id,
+                seq: pb.turn,
+                speaker: Speaker::Interviewer,
+                kind: s.kind,
+                text: heard,
+                transcribed: true,
+                interrupted: true,
+                audio_ms: played_ms as u32,
+                started_at: s.started_at,
+                ended_at: Utc::now(),
+                timings: None,
+            })
+            .await;
+        }
+    }
+}
