@@ -49,13 +49,13 @@ fn read_opt(path: Option<PathBuf>) -> anyhow::Result<Option<String>> {
         .transpose()
 }
 
-/// Creates an interview and returns the JSON line to print.
+/// Creates an interview: its id, a candidate token and the candidate page's link.
 pub async fn create_interview(
     config: &Config,
     role: String,
     job_description: Option<PathBuf>,
     resume: Option<PathBuf>,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<Created> {
     let new = NewInterview {
         role,
         job_description: read_opt(job_description)?,
@@ -72,5 +72,17 @@ pub async fn create_interview(
         rec.id,
         token
     );
-    Ok(serde_json::json!({ "interview_id": rec.id, "candidate_token": token, "url": url }))
+    Ok(Created {
+        interview_id: rec.id,
+        candidate_token: token,
+        url,
+    })
+}
+
+/// What `viva interview create` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct Created {
+    pub interview_id: uuid::Uuid,
+    pub candidate_token: String,
+    pub url: String,
 }

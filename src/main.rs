@@ -26,8 +26,9 @@ async fn main() -> anyhow::Result<()> {
             resume,
             config,
         }) => {
-            let line = viva::cli::create_interview(&config, role, job_description, resume).await?;
-            println!("{line}");
+            let created =
+                viva::cli::create_interview(&config, role, job_description, resume).await?;
+            println!("{}", serde_json::to_string(&created)?);
             Ok(())
         }
     }
