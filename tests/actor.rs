@@ -71,9 +71,10 @@ async fn until(rx: &mut mpsc::Receiver<Outbound>, pred: impl Fn(&Event) -> bool)
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
-    let rig = rig(|c| c.grace_secs = 600).await;
+/// Attaches connection 1 and waits until the first question has been played.
+async fn attach_and_listen(
+    rig: &Rig,
+) -> (viva::interview::InterviewHandle, mpsc::Receiver<Outbound>) {
     let h = rig.registry.get_or_spawn(rig.id);
     let (tx, mut rx) = mpsc::channel(1024);
     h.attach(Connection { id: 1, tx }, None).await.unwrap();
@@ -83,6 +84,13 @@ async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
         }
     })
     .await;
+    (h, rx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
+    let rig = rig(|c| c.grace_secs = 600).await;
+    let (h, _rx) = attach_and_listen(&rig).await;
     h.detach(1).await;
 
     tokio::time::sleep(Duration::from_secs(599)).await;
@@ -125,15 +133,7 @@ async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
 #[tokio::test(start_paused = true)]
 async fn a_long_silence_gets_a_gentle_prompt_not_the_next_question() {
     let rig = rig(|c| c.silence_prompt_ms = 10_000).await;
-    let h = rig.registry.get_or_spawn(rig.id);
-    let (tx, mut rx) = mpsc::channel(1024);
-    h.attach(Connection { id: 1, tx }, None).await.unwrap();
-    until(&mut rx, |e| {
-        *e == Event::State {
-            state: InterviewState::Listening,
-        }
-    })
-    .await;
+    let (h, mut rx) = attach_and_listen(&rig).await;
 
     // The microphone streams silence, one packet per 20 ms, for up to a minute.
     let silence = common::silence_packet();
@@ -175,15 +175,7 @@ async fn a_long_silence_gets_a_gentle_prompt_not_the_next_question() {
 #[tokio::test(start_paused = true)]
 async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
     let rig = rig(|c| c.replay_window = 16).await;
-    let h = rig.registry.get_or_spawn(rig.id);
-    let (tx, mut rx) = mpsc::channel(1024);
-    h.attach(Connection { id: 1, tx }, None).await.unwrap();
-    until(&mut rx, |e| {
-        *e == Event::State {
-            state: InterviewState::Listening,
-        }
-    })
-    .await;
+    let (h, mut rx) = attach_and_listen(&rig).await;
     h.answer_text(1, "A typed answer.".into()).await;
     until(&mut rx, |e| matches!(e, Event::AudioEnd { .. })).await;
     until(&mut rx, |e| {

@@ -33,16 +33,7 @@ impl MemoryStore {
 #[async_trait]
 impl Store for MemoryStore {
     async fn create_interview(&self, new: &NewInterview) -> StoreResult<InterviewRecord> {
-        let rec = InterviewRecord {
-            id: Uuid::now_v7(),
-            role: new.role.clone(),
-            job_description: new.job_description.clone(),
-            resume: new.resume.clone(),
-            status: InterviewStatus::Scheduled,
-            created_at: Utc::now(),
-            started_at: None,
-            completed_at: None,
-        };
+        let rec = InterviewRecord::scheduled(new);
         self.interviews.insert(rec.id, rec.clone());
         Ok(rec)
     }

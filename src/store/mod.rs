@@ -83,6 +83,22 @@ pub struct InterviewRecord {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+impl InterviewRecord {
+    /// A new interview, not started yet.
+    pub fn scheduled(new: &NewInterview) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            role: new.role.clone(),
+            job_description: new.job_description.clone(),
+            resume: new.resume.clone(),
+            status: InterviewStatus::Scheduled,
+            created_at: Utc::now(),
+            started_at: None,
+            completed_at: None,
+        }
+    }
+}
+
 /// Which providers an interview ran on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderNames {

@@ -153,16 +153,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_interview(&self, new: &NewInterview) -> StoreResult<InterviewRecord> {
-        let rec = InterviewRecord {
-            id: Uuid::now_v7(),
-            role: new.role.clone(),
-            job_description: new.job_description.clone(),
-            resume: new.resume.clone(),
-            status: InterviewStatus::Scheduled,
-            created_at: Utc::now(),
-            started_at: None,
-            completed_at: None,
-        };
+        let rec = InterviewRecord::scheduled(new);
         sqlx::query(
             "INSERT INTO interviews (id, role, job_description, resume, status, created_at)
              VALUES (?, ?, ?, ?, ?, ?)",

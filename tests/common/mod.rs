@@ -89,12 +89,11 @@ impl TestServer {
 
     /// Creates an interview the way `viva interview create` does: (id, candidate token).
     pub async fn create_interview(&self) -> (Uuid, String) {
-        let line =
+        let created =
             viva::cli::create_interview(&self.config, "Software Engineer".into(), None, None)
                 .await
                 .unwrap();
-        let id = Uuid::parse_str(line["interview_id"].as_str().unwrap()).unwrap();
-        (id, line["candidate_token"].as_str().unwrap().to_owned())
+        (created.interview_id, created.candidate_token)
     }
 
     pub async fn store(&self) -> SqliteStore {
