@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test" >&2
 # --all-targets also runs each criterion bench once as a smoke test.
-cargo test --all-targets --locked
+cargo test --workspace --all-targets --locked

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const AUDIENCE: &str = "viva:candidate";
+/// Audience of read-only monitor tokens (a recruiter watching one interview live).
+pub const MONITOR_AUDIENCE: &str = "viva:monitor";
 pub const ISSUER: &str = "viva";
 /// How long a ticket from `POST /v1/interviews/{id}/ticket` is valid.
 pub const TICKET_TTL: Duration = Duration::from_secs(60);
@@ -34,35 +36,63 @@ pub enum AuthError {
     Invalid,
 }
 
+/// Who a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The candidate taking the interview.
+    Candidate,
+    /// Someone watching the interview live, read-only.
+    Monitor,
+}
+
+impl Audience {
+    fn aud(self) -> &'static str {
+        match self {
+            Self::Candidate => AUDIENCE,
+            Self::Monitor => MONITOR_AUDIENCE,
+        }
+    }
+}
+
 pub struct Auth {
     enc: EncodingKey,
     dec: DecodingKey,
-    validation: Validation,
+    candidate: Validation,
+    monitor: Validation,
     ttl: Duration,
 }
 
 impl Auth {
     pub fn new(secret: &[u8], ttl: Duration) -> Self {
         // Only HS256 is accepted: `alg: none` and every other algorithm fail validation.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
-        validation.leeway = 30;
+        let validation = |aud: Audience| {
+            let mut v = Validation::new(Algorithm::HS256);
+            v.set_audience(&[aud.aud()]);
+            v.set_issuer(&[ISSUER]);
+            v.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+            v.leeway = 30;
+            v
+        };
         Self {
             enc: EncodingKey::from_secret(secret),
             dec: DecodingKey::from_secret(secret),
-            validation,
+            candidate: validation(Audience::Candidate),
+            monitor: validation(Audience::Monitor),
             ttl,
         }
     }
 
     /// A candidate token for one interview.
     pub fn issue(&self, interview: Uuid) -> String {
+        self.issue_for(Audience::Candidate, interview)
+    }
+
+    /// A token for one interview and audience.
+    pub fn issue_for(&self, audience: Audience, interview: Uuid) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: interview.to_string(),
-            aud: AUDIENCE.into(),
+            aud: audience.aud().into(),
             iss: ISSUER.into(),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
@@ -72,13 +102,21 @@ impl Auth {
             .expect("HS256 signing cannot fail")
     }
 
-    /// The interview a token opens.
+    /// The interview a candidate token opens.
     pub fn verify(&self, token: &str) -> Result<Uuid, AuthError> {
-        let data =
-            decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                _ => AuthError::Invalid,
-            })?;
+        self.verify_for(Audience::Candidate, token)
+    }
+
+    /// The interview a token for `audience` opens; tokens for other audiences are invalid.
+    pub fn verify_for(&self, audience: Audience, token: &str) -> Result<Uuid, AuthError> {
+        let validation = match audience {
+            Audience::Candidate => &self.candidate,
+            Audience::Monitor => &self.monitor,
+        };
+        let data = decode::<Claims>(token, &self.dec, validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => AuthError::Expired,
+            _ => AuthError::Invalid,
+        })?;
         Uuid::parse_str(&data.claims.sub).map_err(|_| AuthError::Invalid)
     }
 }
@@ -151,10 +189,17 @@ mod tests {
     }
 
     #[test]
-    fn issued_tokens_verify_for_their_interview() {
+    fn issued_tokens_verify_for_their_interview_and_audience_only() {
         let a = auth();
         let id = Uuid::now_v7();
         assert_eq!(a.verify(&a.issue(id)), Ok(id));
+        let monitor = a.issue_for(Audience::Monitor, id);
+        assert_eq!(a.verify_for(Audience::Monitor, &monitor), Ok(id));
+        assert_eq!(a.verify(&monitor), Err(AuthError::Invalid));
+        assert_eq!(
+            a.verify_for(Audience::Monitor, &a.issue(id)),
+            Err(AuthError::Invalid)
+        );
     }
 
     #[test]

@@ -28,8 +28,12 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum InterviewCommand {
-    /// Create an interview; prints {"interview_id", "candidate_token", "url"} as one JSON line.
+    /// Create an interview; prints {"interview_id", "candidate_token", "url"} as one JSON line
+    /// (one line per interview with --count).
     Create {
+        /// How many interviews to create (load tests).
+        #[arg(long, default_value_t = 1)]
+        count: u32,
         /// The role interviewed for (chooses the offline interviewer's question bank).
         #[arg(long, default_value = "Software Engineer")]
         role: String,
@@ -49,13 +53,25 @@ fn read_opt(path: Option<PathBuf>) -> anyhow::Result<Option<String>> {
         .transpose()
 }
 
-/// Creates an interview: its id, a candidate token and the candidate page's link.
+/// Creates one interview: its id, a candidate token and the candidate page's link.
 pub async fn create_interview(
     config: &Config,
     role: String,
     job_description: Option<PathBuf>,
     resume: Option<PathBuf>,
 ) -> anyhow::Result<Created> {
+    let mut all = create_interviews(config, 1, role, job_description, resume).await?;
+    Ok(all.pop().expect("one interview"))
+}
+
+/// Creates `count` interviews with the same role and context.
+pub async fn create_interviews(
+    config: &Config,
+    count: u32,
+    role: String,
+    job_description: Option<PathBuf>,
+    resume: Option<PathBuf>,
+) -> anyhow::Result<Vec<Created>> {
     let new = NewInterview {
         role,
         job_description: read_opt(job_description)?,
@@ -63,20 +79,26 @@ pub async fn create_interview(
     };
     let store = crate::server::open_store(config).await?;
     let auth = crate::server::auth(config)?;
-    let rec = store.create_interview(&new).await?;
-    let token = auth.issue(rec.id);
-    // The token travels in the URL fragment, which browsers never send to a server.
-    let url = format!(
-        "{}/interview/{}#token={}",
-        config.public_url(),
-        rec.id,
-        token
-    );
-    Ok(Created {
-        interview_id: rec.id,
-        candidate_token: token,
-        url,
-    })
+    let mut out = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let rec = store.create_interview(&new).await?;
+        let token = auth.issue(rec.id);
+        let monitor_token = auth.issue_for(crate::auth::Audience::Monitor, rec.id);
+        // The token travels in the URL fragment, which browsers never send to a server.
+        let url = format!(
+            "{}/interview/{}#token={}",
+            config.public_url(),
+            rec.id,
+            token
+        );
+        out.push(Created {
+            interview_id: rec.id,
+            candidate_token: token,
+            url,
+            monitor_token,
+        });
+    }
+    Ok(out)
 }
 
 /// What `viva interview create` prints.
@@ -85,4 +107,6 @@ pub struct Created {
     pub interview_id: uuid::Uuid,
     pub candidate_token: String,
     pub url: String,
+    /// Read-only token to watch the interview live (`/v1/interviews/{id}/monitor`).
+    pub monitor_token: String,
 }

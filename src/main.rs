@@ -21,14 +21,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Interview(InterviewCommand::Create {
+            count,
             role,
             job_description,
             resume,
             config,
         }) => {
             let created =
-                viva::cli::create_interview(&config, role, job_description, resume).await?;
-            println!("{}", serde_json::to_string(&created)?);
+                viva::cli::create_interviews(&config, count, role, job_description, resume).await?;
+            for c in created {
+                println!("{}", serde_json::to_string(&c)?);
+            }
             Ok(())
         }
     }

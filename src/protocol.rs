@@ -118,11 +118,14 @@ pub struct TurnTimings {
     pub commit_ms: u64,
     /// LLM request to first token.
     pub llm_first_token_ms: u64,
+    /// LLM request to the first complete sentence (when TTS can start).
+    pub llm_first_sentence_ms: u64,
     /// First TTS request to its first audio.
     pub tts_first_audio_ms: u64,
     /// End of turn to first interviewer audio frame on the socket.
     pub response_ms: u64,
-    /// `response_ms` minus the provider stages: what the server itself added.
+    /// `response_ms` minus the provider stages (STT, LLM to first sentence, TTS to first audio):
+    /// what the server itself added.
     pub server_ms: u64,
 }
 

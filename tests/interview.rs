@@ -492,3 +492,60 @@ async fn the_interviewer_never_interrupts_a_candidate_who_goes_on() {
         &(q2, scripted_reply(1, 2).0)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_sees_the_interview_live_and_read_only() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = TestServer::start().await;
+    let created = viva::cli::create_interview(&server.config, "Designer".into(), None, None)
+        .await
+        .unwrap();
+    let id = created.interview_id;
+    let url = format!("ws://{}/v1/interviews/{id}/monitor", server.addr);
+    let open = |token: String| {
+        let mut req = url.clone().into_client_request().unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            format!("viva.v1, bearer.{token}").parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(req)
+    };
+    // Tokens do not cross audiences.
+    let (mut wrong, _) = open(created.candidate_token.clone()).await.unwrap();
+    assert!(
+        matches!(wrong.next().await, Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 4001)
+    );
+    let mut as_candidate = connect(&server, id, &created.monitor_token).await;
+    assert!(
+        matches!(as_candidate.next().await, Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 4001)
+    );
+
+    // Watching before the candidate arrives: ready, a snapshot, then the live events.
+    let (mut mon, _) = open(created.monitor_token.clone()).await.unwrap();
+    let mut texts = Vec::new();
+    for _ in 0..2 {
+        let Some(Ok(Message::Text(t))) = mon.next().await else {
+            panic!("expected ready and resync")
+        };
+        texts.push(serde_json::from_str::<serde_json::Value>(&t).unwrap()["type"].clone());
+    }
+    assert_eq!(texts, vec!["ready", "resync"]);
+    let mut c = Candidate::join(&server, id, &created.candidate_token, None).await;
+    hear_question(&mut c).await;
+    let candidate_seqs: Vec<u64> = c.events().iter().map(|e| e.seq).collect();
+    let mut seen = Vec::new();
+    while seen.len() < candidate_seqs.len() {
+        match mon.next().await {
+            Some(Ok(Message::Text(t))) => {
+                let e: viva::protocol::EventEnvelope = serde_json::from_str(&t).unwrap();
+                seen.push(e.seq);
+            }
+            Some(Ok(Message::Binary(_))) => panic!("monitors get no audio"),
+            other => panic!("monitor stream ended: {other:?}"),
+        }
+    }
+    assert_eq!(seen, candidate_seqs, "the same events, the same seq");
+}

@@ -67,6 +67,7 @@ pub fn router(app: AppState, web_dir: &std::path::Path) -> Router {
         .route("/health", get(api::health))
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
         .route("/v1/interviews/{id}/stream", get(ws::stream))
+        .route("/v1/interviews/{id}/monitor", get(ws::monitor))
         .route_service("/interview/{id}", ServeFile::new(web_dir.join("index.html")))
         .fallback_service(ServeDir::new(web_dir))
         // Spans carry the path only: query strings (tickets) and headers (tokens) are never logged.

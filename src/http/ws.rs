@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::audio::packet;
+use crate::auth::Audience;
 use crate::interview::handle::OUTBOUND_QUEUE;
 use crate::interview::{AttachError, AudioRejected, Connection, InterviewHandle, Outbound};
 use crate::protocol::{
@@ -48,31 +49,87 @@ fn offered(ws: &WebSocketUpgrade) -> Vec<String> {
         .collect()
 }
 
+/// Picks `viva.v1` if offered (never echoing the token), sizes the socket for 20 ms packets
+/// (a 4 KiB read buffer, no write buffering), and returns the bearer token if one was offered.
+fn negotiate(ws: WebSocketUpgrade) -> (WebSocketUpgrade, Option<String>) {
+    let protocols = offered(&ws);
+    let bearer = protocols
+        .iter()
+        .find_map(|p| p.strip_prefix(BEARER_PREFIX))
+        .map(str::to_owned);
+    let ws = if protocols.iter().any(|p| p == SUBPROTOCOL) {
+        ws.protocols([SUBPROTOCOL])
+    } else {
+        ws
+    };
+    let ws = ws
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(MAX_TEXT_BYTES)
+        .max_frame_size(MAX_TEXT_BYTES);
+    (ws, bearer)
+}
+
 pub async fn stream(
     State(app): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let protocols = offered(&ws);
-    let bearer = protocols
-        .iter()
-        .find_map(|p| p.strip_prefix(BEARER_PREFIX))
-        .map(str::to_owned);
-    // The token is never echoed back: only `viva.v1` is selected.
-    let ws = if protocols.iter().any(|p| p == SUBPROTOCOL) {
-        ws.protocols([SUBPROTOCOL])
-    } else {
-        ws
-    };
-    let verdict = authorize(&app, &id, bearer.as_deref(), query.ticket.as_deref()).await;
+    let (ws, bearer) = negotiate(ws);
+    let verdict = authorize(
+        &app,
+        &id,
+        Audience::Candidate,
+        bearer.as_deref(),
+        query.ticket.as_deref(),
+    )
+    .await;
     let tracker = app.tracker.clone();
-    // Sized for 20 ms packets: a 4 KiB read buffer and no write buffering.
-    ws.read_buffer_size(4096)
-        .write_buffer_size(0)
-        .max_message_size(MAX_TEXT_BYTES)
-        .max_frame_size(MAX_TEXT_BYTES)
-        .on_upgrade(move |socket| tracker.track_future(session(app, socket, verdict)))
+    ws.on_upgrade(move |socket| tracker.track_future(session(app, socket, verdict)))
+}
+
+/// `GET /v1/interviews/{id}/monitor`: watch an interview live, read-only, with a monitor token.
+pub async fn monitor(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let (ws, bearer) = negotiate(ws);
+    let verdict = authorize(&app, &id, Audience::Monitor, bearer.as_deref(), None).await;
+    let tracker = app.tracker.clone();
+    ws.on_upgrade(move |socket| tracker.track_future(monitor_session(app, socket, verdict)))
+}
+
+async fn monitor_session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal>) {
+    let (mut sink, mut stream) = socket.split();
+    let id = match verdict {
+        Ok(id) => id,
+        Err(refusal) => return refuse(&mut sink, &mut stream, refusal).await,
+    };
+    let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+    if let Err(e) = on_actor(&app, id, |h| {
+        let tx = tx.clone();
+        async move { h.monitor(tx).await }
+    })
+    .await
+    {
+        return refuse(&mut sink, &mut stream, attach_refusal(e)).await;
+    }
+    drop(tx);
+    let mut writer = tokio::spawn(write_loop(sink, rx));
+    // A monitor only listens: what it sends is read and ignored, until it closes.
+    let reader = async {
+        while let Some(Ok(m)) = stream.next().await {
+            if let Message::Close(_) = m {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = &mut writer => {}
+        _ = reader => writer.abort(),
+    }
 }
 
 /// Decides who may connect. Browsers cannot read an HTTP status of a failed upgrade, so the
@@ -80,6 +137,7 @@ pub async fn stream(
 async fn authorize(
     app: &AppState,
     id: &str,
+    audience: Audience,
     bearer: Option<&str>,
     ticket: Option<&str>,
 ) -> Result<Uuid, Refusal> {
@@ -89,7 +147,7 @@ async fn authorize(
     let for_id = match (bearer, ticket) {
         (Some(token), _) => app
             .auth
-            .verify(token)
+            .verify_for(audience, token)
             .map_err(|_| (close::UNAUTHORIZED, "invalid or expired token"))?,
         (None, Some(ticket)) => match app.hot.take_ticket(ticket).await {
             Ok(Some(id)) => id,
@@ -164,16 +222,14 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal
         id: conn_id,
         tx: out_tx.clone(),
     };
-    let handle = match attach(&app, id, conn, resume_from).await {
+    let attached = on_actor(&app, id, |h| {
+        let conn = conn.clone();
+        async move { h.attach(conn, resume_from).await }
+    })
+    .await;
+    let handle = match attached {
         Ok(h) => h,
-        Err(e) => {
-            let refusal = match e {
-                AttachError::NotFound => (close::NOT_FOUND, "no such interview"),
-                AttachError::Ended => (close::ENDED, "interview ended"),
-                AttachError::Stopped | AttachError::Internal => (close::INTERNAL, "internal error"),
-            };
-            return refuse(&mut sink, &mut stream, refusal).await;
-        }
+        Err(e) => return refuse(&mut sink, &mut stream, attach_refusal(e)).await,
     };
     tracing::info!(interview = %id, conn = conn_id, "candidate connected");
     let mut writer = tokio::spawn(write_loop(sink, out_rx));
@@ -205,23 +261,29 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal
     tracing::info!(interview = %id, conn = conn_id, "candidate disconnected");
 }
 
-/// Attaches to the interview's actor, spawning a fresh one if the old one just stopped.
-async fn attach(
-    app: &AppState,
-    id: Uuid,
-    conn: Connection,
-    resume_from: Option<u64>,
-) -> Result<InterviewHandle, AttachError> {
-    let mut last = AttachError::Stopped;
+fn attach_refusal(e: AttachError) -> Refusal {
+    match e {
+        AttachError::NotFound => (close::NOT_FOUND, "no such interview"),
+        AttachError::Ended => (close::ENDED, "interview ended"),
+        AttachError::Stopped | AttachError::Internal => (close::INTERNAL, "internal error"),
+    }
+}
+
+/// Runs `f` on the interview's actor, spawning a fresh one if the old one just stopped.
+async fn on_actor<F, Fut>(app: &AppState, id: Uuid, f: F) -> Result<InterviewHandle, AttachError>
+where
+    F: Fn(InterviewHandle) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AttachError>>,
+{
     for _ in 0..3 {
         let handle = app.registry.get_or_spawn(id);
-        match handle.attach(conn.clone(), resume_from).await {
+        match f(handle.clone()).await {
             Ok(()) => return Ok(handle),
-            Err(AttachError::Stopped) => last = AttachError::Stopped,
+            Err(AttachError::Stopped) => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(last)
+    Err(AttachError::Stopped)
 }
 
 /// Waits for `hello`. `Err(None)`: the client left; `Err(Some(_))`: refuse with that close.

@@ -54,6 +54,11 @@ pub enum Command {
     Snapshot {
         reply: oneshot::Sender<Snapshot>,
     },
+    /// A read-only watcher: gets `ready`, a snapshot, then every event.
+    Monitor {
+        tx: mpsc::Sender<Outbound>,
+        reply: oneshot::Sender<Result<(), AttachError>>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -137,6 +142,15 @@ impl InterviewHandle {
             .send(Command::Control { conn_id, action })
             .await
             .is_ok()
+    }
+
+    pub async fn monitor(&self, tx: mpsc::Sender<Outbound>) -> Result<(), AttachError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Monitor { tx, reply })
+            .await
+            .map_err(|_| AttachError::Stopped)?;
+        rx.await.map_err(|_| AttachError::Stopped)?
     }
 
     pub async fn snapshot(&self) -> Option<Snapshot> {

@@ -30,6 +30,8 @@ pub enum Source {
 #[derive(Debug)]
 pub enum SpeakMsg {
     LlmFirstToken(Duration),
+    /// The first sentence is complete and goes to TTS.
+    LlmFirstSentence(Duration),
     /// A sentence of the reply text, as soon as it is complete.
     TextSentence(String),
     TextDone {
@@ -212,6 +214,7 @@ async fn model_text(
     let mut chunker = SentenceChunker::new();
     let mut text = String::new();
     let mut end_interview = false;
+    let mut first_sentence = true;
     while let Some(ev) = stream.next().await {
         match ev {
             Ok(LlmEvent::Token(t)) => {
@@ -220,6 +223,9 @@ async fn model_text(
                 }
                 text.push_str(&t);
                 for s in chunker.push(&t) {
+                    if std::mem::take(&mut first_sentence) {
+                        out.send(SpeakMsg::LlmFirstSentence(t0.elapsed())).await;
+                    }
                     out.send(SpeakMsg::TextSentence(s.clone())).await;
                     let _ = sentences.send(s).await;
                 }
@@ -239,6 +245,9 @@ async fn model_text(
         }
     }
     if let Some(s) = chunker.finish() {
+        if first_sentence {
+            out.send(SpeakMsg::LlmFirstSentence(t0.elapsed())).await;
+        }
         out.send(SpeakMsg::TextSentence(s.clone())).await;
         let _ = sentences.send(s).await;
     }

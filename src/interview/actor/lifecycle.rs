@@ -89,6 +89,7 @@ impl Actor {
             tracing::error!(interview = %self.id, error = %e, "cannot mark interview completed");
         }
         self.send(Outbound::Close(close::ENDED, "interview ended"));
+        self.close_monitors(close::ENDED, "interview ended");
         self.conn = None;
         self.ended = true;
     }
@@ -102,6 +103,7 @@ impl Actor {
         }
         self.checkpoint().await;
         self.send(Outbound::Close(code, reason));
+        self.close_monitors(code, reason);
         self.conn = None;
     }
 }

@@ -110,6 +110,8 @@ struct Actor {
     internal_tx: mpsc::Sender<Internal>,
     internal_rx: mpsc::Receiver<Internal>,
     conn: Option<Connection>,
+    /// Read-only watchers; dropped when they fall behind.
+    monitors: Vec<mpsc::Sender<Outbound>>,
     log: EventLog,
     conv: Conversation,
     state: InterviewState,
@@ -193,6 +195,7 @@ impl Actor {
             internal_tx,
             internal_rx,
             conn: None,
+            monitors: Vec::new(),
             state: InterviewState::Thinking,
             started: false,
             ended: false,
@@ -273,7 +276,23 @@ impl Actor {
             seq,
             body: json.to_string(),
         });
+        self.monitors
+            .retain(|m| match m.try_send(Outbound::Text(json.clone())) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!("monitor not reading; dropping it");
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
         self.send(Outbound::Text(json));
+    }
+
+    /// Closes every monitor (the interview ended or is unloading).
+    fn close_monitors(&mut self, code: u16, reason: &'static str) {
+        for m in self.monitors.drain(..) {
+            let _ = m.try_send(Outbound::Close(code, reason));
+        }
     }
 
     fn send(&mut self, msg: Outbound) {
@@ -327,6 +346,28 @@ impl Actor {
                         ControlAction::Repeat => self.repeat(),
                     }
                 }
+            }
+            Command::Monitor { tx, reply } => {
+                let ready = ConnectionMessage::Ready {
+                    interview_id: self.id,
+                    resumed: self.started,
+                    state: self.state,
+                    last_seq: self.log.last_seq(),
+                };
+                let resync = ConnectionMessage::Resync {
+                    snapshot: self.conv.snapshot(self.state, self.log.last_seq()),
+                };
+                let ok = tx
+                    .try_send(Outbound::Batch(vec![to_json(&ready), to_json(&resync)]))
+                    .is_ok();
+                if ok {
+                    self.monitors.push(tx);
+                }
+                let _ = reply.send(if ok {
+                    Ok(())
+                } else {
+                    Err(AttachError::Stopped)
+                });
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.conv.snapshot(self.state, self.log.last_seq()));

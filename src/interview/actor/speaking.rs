@@ -85,6 +85,11 @@ impl Actor {
                     t.t.llm_first_token_ms = d.as_millis() as u64;
                 }
             }
+            SpeakMsg::LlmFirstSentence(d) => {
+                if let Some(t) = &mut s.timings {
+                    t.t.llm_first_sentence_ms = d.as_millis() as u64;
+                }
+            }
             SpeakMsg::TtsFirstAudio(d) => {
                 if let Some(t) = &mut s.timings {
                     t.t.tts_first_audio_ms = d.as_millis() as u64;
@@ -159,7 +164,7 @@ impl Actor {
                 t.response_ms = r.turn_end.elapsed().as_millis() as u64;
                 t.server_ms = t
                     .response_ms
-                    .saturating_sub(t.stt_ms + t.llm_first_token_ms + t.tts_first_audio_ms);
+                    .saturating_sub(t.stt_ms + t.llm_first_sentence_ms + t.tts_first_audio_ms);
                 t
             });
             self.emit(Event::AudioStart { turn });

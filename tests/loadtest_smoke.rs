@@ -1,0 +1,120 @@
+//! CI smoke run of the load tester: 20 virtual candidates × 3 turns (with barge-ins and one
+//! monitor each) against the real `viva serve` binary on the scripted providers. Asserts on the
+//! reports' contents, never on timings.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use viva_loadtest::{create_invites, run, Options};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `viva serve` on port 0 and reads the address it logs.
+fn serve(data_dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_viva"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("VIVA_STT", "scripted")
+        .env("VIVA_LLM", "scripted")
+        .env("VIVA_TTS", "scripted")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("viva binary");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("viva exited before listening").unwrap();
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("viva listening"))
+        {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining the server's log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        url: format!("http://{addr}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let invites = create_invites(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path(), 20).unwrap();
+    let opts = Options {
+        url: server.url.clone(),
+        sessions: 20,
+        ramp: 2.0,
+        duration: 240.0,
+        turns: 3,
+        monitors_per_session: 1,
+        barge_in_rate: 0.3,
+        audio: None,
+        seed: 7,
+        allow_remote: false,
+    };
+    viva_loadtest::check_target(&opts.url, false).unwrap();
+    let report = run(&opts, invites, Some(server.child.id()), false)
+        .await
+        .unwrap();
+
+    assert_eq!(report.errors, 0, "{:?}", report.errors_by_kind);
+    assert_eq!(report.sessions_completed, 20);
+    assert_eq!(report.turns_completed, 60);
+    assert_eq!(report.turn_latency_ms.count, 60);
+    assert_eq!(report.server_added_latency_ms.count, 60);
+    assert!(report.monitor_lag_ms.count > 0);
+    assert!(report.server_cpu_pct_max.is_some() && report.server_rss_mb.is_some());
+
+    let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
+    for key in ["turn_latency_ms", "server_added_latency_ms"] {
+        for p in ["p50", "p90", "p99", "max"] {
+            assert!(json[key][p].is_number(), "{key}.{p} missing");
+        }
+    }
+    for key in [
+        "sessions",
+        "turns_completed",
+        "errors",
+        "underruns",
+        "server_cpu_pct",
+        "server_rss_mb",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing");
+    }
+    assert_eq!(json["sessions"], 20);
+    let html = report.html();
+    assert!(html.starts_with("<!doctype html>"));
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "latency, sessions, CPU and RSS plots"
+    );
+    assert!(!html.contains("<script"), "self-contained, no scripts");
+}
+
+#[test]
+fn only_loopback_targets_unless_allowed() {
+    assert!(viva_loadtest::check_target("http://127.0.0.1:8080", false).is_ok());
+    assert!(viva_loadtest::check_target("http://localhost:8080", false).is_ok());
+    assert!(viva_loadtest::check_target("http://[::1]:8080", false).is_ok());
+    assert!(viva_loadtest::check_target("http://10.1.2.3:8080", false).is_err());
+    assert!(viva_loadtest::check_target("http://10.1.2.3:8080", true).is_ok());
+    assert!(viva_loadtest::check_target("ftp://127.0.0.1", false).is_err());
+}
