@@ -19,6 +19,8 @@ pub struct Report {
     pub first_audio_ms: Percentiles,
     pub turn_latency_ms: Percentiles,
     pub server_added_latency_ms: Percentiles,
+    /// The durable write of each answer, a part of the server-added latency.
+    pub commit_ms: Percentiles,
     pub monitor_lag_ms: Percentiles,
     pub underruns: u64,
     /// Mean server CPU while every session was live (100 = one core); null without --server-pid.
@@ -60,6 +62,7 @@ impl Report {
             first_audio_ms: s.first_audio_ms,
             turn_latency_ms: s.turn_latency_ms,
             server_added_latency_ms: s.server_added_latency_ms,
+            commit_ms: s.commit_ms,
             monitor_lag_ms: s.monitor_lag_ms,
             underruns: s.underruns,
             server_cpu_pct: mean(&steady),
@@ -104,6 +107,7 @@ impl Report {
             ("time to first question audio", &self.first_audio_ms),
             ("turn latency", &self.turn_latency_ms),
             ("server-added latency", &self.server_added_latency_ms),
+            ("  of which answer commit", &self.commit_ms),
             ("monitor event lag", &self.monitor_lag_ms),
         ] {
             let _ = writeln!(
@@ -170,6 +174,7 @@ impl Report {
             ("time to first question audio", &self.first_audio_ms),
             ("turn latency", &self.turn_latency_ms),
             ("server-added latency", &self.server_added_latency_ms),
+            ("of which answer commit", &self.commit_ms),
             ("monitor event lag", &self.monitor_lag_ms),
         ] {
             let _ = write!(

@@ -158,6 +158,7 @@ pub async fn run(
                             }
                             Event::TurnMetrics { timings, .. } => {
                                 rec.server_added(Duration::from_millis(timings.server_ms));
+                                rec.commit(Duration::from_millis(timings.commit_ms));
                             }
                             Event::Error { fatal: true, .. } => rec.error(ErrorKind::ServerError),
                             // The interviewer closed the interview after the last answer.

@@ -66,6 +66,7 @@ struct Inner {
     first_audio: Option<Histogram<u64>>,
     turn: Option<Histogram<u64>>,
     server_added: Option<Histogram<u64>>,
+    commit: Option<Histogram<u64>>,
     monitor_lag: Option<Histogram<u64>>,
     window_turn: Option<Histogram<u64>>,
     turns: u64,
@@ -107,6 +108,10 @@ impl Recorder {
     }
     pub fn server_added(&self, d: Duration) {
         self.with(|s| record(&mut s.server_added, d));
+    }
+    /// The durable write of the candidate's turn (part of the server-added latency).
+    pub fn commit(&self, d: Duration) {
+        self.with(|s| record(&mut s.commit, d));
     }
     pub fn monitor_lag(&self, d: Duration) {
         self.with(|s| record(&mut s.monitor_lag, d));
@@ -152,28 +157,18 @@ impl Recorder {
     }
 
     pub fn summary(&self) -> Summary {
+        let pct = |h: &Option<Histogram<u64>>| h.as_ref().map(Percentiles::of).unwrap_or_default();
         self.with(|s| Summary {
             sessions_completed: s.completed,
             turns_completed: s.turns,
             errors: s.errors.values().sum(),
             errors_by_kind: s.errors.iter().map(|(k, v)| (k.label(), *v)).collect(),
-            connect_ms: s.connect.as_ref().map(Percentiles::of).unwrap_or_default(),
-            first_audio_ms: s
-                .first_audio
-                .as_ref()
-                .map(Percentiles::of)
-                .unwrap_or_default(),
-            turn_latency_ms: s.turn.as_ref().map(Percentiles::of).unwrap_or_default(),
-            server_added_latency_ms: s
-                .server_added
-                .as_ref()
-                .map(Percentiles::of)
-                .unwrap_or_default(),
-            monitor_lag_ms: s
-                .monitor_lag
-                .as_ref()
-                .map(Percentiles::of)
-                .unwrap_or_default(),
+            connect_ms: pct(&s.connect),
+            first_audio_ms: pct(&s.first_audio),
+            turn_latency_ms: pct(&s.turn),
+            server_added_latency_ms: pct(&s.server_added),
+            commit_ms: pct(&s.commit),
+            monitor_lag_ms: pct(&s.monitor_lag),
             underruns: s.underruns,
         })
     }
@@ -201,6 +196,7 @@ pub struct Summary {
     pub first_audio_ms: Percentiles,
     pub turn_latency_ms: Percentiles,
     pub server_added_latency_ms: Percentiles,
+    pub commit_ms: Percentiles,
     pub monitor_lag_ms: Percentiles,
     pub underruns: u64,
 }

@@ -1,4 +1,9 @@
 //! The embedded default durable store: one SQLite file (WAL, synchronous=FULL).
+//!
+//! Writes go through one writer task and one connection, with group commit: whatever arrives
+//! while a transaction is being made durable (turns, event-log batches) shares the next one.
+//! Every caller still returns only once its write is durable. Writers never meet on SQLite's
+//! lock, so none waits in its busy handler's sleeps; checkpoints run in the background.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -11,6 +16,9 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::Row;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::{CancellationToken, DropGuard};
 use uuid::Uuid;
 
 use super::{
@@ -24,8 +32,29 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Readers (WAL: they never block the writer).
     pool: SqlitePool,
+    /// The single write connection, shared by the group-commit task and rare direct writes.
+    writer: SqlitePool,
+    writes: mpsc::Sender<Write>,
+    /// Stops the background checkpointer when the last handle is dropped.
+    _checkpointer: Arc<DropGuard>,
 }
+
+/// A write waiting for the next group commit.
+enum Write {
+    Turn(TurnRecord, oneshot::Sender<Result<(), String>>),
+    Events(Vec<StoredEvent>, oneshot::Sender<Result<(), String>>),
+}
+
+/// Most writes (turns or event batches) in one transaction.
+const GROUP_COMMIT_MAX: usize = 256;
+
+/// Event rows per INSERT statement (3 bound values each; SQLite allows 32,766).
+const EVENT_ROWS_PER_INSERT: usize = 300;
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -86,15 +115,22 @@ impl SqliteStore {
     }
 
     async fn connect(opts: SqliteConnectOptions) -> StoreResult<Self> {
+        // No checkpoint inside a commit (it would stall that turn's write for as long as copying
+        // the log takes); a background task checkpoints passively instead.
+        let opts = opts.pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .connect_with(opts.clone())
+            .await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(opts)
             .await?;
         // Another process (`viva interview create` beside `viva serve`) may be migrating the same
         // fresh file: each migration is one transaction, so a retry sees it applied.
         let mut attempt = 0;
         loop {
-            match MIGRATOR.run(&pool).await {
+            match MIGRATOR.run(&writer).await {
                 Ok(()) => break,
                 Err(e) if attempt < 5 => {
                     attempt += 1;
@@ -104,7 +140,30 @@ impl SqliteStore {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(Self { pool })
+        let stop = CancellationToken::new();
+        tokio::spawn(checkpoint_loop(writer.clone(), stop.clone()));
+        let (writes, rx) = mpsc::channel(4 * GROUP_COMMIT_MAX);
+        tokio::spawn(group_commit(writer.clone(), rx));
+        Ok(Self {
+            pool,
+            writer,
+            writes,
+            _checkpointer: Arc::new(stop.drop_guard()),
+        })
+    }
+
+    /// Queues a write for the next group commit and waits until it is durable.
+    async fn write(
+        &self,
+        op: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Write,
+    ) -> StoreResult<()> {
+        let (done, result) = oneshot::channel();
+        let stopped = || StoreError::Batch("writer stopped".into());
+        self.writes.send(op(done)).await.map_err(|_| stopped())?;
+        result
+            .await
+            .map_err(|_| stopped())?
+            .map_err(StoreError::Batch)
     }
 
     fn interview(row: &SqliteRow) -> StoreResult<InterviewRecord> {
@@ -164,7 +223,7 @@ impl Store for SqliteStore {
         .bind(&rec.resume)
         .bind(rec.status.as_str())
         .bind(ts(rec.created_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(rec)
     }
@@ -202,36 +261,13 @@ impl Store for SqliteStore {
         .bind(providers.map(|p| p.llm.as_str()))
         .bind(providers.map(|p| p.tts.as_str()))
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
 
     async fn insert_turn(&self, t: &TurnRecord) -> StoreResult<()> {
-        let timings = t
-            .timings
-            .as_ref()
-            .map(|x| serde_json::to_string(x).expect("timings serialise"));
-        sqlx::query(
-            "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted,
-                                audio_ms, started_at, ended_at, timings)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (interview_id, seq) DO NOTHING",
-        )
-        .bind(t.interview_id.to_string())
-        .bind(i64::from(t.seq))
-        .bind(speaker_str(t.speaker))
-        .bind(kind_str(t.kind))
-        .bind(&t.text)
-        .bind(t.transcribed)
-        .bind(t.interrupted)
-        .bind(i64::from(t.audio_ms))
-        .bind(ts(t.started_at))
-        .bind(ts(t.ended_at))
-        .bind(timings)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.write(|done| Write::Turn(t.clone(), done)).await
     }
 
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {
@@ -246,20 +282,8 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        for e in events {
-            sqlx::query(
-                "INSERT INTO events (interview_id, seq, body) VALUES (?, ?, ?)
-                 ON CONFLICT (interview_id, seq) DO NOTHING",
-            )
-            .bind(e.interview_id.to_string())
-            .bind(e.seq as i64)
-            .bind(&e.body)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(|done| Write::Events(events.to_vec(), done))
+            .await
     }
 
     async fn events_after(
@@ -298,4 +322,95 @@ impl Store for SqliteStore {
                 .await?;
         Ok(max.unwrap_or(0) as u64)
     }
+}
+
+/// Copies the write-ahead log back into the database file without blocking writers.
+async fn checkpoint_loop(pool: SqlitePool, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}
+
+/// Writes what is queued in shared transactions until every store handle is gone.
+async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<Write>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_COMMIT_MAX {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let result = write_batch(&pool, &batch).await.map_err(|e| e.to_string());
+        for op in batch {
+            let (Write::Turn(_, done) | Write::Events(_, done)) = op;
+            let _ = done.send(result.clone());
+        }
+    }
+}
+
+/// One transaction; idempotent on `(interview_id, seq)` for turns and events alike.
+async fn write_batch(pool: &SqlitePool, batch: &[Write]) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    let turns: Vec<&TurnRecord> = batch
+        .iter()
+        .filter_map(|op| match op {
+            Write::Turn(t, _) => Some(t),
+            Write::Events(..) => None,
+        })
+        .collect();
+    if !turns.is_empty() {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted, \
+             audio_ms, started_at, ended_at, timings) ",
+        );
+        q.push_values(turns, |mut row, t| {
+            let timings = t
+                .timings
+                .as_ref()
+                .map(|x| serde_json::to_string(x).expect("timings serialise"));
+            row.push_bind(t.interview_id.to_string())
+                .push_bind(i64::from(t.seq))
+                .push_bind(speaker_str(t.speaker))
+                .push_bind(kind_str(t.kind))
+                .push_bind(t.text.clone())
+                .push_bind(t.transcribed)
+                .push_bind(t.interrupted)
+                .push_bind(i64::from(t.audio_ms))
+                .push_bind(ts(t.started_at))
+                .push_bind(ts(t.ended_at))
+                .push_bind(timings);
+        });
+        q.push(" ON CONFLICT (interview_id, seq) DO NOTHING");
+        q.build().execute(&mut *tx).await?;
+    }
+    let events: Vec<&StoredEvent> = batch
+        .iter()
+        .filter_map(|op| match op {
+            Write::Events(e, _) => Some(e),
+            Write::Turn(..) => None,
+        })
+        .flatten()
+        .collect();
+    for chunk in events.chunks(EVENT_ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::new("INSERT INTO events (interview_id, seq, body) ");
+        q.push_values(chunk, |mut row, e| {
+            row.push_bind(e.interview_id.to_string())
+                .push_bind(e.seq as i64)
+                .push_bind(e.body.clone());
+        });
+        q.push(" ON CONFLICT (interview_id, seq) DO NOTHING");
+        q.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

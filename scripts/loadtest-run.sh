@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One load-test run against a fresh release server on the scripted providers (STT 150 ms,
+# LLM first token 300 ms at 40 tokens/s, TTS first byte 150 ms: the defaults).
+# Usage: scripts/loadtest-run.sh SESSIONS [extra viva-loadtest flags…]
+# Writes target/loadtest/SESSIONS.json and .html. Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sessions=$1; shift
+cargo build --release -q -p viva -p viva-loadtest
+out=target/loadtest; mkdir -p "$out"
+data=$(mktemp -d)
+ulimit -n "$(ulimit -Hn)"
+VIVA_STT=scripted VIVA_LLM=scripted VIVA_TTS=scripted VIVA_DATA_DIR="$data" \
+  VIVA_BIND=127.0.0.1:18080 RUST_LOG=warn target/release/viva serve 2> "$out/server-$sessions.log" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/health >/dev/null && break; sleep 0.1; done
+/usr/bin/time -f "loadtest client: %e s wall, %U s user, %S s system, %M KiB max RSS" target/release/viva-loadtest --url http://127.0.0.1:18080 --data-dir "$data" \
+  --viva-bin target/release/viva --server-pid $server --sessions "$sessions" \
+  --json "$out/$sessions.json" --html "$out/$sessions.html" --quiet "$@"
