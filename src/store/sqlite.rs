@@ -141,7 +141,9 @@ impl SqliteStore {
             }
         }
         let stop = CancellationToken::new();
-        tokio::spawn(checkpoint_loop(writer.clone(), stop.clone()));
+        // On a reader connection: a passive checkpoint needs no write lock, and the one write
+        // connection stays free for commits.
+        tokio::spawn(checkpoint_loop(pool.clone(), stop.clone()));
         let (writes, rx) = mpsc::channel(4 * GROUP_COMMIT_MAX);
         tokio::spawn(group_commit(writer.clone(), rx));
         Ok(Self {
@@ -340,7 +342,9 @@ async fn checkpoint_loop(pool: SqlitePool, stop: CancellationToken) {
     }
 }
 
-/// Writes what is queued in shared transactions until every store handle is gone.
+/// Writes what is queued in shared transactions until every store handle is gone. Answers
+/// and other turns go first, in their own transaction: a turn waits for at most one event-log
+/// transaction already in flight, never for the events queued beside it.
 async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<Write>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -350,10 +354,21 @@ async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<Write>) {
                 Err(_) => break,
             }
         }
-        let result = write_batch(&pool, &batch).await.map_err(|e| e.to_string());
-        for op in batch {
-            let (Write::Turn(_, done) | Write::Events(_, done)) = op;
-            let _ = done.send(result.clone());
+        let (turns, events): (Vec<Write>, Vec<Write>) =
+            batch.into_iter().partition(|op| matches!(op, Write::Turn(..)));
+        for part in [turns, events] {
+            if part.is_empty() {
+                continue;
+            }
+            let t0 = std::time::Instant::now();
+            let result = write_batch(&pool, &part).await.map_err(|e| e.to_string());
+            if t0.elapsed() > Duration::from_millis(20) {
+                tracing::warn!(ms = t0.elapsed().as_millis() as u64, writes = part.len(), "slow group commit");
+            }
+            for op in part {
+                let (Write::Turn(_, done) | Write::Events(_, done)) = op;
+                let _ = done.send(result.clone());
+            }
         }
     }
 }
