@@ -112,7 +112,7 @@ impl Actor {
         self.interrupt().await;
         let turn = self.conv.alloc_turn();
         let now = Utc::now();
-        self.commit_answer(turn, text, true, 0, now, now).await;
+        self.commit_answer(turn, text, true, 0, now, now);
         self.reply_timings = Some(ReplyTimings {
             turn_end: Instant::now(),
             t: TurnTimings::default(),
@@ -120,7 +120,10 @@ impl Actor {
         self.maybe_reply();
     }
 
-    pub(super) async fn commit_answer(
+    /// Commits an answer: it joins the conversation (the interviewer may start thinking) while
+    /// its durable write runs as a task. Its final transcript is sent, and interviewer audio may
+    /// start, only once the write is done (see [`Internal::Committed`]).
+    pub(super) fn commit_answer(
         &mut self,
         turn: u32,
         text: String,
@@ -142,11 +145,65 @@ impl Actor {
             ended_at,
             timings: None,
         };
-        let t0 = Instant::now();
-        // Durable before its final transcript is sent and before the next question.
-        self.persist(rec).await;
-        if let Some(r) = &mut self.reply_timings {
-            r.t.commit_ms = t0.elapsed().as_millis() as u64;
+        self.conv.push(rec.clone());
+        // Earlier turns that could not be stored go first, in order.
+        let mut queue = std::mem::take(&mut self.unsaved);
+        queue.push(rec);
+        self.committing += 1;
+        let (store, tx) = (self.deps.store.clone(), self.internal_tx.clone());
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let mut error = None;
+            while let Some(first) = queue.first() {
+                match store.insert_turn(first).await {
+                    Ok(()) => {
+                        queue.remove(0);
+                    }
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let _ = tx
+                .send(Internal::Committed {
+                    turn,
+                    text,
+                    unsaved: queue,
+                    error,
+                    commit_ms: t0.elapsed().as_millis() as u64,
+                })
+                .await;
+        });
+    }
+
+    /// An answer is durable (or kept in memory if the store failed): its final transcript goes out.
+    pub(super) async fn on_committed(
+        &mut self,
+        turn: u32,
+        text: String,
+        mut unsaved: Vec<TurnRecord>,
+        error: Option<String>,
+        commit_ms: u64,
+    ) {
+        self.committing -= 1;
+        if let Some(e) = error {
+            tracing::error!(interview = %self.id, error = %e, unsaved = unsaved.len(), "turn not stored yet");
+            unsaved.append(&mut self.unsaved);
+            self.unsaved = unsaved;
+            self.emit(Event::Error {
+                code: "storage_degraded".into(),
+                message: "The transcript is kept in memory and will be stored when the database is back.".into(),
+                fatal: false,
+            });
+        }
+        let timings = self
+            .speaking
+            .as_mut()
+            .and_then(|s| s.timings.as_mut())
+            .or(self.reply_timings.as_mut());
+        if let Some(r) = timings {
+            r.t.commit_ms = commit_ms;
         }
         self.emit(Event::Transcript {
             turn,
@@ -174,6 +231,13 @@ impl Actor {
     pub(super) async fn on_internal(&mut self, msg: Internal) {
         match msg {
             Internal::Speak(gen, m) => self.on_speak(gen, m),
+            Internal::Committed {
+                turn,
+                text,
+                unsaved,
+                error,
+                commit_ms,
+            } => self.on_committed(turn, text, unsaved, error, commit_ms).await,
             Internal::Stt {
                 utterance,
                 result,
@@ -200,8 +264,7 @@ impl Actor {
                                 p.audio_ms,
                                 p.started_at,
                                 p.ended_at,
-                            )
-                            .await;
+                            );
                         }
                         Err(e) => {
                             tracing::warn!(interview = %self.id, error = %e, "speech-to-text failed");

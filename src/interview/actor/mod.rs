@@ -44,6 +44,14 @@ enum Internal {
         result: ProviderResult<SttResult>,
         stt_ms: u64,
     },
+    /// An answer's durable write finished (`unsaved`: what is still not stored, on failure).
+    Committed {
+        turn: u32,
+        text: String,
+        unsaved: Vec<TurnRecord>,
+        error: Option<String>,
+        commit_ms: u64,
+    },
 }
 
 /// A candidate utterance whose transcript is being finalised.
@@ -136,6 +144,8 @@ struct Actor {
     prompts: u32,
     welcome_back: bool,
     unsaved: Vec<TurnRecord>,
+    /// Answers whose durable write is in flight: no interviewer audio starts until it is done.
+    committing: usize,
 }
 
 impl Actor {
@@ -217,6 +227,7 @@ impl Actor {
             prompts: 0,
             welcome_back: false,
             unsaved: Vec::new(),
+            committing: 0,
         })
     }
 

@@ -157,6 +157,10 @@ impl Actor {
             return;
         };
         let starting = !s.playback.audio_started() && s.playback.next < s.playback.frames.len();
+        if starting && self.committing > 0 {
+            // Every answer is durable before the next question is spoken.
+            return;
+        }
         let turn = s.playback.turn;
         if starting {
             let metrics = s.timings.take().map(|r| {
