@@ -74,12 +74,13 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
         .await
         .unwrap();
 
-    assert_eq!(report.errors, 0, "{:?}", report.errors_by_kind);
-    assert_eq!(report.sessions_completed, 20);
-    assert_eq!(report.turns_completed, 60);
-    assert_eq!(report.turn_latency_ms.count, 60);
-    assert_eq!(report.server_added_latency_ms.count, 60);
-    assert!(report.monitor_lag_ms.count > 0);
+    let s = &report.summary;
+    assert_eq!(s.errors, 0, "{:?}", s.errors_by_kind);
+    assert_eq!(s.sessions_completed, 20);
+    assert_eq!(s.turns_completed, 60);
+    assert_eq!(s.turn_latency_ms.count, 60);
+    assert_eq!(s.server_added_latency_ms.count, 60);
+    assert!(s.monitor_lag_ms.count > 0);
     assert!(report.server_cpu_pct_max.is_some() && report.server_rss_mb.is_some());
 
     let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();

@@ -11,18 +11,8 @@ use crate::Options;
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub sessions: usize,
-    pub sessions_completed: u64,
-    pub turns_completed: u64,
-    pub errors: u64,
-    pub errors_by_kind: std::collections::BTreeMap<String, u64>,
-    pub connect_ms: Percentiles,
-    pub first_audio_ms: Percentiles,
-    pub turn_latency_ms: Percentiles,
-    pub server_added_latency_ms: Percentiles,
-    /// The durable write of each answer, a part of the server-added latency.
-    pub commit_ms: Percentiles,
-    pub monitor_lag_ms: Percentiles,
-    pub underruns: u64,
+    #[serde(flatten)]
+    pub summary: Summary,
     /// Mean server CPU while every session was live (100 = one core); null without --server-pid.
     pub server_cpu_pct: Option<f64>,
     pub server_cpu_pct_max: Option<f64>,
@@ -36,48 +26,46 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(opts: &Options, s: Summary, timeline: Vec<Point>, elapsed: Duration) -> Self {
+    pub fn new(opts: &Options, summary: Summary, timeline: Vec<Point>, elapsed: Duration) -> Self {
         let peak_sessions = timeline.iter().map(|p| p.sessions).max().unwrap_or(0);
         let steady: Vec<f64> = timeline
             .iter()
             .filter(|p| peak_sessions > 0 && p.sessions == peak_sessions)
             .filter_map(|p| p.cpu_pct)
             .collect();
-        let mean = |v: &[f64]| {
-            (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 * 10.0).round() / 10.0)
-        };
+        let round1 = |v: f64| (v * 10.0).round() / 10.0;
         let rss: Vec<f64> = timeline.iter().filter_map(|p| p.rss_mb).collect();
-        let rss_max = rss
-            .iter()
-            .copied()
-            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
-        let rss_first = rss.first().copied();
+        let rss_max = rss.iter().copied().reduce(f64::max);
         Self {
             sessions: opts.sessions,
-            sessions_completed: s.sessions_completed,
-            turns_completed: s.turns_completed,
-            errors: s.errors,
-            errors_by_kind: s.errors_by_kind,
-            connect_ms: s.connect_ms,
-            first_audio_ms: s.first_audio_ms,
-            turn_latency_ms: s.turn_latency_ms,
-            server_added_latency_ms: s.server_added_latency_ms,
-            commit_ms: s.commit_ms,
-            monitor_lag_ms: s.monitor_lag_ms,
-            underruns: s.underruns,
-            server_cpu_pct: mean(&steady),
+            summary,
+            server_cpu_pct: (!steady.is_empty())
+                .then(|| round1(steady.iter().sum::<f64>() / steady.len() as f64)),
             server_cpu_pct_max: timeline.iter().filter_map(|p| p.cpu_pct).reduce(f64::max),
             server_rss_mb: rss_max,
-            server_rss_kb_per_session: match (rss_first, rss_max) {
+            server_rss_kb_per_session: match (rss.first(), rss_max) {
                 (Some(a), Some(b)) if peak_sessions > 0 => {
-                    Some(((b - a) * 1024.0 / peak_sessions as f64 * 10.0).round() / 10.0)
+                    Some(round1((b - a) * 1024.0 / peak_sessions as f64))
                 }
                 _ => None,
             },
-            elapsed_secs: (elapsed.as_secs_f64() * 10.0).round() / 10.0,
+            elapsed_secs: round1(elapsed.as_secs_f64()),
             options: opts.clone(),
             timeline,
         }
+    }
+
+    /// The latency rows of the table and the page.
+    fn rows(&self) -> [(&'static str, &Percentiles); 6] {
+        let s = &self.summary;
+        [
+            ("connect", &s.connect_ms),
+            ("time to first question audio", &s.first_audio_ms),
+            ("turn latency", &s.turn_latency_ms),
+            ("server-added latency", &s.server_added_latency_ms),
+            ("  of which answer commit", &s.commit_ms),
+            ("monitor event lag", &s.monitor_lag_ms),
+        ]
     }
 
     pub fn json(&self) -> String {
@@ -86,15 +74,16 @@ impl Report {
 
     /// The terminal table.
     pub fn table(&self) -> String {
+        let s = &self.summary;
         let mut out = String::new();
         let _ = writeln!(
             out,
             "sessions {} (completed {}), turns {}, errors {}, underruns {}, {:.0} s",
             self.sessions,
-            self.sessions_completed,
-            self.turns_completed,
-            self.errors,
-            self.underruns,
+            s.sessions_completed,
+            s.turns_completed,
+            s.errors,
+            s.underruns,
             self.elapsed_secs
         );
         let _ = writeln!(
@@ -102,14 +91,7 @@ impl Report {
             "{:<28} {:>7} {:>9} {:>9} {:>9} {:>9}",
             "ms", "count", "p50", "p90", "p99", "max"
         );
-        for (name, p) in [
-            ("connect", &self.connect_ms),
-            ("time to first question audio", &self.first_audio_ms),
-            ("turn latency", &self.turn_latency_ms),
-            ("server-added latency", &self.server_added_latency_ms),
-            ("  of which answer commit", &self.commit_ms),
-            ("monitor event lag", &self.monitor_lag_ms),
-        ] {
+        for (name, p) in self.rows() {
             let _ = writeln!(
                 out,
                 "{name:<28} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
@@ -125,7 +107,7 @@ impl Report {
             f(self.server_rss_mb),
             f(self.server_rss_kb_per_session)
         );
-        for (k, v) in &self.errors_by_kind {
+        for (k, v) in &s.errors_by_kind {
             let _ = writeln!(out, "error {k}: {v}");
         }
         out
@@ -169,18 +151,16 @@ impl Report {
             &[("rss", "#8c564b", series(&|p| p.rss_mb))],
         );
         let mut rows = String::new();
-        for (name, p) in [
-            ("connect", &self.connect_ms),
-            ("time to first question audio", &self.first_audio_ms),
-            ("turn latency", &self.turn_latency_ms),
-            ("server-added latency", &self.server_added_latency_ms),
-            ("of which answer commit", &self.commit_ms),
-            ("monitor event lag", &self.monitor_lag_ms),
-        ] {
+        for (name, p) in self.rows() {
             let _ = write!(
                 rows,
-                "<tr><td>{name}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td></tr>",
-                p.count, p.p50, p.p90, p.p99, p.max
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td></tr>",
+                name.trim(),
+                p.count,
+                p.p50,
+                p.p90,
+                p.p99,
+                p.max
             );
         }
         format!(
@@ -197,10 +177,10 @@ svg{{display:block;margin:1rem 0}}pre{{background:#f4f4f4;padding:1rem}}</style>
             sessions = self.sessions,
             turns = self.options.turns,
             url = html_escape(&self.options.url),
-            completed = self.sessions_completed,
-            turns_done = self.turns_completed,
-            errors = self.errors,
-            underruns = self.underruns,
+            completed = self.summary.sessions_completed,
+            turns_done = self.summary.turns_completed,
+            errors = self.summary.errors,
+            underruns = self.summary.underruns,
             elapsed = self.elapsed_secs,
             sessions_svg = sessions,
             json = html_escape(&self.json()),

@@ -354,8 +354,9 @@ async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<Write>) {
                 Err(_) => break,
             }
         }
-        let (turns, events): (Vec<Write>, Vec<Write>) =
-            batch.into_iter().partition(|op| matches!(op, Write::Turn(..)));
+        let (turns, events): (Vec<Write>, Vec<Write>) = batch
+            .into_iter()
+            .partition(|op| matches!(op, Write::Turn(..)));
         for part in [turns, events] {
             if part.is_empty() {
                 continue;
@@ -363,7 +364,11 @@ async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<Write>) {
             let t0 = std::time::Instant::now();
             let result = write_batch(&pool, &part).await.map_err(|e| e.to_string());
             if t0.elapsed() > Duration::from_millis(20) {
-                tracing::warn!(ms = t0.elapsed().as_millis() as u64, writes = part.len(), "slow group commit");
+                tracing::debug!(
+                    ms = t0.elapsed().as_millis() as u64,
+                    writes = part.len(),
+                    "slow group commit"
+                );
             }
             for op in part {
                 let (Write::Turn(_, done) | Write::Events(_, done)) = op;

@@ -98,14 +98,19 @@ impl Actor {
     pub(super) async fn stop(&mut self, code: u16, reason: &'static str) {
         // Answers being written are waited for: none is lost to a shutdown.
         while self.committing > 0 {
-            match tokio::time::timeout(std::time::Duration::from_secs(10), self.internal_rx.recv()).await {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), self.internal_rx.recv())
+                .await
+            {
                 Ok(Some(Internal::Committed {
                     turn,
                     text,
                     unsaved,
                     error,
                     commit_ms,
-                })) => self.on_committed(turn, text, unsaved, error, commit_ms).await,
+                })) => {
+                    self.on_committed(turn, text, unsaved, error, commit_ms)
+                        .await
+                }
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }

@@ -193,7 +193,9 @@ impl Actor {
             self.unsaved = unsaved;
             self.emit(Event::Error {
                 code: "storage_degraded".into(),
-                message: "The transcript is kept in memory and will be stored when the database is back.".into(),
+                message:
+                    "The transcript is kept in memory and will be stored when the database is back."
+                        .into(),
                 fatal: false,
             });
         }
@@ -237,7 +239,10 @@ impl Actor {
                 unsaved,
                 error,
                 commit_ms,
-            } => self.on_committed(turn, text, unsaved, error, commit_ms).await,
+            } => {
+                self.on_committed(turn, text, unsaved, error, commit_ms)
+                    .await
+            }
             Internal::Stt {
                 utterance,
                 result,
