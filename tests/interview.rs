@@ -99,6 +99,18 @@ async fn a_whole_exchange_over_a_real_websocket() {
     })
     .await;
     assert!(q1 < answer_turn.seq && answer_turn.seq < q2);
+    // Conversation order: the answer's final transcript comes before any text of the reply.
+    let first_reply_text = c
+        .events()
+        .iter()
+        .find(|e| matches!(e.event, Event::AgentText { turn, .. } if turn == q2))
+        .map(|e| e.seq)
+        .unwrap();
+    assert!(
+        t.seq < first_reply_text,
+        "transcript {} after reply text {first_reply_text}",
+        t.seq
+    );
     assert_eq!(
         final_agent_texts(&c.events()),
         vec![(q1, q1_text), (q2, scripted_reply(1, 2).0)]

@@ -11,6 +11,9 @@ let backoff = 500;
 let ctx = null;
 let player = null;
 let encoder = null;
+// Counters for tests and troubleshooting.
+const stats = { micChunks: 0, packetsSent: 0, packetsReceived: 0, audioState: "none" };
+window.vivaStats = stats;
 
 function status(text) { $("status").textContent = text; }
 
@@ -94,7 +97,10 @@ function connect() {
   }));
   ws.onmessage = (e) => {
     if (typeof e.data === "string") onEvent(JSON.parse(e.data));
-    else if (player) player.push(new Uint8Array(e.data));
+    else if (player) {
+      stats.packetsReceived++;
+      player.push(new Uint8Array(e.data));
+    }
   };
   ws.onclose = (e) => {
     if (RESUMABLE.has(e.code)) {
@@ -123,7 +129,10 @@ async function start() {
     output: (chunk) => {
       const bytes = new Uint8Array(chunk.byteLength);
       chunk.copyTo(bytes);
-      if (ws && ws.readyState === WebSocket.OPEN) ws.send(bytes);
+      if (ws && ws.readyState === WebSocket.OPEN) {
+        ws.send(bytes);
+        stats.packetsSent++;
+      }
     },
     error: (e) => console.error("encoder", e),
   });
@@ -132,7 +141,9 @@ async function start() {
     opus: { frameDuration: 20000 },
   });
   let ts = 0;
+  stats.audioState = ctx.state;
   mic.port.onmessage = (e) => {
+    stats.micChunks++;
     encoder.encode(new AudioData({
       format: "f32-planar", sampleRate: 48000, numberOfFrames: 960, numberOfChannels: 1,
       timestamp: ts, data: e.data,

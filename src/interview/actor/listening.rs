@@ -214,6 +214,11 @@ impl Actor {
         });
         self.prompts = 0;
         self.silence_ms = 0;
+        if self.committing == 0 {
+            for (gen, m) in std::mem::take(&mut self.deferred) {
+                self.on_speak(gen, m);
+            }
+        }
         self.checkpoint().await;
     }
 
@@ -232,6 +237,7 @@ impl Actor {
 
     pub(super) async fn on_internal(&mut self, msg: Internal) {
         match msg {
+            Internal::Speak(gen, m) if self.committing > 0 => self.deferred.push((gen, m)),
             Internal::Speak(gen, m) => self.on_speak(gen, m),
             Internal::Committed {
                 turn,

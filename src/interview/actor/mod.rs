@@ -146,6 +146,9 @@ struct Actor {
     unsaved: Vec<TurnRecord>,
     /// Answers whose durable write is in flight: no interviewer audio starts until it is done.
     committing: usize,
+    /// Reply progress held back while answers are committing, so events stay in conversation
+    /// order (an answer's final transcript before the reply's text).
+    deferred: Vec<(u64, SpeakMsg)>,
 }
 
 impl Actor {
@@ -228,6 +231,7 @@ impl Actor {
             welcome_back: false,
             unsaved: Vec::new(),
             committing: 0,
+            deferred: Vec::new(),
         })
     }
 
