@@ -12,7 +12,6 @@ use viva::audio::codec::{Decoder16k, FrameEncoder, LISTEN_FRAME};
 use viva::audio::endpoint::EndpointConfig;
 use viva::audio::resample::Resampler;
 use viva::audio::vad::Vad;
-use viva::audio::wav;
 use viva::interview::listen::{Ear, Hearing};
 use viva::providers::untranscribed::UntranscribedStt;
 use viva::providers::SttProvider;
@@ -29,9 +28,7 @@ fn speech_48k() -> Vec<i16> {
     let wav_bytes = rt
         .block_on(viva::providers::espeak::speak_wav("en-us", 160, TEXT))
         .expect("espeak-ng is installed");
-    let (rate, pcm) = wav::parse(&wav_bytes).unwrap();
-    let mut out = Vec::new();
-    Resampler::new(rate, 48_000).process(&pcm, &mut out);
+    let mut out = viva::audio::client::wav_to_48k(&wav_bytes).unwrap();
     out.extend(std::iter::repeat_n(0, 48_000));
     out
 }

@@ -6,37 +6,28 @@
 //!
 //! `cargo bench --bench turn`
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use viva::audio::codec::FrameEncoder;
-use viva::audio::resample::Resampler;
-use viva::audio::wav;
 use viva::interview::{Connection, Outbound, Registry};
 use viva::protocol::{Event, EventEnvelope};
-use viva::providers::Providers;
-use viva::store::event_writer::EventWriter;
-use viva::store::memory::{MemoryHot, MemoryStore};
+use viva::store::memory::MemoryStore;
 use viva::store::{NewInterview, Store};
 
+/// A spoken answer followed by two seconds of silence, as the browser sends it.
 fn answer_packets(rt: &tokio::runtime::Runtime) -> Vec<Bytes> {
     let text = "I led the migration of our billing service to Rust and cut latency by half.";
     let wav_bytes = rt
         .block_on(viva::providers::espeak::speak_wav("en-us", 160, text))
         .expect("espeak-ng is installed");
-    let (rate, pcm) = wav::parse(&wav_bytes).unwrap();
-    let mut up = Vec::new();
-    Resampler::new(rate, 48_000).process(&pcm, &mut up);
-    up.extend(std::iter::repeat_n(0, 48_000 * 2));
-    let mut enc = FrameEncoder::new(48_000, 5, 32_000).unwrap();
-    let mut p = Vec::new();
-    enc.push(&up, &mut p).unwrap();
-    p
+    let mut packets = viva::audio::client::wav_to_packets(&wav_bytes).unwrap();
+    packets.extend(std::iter::repeat_n(
+        viva::audio::client::silence_packet(),
+        100,
+    ));
+    packets
 }
 
 fn is_audio_end(m: &Outbound) -> bool {
@@ -83,20 +74,9 @@ fn bench(c: &mut Criterion) {
     cfg.scripted_llm_tokens_per_sec = 1e9;
     cfg.scripted_tts_first_byte_ms = 0;
     cfg.tts_cache_entries = 0;
-    let store = Arc::new(MemoryStore::new());
-    let registry = rt.block_on(async {
-        let tracker = TaskTracker::new();
-        let events = EventWriter::spawn(store.clone(), &tracker, CancellationToken::new());
-        let providers = Providers::from_settings(&cfg.providers()).unwrap();
-        let deps = viva::server::build_deps(
-            &cfg,
-            store.clone(),
-            Arc::new(MemoryHot::new()),
-            events,
-            providers,
-        );
-        Registry::new(deps, tracker, CancellationToken::new())
-    });
+    let (registry, store) = rt
+        .block_on(async { viva::server::in_memory_registry(&cfg) })
+        .unwrap();
     let mut g = c.benchmark_group("turn");
     g.sample_size(20);
     g.bench_function(

@@ -18,7 +18,7 @@ use crate::interview::speak::{AudioCache, SpeakDeps, VoiceSettings};
 use crate::interview::{Deps, Registry};
 use crate::providers::Providers;
 use crate::store::event_writer::EventWriter;
-use crate::store::memory::MemoryHot;
+use crate::store::memory::{MemoryHot, MemoryStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{HotState, Store};
 
@@ -88,6 +88,27 @@ pub fn build_deps(
         speak,
         cfg: cfg.interview(),
     })
+}
+
+/// Interview actors over in-memory storage, as `server::run` assembles them but without a
+/// database: for tests and benches on paused tokio time (where a database pool's timeouts would
+/// fire at once). Must be called inside a tokio runtime.
+pub fn in_memory_registry(cfg: &Config) -> anyhow::Result<(Registry, Arc<MemoryStore>)> {
+    let store = Arc::new(MemoryStore::new());
+    let tracker = TaskTracker::new();
+    let events = EventWriter::spawn(store.clone(), &tracker, CancellationToken::new());
+    let providers = Providers::from_settings(&cfg.providers())?;
+    let deps = build_deps(
+        cfg,
+        store.clone(),
+        Arc::new(MemoryHot::new()),
+        events,
+        providers,
+    );
+    Ok((
+        Registry::new(deps, tracker, CancellationToken::new()),
+        store,
+    ))
 }
 
 /// Runs the server until `shutdown` resolves, then drains: interviews checkpoint and

@@ -8,14 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 use viva::interview::{Connection, Outbound, Registry};
 use viva::protocol::{Event, EventEnvelope, InterviewState};
-use viva::providers::{Providers, TurnKind};
-use viva::store::event_writer::EventWriter;
-use viva::store::memory::{MemoryHot, MemoryStore};
+use viva::providers::TurnKind;
+use viva::store::memory::MemoryStore;
 use viva::store::{NewInterview, Store};
 
 struct Rig {
@@ -30,24 +27,14 @@ async fn rig(adjust: impl FnOnce(&mut viva::config::Config)) -> Rig {
     let mut cfg = common::scripted_config(dir.path());
     adjust(&mut cfg);
     // In memory: a database pool's timeouts would fire at once on paused time.
-    let store = Arc::new(MemoryStore::new());
+    let (registry, store) = viva::server::in_memory_registry(&cfg).unwrap();
     let id = store
         .create_interview(&NewInterview::default())
         .await
         .unwrap()
         .id;
-    let tracker = TaskTracker::new();
-    let events = EventWriter::spawn(store.clone(), &tracker, CancellationToken::new());
-    let providers = Providers::from_settings(&cfg.providers()).unwrap();
-    let deps = viva::server::build_deps(
-        &cfg,
-        store.clone(),
-        Arc::new(MemoryHot::new()),
-        events,
-        providers,
-    );
     Rig {
-        registry: Registry::new(deps, tracker, CancellationToken::new()),
+        registry,
         store,
         id,
         _dir: dir,

@@ -9,7 +9,6 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 use viva::auth::{Claims, AUDIENCE, ISSUER};
-use viva::protocol::Event;
 
 /// Connects with the given `Sec-WebSocket-Protocol` (if any) and URL suffix.
 async fn raw(server: &TestServer, id: &str, protocols: Option<String>, query: &str) -> Ws {
@@ -154,10 +153,7 @@ async fn bad_credentials_are_refused_with_their_close_codes() {
     // The live interview carries on.
     live.send_text(serde_json::json!({"type": "answer_text", "text": "Still here."}))
         .await;
-    live.until("final transcript", |e| {
-        matches!(e, Event::Transcript { is_final: true, .. })
-    })
-    .await;
+    live.final_transcript().await;
     hear_question(&mut live).await;
 }
 

@@ -65,11 +65,7 @@ async fn a_whole_exchange_over_a_real_websocket() {
     );
 
     c.say(answer.clone()).await;
-    let t = c
-        .until("final transcript", |e| {
-            matches!(e, Event::Transcript { is_final: true, .. })
-        })
-        .await;
+    let t = c.final_transcript().await;
     // Durable before its final transcript was sent.
     let stored = server.turns(id).await;
     let answer_turn = stored
@@ -92,12 +88,7 @@ async fn a_whole_exchange_over_a_real_websocket() {
     assert!((secs - spoken).abs() < 0.6, "heard {secs} s of {spoken} s");
 
     let q2 = hear_question(&mut c).await;
-    c.until("listening", |e| {
-        *e == Event::State {
-            state: InterviewState::Listening,
-        }
-    })
-    .await;
+    c.until_listening().await;
     assert!(q1 < answer_turn.seq && answer_turn.seq < q2);
     // Conversation order: the answer's final transcript comes before any text of the reply.
     let first_reply_text = c
@@ -176,11 +167,7 @@ async fn embedded_default_speaks_real_speech_and_never_invents_a_transcript() {
     assert!(loud > 100, "only {loud} voiced frames");
 
     c.say(answer.clone()).await;
-    let t = c
-        .until("final transcript", |e| {
-            matches!(e, Event::Transcript { is_final: true, .. })
-        })
-        .await;
+    let t = c.final_transcript().await;
     let Event::Transcript { text, .. } = t.event else {
         unreachable!()
     };
@@ -224,10 +211,7 @@ async fn barge_in_stops_the_interviewer_and_keeps_only_what_was_heard() {
         "played {played_ms} of {full_ms} ms"
     );
 
-    c.until("final transcript", |e| {
-        matches!(e, Event::Transcript { is_final: true, .. })
-    })
-    .await;
+    c.final_transcript().await;
     c.until("next audio_start", |e| {
         matches!(e, Event::AudioStart { .. })
     })
@@ -272,12 +256,7 @@ async fn resume_after_a_dropped_connection_replays_exactly_and_repeats_nothing()
     let answer = speech(ANSWER).await;
     let mut a = Candidate::join(&server, id, &token, None).await;
     hear_question(&mut a).await;
-    a.until("listening", |e| {
-        *e == Event::State {
-            state: InterviewState::Listening,
-        }
-    })
-    .await;
+    a.until_listening().await;
     let seen: Vec<_> = a.events().into_iter().cloned().collect();
     let resume_from = seen[1].seq;
     a.drop_connection();
@@ -363,11 +342,7 @@ async fn a_second_connection_replaces_the_first() {
     }
     b.send_text(serde_json::json!({"type": "answer_text", "text": "I prefer typing this one."}))
         .await;
-    let t = b
-        .until("final transcript", |e| {
-            matches!(e, Event::Transcript { is_final: true, .. })
-        })
-        .await;
+    let t = b.final_transcript().await;
     assert!(
         matches!(t.event, Event::Transcript { ref text, .. } if text == "I prefer typing this one.")
     );
@@ -423,10 +398,7 @@ async fn a_restarted_server_resumes_at_the_next_question() {
     let mut c = Candidate::join(&server, id, &token, None).await;
     hear_question(&mut c).await;
     c.say(answer).await;
-    c.until("final transcript", |e| {
-        matches!(e, Event::Transcript { is_final: true, .. })
-    })
-    .await;
+    c.final_transcript().await;
     let seen = c.last_seq();
     let (dir, config) = (server.dir.clone(), server.config.clone());
     server.shutdown().await;
@@ -469,11 +441,10 @@ async fn the_interviewer_never_interrupts_a_candidate_who_goes_on() {
     let part2 = speech("And before that, I built our mobile app.").await;
     let mut c = Candidate::join(&server, id, &token, None).await;
     hear_question(&mut c).await;
-    let is_final = |e: &Event| matches!(e, Event::Transcript { is_final: true, .. });
     c.say(part1).await;
-    let first = c.until("first final transcript", is_final).await;
+    let first = c.final_transcript().await;
     c.say(part2).await;
-    let second = c.until("second final transcript", is_final).await;
+    let second = c.final_transcript().await;
     let q2 = hear_question(&mut c).await;
 
     // No interviewer audio started between the two parts of the answer.

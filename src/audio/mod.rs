@@ -1,6 +1,8 @@
-//! Audio primitives: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
+//! Audio primitives: Opus packet checks, codec, VAD, endpointing, resampling, WAV, and the
+//! client-side encoding used by the load tester, tests and benches.
 //! Pure and synchronous; the interview actor drives them one 20 ms frame at a time.
 
+pub mod client;
 pub mod codec;
 pub mod endpoint;
 pub mod packet;

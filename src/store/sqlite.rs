@@ -93,31 +93,25 @@ fn kind_str(k: TurnKind) -> &'static str {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        Self::connect(opts).await
+        Self::connect(SqliteConnectOptions::new().filename(path)).await
     }
 
     /// Opens a `sqlite:` URL (e.g. from `DATABASE_URL`).
     pub async fn open_url(url: &str) -> StoreResult<Self> {
-        let opts = SqliteConnectOptions::from_str(url)?
+        Self::connect(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions) -> StoreResult<Self> {
+        // Durable commits (WAL, synchronous=FULL). No checkpoint inside a commit (it would stall
+        // that turn's write for as long as copying the log takes); a background task checkpoints
+        // passively instead.
+        let opts = opts
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        Self::connect(opts).await
-    }
-
-    async fn connect(opts: SqliteConnectOptions) -> StoreResult<Self> {
-        // No checkpoint inside a commit (it would stall that turn's write for as long as copying
-        // the log takes); a background task checkpoints passively instead.
-        let opts = opts.pragma("wal_autocheckpoint", "0");
+            .foreign_keys(true)
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.clone())

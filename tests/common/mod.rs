@@ -17,9 +17,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
-use viva::audio::codec::FrameEncoder;
-use viva::audio::resample::Resampler;
-use viva::audio::wav;
+use viva::audio::client;
 use viva::config::Config;
 use viva::protocol::{ConnectionMessage, Event, EventEnvelope, ServerMessage};
 use viva::store::sqlite::SqliteStore;
@@ -150,28 +148,15 @@ pub fn hello(resume_from: Option<u64>) -> Message {
     Message::text(v.to_string())
 }
 
-/// Speech from espeak-ng, resampled to 48 kHz and encoded as 20 ms Opus packets.
+/// Speech from espeak-ng as the browser would send it: 20 ms Opus packets at 48 kHz.
 pub async fn speech(text: &str) -> Vec<Bytes> {
     let wav_bytes = viva::providers::espeak::speak_wav("en-us", 160, text)
         .await
         .unwrap();
-    let (rate, pcm) = wav::parse(&wav_bytes).unwrap();
-    let mut up = Vec::new();
-    Resampler::new(rate, 48_000).process(&pcm, &mut up);
-    let mut enc = FrameEncoder::new(48_000, 5, 32_000).unwrap();
-    let mut packets = Vec::new();
-    enc.push(&up, &mut packets).unwrap();
-    enc.finish(&mut packets).unwrap();
-    packets
+    client::wav_to_packets(&wav_bytes).unwrap()
 }
 
-/// One 20 ms Opus packet of silence.
-pub fn silence_packet() -> Bytes {
-    let mut enc = FrameEncoder::new(48_000, 5, 32_000).unwrap();
-    let mut packets = Vec::new();
-    enc.push(&[0; 960], &mut packets).unwrap();
-    packets.pop().unwrap()
-}
+pub use viva::audio::client::silence_packet;
 
 /// Everything the client receives, in order.
 #[derive(Debug, Clone)]
@@ -288,6 +273,24 @@ impl Candidate {
                 _ => {}
             }
         }
+    }
+
+    /// Reads until the next final transcript (a committed answer).
+    pub async fn final_transcript(&mut self) -> EventEnvelope {
+        self.until("final transcript", |e| {
+            matches!(e, Event::Transcript { is_final: true, .. })
+        })
+        .await
+    }
+
+    /// Reads until the interview is listening again.
+    pub async fn until_listening(&mut self) -> EventEnvelope {
+        self.until("listening", |e| {
+            *e == Event::State {
+                state: viva::protocol::InterviewState::Listening,
+            }
+        })
+        .await
     }
 
     /// Reads until the server closes; returns the close code and reason.

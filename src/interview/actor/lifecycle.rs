@@ -1,6 +1,7 @@
 //! Lifecycle: starting the conversation, durable writes, checkpoints, ending and stopping.
 
 use super::*;
+use crate::store::{Store, StoreError};
 
 impl Actor {
     pub(super) async fn start_conversation(&mut self) {
@@ -42,22 +43,21 @@ impl Actor {
     pub(super) async fn persist(&mut self, rec: TurnRecord) {
         self.conv.push(rec.clone());
         self.unsaved.push(rec);
-        while let Some(first) = self.unsaved.first() {
-            match self.deps.store.insert_turn(first).await {
-                Ok(()) => {
-                    self.unsaved.remove(0);
-                }
-                Err(e) => {
-                    tracing::error!(interview = %self.id, error = %e, unsaved = self.unsaved.len(), "turn not stored yet");
-                    self.emit(Event::Error {
-                        code: "storage_degraded".into(),
-                        message: "The transcript is kept in memory and will be stored when the database is back.".into(),
-                        fatal: false,
-                    });
-                    break;
-                }
-            }
+        if let Err(e) = store_in_order(&*self.deps.store, &mut self.unsaved).await {
+            self.storage_degraded(&e.to_string());
         }
+    }
+
+    /// Tells everyone watching that turns are kept in memory until the store is back.
+    pub(super) fn storage_degraded(&mut self, error: &str) {
+        tracing::error!(interview = %self.id, error, unsaved = self.unsaved.len(), "turn not stored yet");
+        self.emit(Event::Error {
+            code: "storage_degraded".into(),
+            message:
+                "The transcript is kept in memory and will be stored when the database is back."
+                    .into(),
+            fatal: false,
+        });
     }
 
     pub(super) async fn checkpoint(&mut self) {
@@ -125,4 +125,16 @@ impl Actor {
         self.close_monitors(code, reason);
         self.conn = None;
     }
+}
+
+/// Writes `queue` in order, stopping at the first failure: what is left in it was not stored.
+pub(super) async fn store_in_order(
+    store: &dyn Store,
+    queue: &mut Vec<TurnRecord>,
+) -> Result<(), StoreError> {
+    while let Some(first) = queue.first() {
+        store.insert_turn(first).await?;
+        queue.remove(0);
+    }
+    Ok(())
 }

@@ -4,7 +4,8 @@ use super::*;
 
 impl Actor {
     pub(super) async fn on_audio(&mut self, packet: &[u8]) {
-        let stt = self.deps.providers.stt.clone();
+        // Borrowed, not cloned: this runs for every 20 ms frame; a session starts only at speech.
+        let stt = &self.deps.providers.stt;
         let mut partials_rx = None;
         let hearing = self.ear.hear(packet, self.end_silence_ms, || {
             let (tx, rx) = mpsc::channel(8);
@@ -153,18 +154,10 @@ impl Actor {
         let (store, tx) = (self.deps.store.clone(), self.internal_tx.clone());
         tokio::spawn(async move {
             let t0 = Instant::now();
-            let mut error = None;
-            while let Some(first) = queue.first() {
-                match store.insert_turn(first).await {
-                    Ok(()) => {
-                        queue.remove(0);
-                    }
-                    Err(e) => {
-                        error = Some(e.to_string());
-                        break;
-                    }
-                }
-            }
+            let error = lifecycle::store_in_order(&*store, &mut queue)
+                .await
+                .err()
+                .map(|e| e.to_string());
             let _ = tx
                 .send(Internal::Committed {
                     turn,
@@ -188,16 +181,9 @@ impl Actor {
     ) {
         self.committing -= 1;
         if let Some(e) = error {
-            tracing::error!(interview = %self.id, error = %e, unsaved = unsaved.len(), "turn not stored yet");
             unsaved.append(&mut self.unsaved);
             self.unsaved = unsaved;
-            self.emit(Event::Error {
-                code: "storage_degraded".into(),
-                message:
-                    "The transcript is kept in memory and will be stored when the database is back."
-                        .into(),
-                fatal: false,
-            });
+            self.storage_degraded(&e);
         }
         let timings = self
             .speaking

@@ -303,6 +303,23 @@ impl Actor {
         self.send(Outbound::Text(json));
     }
 
+    /// The first message of every connection. `resumed`: the interview had already started.
+    fn ready(&self) -> ConnectionMessage {
+        ConnectionMessage::Ready {
+            interview_id: self.id,
+            resumed: self.started || !self.conv.turns.is_empty(),
+            state: self.state,
+            last_seq: self.log.last_seq(),
+        }
+    }
+
+    /// The full state, for clients that cannot be caught up by replay.
+    fn resync(&self) -> ConnectionMessage {
+        ConnectionMessage::Resync {
+            snapshot: self.conv.snapshot(self.state, self.log.last_seq()),
+        }
+    }
+
     /// Closes every monitor (the interview ended or is unloading).
     fn close_monitors(&mut self, code: u16, reason: &'static str) {
         for m in self.monitors.drain(..) {
@@ -363,15 +380,7 @@ impl Actor {
                 }
             }
             Command::Monitor { tx, reply } => {
-                let ready = ConnectionMessage::Ready {
-                    interview_id: self.id,
-                    resumed: self.started,
-                    state: self.state,
-                    last_seq: self.log.last_seq(),
-                };
-                let resync = ConnectionMessage::Resync {
-                    snapshot: self.conv.snapshot(self.state, self.log.last_seq()),
-                };
+                let (ready, resync) = (self.ready(), self.resync());
                 let ok = tx
                     .try_send(Outbound::Batch(vec![to_json(&ready), to_json(&resync)]))
                     .is_ok();
@@ -404,20 +413,11 @@ impl Actor {
                 "replaced by a newer connection",
             ));
         }
-        let resumed = self.started || !self.conv.turns.is_empty();
-        let ready = ConnectionMessage::Ready {
-            interview_id: self.id,
-            resumed,
-            state: self.state,
-            last_seq: self.log.last_seq(),
-        };
-        let mut batch = vec![to_json(&ready)];
+        let mut batch = vec![to_json(&self.ready())];
         if let Some(after) = resume_from {
             match self.log.replay_after(after) {
                 Replay::Events(events) => batch.extend(events),
-                Replay::Resync => batch.push(to_json(&ConnectionMessage::Resync {
-                    snapshot: self.conv.snapshot(self.state, self.log.last_seq()),
-                })),
+                Replay::Resync => batch.push(to_json(&self.resync())),
             }
         }
         conn.tx
