@@ -53,8 +53,20 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
     /// Hot state URL; unset: in-process.
+    /// Connections in the Postgres pool.
+    #[arg(long, env = "VIVA_DB_POOL", default_value_t = 16)]
+    pub db_pool: u32,
+    /// Do not run database migrations on start (run `viva migrate` instead).
+    #[arg(long, env = "VIVA_NO_MIGRATE")]
+    pub no_migrate: bool,
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<Secret>,
+    /// This node's name on interview leases (default: host name and process id).
+    #[arg(long, env = "VIVA_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Seconds an interview's ownership lease lasts unless renewed.
+    #[arg(long, env = "VIVA_LEASE_SECS", default_value_t = 15)]
+    pub lease_secs: u64,
     /// HS256 key for candidate tokens; unset: generated once into the data directory.
     #[arg(long, env = "VIVA_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
@@ -164,6 +176,21 @@ impl Config {
             .to_owned()
     }
 
+    /// This node's name on leases: `VIVA_NODE_ID`, else `host:port`, which a restarted node
+    /// keeps (so it takes its interviews back at once instead of waiting for their leases to
+    /// expire). On an ephemeral port (0), host and process id.
+    pub fn node_id(&self) -> String {
+        self.node_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "node".into());
+            match self.bind.port() {
+                0 => format!("{host}-pid{}", std::process::id()),
+                port => format!("{host}:{port}"),
+            }
+        })
+    }
+
     pub fn providers(&self) -> ProviderSettings {
         ProviderSettings {
             stt: self.stt.clone(),
@@ -193,6 +220,8 @@ impl Config {
             },
             vad_aggressiveness: self.vad_mode,
             replay_window: self.replay_window.max(16),
+            node: self.node_id(),
+            lease_ttl: Duration::from_secs(self.lease_secs.max(3)),
             ..InterviewConfig::default()
         }
     }

@@ -15,7 +15,8 @@ async fn main() -> anyhow::Result<()> {
             let listener = TcpListener::bind(config.bind).await?;
             viva::server::run(listener, config, shutdown_signal()).await
         }
-        Command::Migrate(config) => {
+        Command::Migrate(mut config) => {
+            config.no_migrate = false;
             viva::server::open_store(&config).await?;
             eprintln!("migrations applied");
             Ok(())

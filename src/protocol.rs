@@ -27,6 +27,8 @@ pub mod close {
     pub const SERVICE_RESTART: u16 = 1012;
     /// Internal error; details are logged, never sent.
     pub const INTERNAL: u16 = 1011;
+    /// Another node drives this interview right now: reconnect (after a short wait).
+    pub const TRY_AGAIN: u16 = 1013;
     /// Missing, malformed, expired or forged credentials.
     pub const UNAUTHORIZED: u16 = 4001;
     /// Protocol violation: no hello, malformed or unknown message, invalid Opus packet.

@@ -19,10 +19,13 @@ use crate::interview::{Deps, Registry};
 use crate::providers::Providers;
 use crate::store::event_writer::EventWriter;
 use crate::store::memory::{MemoryHot, MemoryStore};
+use crate::store::postgres::{PgSettings, PgStore};
+use crate::store::redis::RedisHot;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{HotState, Store};
 
-/// Opens the durable store the config names (the embedded SQLite file by default).
+/// Opens the durable store the config names: Postgres for a `postgres://` `DATABASE_URL`
+/// (migrated on open unless `no_migrate`), SQLite for `sqlite:`, else the embedded SQLite file.
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match &cfg.database_url {
         Some(url) if url.expose().starts_with("sqlite:") => Ok(Arc::new(
@@ -30,8 +33,23 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 .await
                 .context("opening DATABASE_URL")?,
         )),
+        Some(url)
+            if url.expose().starts_with("postgres://")
+                || url.expose().starts_with("postgresql://") =>
+        {
+            let settings = PgSettings {
+                max_connections: cfg.db_pool.max(1),
+                migrate: !cfg.no_migrate,
+                ..PgSettings::default()
+            };
+            Ok(Arc::new(
+                PgStore::connect(url.expose(), settings)
+                    .await
+                    .context("connecting to DATABASE_URL (Postgres)")?,
+            ))
+        }
         Some(_) => bail!(
-            "DATABASE_URL is set but only sqlite: URLs are supported by this build; \
+            "DATABASE_URL must start with postgres://, postgresql:// or sqlite:; \
              unset it to use the embedded default"
         ),
         None => {
@@ -47,11 +65,16 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-pub fn open_hot(cfg: &Config) -> anyhow::Result<Arc<dyn HotState>> {
-    if cfg.redis_url.is_some() {
-        bail!("REDIS_URL is set but this build keeps hot state in-process; unset it");
+/// Opens the hot state: Redis for `REDIS_URL`, else in-process (one node).
+pub async fn open_hot(cfg: &Config) -> anyhow::Result<Arc<dyn HotState>> {
+    match &cfg.redis_url {
+        Some(url) => Ok(Arc::new(
+            RedisHot::connect(url.expose())
+                .await
+                .context("connecting to REDIS_URL")?,
+        )),
+        None => Ok(Arc::new(MemoryHot::new())),
     }
-    Ok(Arc::new(MemoryHot::new()))
 }
 
 pub fn auth(cfg: &Config) -> anyhow::Result<Auth> {
@@ -96,7 +119,7 @@ pub fn build_deps(
 pub fn in_memory_registry(cfg: &Config) -> anyhow::Result<(Registry, Arc<MemoryStore>)> {
     let store = Arc::new(MemoryStore::new());
     let tracker = TaskTracker::new();
-    let events = EventWriter::spawn(store.clone(), &tracker, CancellationToken::new());
+    let events = EventWriter::spawn(store.clone(), None, &tracker, CancellationToken::new());
     let providers = Providers::from_settings(&cfg.providers())?;
     let deps = build_deps(
         cfg,
@@ -119,7 +142,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = open_store(&cfg).await?;
-    let hot = open_hot(&cfg)?;
+    let hot = open_hot(&cfg).await?;
     let auth = Arc::new(auth(&cfg)?);
     let providers = Providers::from_settings(&cfg.providers())?;
 
@@ -127,7 +150,18 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let writer_cancel = CancellationToken::new();
     let writer_tracker = TaskTracker::new();
-    let events = EventWriter::spawn(store.clone(), &writer_tracker, writer_cancel.clone());
+    // With Redis, events also go to each interview's live stream (monitors on other nodes,
+    // resumes elsewhere); in-process hot state has nobody to share them with.
+    let stream = cfg
+        .redis_url
+        .is_some()
+        .then(|| (hot.clone(), cfg.replay_window.max(16)));
+    let events = EventWriter::spawn(
+        store.clone(),
+        stream,
+        &writer_tracker,
+        writer_cancel.clone(),
+    );
 
     let deps = build_deps(&cfg, store.clone(), hot.clone(), events, providers);
     let registry = Registry::new(deps, tracker.clone(), root.clone());

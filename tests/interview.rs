@@ -382,7 +382,6 @@ async fn typed_answers_and_ending_the_interview() {
     );
 
     let rec = server.store().await;
-    use viva::store::Store;
     let i = rec.get_interview(id).await.unwrap().unwrap();
     assert_eq!(i.status, viva::store::InterviewStatus::Completed);
     // Reconnecting to an ended interview is refused with 4010.

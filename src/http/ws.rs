@@ -265,6 +265,7 @@ fn attach_refusal(e: AttachError) -> Refusal {
     match e {
         AttachError::NotFound => (close::NOT_FOUND, "no such interview"),
         AttachError::Ended => (close::ENDED, "interview ended"),
+        AttachError::Elsewhere => (close::TRY_AGAIN, "interview is live on another node"),
         AttachError::Stopped | AttachError::Internal => (close::INTERNAL, "internal error"),
     }
 }

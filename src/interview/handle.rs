@@ -71,6 +71,8 @@ pub enum AttachError {
     Stopped,
     #[error("interview could not be loaded")]
     Internal,
+    #[error("interview is live on another node")]
+    Elsewhere,
 }
 
 /// Why an audio frame was not delivered.

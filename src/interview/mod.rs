@@ -46,6 +46,10 @@ pub struct InterviewConfig {
     pub playout_lead: Duration,
     /// Actor mailbox capacity (commands, including audio frames).
     pub mailbox: usize,
+    /// This node's name on ownership leases.
+    pub node: String,
+    /// How long a lease lasts unless renewed (renewed every third of it).
+    pub lease_ttl: Duration,
 }
 
 impl Default for InterviewConfig {
@@ -60,6 +64,8 @@ impl Default for InterviewConfig {
             replay_window: 1024,
             playout_lead: Duration::from_millis(200),
             mailbox: 128,
+            node: "local".into(),
+            lease_ttl: Duration::from_secs(15),
         }
     }
 }

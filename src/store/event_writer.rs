@@ -1,9 +1,12 @@
-//! Batches event-log writes from every interview into few transactions, off the actors' path.
+//! Batches event-log writes from every interview into few transactions, off the actors' path,
+//! and (with Redis) publishes them to each interview's capped live stream for other nodes.
 //!
 //! Actors hand events over with `try_send` and never wait. The replay log in memory is what live
-//! resumes use; this durable copy serves resumes after a restart. If the writer falls behind by
-//! more than its queue, events are dropped from the durable copy (counted and logged), and a
-//! client resuming past what was stored gets a `resync` snapshot built from the turns instead.
+//! resumes use; the durable copy serves resumes after a restart, the stream live monitors and
+//! resumes on another node. A failed write is retried with backoff until it succeeds or the
+//! server stops; if a writer falls behind by more than its queue, events are dropped from that
+//! copy (counted and logged), and a client resuming past what was kept gets a `resync`
+//! snapshot built from the turns instead.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,50 +16,95 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Store, StoredEvent};
+use super::{HotState, Store, StoreResult, StoredEvent};
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 512;
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 enum Msg {
     Event(StoredEvent),
     Flush(oneshot::Sender<()>),
 }
 
+/// Where a writer task puts its batches.
+enum Sink {
+    Store(Arc<dyn Store>),
+    /// The live stream, capped at about this many events per interview.
+    Stream(Arc<dyn HotState>, usize),
+}
+
+impl Sink {
+    async fn write(&self, batch: &[StoredEvent]) -> StoreResult<()> {
+        match self {
+            Sink::Store(s) => s.append_events(batch).await,
+            Sink::Stream(h, cap) => h.publish_events(batch, *cap).await,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Sink::Store(_) => "event log",
+            Sink::Stream(..) => "live stream",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventWriter {
-    tx: mpsc::Sender<Msg>,
+    queues: Vec<mpsc::Sender<Msg>>,
     dropped: Arc<AtomicU64>,
 }
 
 impl EventWriter {
-    /// Starts the writer task; it drains its queue and stops when `cancel` fires.
-    pub fn spawn(store: Arc<dyn Store>, tracker: &TaskTracker, cancel: CancellationToken) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tracker.spawn(run(store, rx, cancel));
-        Self {
-            tx,
-            dropped: Arc::default(),
-        }
+    /// Starts the writer tasks (the store's, and the live stream's when `stream` is given);
+    /// they drain their queues and stop when `cancel` fires.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        stream: Option<(Arc<dyn HotState>, usize)>,
+        tracker: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Self {
+        let dropped = Arc::<AtomicU64>::default();
+        let sinks = std::iter::once(Sink::Store(store))
+            .chain(stream.map(|(hot, cap)| Sink::Stream(hot, cap)));
+        let queues = sinks
+            .map(|sink| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tracker.spawn(run(sink, rx, cancel.clone()));
+                tx
+            })
+            .collect();
+        Self { queues, dropped }
     }
 
     pub fn append(&self, event: StoredEvent) {
-        if self.tx.try_send(Msg::Event(event)).is_err() {
+        let (last, rest) = self.queues.split_last().expect("at least the store");
+        for q in rest {
+            self.offer(q, event.clone());
+        }
+        self.offer(last, event);
+    }
+
+    fn offer(&self, q: &mpsc::Sender<Msg>, event: StoredEvent) {
+        if q.try_send(Msg::Event(event)).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(
                     dropped = n,
-                    "event log writer behind; durable copy incomplete"
+                    "event writer behind; a copy of the log is incomplete"
                 );
             }
         }
     }
 
-    /// Waits until everything appended so far has been written (or the writer has stopped).
+    /// Waits until everything appended so far has been written (or the writers have stopped).
     pub async fn flush(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Flush(tx)).await.is_ok() {
-            let _ = rx.await;
+        for q in &self.queues {
+            let (tx, rx) = oneshot::channel();
+            if q.send(Msg::Flush(tx)).await.is_ok() {
+                let _ = rx.await;
+            }
         }
     }
 
@@ -65,7 +113,7 @@ impl EventWriter {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>, cancel: CancellationToken) {
+async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, cancel: CancellationToken) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiters = Vec::new();
     loop {
@@ -84,24 +132,42 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>, cancel: Cancell
                 next = rx.try_recv().ok();
             }
         }
-        write(&*store, &mut batch).await;
+        write(&sink, &mut batch, &cancel).await;
         for w in waiters.drain(..) {
             let _ = w.send(());
         }
     }
-    write(&*store, &mut batch).await;
+    write(&sink, &mut batch, &cancel).await;
 }
 
-async fn write(store: &dyn Store, batch: &mut Vec<StoredEvent>) {
+/// Writes a batch, retrying with backoff until it is written; once the server is stopping,
+/// one last try.
+async fn write(sink: &Sink, batch: &mut Vec<StoredEvent>, cancel: &CancellationToken) {
     if batch.is_empty() {
         return;
     }
-    for attempt in 0..3u32 {
-        match store.append_events(batch).await {
-            Ok(()) => break,
+    let mut backoff = Duration::from_millis(100);
+    for attempt in 0u32.. {
+        match sink.write(batch).await {
+            Ok(()) => {
+                if attempt > 0 {
+                    tracing::info!(sink = sink.name(), attempt, "events written after retries");
+                }
+                break;
+            }
+            Err(e) if cancel.is_cancelled() => {
+                tracing::error!(sink = sink.name(), error = %e, events = batch.len(), "events not written at shutdown");
+                break;
+            }
             Err(e) => {
-                tracing::warn!(error = %e, attempt, events = batch.len(), "event log write failed");
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                if attempt == 0 {
+                    tracing::warn!(sink = sink.name(), error = %e, events = batch.len(), "event write failed; retrying");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = cancel.cancelled() => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

@@ -128,6 +128,9 @@ const TICKET_SWEEP_AT: usize = 10_000;
 pub struct MemoryHot {
     checkpoints: DashMap<Uuid, Checkpoint>,
     tickets: DashMap<String, (Uuid, Instant)>,
+    leases: DashMap<Uuid, (String, Instant)>,
+    revoked: DashMap<String, Instant>,
+    windows: DashMap<String, (u32, Instant)>,
 }
 
 impl MemoryHot {
@@ -163,6 +166,73 @@ impl HotState for MemoryHot {
             .remove(ticket)
             .filter(|(_, (_, exp))| *exp > Instant::now())
             .map(|(_, (id, _))| id))
+    }
+
+    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool> {
+        let now = Instant::now();
+        let mut entry = self
+            .leases
+            .entry(id)
+            .or_insert_with(|| (node.to_owned(), now + ttl));
+        let (holder, until) = entry.value_mut();
+        if holder == node || *until <= now {
+            *holder = node.to_owned();
+            *until = now + ttl;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
+        self.leases.remove_if(&id, |_, (holder, _)| holder == node);
+        Ok(())
+    }
+
+    /// One process: monitors reach the actor directly, so there is no shared stream.
+    async fn publish_events(&self, _events: &[StoredEvent], _cap: usize) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn read_events(
+        &self,
+        _id: Uuid,
+        _after: u64,
+        _wait: Duration,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        Ok(Vec::new())
+    }
+
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> StoreResult<()> {
+        let now = Instant::now();
+        if self.revoked.len() >= TICKET_SWEEP_AT {
+            self.revoked.retain(|_, exp| *exp > now);
+        }
+        self.revoked.insert(jti.to_owned(), now + ttl);
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str) -> StoreResult<bool> {
+        Ok(self
+            .revoked
+            .get(jti)
+            .is_some_and(|exp| *exp > Instant::now()))
+    }
+
+    async fn rate_limit(&self, key: &str, limit: u32, window: Duration) -> StoreResult<bool> {
+        let now = Instant::now();
+        if self.windows.len() >= TICKET_SWEEP_AT {
+            self.windows.retain(|_, (_, end)| *end > now);
+        }
+        let mut w = self
+            .windows
+            .entry(key.to_owned())
+            .or_insert((0, now + window));
+        if w.1 <= now {
+            *w = (0, now + window);
+        }
+        w.0 += 1;
+        Ok(w.0 <= limit)
     }
 }
 

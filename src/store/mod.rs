@@ -6,6 +6,8 @@
 
 pub mod event_writer;
 pub mod memory;
+pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -30,6 +32,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database (group commit): {0}")]
     Batch(String),
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +114,7 @@ pub struct ProviderNames {
 }
 
 /// One finished turn, as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
     pub interview_id: Uuid,
     pub seq: u32,
@@ -165,11 +169,17 @@ pub struct Checkpoint {
     pub next_turn: u32,
     pub state: InterviewState,
     pub updated_at: DateTime<Utc>,
+    /// Turns the durable store has not accepted yet (it is down), oldest first: another node
+    /// resuming the interview writes them before anything else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsaved: Vec<TurnRecord>,
 }
 
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
-/// Hot, rebuildable state: checkpoints and single-use tickets.
+/// Hot, rebuildable state shared by the nodes: checkpoints, single-use tickets, ownership
+/// leases, the capped live event stream, revoked tokens and rate-limit counters. Nothing here
+/// is the only copy of an answer once the durable store has it.
 #[async_trait]
 pub trait HotState: Send + Sync + 'static {
     async fn save_checkpoint(&self, cp: &Checkpoint) -> StoreResult<()>;
@@ -177,4 +187,60 @@ pub trait HotState: Send + Sync + 'static {
     async fn put_ticket(&self, ticket: &str, interview_id: Uuid, ttl: Duration) -> StoreResult<()>;
     /// Consumes a ticket: returns its interview once, if it has not expired.
     async fn take_ticket(&self, ticket: &str) -> StoreResult<Option<Uuid>>;
+    /// Takes the lease on a live interview for `node`, or renews it if `node` holds it.
+    /// `false`: another node holds it.
+    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool>;
+    /// Gives the lease up, if `node` still holds it.
+    async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()>;
+    /// Appends events (in seq order) to the interview's live stream, capped at about `cap`
+    /// entries. Idempotent per seq.
+    async fn publish_events(&self, events: &[StoredEvent], cap: usize) -> StoreResult<()>;
+    /// Events with `seq > after` from the live stream, oldest first, waiting up to `wait` for
+    /// the first one. Backends without a shared stream return nothing.
+    async fn read_events(
+        &self,
+        id: Uuid,
+        after: u64,
+        wait: Duration,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// Marks a token id revoked until `ttl` has passed (its own expiry).
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> StoreResult<()>;
+    async fn is_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Counts one hit on `key` in a fixed window; `false` once more than `limit` hits fell in
+    /// the current window.
+    async fn rate_limit(&self, key: &str, limit: u32, window: Duration) -> StoreResult<bool>;
+}
+
+pub(crate) fn speaker_str(s: Speaker) -> &'static str {
+    match s {
+        Speaker::Interviewer => "interviewer",
+        Speaker::Candidate => "candidate",
+    }
+}
+
+pub(crate) fn parse_speaker(s: &str) -> StoreResult<Speaker> {
+    match s {
+        "interviewer" => Ok(Speaker::Interviewer),
+        "candidate" => Ok(Speaker::Candidate),
+        other => Err(StoreError::Corrupt(format!("speaker {other:?}"))),
+    }
+}
+
+pub(crate) fn kind_str(k: TurnKind) -> &'static str {
+    match k {
+        TurnKind::Question => "question",
+        TurnKind::Prompt => "prompt",
+        TurnKind::Notice => "notice",
+        TurnKind::Answer => "answer",
+    }
+}
+
+pub(crate) fn parse_kind(s: &str) -> StoreResult<TurnKind> {
+    Ok(match s {
+        "question" => TurnKind::Question,
+        "prompt" => TurnKind::Prompt,
+        "notice" => TurnKind::Notice,
+        "answer" => TurnKind::Answer,
+        other => return Err(StoreError::Corrupt(format!("kind {other:?}"))),
+    })
 }

@@ -22,11 +22,9 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use uuid::Uuid;
 
 use super::{
-    InterviewRecord, InterviewStatus, NewInterview, ProviderNames, Store, StoreError, StoreResult,
-    StoredEvent, TurnRecord,
+    kind_str, parse_kind, parse_speaker, speaker_str, InterviewRecord, InterviewStatus,
+    NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord,
 };
-use crate::protocol::Speaker;
-use crate::providers::TurnKind;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -72,22 +70,6 @@ fn opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
 
 fn parse_uuid(s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))
-}
-
-fn speaker_str(s: Speaker) -> &'static str {
-    match s {
-        Speaker::Interviewer => "interviewer",
-        Speaker::Candidate => "candidate",
-    }
-}
-
-fn kind_str(k: TurnKind) -> &'static str {
-    match k {
-        TurnKind::Question => "question",
-        TurnKind::Prompt => "prompt",
-        TurnKind::Notice => "notice",
-        TurnKind::Answer => "answer",
-    }
 }
 
 impl SqliteStore {
@@ -184,13 +166,8 @@ impl SqliteStore {
         Ok(TurnRecord {
             interview_id: parse_uuid(&row.try_get::<String, _>("interview_id")?)?,
             seq: row.try_get::<i64, _>("seq")? as u32,
-            speaker: match speaker.as_str() {
-                "interviewer" => Speaker::Interviewer,
-                "candidate" => Speaker::Candidate,
-                other => return Err(StoreError::Corrupt(format!("speaker {other:?}"))),
-            },
-            kind: serde_json::from_value(serde_json::Value::String(kind.clone()))
-                .map_err(|_| StoreError::Corrupt(format!("kind {kind:?}")))?,
+            speaker: parse_speaker(&speaker)?,
+            kind: parse_kind(&kind)?,
             text: row.try_get("text")?,
             transcribed: row.try_get("transcribed")?,
             interrupted: row.try_get("interrupted")?,

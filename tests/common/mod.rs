@@ -2,6 +2,8 @@
 //! client whose microphone task streams one 20 ms packet per 20 ms, like a browser.
 #![allow(dead_code)]
 
+pub mod services;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +22,6 @@ use uuid::Uuid;
 use viva::audio::client;
 use viva::config::Config;
 use viva::protocol::{ConnectionMessage, Event, EventEnvelope, ServerMessage};
-use viva::store::sqlite::SqliteStore;
 use viva::store::{Store, TurnRecord};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -94,10 +95,9 @@ impl TestServer {
         (created.interview_id, created.candidate_token)
     }
 
-    pub async fn store(&self) -> SqliteStore {
-        SqliteStore::open(&self.config.data_dir.join("viva.db"))
-            .await
-            .unwrap()
+    /// The server's durable store (SQLite or Postgres, as its config says).
+    pub async fn store(&self) -> Arc<dyn Store> {
+        viva::server::open_store(&self.config).await.unwrap()
     }
 
     pub async fn turns(&self, id: Uuid) -> Vec<TurnRecord> {

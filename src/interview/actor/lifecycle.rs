@@ -1,7 +1,6 @@
 //! Lifecycle: starting the conversation, durable writes, checkpoints, ending and stopping.
 
 use super::*;
-use crate::store::{Store, StoreError};
 
 impl Actor {
     pub(super) async fn start_conversation(&mut self) {
@@ -39,18 +38,9 @@ impl Actor {
         }
     }
 
-    /// Writes a turn durably (earlier unsaved turns first, in order) and adds it to the context.
-    pub(super) async fn persist(&mut self, rec: TurnRecord) {
-        self.conv.push(rec.clone());
-        self.unsaved.push(rec);
-        if let Err(e) = store_in_order(&*self.deps.store, &mut self.unsaved).await {
-            self.storage_degraded(&e.to_string());
-        }
-    }
-
     /// Tells everyone watching that turns are kept in memory until the store is back.
     pub(super) fn storage_degraded(&mut self, error: &str) {
-        tracing::error!(interview = %self.id, error, unsaved = self.unsaved.len(), "turn not stored yet");
+        tracing::error!(interview = %self.id, error, unsaved = self.writes.unsaved().len(), "turn not stored yet");
         self.emit(Event::Error {
             code: "storage_degraded".into(),
             message:
@@ -68,6 +58,7 @@ impl Actor {
             next_turn: self.conv.next_turn(),
             state: self.state,
             updated_at: Utc::now(),
+            unsaved: self.writes.unsaved(),
         };
         if let Err(e) = self.deps.hot.save_checkpoint(&cp).await {
             tracing::warn!(interview = %self.id, error = %e, "checkpoint failed");
@@ -96,45 +87,49 @@ impl Actor {
 
     /// Final checkpoint, then the connection is closed with a code it can resume from.
     pub(super) async fn stop(&mut self, code: u16, reason: &'static str) {
-        // Answers being written are waited for: none is lost to a shutdown.
-        while self.committing > 0 {
-            match tokio::time::timeout(std::time::Duration::from_secs(10), self.internal_rx.recv())
-                .await
-            {
-                Ok(Some(Internal::Committed {
-                    turn,
-                    text,
-                    unsaved,
-                    error,
-                    commit_ms,
-                })) => {
-                    self.on_committed(turn, text, unsaved, error, commit_ms)
-                        .await
-                }
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => break,
-            }
-        }
+        // The write in flight is waited for: no answer is lost to a shutdown (what the store
+        // did not take is in the final checkpoint).
+        self.settle_writes().await;
         if let Some(s) = self.speaking.take() {
             if let Some(p) = s.pipeline {
                 p.abort();
             }
         }
         self.checkpoint().await;
+        self.release_lease().await;
         self.send(Outbound::Close(code, reason));
         self.close_monitors(code, reason);
         self.conn = None;
     }
 }
 
-/// Writes `queue` in order, stopping at the first failure: what is left in it was not stored.
-pub(super) async fn store_in_order(
-    store: &dyn Store,
-    queue: &mut Vec<TurnRecord>,
-) -> Result<(), StoreError> {
-    while let Some(first) = queue.first() {
-        store.insert_turn(first).await?;
-        queue.remove(0);
+impl Actor {
+    /// Renews the ownership lease; `false` if another node holds it now. A hot-state outage
+    /// counts as still ours (nobody else can take it from Redis either).
+    pub(super) async fn renew_lease(&mut self) -> bool {
+        self.lease_renew_at = Instant::now() + self.deps.cfg.lease_ttl / 3;
+        match self
+            .deps
+            .hot
+            .acquire_lease(self.id, &self.deps.cfg.node, self.deps.cfg.lease_ttl)
+            .await
+        {
+            Ok(ours) => ours,
+            Err(e) => {
+                tracing::debug!(interview = %self.id, error = %e, "lease renewal failed");
+                true
+            }
+        }
     }
-    Ok(())
+
+    pub(super) async fn release_lease(&mut self) {
+        if let Err(e) = self
+            .deps
+            .hot
+            .release_lease(self.id, &self.deps.cfg.node)
+            .await
+        {
+            tracing::debug!(interview = %self.id, error = %e, "lease release failed; it expires");
+        }
+    }
 }

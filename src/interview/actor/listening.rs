@@ -123,7 +123,7 @@ impl Actor {
 
     /// Commits an answer: it joins the conversation (the interviewer may start thinking) while
     /// its durable write runs as a task. Its final transcript is sent, and interviewer audio may
-    /// start, only once the write is done (see [`Internal::Committed`]).
+    /// start, only once the write is done (see [`writes`](super::writes)).
     pub(super) fn commit_answer(
         &mut self,
         turn: u32,
@@ -133,58 +133,30 @@ impl Actor {
         started_at: DateTime<Utc>,
         ended_at: DateTime<Utc>,
     ) {
-        let rec = TurnRecord {
-            interview_id: self.id,
-            seq: turn,
-            speaker: Speaker::Candidate,
-            kind: TurnKind::Answer,
-            text: text.clone(),
-            transcribed,
-            interrupted: false,
-            audio_ms,
-            started_at,
-            ended_at,
-            timings: None,
-        };
-        self.conv.push(rec.clone());
-        // Earlier turns that could not be stored go first, in order.
-        let mut queue = std::mem::take(&mut self.unsaved);
-        queue.push(rec);
-        self.committing += 1;
-        let (store, tx) = (self.deps.store.clone(), self.internal_tx.clone());
-        tokio::spawn(async move {
-            let t0 = Instant::now();
-            let error = lifecycle::store_in_order(&*store, &mut queue)
-                .await
-                .err()
-                .map(|e| e.to_string());
-            let _ = tx
-                .send(Internal::Committed {
-                    turn,
-                    text,
-                    unsaved: queue,
-                    error,
-                    commit_ms: t0.elapsed().as_millis() as u64,
-                })
-                .await;
-        });
+        self.queue_turn_then(
+            TurnRecord {
+                interview_id: self.id,
+                seq: turn,
+                speaker: Speaker::Candidate,
+                kind: TurnKind::Answer,
+                text: text.clone(),
+                transcribed,
+                interrupted: false,
+                audio_ms,
+                started_at,
+                ended_at,
+                timings: None,
+            },
+            writes::AfterWrite::Transcript {
+                text,
+                since: Instant::now(),
+            },
+        );
     }
 
-    /// An answer is durable (or kept in memory if the store failed): its final transcript goes out.
-    pub(super) async fn on_committed(
-        &mut self,
-        turn: u32,
-        text: String,
-        mut unsaved: Vec<TurnRecord>,
-        error: Option<String>,
-        commit_ms: u64,
-    ) {
-        self.committing -= 1;
-        if let Some(e) = error {
-            unsaved.append(&mut self.unsaved);
-            self.unsaved = unsaved;
-            self.storage_degraded(&e);
-        }
+    /// An answer is durable (or, during a store outage, checkpointed): its final transcript
+    /// goes out.
+    pub(super) async fn on_committed(&mut self, turn: u32, text: String, commit_ms: u64) {
         let timings = self
             .speaking
             .as_mut()
@@ -200,12 +172,16 @@ impl Actor {
         });
         self.prompts = 0;
         self.silence_ms = 0;
-        if self.committing == 0 {
+        self.checkpoint().await;
+    }
+
+    /// Reply progress held back while answers were committing, now in order after them.
+    pub(super) fn release_deferred(&mut self) {
+        if !self.writes.committing() {
             for (gen, m) in std::mem::take(&mut self.deferred) {
                 self.on_speak(gen, m);
             }
         }
-        self.checkpoint().await;
     }
 
     /// Starts the interviewer's reply once every answer is committed and nobody is speaking.
@@ -216,25 +192,16 @@ impl Actor {
             .turns
             .last()
             .is_some_and(|t| t.speaker == Speaker::Candidate);
-        if idle && answered && !self.ended && !self.welcome_back {
+        if idle && answered && !self.ended && !self.welcome_back && self.may_ask() {
             self.begin_reply(Source::Model(self.conv.context()), TurnKind::Question, true);
         }
     }
 
     pub(super) async fn on_internal(&mut self, msg: Internal) {
         match msg {
-            Internal::Speak(gen, m) if self.committing > 0 => self.deferred.push((gen, m)),
+            Internal::Speak(gen, m) if self.writes.committing() => self.deferred.push((gen, m)),
             Internal::Speak(gen, m) => self.on_speak(gen, m),
-            Internal::Committed {
-                turn,
-                text,
-                unsaved,
-                error,
-                commit_ms,
-            } => {
-                self.on_committed(turn, text, unsaved, error, commit_ms)
-                    .await
-            }
+            Internal::Written { stored, error } => self.on_written(stored, error).await,
             Internal::Stt {
                 utterance,
                 result,

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
@@ -30,6 +31,9 @@ use crate::store::{
 mod lifecycle;
 mod listening;
 mod speaking;
+mod writes;
+
+use writes::TurnWrites;
 
 const PROMPT_TEXT: &str = "Take your time, there is no rush. When you are ready, go ahead, \
                            or ask me to repeat the question.";
@@ -44,13 +48,10 @@ enum Internal {
         result: ProviderResult<SttResult>,
         stt_ms: u64,
     },
-    /// An answer's durable write finished (`unsaved`: what is still not stored, on failure).
-    Committed {
-        turn: u32,
-        text: String,
-        unsaved: Vec<TurnRecord>,
+    /// The turn write task finished: `stored` turns from the front of the queue are durable.
+    Written {
+        stored: usize,
         error: Option<String>,
-        commit_ms: u64,
     },
 }
 
@@ -73,6 +74,8 @@ struct Speaking {
     started_at: DateTime<Utc>,
     text_sent: bool,
     timings: Option<ReplyTimings>,
+    /// The `turn_metrics` sent when its audio started, stored with the turn.
+    sent_timings: Option<TurnTimings>,
 }
 
 /// Latency bookkeeping of a reply to the candidate.
@@ -143,9 +146,10 @@ struct Actor {
     silence_ms: u32,
     prompts: u32,
     welcome_back: bool,
-    unsaved: Vec<TurnRecord>,
-    /// Answers whose durable write is in flight: no interviewer audio starts until it is done.
-    committing: usize,
+    /// Turn writes in conversation order; answers waiting for theirs hold interviewer audio.
+    writes: TurnWrites,
+    /// When the ownership lease is next renewed.
+    lease_renew_at: Instant,
     /// Reply progress held back while answers are committing, so events stay in conversation
     /// order (an answer's final transcript before the reply's text).
     deferred: Vec<(u64, SpeakMsg)>,
@@ -170,7 +174,18 @@ impl Actor {
         if interview.status.is_finished() {
             return Err(AttachError::Ended);
         }
-        let turns = deps.store.turns(id).await.map_err(internal)?;
+        // One node drives an interview: take its lease first. Without Redis nobody can say
+        // who holds it, and the interview goes on (hot state is never a reason to refuse one).
+        match deps
+            .hot
+            .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(AttachError::Elsewhere),
+            Err(e) => tracing::warn!(interview = %id, error = %e, "lease unavailable; going on"),
+        }
+        let mut turns = deps.store.turns(id).await.map_err(internal)?;
         let checkpoint = match deps.hot.load_checkpoint(id).await {
             Ok(cp) => cp.filter(|c| c.v == CHECKPOINT_VERSION),
             Err(e) => {
@@ -178,26 +193,58 @@ impl Actor {
                 None
             }
         };
+        // Turns the last owner could not store: they join the conversation and are written first.
+        let last_stored = turns.last().map(|t| t.seq);
+        let restored: Vec<TurnRecord> = checkpoint
+            .as_ref()
+            .map(|c| c.unsaved.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| last_stored.is_none_or(|s| t.seq > s))
+            .collect();
+        if !restored.is_empty() {
+            tracing::warn!(interview = %id, turns = restored.len(), "restoring turns not yet stored");
+        }
+        turns.extend(restored.iter().cloned());
         let stored_seq = deps.store.max_event_seq(id).await.map_err(internal)?;
+        let window = deps.cfg.replay_window;
+        // The live stream first (it has what an outage kept from the store), else the store.
+        let streamed = match deps.hot.read_events(id, 0, Duration::ZERO).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(interview = %id, error = %e, "live stream unavailable; replaying from the store");
+                Vec::new()
+            }
+        };
+        let streamed_seq = streamed.last().map_or(0, |e| e.seq);
+        let history: Vec<(u64, String)> = if streamed_seq > 0 && streamed_seq >= stored_seq {
+            let skip = streamed.len().saturating_sub(window);
+            streamed
+                .into_iter()
+                .skip(skip)
+                .map(|e| (e.seq, e.body))
+                .collect()
+        } else {
+            deps.store
+                .events_after(id, 0, window as u32)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|e| (e.seq, e.body))
+                .collect()
+        };
         let next_seq = checkpoint
             .as_ref()
             .map_or(1, |c| c.next_seq)
-            .max(stored_seq + 1);
-        let window = deps.cfg.replay_window;
-        let history = deps
-            .store
-            .events_after(id, 0, window as u32)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|e| (e.seq, e.body))
-            .collect();
+            .max(stored_seq + 1)
+            .max(streamed_seq + 1);
         let next_turn = checkpoint.as_ref().map_or(0, |c| c.next_turn);
         let ear = Ear::new(deps.cfg.vad_aggressiveness, deps.cfg.endpoint).map_err(|e| {
             tracing::error!(error = %e, "cannot create Opus decoder");
             AttachError::Internal
         })?;
         let (internal_tx, internal_rx) = mpsc::channel(256);
+        let lease_renew_at = Instant::now() + deps.cfg.lease_ttl / 3;
         let end_silence_ms = deps.cfg.end_silence_ms;
         Ok(Self {
             id,
@@ -229,8 +276,8 @@ impl Actor {
             silence_ms: 0,
             prompts: 0,
             welcome_back: false,
-            unsaved: Vec::new(),
-            committing: 0,
+            writes: TurnWrites::new(restored),
+            lease_renew_at,
             deferred: Vec::new(),
         })
     }
@@ -256,8 +303,20 @@ impl Actor {
                 _ = sleep_until_opt(wake) => {}
             }
             self.pump().await;
+            self.kick_writes();
             if self.ended {
+                self.settle_writes().await;
                 self.checkpoint().await;
+                self.release_lease().await;
+                return;
+            }
+            if Instant::now() >= self.lease_renew_at && !self.renew_lease().await {
+                tracing::warn!(interview = %self.id, "lease lost: another node drives this interview now");
+                self.send(Outbound::Close(
+                    close::TRY_AGAIN,
+                    "interview moved; reconnect",
+                ));
+                self.close_monitors(close::TRY_AGAIN, "interview moved; reconnect");
                 return;
             }
             if self.grace_until.is_some_and(|g| Instant::now() >= g) {
@@ -275,10 +334,11 @@ impl Actor {
             .as_ref()
             .filter(|_| self.conn.is_some())
             .and_then(|s| s.playback.wake_at(self.deps.cfg.playout_lead));
-        match (playback, self.grace_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [playback, self.grace_until, self.writes.retry_at()]
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(self.lease_renew_at))
+            .min()
     }
 
     // ---- events and connection -------------------------------------------------------------

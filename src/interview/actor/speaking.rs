@@ -34,6 +34,7 @@ impl Actor {
             started_at: Utc::now(),
             text_sent: false,
             timings,
+            sent_timings: None,
         });
         self.set_state(InterviewState::Thinking);
     }
@@ -66,6 +67,7 @@ impl Actor {
             started_at: Utc::now(),
             text_sent: true,
             timings: None,
+            sent_timings: None,
         });
         self.emit(Event::AgentText {
             turn,
@@ -157,7 +159,7 @@ impl Actor {
             return;
         };
         let starting = !s.playback.audio_started() && s.playback.next < s.playback.frames.len();
-        if starting && self.committing > 0 {
+        if starting && self.writes.committing() {
             // Every answer is durable before the next question is spoken.
             return;
         }
@@ -174,6 +176,10 @@ impl Actor {
             self.emit(Event::AudioStart { turn });
             self.set_state(InterviewState::Speaking);
             if let Some(timings) = metrics {
+                if let Some(s) = self.speaking.as_mut() {
+                    // Stored with the turn.
+                    s.sent_timings = Some(timings.clone());
+                }
                 self.emit(Event::TurnMetrics { turn, timings });
             }
         }
@@ -193,30 +199,14 @@ impl Actor {
         }
     }
 
+    /// The interviewer's audio has played out: the turn is stored, and once it is durable the
+    /// candidate is invited to answer (or the interview ends).
     pub(super) async fn finish_reply(&mut self) {
         let Some(s) = self.speaking.take() else {
             return;
         };
         let pb = s.playback;
-        if s.store && !pb.text.is_empty() {
-            self.persist(TurnRecord {
-                interview_id: self.id,
-                seq: pb.turn,
-                speaker: Speaker::Interviewer,
-                kind: s.kind,
-                text: pb.text.clone(),
-                transcribed: true,
-                interrupted: false,
-                audio_ms: pb.audio_ms(),
-                started_at: s.started_at,
-                ended_at: Utc::now(),
-                timings: None,
-            })
-            .await;
-        }
-        if pb.audio_started() {
-            self.emit(Event::AudioEnd { turn: pb.turn });
-        }
+        let (turn, audio_started, end) = (pb.turn, pb.audio_started(), pb.end_interview);
         if s.kind == TurnKind::Question {
             self.end_silence_ms = if is_open_question(&pb.text) {
                 self.deps.cfg.open_end_silence_ms
@@ -224,14 +214,39 @@ impl Actor {
                 self.deps.cfg.end_silence_ms
             };
         }
-        let end = pb.end_interview;
+        let rec = (s.store && !pb.text.is_empty()).then(|| TurnRecord {
+            interview_id: self.id,
+            seq: pb.turn,
+            speaker: Speaker::Interviewer,
+            kind: s.kind,
+            text: pb.text.clone(),
+            transcribed: true,
+            interrupted: false,
+            audio_ms: pb.audio_ms(),
+            started_at: s.started_at,
+            ended_at: Utc::now(),
+            timings: s.sent_timings,
+        });
         if !pb.frames.is_empty() && s.store {
             self.last_reply = Some(pb);
+        }
+        match rec {
+            Some(rec) => {
+                self.queue_turn_then(rec, writes::AfterWrite::ReplyDone { audio_started, end })
+            }
+            None => self.reply_done(turn, audio_started, end).await,
+        }
+    }
+
+    /// An interviewer turn is over (and durable, if it is stored).
+    pub(super) async fn reply_done(&mut self, turn: u32, audio_started: bool, end: bool) {
+        if audio_started {
+            self.emit(Event::AudioEnd { turn });
         }
         self.checkpoint().await;
         if end {
             self.end("completed").await;
-        } else {
+        } else if self.speaking.is_none() {
             self.silence_ms = 0;
             self.set_state(InterviewState::Listening);
             self.maybe_reply();
@@ -268,7 +283,7 @@ impl Actor {
                 text: heard.clone(),
                 is_final: true,
             });
-            self.persist(TurnRecord {
+            self.queue_turn(TurnRecord {
                 interview_id: self.id,
                 seq: pb.turn,
                 speaker: Speaker::Interviewer,
@@ -279,9 +294,8 @@ impl Actor {
                 audio_ms: played_ms as u32,
                 started_at: s.started_at,
                 ended_at: Utc::now(),
-                timings: None,
-            })
-            .await;
+                timings: s.sent_timings.clone(),
+            });
         }
     }
 }

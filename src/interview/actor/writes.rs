@@ -1,0 +1,206 @@
+//! Turn writes: every turn goes to the durable store in conversation order, through one write
+//! task at a time, so the actor never waits on the database.
+//!
+//! What a turn's write gates waits for it: an answer's final transcript (and with it the
+//! interviewer's next audio), and the end of an interviewer turn (`audio_end`, `listening`,
+//! the end of the interview). "Durable" is the store, or during an outage the hot checkpoint
+//! (so another node can write the turns); waiting turns are retried with backoff. Past
+//! [`MAX_UNSAVED`] waiting turns the interviewer stops asking questions until the store is back.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::*;
+
+/// Turns that may wait for the store before the interview pauses.
+pub(super) const MAX_UNSAVED: usize = 32;
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const MAX_RETRY: Duration = Duration::from_secs(8);
+
+/// What waits for a turn's write.
+pub(super) enum AfterWrite {
+    /// An answer's final transcript.
+    Transcript { text: String, since: Instant },
+    /// The end of an interviewer turn.
+    ReplyDone { audio_started: bool, end: bool },
+}
+
+pub(super) struct TurnWrites {
+    /// Not yet durable in the store, oldest first.
+    queue: VecDeque<TurnRecord>,
+    in_flight: bool,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    /// An outage has been announced and not yet seen to end.
+    degraded: bool,
+    /// Questions are held back until the queue drains below [`MAX_UNSAVED`].
+    pub(super) paused: bool,
+    /// By turn, in conversation order.
+    after: Vec<(u32, AfterWrite)>,
+}
+
+impl TurnWrites {
+    /// `restored`: turns a previous owner could not store (from its checkpoint).
+    pub(super) fn new(restored: Vec<TurnRecord>) -> Self {
+        Self {
+            queue: restored.into(),
+            in_flight: false,
+            retry_at: None,
+            backoff: FIRST_RETRY,
+            degraded: false,
+            paused: false,
+            after: Vec::new(),
+        }
+    }
+
+    /// Answers are waiting for their write: no interviewer audio starts meanwhile.
+    pub(super) fn committing(&self) -> bool {
+        self.after
+            .iter()
+            .any(|(_, a)| matches!(a, AfterWrite::Transcript { .. }))
+    }
+
+    pub(super) fn unsaved(&self) -> Vec<TurnRecord> {
+        self.queue.iter().cloned().collect()
+    }
+
+    pub(super) fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    /// When a failed write is next retried.
+    pub(super) fn retry_at(&self) -> Option<Instant> {
+        self.retry_at.filter(|_| !self.in_flight)
+    }
+}
+
+impl Actor {
+    /// Adds a turn to the conversation and queues its durable write.
+    pub(super) fn queue_turn(&mut self, rec: TurnRecord) {
+        self.conv.push(rec.clone());
+        self.writes.queue.push_back(rec);
+        self.kick_writes();
+    }
+
+    /// Queues a turn with what must wait until it is durable.
+    pub(super) fn queue_turn_then(&mut self, rec: TurnRecord, then: AfterWrite) {
+        self.writes.after.push((rec.seq, then));
+        self.queue_turn(rec);
+    }
+
+    /// Starts the write task if there is something to write and none is running.
+    pub(super) fn kick_writes(&mut self) {
+        let w = &mut self.writes;
+        if w.in_flight || w.queue.is_empty() || w.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        w.in_flight = true;
+        let batch: Vec<TurnRecord> = w.queue.iter().cloned().collect();
+        let (store, tx) = (self.deps.store.clone(), self.internal_tx.clone());
+        tokio::spawn(async move {
+            let mut stored = 0;
+            let mut error = None;
+            for t in &batch {
+                match store.insert_turn(t).await {
+                    Ok(()) => stored += 1,
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let _ = tx.send(Internal::Written { stored, error }).await;
+        });
+    }
+
+    /// The write task is done: `stored` turns from the front of the queue are durable.
+    pub(super) async fn on_written(&mut self, stored: usize, error: Option<String>) {
+        let w = &mut self.writes;
+        w.in_flight = false;
+        w.queue.drain(..stored.min(w.queue.len()));
+        match &error {
+            Some(e) => {
+                w.retry_at = Some(Instant::now() + w.backoff);
+                w.backoff = (w.backoff * 2).min(MAX_RETRY);
+                let announce = !w.degraded;
+                w.degraded = true;
+                if announce {
+                    self.storage_degraded(e);
+                } else {
+                    tracing::debug!(interview = %self.id, error = %e, "turn write retry failed");
+                }
+                // Durable in the hot checkpoint instead, before any transcript goes out.
+                self.checkpoint().await;
+            }
+            None => {
+                w.retry_at = None;
+                w.backoff = FIRST_RETRY;
+                if w.degraded && w.queue.is_empty() {
+                    w.degraded = false;
+                    tracing::info!(interview = %self.id, "store back; every waiting turn written");
+                }
+            }
+        }
+        self.release_after(error.is_some()).await;
+        if self.writes.paused && self.writes.queue.len() < MAX_UNSAVED {
+            self.writes.paused = false;
+            tracing::info!(interview = %self.id, "store back; interview resumes");
+            self.maybe_reply();
+        }
+        self.kick_writes();
+    }
+
+    /// Goes on with what waited for turns that are now durable (or, after a failed write,
+    /// kept in the checkpoint), in conversation order.
+    async fn release_after(&mut self, failed: bool) {
+        let first_unsaved = self.writes.queue.front().map(|t| t.seq);
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.writes.after)
+            .into_iter()
+            .partition(|(turn, _)| failed || first_unsaved.is_none_or(|s| *turn < s));
+        self.writes.after = waiting;
+        for (turn, then) in ready {
+            match then {
+                AfterWrite::Transcript { text, since } => {
+                    let commit_ms = since.elapsed().as_millis() as u64;
+                    self.on_committed(turn, text, commit_ms).await;
+                }
+                AfterWrite::ReplyDone { audio_started, end } => {
+                    self.reply_done(turn, audio_started, end).await;
+                }
+            }
+        }
+        self.release_deferred();
+    }
+
+    /// Whether a new question may be asked; pauses the interview (once) if too many turns wait.
+    pub(super) fn may_ask(&mut self) -> bool {
+        if self.writes.queue.len() < MAX_UNSAVED {
+            return true;
+        }
+        if !self.writes.paused {
+            self.writes.paused = true;
+            tracing::error!(interview = %self.id, unsaved = self.writes.queue.len(), "pausing: store unavailable");
+            self.emit(Event::Error {
+                code: "storage_unavailable".into(),
+                message: "The interview is paused until your answers can be saved. Nothing you \
+                          said is lost; it will continue by itself."
+                    .into(),
+                fatal: false,
+            });
+        }
+        false
+    }
+
+    /// Waits for the write in flight (at shutdown): no answer is lost to a stop.
+    pub(super) async fn settle_writes(&mut self) {
+        while self.writes.in_flight() {
+            match tokio::time::timeout(Duration::from_secs(10), self.internal_rx.recv()).await {
+                Ok(Some(Internal::Written { stored, error })) => {
+                    self.on_written(stored, error).await;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+}

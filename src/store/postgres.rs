@@ -1,0 +1,296 @@
+//! The production durable store: PostgreSQL through sqlx, with compile-time checked queries
+//! (the offline cache in `.sqlx/` lets the crate build without a database).
+//!
+//! Every write is its own transaction with synchronous commit: when a call returns, the row is
+//! on the primary's disk. Postgres groups concurrent commits into one WAL flush by itself, so
+//! there is no application-side group commit here (unlike the SQLite store's single writer).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use uuid::Uuid;
+
+use super::{
+    kind_str, parse_kind, parse_speaker, speaker_str, InterviewRecord, InterviewStatus,
+    NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord,
+};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Pool settings for [`PgStore::connect`].
+#[derive(Debug, Clone, Copy)]
+pub struct PgSettings {
+    pub max_connections: u32,
+    /// How long a query waits for a pooled connection before failing (an outage surfaces as
+    /// an error the actor handles, never as a hung interview).
+    pub acquire_timeout: Duration,
+    /// Run pending migrations on connect.
+    pub migrate: bool,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+            migrate: true,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and (unless told not to) runs migrations.
+    pub async fn connect(url: &str, settings: PgSettings) -> StoreResult<Self> {
+        let opts = PgConnectOptions::from_str(url)?.application_name("viva");
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(opts)
+            .await?;
+        if settings.migrate {
+            MIGRATOR.run(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+struct InterviewRow {
+    id: Uuid,
+    role: String,
+    job_description: Option<String>,
+    resume: Option<String>,
+    status: String,
+    created_at: chrono::DateTime<Utc>,
+    started_at: Option<chrono::DateTime<Utc>>,
+    completed_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl TryFrom<InterviewRow> for InterviewRecord {
+    type Error = StoreError;
+    fn try_from(r: InterviewRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: r.id,
+            role: r.role,
+            job_description: r.job_description,
+            resume: r.resume,
+            status: InterviewStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("status {:?}", r.status)))?,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+        })
+    }
+}
+
+struct TurnRow {
+    interview_id: Uuid,
+    seq: i32,
+    speaker: String,
+    kind: String,
+    text: String,
+    transcribed: bool,
+    interrupted: bool,
+    audio_ms: i32,
+    started_at: chrono::DateTime<Utc>,
+    ended_at: chrono::DateTime<Utc>,
+    timings: Option<serde_json::Value>,
+}
+
+impl TryFrom<TurnRow> for TurnRecord {
+    type Error = StoreError;
+    fn try_from(r: TurnRow) -> StoreResult<Self> {
+        Ok(Self {
+            interview_id: r.interview_id,
+            seq: r.seq as u32,
+            speaker: parse_speaker(&r.speaker)?,
+            kind: parse_kind(&r.kind)?,
+            text: r.text,
+            transcribed: r.transcribed,
+            interrupted: r.interrupted,
+            audio_ms: r.audio_ms as u32,
+            started_at: r.started_at,
+            ended_at: r.ended_at,
+            timings: r
+                .timings
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("timings: {e}")))?,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_interview(&self, new: &NewInterview) -> StoreResult<InterviewRecord> {
+        let rec = InterviewRecord::scheduled(new);
+        sqlx::query!(
+            "INSERT INTO interviews (id, role, job_description, resume, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            rec.id,
+            rec.role,
+            rec.job_description,
+            rec.resume,
+            rec.status.as_str(),
+            rec.created_at,
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(rec)
+    }
+
+    async fn get_interview(&self, id: Uuid) -> StoreResult<Option<InterviewRecord>> {
+        sqlx::query_as!(
+            InterviewRow,
+            "SELECT id, role, job_description, resume, status, created_at, started_at, completed_at
+             FROM interviews WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(InterviewRecord::try_from)
+        .transpose()
+    }
+
+    async fn set_status(
+        &self,
+        id: Uuid,
+        status: InterviewStatus,
+        providers: Option<&ProviderNames>,
+    ) -> StoreResult<()> {
+        sqlx::query!(
+            "UPDATE interviews SET status = $1,
+               started_at = CASE WHEN $1 = 'in_progress' THEN COALESCE(started_at, now()) ELSE started_at END,
+               completed_at = CASE WHEN $1 IN ('completed', 'abandoned') THEN COALESCE(completed_at, now()) ELSE completed_at END,
+               stt_provider = COALESCE($2, stt_provider),
+               llm_provider = COALESCE($3, llm_provider),
+               tts_provider = COALESCE($4, tts_provider)
+             WHERE id = $5",
+            status.as_str(),
+            providers.map(|p| p.stt.as_str()),
+            providers.map(|p| p.llm.as_str()),
+            providers.map(|p| p.tts.as_str()),
+            id,
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_turn(&self, t: &TurnRecord) -> StoreResult<()> {
+        let timings = t
+            .timings
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("timings: {e}")))?;
+        let response_ms = t
+            .timings
+            .as_ref()
+            .map(|x| x.response_ms.min(i32::MAX as u64) as i32)
+            .filter(|ms| *ms > 0);
+        sqlx::query!(
+            "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted,
+                                audio_ms, started_at, ended_at, response_latency_ms, timings)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (interview_id, seq) DO NOTHING",
+            t.interview_id,
+            t.seq as i32,
+            speaker_str(t.speaker),
+            kind_str(t.kind),
+            t.text,
+            t.transcribed,
+            t.interrupted,
+            t.audio_ms as i32,
+            t.started_at,
+            t.ended_at,
+            response_ms,
+            timings,
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {
+        sqlx::query_as!(
+            TurnRow,
+            "SELECT interview_id, seq, speaker, kind, text, transcribed, interrupted, audio_ms,
+                    started_at, ended_at, timings
+             FROM turns WHERE interview_id = $1 ORDER BY seq",
+            id
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(TurnRecord::try_from)
+        .collect()
+    }
+
+    async fn append_events(&self, events: &[StoredEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = events.iter().map(|e| e.interview_id).collect();
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq as i64).collect();
+        let bodies: Vec<String> = events.iter().map(|e| e.body.clone()).collect();
+        sqlx::query!(
+            "INSERT INTO events (interview_id, seq, body)
+             SELECT i, s, b::json FROM UNNEST($1::uuid[], $2::bigint[], $3::text[]) AS u(i, s, b)
+             ON CONFLICT (interview_id, seq) DO NOTHING",
+            &ids,
+            &seqs,
+            &bodies,
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn events_after(
+        &self,
+        id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query!(
+            r#"SELECT seq AS "seq!", body AS "body!" FROM (
+                 SELECT seq, body::text AS body FROM events
+                 WHERE interview_id = $1 AND seq > $2
+                 ORDER BY seq DESC LIMIT $3
+               ) newest ORDER BY seq"#,
+            id,
+            after as i64,
+            i64::from(limit),
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredEvent {
+                interview_id: id,
+                seq: r.seq as u64,
+                body: r.body,
+            })
+            .collect())
+    }
+
+    async fn max_event_seq(&self, id: Uuid) -> StoreResult<u64> {
+        let max = sqlx::query_scalar!("SELECT MAX(seq) FROM events WHERE interview_id = $1", id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(max.unwrap_or(0) as u64)
+    }
+}

@@ -1,0 +1,265 @@
+//! Hot state in Redis (fred): checkpoints, tickets, ownership leases, the live event stream,
+//! revoked tokens and rate limits, shared by every node.
+//!
+//! Redis is never the only copy of an answer once Postgres has it, and the server never waits
+//! on Redis being up: the client fails fast while disconnected (every command has a timeout)
+//! and reconnects by itself with backoff, so an outage costs checkpoints and live monitoring
+//! on other nodes until it ends, never an interview.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fred::prelude::*;
+use fred::types::streams::XReadResponse;
+use uuid::Uuid;
+
+use super::{Checkpoint, HotState, StoreError, StoreResult, StoredEvent};
+
+/// How long a checkpoint outlives the interview's last activity.
+const CHECKPOINT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long a live stream outlives its last event.
+const STREAM_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Every command's deadline: a slow Redis degrades hot state, never the interview.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Takes the lease if free, renews it if ours; 1 on success.
+const ACQUIRE_LEASE: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+const RELEASE_LEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"#;
+
+/// Fixed-window counter: the first hit starts the window.
+const RATE_LIMIT: &str = r#"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"#;
+
+#[derive(Clone)]
+pub struct RedisHot {
+    client: Client,
+}
+
+fn key(kind: &str, id: impl std::fmt::Display) -> String {
+    format!("viva:{kind}:{id}")
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis().min(i64::MAX as u128) as i64
+}
+
+impl RedisHot {
+    /// Connects to a `redis://` URL. Fails if Redis cannot be reached now; once connected,
+    /// later outages are ridden out (reconnect with backoff, commands fail fast meanwhile).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let config = Config::from_url(url)?;
+        let mut builder = Builder::from_config(config);
+        builder
+            .with_config(|c| {
+                c.fail_fast = true;
+            })
+            .with_performance_config(|p| {
+                p.default_command_timeout = COMMAND_TIMEOUT;
+            })
+            .with_connection_config(|c| {
+                c.connection_timeout = COMMAND_TIMEOUT;
+                c.internal_command_timeout = COMMAND_TIMEOUT;
+                c.max_command_attempts = 1;
+            })
+            // Forever, 100 ms doubling to 2 s.
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
+        let client = builder.build()?;
+        client.init().await?;
+        Ok(Self { client })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> StoreResult<T> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn is_stale_id(e: &fred::error::Error) -> bool {
+    e.details().contains("equal or smaller")
+}
+
+#[async_trait]
+impl HotState for RedisHot {
+    async fn save_checkpoint(&self, cp: &Checkpoint) -> StoreResult<()> {
+        let body = serde_json::to_string(cp).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let () = self
+            .client
+            .set(
+                key("cp", cp.interview_id),
+                body,
+                Some(Expiration::PX(ms(CHECKPOINT_TTL))),
+                None,
+                false,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn load_checkpoint(&self, id: Uuid) -> StoreResult<Option<Checkpoint>> {
+        let raw: Option<String> = self.client.get(key("cp", id)).await?;
+        raw.map(|r| decode("checkpoint", &r)).transpose()
+    }
+
+    async fn put_ticket(&self, ticket: &str, interview_id: Uuid, ttl: Duration) -> StoreResult<()> {
+        let () = self
+            .client
+            .set(
+                key("ticket", ticket),
+                interview_id.to_string(),
+                Some(Expiration::PX(ms(ttl))),
+                None,
+                false,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn take_ticket(&self, ticket: &str) -> StoreResult<Option<Uuid>> {
+        let raw: Option<String> = self.client.getdel(key("ticket", ticket)).await?;
+        Ok(raw.and_then(|r| Uuid::parse_str(&r).ok()))
+    }
+
+    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool> {
+        let won: i64 = self
+            .client
+            .eval(
+                ACQUIRE_LEASE,
+                key("lease", id),
+                vec![node.to_owned(), ms(ttl).to_string()],
+            )
+            .await?;
+        Ok(won == 1)
+    }
+
+    async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
+        let _: i64 = self
+            .client
+            .eval(RELEASE_LEASE, key("lease", id), vec![node.to_owned()])
+            .await?;
+        Ok(())
+    }
+
+    async fn publish_events(&self, events: &[StoredEvent], cap: usize) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // The stream id is the event's seq, so readers resume with `seq-0` and a retried
+        // batch is refused per entry instead of duplicated.
+        let pipeline = self.client.pipeline();
+        let mut streams: Vec<Uuid> = Vec::new();
+        for e in events {
+            let _: () = pipeline
+                .xadd(
+                    key("ev", e.interview_id),
+                    false,
+                    ("MAXLEN", "~", cap as i64),
+                    format!("{}-0", e.seq).as_str(),
+                    ("b", e.body.as_str()),
+                )
+                .await?;
+            if !streams.contains(&e.interview_id) {
+                streams.push(e.interview_id);
+            }
+        }
+        for id in &streams {
+            let _: () = pipeline
+                .pexpire(key("ev", id), ms(STREAM_TTL), None)
+                .await?;
+        }
+        for result in pipeline.try_all::<Value>().await {
+            match result {
+                Ok(_) => {}
+                Err(e) if is_stale_id(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_events(
+        &self,
+        id: Uuid,
+        after: u64,
+        wait: Duration,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        // A blocking read holds its connection, so it gets its own.
+        let reader = self.client.clone_new();
+        reader.init().await?;
+        let block = (!wait.is_zero()).then(|| ms(wait) as u64);
+        let result: Result<XReadResponse<String, String, String, String>, _> = reader
+            .xread_map(
+                Some(1000),
+                block,
+                key("ev", id),
+                format!("{after}-0").as_str(),
+            )
+            .await;
+        let _ = reader.quit().await;
+        let streams = result?;
+        let mut out = Vec::new();
+        for (_, entries) in streams {
+            for (xid, mut fields) in entries {
+                let seq = xid
+                    .split('-')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("stream id {xid:?}")))?;
+                let body = fields.remove("b").ok_or_else(|| {
+                    StoreError::Corrupt(format!("stream entry {xid} has no body"))
+                })?;
+                out.push(StoredEvent {
+                    interview_id: id,
+                    seq,
+                    body,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> StoreResult<()> {
+        let () = self
+            .client
+            .set(
+                key("revoked", jti),
+                1,
+                Some(Expiration::PX(ms(ttl).max(1))),
+                None,
+                false,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let n: i64 = self.client.exists(key("revoked", jti)).await?;
+        Ok(n > 0)
+    }
+
+    async fn rate_limit(&self, key_: &str, limit: u32, window: Duration) -> StoreResult<bool> {
+        let n: i64 = self
+            .client
+            .eval(RATE_LIMIT, key("rl", key_), vec![ms(window).to_string()])
+            .await?;
+        Ok(n <= i64::from(limit))
+    }
+}

@@ -1,0 +1,339 @@
+//! One storage suite, two backends: the embedded default (SQLite + in-process hot state) and
+//! production (a real Postgres + a real Redis, each started for the test).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use common::services::{Postgres, Redis};
+use uuid::Uuid;
+use viva::protocol::{InterviewState, Speaker, TurnTimings};
+use viva::providers::TurnKind;
+use viva::store::memory::MemoryHot;
+use viva::store::postgres::{PgSettings, PgStore};
+use viva::store::redis::RedisHot;
+use viva::store::sqlite::SqliteStore;
+use viva::store::{
+    Checkpoint, HotState, InterviewStatus, NewInterview, ProviderNames, Store, StoredEvent,
+    TurnRecord, CHECKPOINT_VERSION,
+};
+
+fn now() -> DateTime<Utc> {
+    // Both databases keep microseconds.
+    Utc::now().trunc_subsecs(6)
+}
+
+fn turn(id: Uuid, seq: u32, speaker: Speaker, text: &str) -> TurnRecord {
+    let t = now();
+    TurnRecord {
+        interview_id: id,
+        seq,
+        speaker,
+        kind: if speaker == Speaker::Candidate {
+            TurnKind::Answer
+        } else {
+            TurnKind::Question
+        },
+        text: text.into(),
+        transcribed: true,
+        interrupted: false,
+        audio_ms: 1234 + seq,
+        started_at: t,
+        ended_at: t + chrono::Duration::milliseconds(1500),
+        timings: None,
+    }
+}
+
+fn event(id: Uuid, seq: u64) -> StoredEvent {
+    // Key order and spacing as sent: replay must give back the same bytes.
+    StoredEvent {
+        interview_id: id,
+        seq,
+        body: format!(
+            r#"{{"seq":{seq},"ts":"2026-11-24T00:00:00Z","type":"state","state":"listening" }}"#
+        ),
+    }
+}
+
+async fn store_contract(store: Arc<dyn Store>) {
+    let rec = store
+        .create_interview(&NewInterview {
+            role: "Backend Engineer".into(),
+            job_description: Some("Rust, Postgres".into()),
+            resume: None,
+        })
+        .await
+        .unwrap();
+    let got = store.get_interview(rec.id).await.unwrap().unwrap();
+    assert_eq!(got.role, "Backend Engineer");
+    assert_eq!(got.job_description.as_deref(), Some("Rust, Postgres"));
+    assert_eq!(got.status, InterviewStatus::Scheduled);
+    assert!(got.started_at.is_none());
+    assert!(store.get_interview(Uuid::now_v7()).await.unwrap().is_none());
+
+    // Status: started_at stamped once, completed_at on completion.
+    let names = ProviderNames {
+        stt: "scripted".into(),
+        llm: "scripted".into(),
+        tts: "scripted".into(),
+    };
+    store
+        .set_status(rec.id, InterviewStatus::InProgress, Some(&names))
+        .await
+        .unwrap();
+    let started = store.get_interview(rec.id).await.unwrap().unwrap();
+    assert_eq!(started.status, InterviewStatus::InProgress);
+    let started_at = started.started_at.expect("started_at stamped");
+    store
+        .set_status(rec.id, InterviewStatus::InProgress, None)
+        .await
+        .unwrap();
+    let again = store.get_interview(rec.id).await.unwrap().unwrap();
+    assert_eq!(again.started_at, Some(started_at), "stamped only once");
+
+    // Turns: idempotent on (interview_id, seq), read back in order, exactly as written.
+    let mut q = turn(rec.id, 0, Speaker::Interviewer, "Tell me about yourself.");
+    q.timings = Some(TurnTimings {
+        response_ms: 420,
+        llm_first_token_ms: 300,
+        ..TurnTimings::default()
+    });
+    let a = turn(rec.id, 1, Speaker::Candidate, "I build voice systems.");
+    store.insert_turn(&a).await.unwrap();
+    store.insert_turn(&q).await.unwrap();
+    store.insert_turn(&a).await.unwrap();
+    let mut changed = a.clone();
+    changed.text = "a different text for the same turn".into();
+    store.insert_turn(&changed).await.unwrap();
+    let turns = store.turns(rec.id).await.unwrap();
+    assert_eq!(
+        turns,
+        vec![q.clone(), a.clone()],
+        "each turn once, first write wins"
+    );
+
+    // A turn of an interview that does not exist is refused (foreign key), not stored.
+    let orphan = turn(Uuid::now_v7(), 0, Speaker::Candidate, "nobody's");
+    assert!(store.insert_turn(&orphan).await.is_err());
+    assert!(store.turns(orphan.interview_id).await.unwrap().is_empty());
+
+    // Events: idempotent, newest `limit` after a seq, oldest first, bytes unchanged.
+    assert_eq!(store.max_event_seq(rec.id).await.unwrap(), 0);
+    let first: Vec<StoredEvent> = (1..=5).map(|s| event(rec.id, s)).collect();
+    store.append_events(&first).await.unwrap();
+    let overlap: Vec<StoredEvent> = (4..=8).map(|s| event(rec.id, s)).collect();
+    store.append_events(&overlap).await.unwrap();
+    store.append_events(&[]).await.unwrap();
+    assert_eq!(store.max_event_seq(rec.id).await.unwrap(), 8);
+    let all = store.events_after(rec.id, 0, 100).await.unwrap();
+    assert_eq!(all, (1..=8).map(|s| event(rec.id, s)).collect::<Vec<_>>());
+    let tail = store.events_after(rec.id, 2, 3).await.unwrap();
+    assert_eq!(
+        tail.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![6, 7, 8]
+    );
+
+    store
+        .set_status(rec.id, InterviewStatus::Completed, None)
+        .await
+        .unwrap();
+    let done = store.get_interview(rec.id).await.unwrap().unwrap();
+    assert_eq!(done.status, InterviewStatus::Completed);
+    assert!(done.completed_at.unwrap() >= started_at);
+}
+
+async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
+    let id = Uuid::now_v7();
+    assert!(hot.load_checkpoint(id).await.unwrap().is_none());
+    let cp = Checkpoint {
+        v: CHECKPOINT_VERSION,
+        interview_id: id,
+        next_seq: 42,
+        next_turn: 3,
+        state: InterviewState::Listening,
+        updated_at: now(),
+        unsaved: vec![turn(
+            id,
+            2,
+            Speaker::Candidate,
+            "kept while the store is down",
+        )],
+    };
+    hot.save_checkpoint(&cp).await.unwrap();
+    assert_eq!(hot.load_checkpoint(id).await.unwrap(), Some(cp));
+
+    // Tickets are single use.
+    let ttl = Duration::from_secs(60);
+    hot.put_ticket("t-1", id, ttl).await.unwrap();
+    assert_eq!(hot.take_ticket("t-1").await.unwrap(), Some(id));
+    assert_eq!(hot.take_ticket("t-1").await.unwrap(), None);
+    assert_eq!(hot.take_ticket("never-issued").await.unwrap(), None);
+
+    // Leases: one node at a time; renewable by its holder; free once released.
+    assert!(hot.acquire_lease(id, "node-a", ttl).await.unwrap());
+    assert!(!hot.acquire_lease(id, "node-b", ttl).await.unwrap());
+    assert!(hot.acquire_lease(id, "node-a", ttl).await.unwrap());
+    hot.release_lease(id, "node-b").await.unwrap();
+    assert!(
+        !hot.acquire_lease(id, "node-b", ttl).await.unwrap(),
+        "only the holder releases"
+    );
+    hot.release_lease(id, "node-a").await.unwrap();
+    assert!(hot.acquire_lease(id, "node-b", ttl).await.unwrap());
+
+    // Revoked tokens.
+    assert!(!hot.is_revoked("jti-1").await.unwrap());
+    hot.revoke_token("jti-1", ttl).await.unwrap();
+    assert!(hot.is_revoked("jti-1").await.unwrap());
+    assert!(!hot.is_revoked("jti-2").await.unwrap());
+
+    // Rate limits: `limit` hits per window and key.
+    for _ in 0..3 {
+        assert!(hot.rate_limit("ip:1", 3, ttl).await.unwrap());
+    }
+    assert!(!hot.rate_limit("ip:1", 3, ttl).await.unwrap());
+    assert!(hot.rate_limit("ip:2", 3, ttl).await.unwrap());
+
+    // The live stream.
+    let first: Vec<StoredEvent> = (1..=5).map(|s| event(id, s)).collect();
+    hot.publish_events(&first, 100).await.unwrap();
+    let retried: Vec<StoredEvent> = (3..=6).map(|s| event(id, s)).collect();
+    hot.publish_events(&retried, 100).await.unwrap();
+    let read = hot.read_events(id, 2, Duration::ZERO).await.unwrap();
+    if shared_stream {
+        assert_eq!(read, (3..=6).map(|s| event(id, s)).collect::<Vec<_>>());
+        // A blocked reader wakes for the next event.
+        let reader = {
+            let hot = hot.clone();
+            tokio::spawn(async move { hot.read_events(id, 6, Duration::from_secs(30)).await })
+        };
+        hot.publish_events(&[event(id, 7)], 100).await.unwrap();
+        assert_eq!(reader.await.unwrap().unwrap(), vec![event(id, 7)]);
+        // Capped: a long interview keeps about `cap` recent events.
+        let many: Vec<StoredEvent> = (8..=400).map(|s| event(id, s)).collect();
+        hot.publish_events(&many, 50).await.unwrap();
+        let kept = hot.read_events(id, 0, Duration::ZERO).await.unwrap();
+        assert!(
+            kept.len() < 200,
+            "stream not capped: {} entries",
+            kept.len()
+        );
+        assert_eq!(kept.last().unwrap().seq, 400);
+    } else {
+        assert!(read.is_empty(), "one process has no shared stream");
+    }
+}
+
+#[tokio::test]
+async fn embedded_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("viva.db"))
+        .await
+        .unwrap();
+    store_contract(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_the_contract() {
+    let pg = Postgres::start();
+    let store = PgStore::connect(&pg.url(), PgSettings::default())
+        .await
+        .unwrap();
+    store_contract(Arc::new(store.clone())).await;
+    // Migrations are idempotent: a second node starting against the same database is fine.
+    PgStore::connect(&pg.url(), PgSettings::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn in_process_hot_state_keeps_the_contract() {
+    hot_contract(Arc::new(MemoryHot::new()), false).await;
+}
+
+#[tokio::test]
+async fn redis_hot_state_keeps_the_contract() {
+    let redis = Redis::start();
+    let hot = RedisHot::connect(&redis.url()).await.unwrap();
+    hot_contract(Arc::new(hot), true).await;
+}
+
+#[tokio::test]
+async fn the_postgres_schema_refuses_bad_rows() {
+    let pg = Postgres::start();
+    let store = PgStore::connect(&pg.url(), PgSettings::default())
+        .await
+        .unwrap();
+    let pool = store.pool();
+    let bad = [
+        // status outside the allowed set
+        "INSERT INTO interviews (id, role, status) VALUES (gen_random_uuid(), 'x', 'paused')",
+        // empty role
+        "INSERT INTO interviews (id, role) VALUES (gen_random_uuid(), '')",
+        // a recruiter without an organization
+        "INSERT INTO users (id, email, role) VALUES (gen_random_uuid(), 'r@example.com', 'recruiter')",
+        // a turn that ends before it starts, for an interview that does not exist
+        "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted, \
+         audio_ms, started_at, ended_at) VALUES (gen_random_uuid(), 0, 'candidate', 'answer', \
+         '', true, false, 0, now(), now() - interval '1 second')",
+        // an event body that is not JSON
+        "INSERT INTO events (interview_id, seq, body) VALUES (gen_random_uuid(), 1, 'not json')",
+    ];
+    for sql in bad {
+        assert!(
+            sqlx::query(sql).execute(pool).await.is_err(),
+            "accepted: {sql}"
+        );
+    }
+    // Emails are unique regardless of case.
+    sqlx::query("INSERT INTO users (id, email, role) VALUES (gen_random_uuid(), 'Ada@example.com', 'candidate')")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert!(sqlx::query(
+        "INSERT INTO users (id, email, role) VALUES (gen_random_uuid(), 'ada@EXAMPLE.com', 'candidate')"
+    )
+    .execute(pool)
+    .await
+    .is_err());
+}
+
+#[tokio::test]
+async fn a_bad_database_url_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::scripted_config(dir.path());
+    cfg.database_url = Some(viva::config::Secret::new("mysql://localhost/viva"));
+    let err = viva::server::open_store(&cfg).await.err().unwrap();
+    assert!(
+        err.to_string().contains("DATABASE_URL must start with"),
+        "{err}"
+    );
+    // Nothing listens on this port: a clear error, not a hang.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    cfg.database_url = Some(viva::config::Secret::new(format!(
+        "postgres://viva@127.0.0.1:{port}/viva"
+    )));
+    let err = viva::server::open_store(&cfg).await.err().unwrap();
+    assert!(
+        format!("{err:#}").contains("connecting to DATABASE_URL"),
+        "{err:#}"
+    );
+    assert!(
+        !format!("{err:#}").contains("viva@"),
+        "credentials leaked: {err:#}"
+    );
+    cfg.database_url = None;
+    cfg.redis_url = Some(viva::config::Secret::new(format!(
+        "redis://127.0.0.1:{port}"
+    )));
+    let err = viva::server::open_hot(&cfg).await.err().unwrap();
+    assert!(
+        format!("{err:#}").contains("connecting to REDIS_URL"),
+        "{err:#}"
+    );
+}
