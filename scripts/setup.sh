@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Viva needs to build and run on the embedded default (Debian/Ubuntu):
 # libopus (Opus codec), pkg-config, espeak-ng (the offline voice). Idempotent.
+# With --test, also what the tests start for themselves: PostgreSQL and Redis servers (the
+# tests run private instances on free ports; nothing is started here).
 set -euo pipefail
 
 packages=(pkg-config libopus-dev espeak-ng)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(postgresql redis-server)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

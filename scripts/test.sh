@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, unit, integration and bench smoke tests.
-# Installs system packages first when they are missing (scripts/setup.sh).
+# Installs system packages first when they are missing (scripts/setup.sh --test), including the
+# PostgreSQL and Redis servers the storage tests start privately.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup.sh
+./scripts/setup.sh --test
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check

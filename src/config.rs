@@ -67,6 +67,10 @@ pub struct Config {
     /// Seconds an interview's ownership lease lasts unless renewed.
     #[arg(long, env = "VIVA_LEASE_SECS", default_value_t = 15)]
     pub lease_secs: u64,
+    /// Turns that may wait for an unavailable database (in memory and the Redis checkpoint)
+    /// before the interview pauses with a `storage_unavailable` error.
+    #[arg(long, env = "VIVA_MAX_UNSAVED_TURNS", default_value_t = 32)]
+    pub max_unsaved_turns: usize,
     /// HS256 key for candidate tokens; unset: generated once into the data directory.
     #[arg(long, env = "VIVA_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
@@ -222,6 +226,7 @@ impl Config {
             replay_window: self.replay_window.max(16),
             node: self.node_id(),
             lease_ttl: Duration::from_secs(self.lease_secs.max(3)),
+            max_unsaved_turns: self.max_unsaved_turns.max(1),
             ..InterviewConfig::default()
         }
     }

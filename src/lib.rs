@@ -8,17 +8,20 @@
 //!                          RFC 6716 checks)             │ conversation: commit turn (store) → transcript
 //!                                                       │ speak: LLM tokens→sentences→TTS→Opus (task)
 //! browser ◀──WebSocket── http::ws writer ◀─Outbound─────┘ playback paced at real time (≤200 ms ahead)
-//!                                                       └──▶ store (turns, event log), hot (checkpoint)
+//!                                                       └──▶ store (turns, event log), hot (checkpoint,
+//!                                                            lease, live stream for other nodes)
 //! ```
 //!
 //! # Modules
 //! - [`protocol`]: wire types v1 — the only types serialised onto the WebSocket.
-//! - [`http`]: routes, the WebSocket session (reader/writer tasks), HTTP errors.
+//! - [`http`]: routes, the WebSocket session (reader/writer tasks), monitors relayed from other
+//!   nodes, HTTP errors.
 //! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
 //! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
 //! - [`providers`]: STT / LLM / TTS traits and implementations (espeak-ng, offline interviewer,
 //!   `scripted` test providers), chains.
-//! - [`store`]: durable [`store::Store`] (SQLite) and [`store::HotState`] (in-process).
+//! - [`store`]: durable [`store::Store`] (Postgres, or the embedded SQLite) and
+//!   [`store::HotState`] (Redis, or in-process).
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
 //! - [`cli`]: `viva serve | migrate | interview create`.
 

@@ -213,6 +213,26 @@ async fn tickets_work_once_for_their_interview_only() {
     .await;
     expect(wrong, 4003, "another interview").await;
 
+    // A client hammering the ticket endpoint is told to slow down (structured 429); other
+    // interviews are not affected.
+    let mut statuses = Vec::new();
+    for _ in 0..31 {
+        let r = http.post(url(id)).bearer_auth(&token).send().await.unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "rate_limited");
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let r = http
+        .post(url(other_id))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
     let health: serde_json::Value = http
         .get(format!("http://{}/health", server.addr))
         .send()

@@ -4,14 +4,42 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::AppState;
 use crate::auth::{new_ticket, TICKET_TTL};
+use crate::store::StoreError;
 
+/// Tickets one interview may be issued per minute.
+const TICKETS_PER_MINUTE: u32 = 30;
+const HEALTH_PROBE: Duration = Duration::from_secs(1);
+
+/// `GET /health`: always 200 while the process serves (interviews go on through storage
+/// outages); `status` is `degraded` and names the part while the store or hot state is down.
 pub async fn health(State(app): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "live_interviews": app.registry.len() }))
+    let probe = |ok: Result<Result<(), StoreError>, _>| match ok {
+        Ok(Ok(())) => "ok",
+        _ => "unavailable",
+    };
+    let (store, hot) = tokio::join!(
+        tokio::time::timeout(HEALTH_PROBE, app.store.ping()),
+        tokio::time::timeout(HEALTH_PROBE, app.hot.ping()),
+    );
+    let (store, hot) = (probe(store), probe(hot));
+    let status = if store == "ok" && hot == "ok" {
+        "ok"
+    } else {
+        "degraded"
+    };
+    Json(json!({
+        "status": status,
+        "store": store,
+        "hot": hot,
+        "live_interviews": app.registry.len(),
+    }))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -42,6 +70,20 @@ pub async fn ticket(
         .ok_or(ApiError::NotFound)?;
     if interview.status.is_finished() {
         return Err(ApiError::Ended);
+    }
+    // Fails open: a hot-state outage does not lock candidates out.
+    match app
+        .hot
+        .rate_limit(
+            &format!("ticket:{id}"),
+            TICKETS_PER_MINUTE,
+            Duration::from_secs(60),
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::RateLimited),
+        Err(e) => tracing::warn!(error = %e, "rate limit unavailable; allowing"),
     }
     let ticket = new_ticket();
     app.hot.put_ticket(&ticket, id, TICKET_TTL).await?;

@@ -16,6 +16,10 @@ pub enum ApiError {
     Ended,
     #[error("{0}")]
     BadRequest(String),
+    #[error("too many requests; retry later")]
+    RateLimited,
+    #[error("storage is unavailable; retry shortly")]
+    Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -28,6 +32,8 @@ impl ApiError {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::Ended => (StatusCode::GONE, "interview_ended"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -35,14 +41,19 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::Internal(e.into())
+        match e {
+            crate::store::StoreError::Corrupt(_) => Self::Internal(e.into()),
+            _ => Self::Unavailable(e.into()),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(e) = &self {
-            tracing::error!(error = ?e, "internal error");
+        match &self {
+            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Self::Unavailable(e) => tracing::warn!(error = %e, "storage unavailable"),
+            _ => {}
         }
         let (status, code) = self.parts();
         let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod error;
+pub mod relay;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -108,12 +108,17 @@ async fn monitor_session(app: AppState, socket: WebSocket, verdict: Result<Uuid,
         Err(refusal) => return refuse(&mut sink, &mut stream, refusal).await,
     };
     let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
-    if let Err(e) = on_actor(&app, id, |h| {
+    let attached = match on_actor(&app, id, |h| {
         let tx = tx.clone();
         async move { h.monitor(tx).await }
     })
     .await
     {
+        // Another node drives it: watch through the shared live stream.
+        Err(AttachError::Elsewhere) => super::relay::relay(app.clone(), id, tx.clone()).await,
+        other => other.map(|_| ()),
+    };
+    if let Err(e) = attached {
         return refuse(&mut sink, &mut stream, attach_refusal(e)).await;
     }
     drop(tx);

@@ -50,6 +50,8 @@ pub struct InterviewConfig {
     pub node: String,
     /// How long a lease lasts unless renewed (renewed every third of it).
     pub lease_ttl: Duration,
+    /// Turns that may wait for an unavailable store before the interview pauses.
+    pub max_unsaved_turns: usize,
 }
 
 impl Default for InterviewConfig {
@@ -66,6 +68,7 @@ impl Default for InterviewConfig {
             mailbox: 128,
             node: "local".into(),
             lease_ttl: Duration::from_secs(15),
+            max_unsaved_turns: 32,
         }
     }
 }

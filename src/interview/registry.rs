@@ -39,6 +39,11 @@ impl Registry {
         }
     }
 
+    /// Fires when the server shuts down.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.cancel.clone()
+    }
+
     pub fn deps(&self) -> &Arc<Deps> {
         &self.inner.deps
     }

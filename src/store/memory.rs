@@ -119,6 +119,10 @@ impl Store for MemoryStore {
             .and_then(|l| l.keys().next_back().copied())
             .unwrap_or(0))
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Tickets beyond this many trigger a sweep of expired ones.
@@ -234,6 +238,10 @@ impl HotState for MemoryHot {
         w.0 += 1;
         Ok(w.0 <= limit)
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -254,5 +262,43 @@ mod tests {
         assert_eq!(hot.take_ticket("a").await.unwrap(), None);
         tokio::time::advance(Duration::from_secs(61)).await;
         assert_eq!(hot.take_ticket("b").await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn leases_expire_unless_renewed_and_rate_windows_reset() {
+        let hot = MemoryHot::new();
+        let id = Uuid::now_v7();
+        let ttl = Duration::from_secs(15);
+        assert!(hot.acquire_lease(id, "a", ttl).await.unwrap());
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(hot.acquire_lease(id, "a", ttl).await.unwrap(), "renewed");
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(
+            !hot.acquire_lease(id, "b", ttl).await.unwrap(),
+            "renewal counts"
+        );
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(
+            hot.acquire_lease(id, "b", ttl).await.unwrap(),
+            "expired: b takes it"
+        );
+        assert!(!hot.acquire_lease(id, "a", ttl).await.unwrap());
+
+        let minute = Duration::from_secs(60);
+        assert!(hot.rate_limit("k", 1, minute).await.unwrap());
+        assert!(!hot.rate_limit("k", 1, minute).await.unwrap());
+        tokio::time::advance(minute).await;
+        assert!(
+            hot.rate_limit("k", 1, minute).await.unwrap(),
+            "a new window"
+        );
+
+        hot.revoke_token("j", minute).await.unwrap();
+        assert!(hot.is_revoked("j").await.unwrap());
+        tokio::time::advance(minute).await;
+        assert!(
+            !hot.is_revoked("j").await.unwrap(),
+            "forgotten once the token expired"
+        );
     }
 }

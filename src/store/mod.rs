@@ -158,6 +158,8 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, id: Uuid, after: u64, limit: u32)
         -> StoreResult<Vec<StoredEvent>>;
     async fn max_event_seq(&self, id: Uuid) -> StoreResult<u64>;
+    /// Whether the store answers now (health checks).
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// Compact, versioned hot checkpoint of a live interview.
@@ -209,6 +211,8 @@ pub trait HotState: Send + Sync + 'static {
     /// Counts one hit on `key` in a fixed window; `false` once more than `limit` hits fell in
     /// the current window.
     async fn rate_limit(&self, key: &str, limit: u32, window: Duration) -> StoreResult<bool>;
+    /// Whether the hot state answers now (health checks).
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 pub(crate) fn speaker_str(s: Speaker) -> &'static str {

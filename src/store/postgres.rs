@@ -293,4 +293,9 @@ impl Store for PgStore {
             .await?;
         Ok(max.unwrap_or(0) as u64)
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }

@@ -262,4 +262,9 @@ impl HotState for RedisHot {
             .await?;
         Ok(n <= i64::from(limit))
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let _: String = self.client.ping(None).await?;
+        Ok(())
+    }
 }

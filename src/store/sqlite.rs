@@ -295,6 +295,11 @@ impl Store for SqliteStore {
                 .await?;
         Ok(max.unwrap_or(0) as u64)
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }
 
 /// Copies the write-ahead log back into the database file without blocking writers.

@@ -38,6 +38,12 @@ pub struct TestServer {
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
+/// Points a config at a real Postgres and Redis (the production backends).
+pub fn use_services(c: &mut Config, pg: &services::Postgres, redis: &services::Redis) {
+    c.database_url = Some(viva::config::Secret::new(pg.url()));
+    c.redis_url = Some(viva::config::Secret::new(redis.url()));
+}
+
 /// A config on a fresh data directory with the `scripted` providers at small latencies.
 pub fn scripted_config(dir: &std::path::Path) -> Config {
     let mut c = Config::embedded(dir);
@@ -113,6 +119,20 @@ impl TestServer {
     pub fn ws_url(&self, id: Uuid) -> String {
         format!("ws://{}/v1/interviews/{id}/stream", self.addr)
     }
+
+    pub fn monitor_url(&self, id: Uuid) -> String {
+        format!("ws://{}/v1/interviews/{id}/monitor", self.addr)
+    }
+
+    /// `GET /health` as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        reqwest::get(format!("http://{}/health", self.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
 }
 
 impl Drop for TestServer {
@@ -125,7 +145,12 @@ impl Drop for TestServer {
 
 /// Opens the candidate WebSocket with the token in the subprotocol list.
 pub async fn connect(server: &TestServer, id: Uuid, token: &str) -> Ws {
-    let mut req = server.ws_url(id).into_client_request().unwrap();
+    connect_url(&server.ws_url(id), token).await
+}
+
+/// Opens a WebSocket (candidate stream or monitor) at `url` with the token.
+pub async fn connect_url(url: &str, token: &str) -> Ws {
+    let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         format!("viva.v1, bearer.{token}").parse().unwrap(),
@@ -215,6 +240,17 @@ impl Candidate {
     ) -> Self {
         let ws = connect(server, id, token).await;
         Self::start(ws, resume_from, true).await
+    }
+
+    /// Joins through a stream URL (a server started as a separate process).
+    pub async fn join_url(url: &str, token: &str, resume_from: Option<u64>) -> Self {
+        Self::start(connect_url(url, token).await, resume_from, true).await
+    }
+
+    /// Types an answer (the text fallback: the same commit path as speech, without STT).
+    pub async fn answer(&self, text: &str) {
+        self.send_text(serde_json::json!({"type": "answer_text", "text": text}))
+            .await;
     }
 
     pub async fn start(ws: Ws, resume_from: Option<u64>, streaming: bool) -> Self {

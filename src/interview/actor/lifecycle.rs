@@ -1,4 +1,4 @@
-//! Lifecycle: starting the conversation, durable writes, checkpoints, ending and stopping.
+//! Lifecycle: starting the conversation, checkpoints, the ownership lease, ending and stopping.
 
 use super::*;
 

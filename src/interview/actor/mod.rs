@@ -98,8 +98,11 @@ pub async fn run(
         Err(e) => {
             rx.close();
             while let Ok(cmd) = rx.try_recv() {
-                if let Command::Attach { reply, .. } = cmd {
-                    let _ = reply.send(Err(e));
+                match cmd {
+                    Command::Attach { reply, .. } | Command::Monitor { reply, .. } => {
+                        let _ = reply.send(Err(e));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -107,8 +110,11 @@ pub async fn run(
     rx.close();
     // Anything that raced in is told the actor stopped; the caller spawns a fresh one.
     while let Ok(cmd) = rx.try_recv() {
-        if let Command::Attach { reply, .. } = cmd {
-            let _ = reply.send(Err(AttachError::Stopped));
+        match cmd {
+            Command::Attach { reply, .. } | Command::Monitor { reply, .. } => {
+                let _ = reply.send(Err(AttachError::Stopped));
+            }
+            _ => {}
         }
     }
     registry.remove(id, instance);

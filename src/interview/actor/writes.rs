@@ -5,15 +5,14 @@
 //! interviewer's next audio), and the end of an interviewer turn (`audio_end`, `listening`,
 //! the end of the interview). "Durable" is the store, or during an outage the hot checkpoint
 //! (so another node can write the turns); waiting turns are retried with backoff. Past
-//! [`MAX_UNSAVED`] waiting turns the interviewer stops asking questions until the store is back.
+//! `max_unsaved_turns` waiting turns the interviewer stops asking questions until the store is
+//! back.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::*;
 
-/// Turns that may wait for the store before the interview pauses.
-pub(super) const MAX_UNSAVED: usize = 32;
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(8);
 
@@ -33,7 +32,7 @@ pub(super) struct TurnWrites {
     backoff: Duration,
     /// An outage has been announced and not yet seen to end.
     degraded: bool,
-    /// Questions are held back until the queue drains below [`MAX_UNSAVED`].
+    /// Questions are held back until the queue drains below `max_unsaved_turns`.
     pub(super) paused: bool,
     /// By turn, in conversation order.
     after: Vec<(u32, AfterWrite)>,
@@ -142,7 +141,7 @@ impl Actor {
             }
         }
         self.release_after(error.is_some()).await;
-        if self.writes.paused && self.writes.queue.len() < MAX_UNSAVED {
+        if self.writes.paused && self.writes.queue.len() < self.deps.cfg.max_unsaved_turns {
             self.writes.paused = false;
             tracing::info!(interview = %self.id, "store back; interview resumes");
             self.maybe_reply();
@@ -174,7 +173,7 @@ impl Actor {
 
     /// Whether a new question may be asked; pauses the interview (once) if too many turns wait.
     pub(super) fn may_ask(&mut self) -> bool {
-        if self.writes.queue.len() < MAX_UNSAVED {
+        if self.writes.queue.len() < self.deps.cfg.max_unsaved_turns {
             return true;
         }
         if !self.writes.paused {

@@ -1,0 +1,101 @@
+//! Live monitoring of an interview another node drives: the state is rebuilt from the durable
+//! turns and the hot checkpoint, then the interview's live stream (Redis) is relayed event by
+//! event, the same bytes the owner's own monitors get.
+
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::interview::conversation::Conversation;
+use crate::interview::{AttachError, Outbound};
+use crate::protocol::{close, ConnectionMessage, InterviewState};
+
+/// How long one blocking read of the stream waits before looking again.
+const READ_WAIT: Duration = Duration::from_secs(5);
+
+fn json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(v).expect("protocol types serialise"))
+}
+
+/// Sends `ready` and a `resync` snapshot, then relays the live stream until the interview
+/// ends, the monitor goes away or the stream is lost (the monitor is told to reconnect).
+pub async fn relay(app: AppState, id: Uuid, tx: mpsc::Sender<Outbound>) -> Result<(), AttachError> {
+    let internal = |e: crate::store::StoreError| {
+        tracing::warn!(interview = %id, error = %e, "cannot relay a remote interview");
+        AttachError::Internal
+    };
+    let interview = app
+        .store
+        .get_interview(id)
+        .await
+        .map_err(internal)?
+        .ok_or(AttachError::NotFound)?;
+    let turns = app.store.turns(id).await.map_err(internal)?;
+    let cp = app.hot.load_checkpoint(id).await.map_err(internal)?;
+    let state = cp.as_ref().map_or(InterviewState::Thinking, |c| c.state);
+    let next_turn = cp.as_ref().map_or(0, |c| c.next_turn);
+    // Start from the checkpoint's position; the stream brings what happened since.
+    let mut after = cp.as_ref().map_or(0, |c| c.next_seq.saturating_sub(1));
+    let conv = Conversation::new(interview, turns, next_turn);
+    let hello = vec![
+        json(&ConnectionMessage::Ready {
+            interview_id: id,
+            resumed: true,
+            state,
+            last_seq: after,
+        }),
+        json(&ConnectionMessage::Resync {
+            snapshot: conv.snapshot(state, after),
+        }),
+    ];
+    tx.send(Outbound::Batch(hello))
+        .await
+        .map_err(|_| AttachError::Stopped)?;
+    let shutdown = app.registry.shutdown_token();
+    tokio::spawn(async move {
+        loop {
+            let events = tokio::select! {
+                r = app.hot.read_events(id, after, READ_WAIT) => r,
+                _ = tx.closed() => return,
+                _ = shutdown.cancelled() => {
+                    let _ = tx.send(Outbound::Close(close::SERVICE_RESTART, "server restarting; reconnect")).await;
+                    return;
+                }
+            };
+            let events = match events {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(interview = %id, error = %e, "live stream lost");
+                    let _ = tx
+                        .send(Outbound::Close(
+                            close::TRY_AGAIN,
+                            "live view interrupted; reconnect",
+                        ))
+                        .await;
+                    return;
+                }
+            };
+            for e in events {
+                after = e.seq;
+                let ended = e.body.contains(r#""type":"ended""#);
+                if tx
+                    .send(Outbound::Text(Utf8Bytes::from(e.body)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                if ended {
+                    let _ = tx
+                        .send(Outbound::Close(close::ENDED, "interview ended"))
+                        .await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(())
+}

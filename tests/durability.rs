@@ -1,0 +1,520 @@
+//! Never losing an interview, on the production backends (a real Postgres and a real Redis per
+//! test): a whole interview, a `kill -9`, a Redis outage, a Postgres outage, the pause when too
+//! many turns wait, and two nodes sharing one interview's state.
+//!
+//! Outages are real: the servers are stopped and started again. Waiting for the server to
+//! notice a service is back is waiting on another process's reconnect timer, so those few
+//! waits poll an observable condition (`/health`, the database) under the hang guard.
+
+mod common;
+
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::services::{Postgres, Redis};
+use common::*;
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+use viva::protocol::{close, Event, EventEnvelope, Speaker};
+use viva::providers::TurnKind;
+use viva::store::postgres::{PgSettings, PgStore};
+use viva::store::redis::RedisHot;
+use viva::store::{HotState, Store, TurnRecord};
+
+/// Polls `check` until it yields a value (see the module note), failing after the hang guard.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + HANG_GUARD;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn pg_turns(pg: &Postgres, id: Uuid) -> Vec<TurnRecord> {
+    let store = PgStore::connect(
+        &pg.url(),
+        PgSettings {
+            migrate: false,
+            ..PgSettings::default()
+        },
+    )
+    .await
+    .unwrap();
+    store.turns(id).await.unwrap()
+}
+
+/// Turns in conversation order, each once, seqs strictly increasing.
+fn assert_in_order_once(turns: &[TurnRecord]) {
+    assert!(
+        turns.windows(2).all(|w| w[0].seq < w[1].seq),
+        "out of order or duplicated: {:?}",
+        turns.iter().map(|t| t.seq).collect::<Vec<_>>()
+    );
+}
+
+fn answers(turns: &[TurnRecord]) -> Vec<&str> {
+    turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Candidate)
+        .map(|t| t.text.as_str())
+        .collect()
+}
+
+fn is_error(code: &'static str) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::Error { code: c, .. } if c == code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_and_redis_carry_a_whole_interview() {
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    let server = TestServer::start_with(|c| use_services(c, &pg, &redis)).await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+    c.say(speech("I have built real time audio systems in Rust for five years.").await)
+        .await;
+    let t = c.final_transcript().await;
+    // Durable in Postgres before its final transcript was sent.
+    let Event::Transcript { turn, .. } = t.event else {
+        unreachable!()
+    };
+    let stored = pg_turns(&pg, id).await;
+    assert!(stored
+        .iter()
+        .any(|s| s.seq == turn && s.speaker == Speaker::Candidate));
+    hear_question(&mut c).await;
+
+    let stored = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored);
+    let kinds: Vec<_> = stored.iter().map(|t| (t.speaker, t.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Speaker::Interviewer, TurnKind::Question),
+            (Speaker::Candidate, TurnKind::Answer),
+            (Speaker::Interviewer, TurnKind::Question),
+        ]
+    );
+    let reply_timings = stored[2]
+        .timings
+        .as_ref()
+        .expect("the reply's timings are stored");
+    assert!(reply_timings.response_ms > 0);
+
+    // Hot state: the checkpoint, this node's lease, and the live stream holding exactly the
+    // events the candidate received.
+    let hot = RedisHot::connect(&redis.url()).await.unwrap();
+    let cp = hot.load_checkpoint(id).await.unwrap().expect("checkpoint");
+    assert!(cp.unsaved.is_empty());
+    assert_eq!(cp.next_turn, 3);
+    assert!(
+        !hot.acquire_lease(id, "another-node", Duration::from_secs(5))
+            .await
+            .unwrap(),
+        "the serving node holds the lease"
+    );
+    let seen: Vec<(u64, serde_json::Value)> = c
+        .events()
+        .iter()
+        .map(|e| (e.seq, serde_json::to_value(e).unwrap()))
+        .collect();
+    let last = seen.last().unwrap().0;
+    let streamed = eventually("the live stream to catch up", || async {
+        let s = hot.read_events(id, 0, Duration::ZERO).await.unwrap();
+        s.last().is_some_and(|e| e.seq >= last).then_some(s)
+    })
+    .await;
+    let streamed: Vec<(u64, serde_json::Value)> = streamed
+        .into_iter()
+        .filter(|e| e.seq <= last)
+        .map(|e| (e.seq, serde_json::from_str(&e.body).unwrap()))
+        .collect();
+    assert_eq!(streamed, seen);
+
+    let health = server.health().await;
+    assert_eq!(health["status"], "ok", "{health}");
+    server.shutdown().await;
+}
+
+// ---- kill -9 ---------------------------------------------------------------------------------
+
+struct Node {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn viva(data_dir: &Path, pg: &Postgres, redis: &Redis) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_viva"));
+    c.env("DATABASE_URL", pg.url())
+        .env("REDIS_URL", redis.url())
+        .env("VIVA_DATA_DIR", data_dir)
+        .env("VIVA_NODE_ID", "node-a")
+        .env("VIVA_STT", "scripted")
+        .env("VIVA_LLM", "scripted")
+        .env("VIVA_TTS", "scripted")
+        .env("VIVA_SCRIPTED_QUESTIONS", "3")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// Starts `viva serve` on port 0 and reads the address it logs.
+fn serve(data_dir: &Path, pg: &Postgres, redis: &Redis) -> Node {
+    let mut child = viva(data_dir, pg, redis)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("viva binary");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("viva exited before listening").unwrap();
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("viva listening"))
+        {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Node { child, addr }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_interview_the_answer_is_in_postgres_and_it_resumes_at_the_next_question() {
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    let dir = tempfile::tempdir().unwrap();
+    let out = viva(dir.path(), &pg, &redis)
+        .args(["interview", "create", "--role", "SRE"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id: Uuid = created["interview_id"].as_str().unwrap().parse().unwrap();
+    let token = created["candidate_token"].as_str().unwrap().to_owned();
+    let url = |node: &Node| format!("ws://{}/v1/interviews/{id}/stream", node.addr);
+
+    let mut node = serve(dir.path(), &pg, &redis);
+    let mut c = Candidate::join_url(&url(&node), &token, None).await;
+    let q1 = hear_question(&mut c).await;
+    c.answer("I keep systems up by making failure boring.")
+        .await;
+    let answered = c.final_transcript().await;
+    // kill -9: no shutdown, no final checkpoint.
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    assert_eq!(c.until_closed().await, None, "the connection just died");
+
+    let stored = pg_turns(&pg, id).await;
+    assert_eq!(
+        answers(&stored),
+        vec!["I keep systems up by making failure boring."]
+    );
+
+    let node = serve(dir.path(), &pg, &redis);
+    let mut c2 = Candidate::join_url(&url(&node), &token, Some(answered.seq)).await;
+    let next = hear_question(&mut c2).await;
+    assert!(next > q1, "a new turn, not the first question again");
+    let q1_text = &stored[0].text;
+    let spoken: Vec<String> = c2
+        .events()
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::AgentText {
+                text,
+                is_final: true,
+                ..
+            } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !spoken.is_empty() && !spoken.contains(q1_text),
+        "{spoken:?}"
+    );
+    assert!(
+        c2.events().iter().all(|e| e.seq > answered.seq),
+        "seq continues"
+    );
+
+    let stored = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored);
+    assert_eq!(answers(&stored).len(), 1, "the answer is stored once");
+    assert_eq!(stored.last().unwrap().speaker, Speaker::Interviewer);
+}
+
+// ---- outages ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_loses_nothing_and_service_resumes_by_itself() {
+    let (pg, mut redis) = (Postgres::start(), Redis::start());
+    let server = TestServer::start_with(|c| {
+        use_services(c, &pg, &redis);
+        c.scripted_questions = 3;
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    redis.stop();
+    c.answer("First answer, while Redis is down.").await;
+    c.final_transcript().await;
+    hear_question(&mut c).await;
+    let health = server.health().await;
+    assert_eq!(
+        (health["status"].as_str(), health["hot"].as_str()),
+        (Some("degraded"), Some("unavailable")),
+        "{health}"
+    );
+
+    redis.resume();
+    eventually("the server to reconnect to Redis", || async {
+        (server.health().await["hot"] == "ok").then_some(())
+    })
+    .await;
+    c.answer("Second answer, Redis is back.").await;
+    let t = c.final_transcript().await;
+
+    let stored = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored);
+    assert_eq!(
+        answers(&stored),
+        vec![
+            "First answer, while Redis is down.",
+            "Second answer, Redis is back."
+        ]
+    );
+    // Checkpoints flow again: the one after the second answer is in the new Redis.
+    let hot = RedisHot::connect(&redis.url()).await.unwrap();
+    let cp = hot
+        .load_checkpoint(id)
+        .await
+        .unwrap()
+        .expect("checkpoint after recovery");
+    assert!(cp.next_seq > t.seq);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_queues_turns_and_writes_them_in_order_once_it_is_back() {
+    let (mut pg, redis) = (Postgres::start(), Redis::start());
+    let server = TestServer::start_with(|c| {
+        use_services(c, &pg, &redis);
+        c.scripted_questions = 3;
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    pg.stop();
+    c.answer("Said while Postgres is down.").await;
+    c.until("storage_degraded", is_error("storage_degraded"))
+        .await;
+    c.final_transcript().await;
+    // The interview goes on: the next question is asked and heard.
+    hear_question(&mut c).await;
+    let health = server.health().await;
+    assert_eq!(health["store"], "unavailable", "{health}");
+    // Meanwhile the answer is durable in Redis, in the checkpoint another node would resume.
+    let hot = RedisHot::connect(&redis.url()).await.unwrap();
+    let cp = hot.load_checkpoint(id).await.unwrap().expect("checkpoint");
+    assert!(
+        cp.unsaved
+            .iter()
+            .any(|t| t.text == "Said while Postgres is down."),
+        "{:?}",
+        cp.unsaved
+    );
+
+    pg.resume();
+    let stored = eventually("the queued turns to reach Postgres", || async {
+        let t = pg_turns(&pg, id).await;
+        (t.len() >= 3).then_some(t)
+    })
+    .await;
+    c.answer("Said after it came back.").await;
+    c.final_transcript().await;
+
+    let stored_after = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored_after);
+    assert_eq!(&stored_after[..3], &stored[..]);
+    assert_eq!(
+        answers(&stored_after),
+        vec!["Said while Postgres is down.", "Said after it came back."]
+    );
+    // The event log catches up too: every event the candidate saw, once.
+    let last = c.last_seq();
+    let pg_store = PgStore::connect(&pg.url(), PgSettings::default())
+        .await
+        .unwrap();
+    let events = eventually("the event log to catch up", || async {
+        let e = pg_store.events_after(id, 0, 10_000).await.unwrap();
+        e.last().is_some_and(|e| e.seq >= last).then_some(e)
+    })
+    .await;
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| e.seq)
+        .filter(|s| *s <= last)
+        .collect();
+    let seen: Vec<u64> = c.events().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, seen);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_bound_the_interview_pauses_until_postgres_is_back() {
+    let (mut pg, redis) = (Postgres::start(), Redis::start());
+    let server = TestServer::start_with(|c| {
+        use_services(c, &pg, &redis);
+        c.scripted_questions = 4;
+        c.max_unsaved_turns = 2;
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    pg.stop();
+    c.answer("One.").await; // waiting: the answer
+    c.final_transcript().await;
+    hear_question(&mut c).await; // waiting: the answer and this question
+    c.answer("Two.").await; // three waiting: past the bound
+    c.final_transcript().await;
+    // Announced when the next question was due, i.e. as the answer was taken.
+    let paused = c
+        .events()
+        .into_iter()
+        .find(|e| is_error("storage_unavailable")(&e.event))
+        .cloned()
+        .expect("storage_unavailable");
+    let Event::Error { fatal, .. } = &paused.event else {
+        unreachable!()
+    };
+    assert!(!fatal, "a pause, not the end");
+
+    let resumed_at = chrono::Utc::now();
+    pg.resume();
+    hear_question(&mut c).await;
+    let stored = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored);
+    assert_eq!(answers(&stored), vec!["One.", "Two."]);
+    let third = stored
+        .iter()
+        .filter(|t| t.kind == TurnKind::Question)
+        .nth(2)
+        .expect("the third question");
+    assert!(
+        third.started_at >= resumed_at,
+        "no question was asked while the interview was paused"
+    );
+    server.shutdown().await;
+}
+
+// ---- two nodes -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_drives_an_interview_others_relay_it_and_take_over_when_it_stops() {
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    // Nodes share the database, Redis and the token signing key.
+    let node = |c: &mut viva::config::Config| {
+        use_services(c, &pg, &redis);
+        c.scripted_questions = 3;
+        c.jwt_secret = Some(viva::config::Secret::new(
+            "one-signing-key-for-every-node-0123456789",
+        ));
+    };
+    let a = TestServer::start_with(node).await;
+    let b = TestServer::start_with(node).await;
+    let created = viva::cli::create_interview(&a.config, "Analyst".into(), None, None)
+        .await
+        .unwrap();
+    let (id, token) = (created.interview_id, created.candidate_token);
+    let mut c = Candidate::join(&a, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    // B will not drive it too.
+    let mut intruder = Candidate::join(&b, id, &token, None).await;
+    let (code, reason) = intruder.until_closed().await.unwrap();
+    assert_eq!(code, close::TRY_AGAIN, "{reason}");
+
+    // A recruiter on B watches it live through the shared stream: the same bytes.
+    let mut mon = connect_url(&b.monitor_url(id), &created.monitor_token).await;
+    for expected in ["ready", "resync"] {
+        let Some(Ok(Message::Text(t))) = mon.next().await else {
+            panic!("expected {expected}")
+        };
+        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(v["type"], expected);
+    }
+    c.answer("Numbers tell stories.").await;
+    let t = c.final_transcript().await;
+    let relayed = loop {
+        let Some(Ok(Message::Text(text))) = mon.next().await else {
+            panic!("relay ended")
+        };
+        let e: EventEnvelope = serde_json::from_str(&text).unwrap();
+        if e.seq == t.seq {
+            break e;
+        }
+    };
+    assert_eq!(relayed, t);
+
+    // A stops (a deploy): the candidate is told to reconnect, and B takes over.
+    let seen = c.last_seq();
+    a.shutdown().await;
+    assert_eq!(c.until_closed().await.unwrap().0, close::SERVICE_RESTART);
+    let mut c = Candidate::join(&b, id, &token, Some(seen)).await;
+    hear_question(&mut c).await;
+    assert!(
+        c.events().iter().all(|e| e.seq > seen),
+        "seq continues on B"
+    );
+    let stored = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored);
+    assert_eq!(answers(&stored), vec!["Numbers tell stories."]);
+    let questions = stored
+        .iter()
+        .filter(|t| t.kind == TurnKind::Question)
+        .count();
+    assert!(questions >= 2, "B asked the next question");
+    // The monitor on B saw B's events too.
+    let next_state = loop {
+        let Some(Ok(Message::Text(text))) = mon.next().await else {
+            panic!("relay ended")
+        };
+        let e: EventEnvelope = serde_json::from_str(&text).unwrap();
+        if e.seq > seen {
+            break e;
+        }
+    };
+    assert!(next_state.seq > seen);
+    b.shutdown().await;
+}
