@@ -292,6 +292,12 @@ async fn a_redis_outage_loses_nothing_and_service_resumes_by_itself() {
         (Some("degraded"), Some("unavailable")),
         "{health}"
     );
+    let failures = &health["storage_failures"];
+    assert!(
+        failures["checkpoint_failures"].as_u64().unwrap() > 0,
+        "counted: {health}"
+    );
+    assert_eq!(failures["turn_write_failures"], 0, "{health}");
 
     redis.resume();
     eventually("the server to reconnect to Redis", || async {
@@ -342,6 +348,13 @@ async fn a_postgres_outage_queues_turns_and_writes_them_in_order_once_it_is_back
     hear_question(&mut c).await;
     let health = server.health().await;
     assert_eq!(health["store"], "unavailable", "{health}");
+    assert!(
+        health["storage_failures"]["turn_write_failures"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "counted: {health}"
+    );
     // Meanwhile the answer is durable in Redis, in the checkpoint another node would resume.
     let hot = RedisHot::connect(&redis.url()).await.unwrap();
     let cp = hot.load_checkpoint(id).await.unwrap().expect("checkpoint");

@@ -39,6 +39,7 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
         "store": store,
         "hot": hot,
         "live_interviews": app.registry.len(),
+        "storage_failures": app.registry.deps().events.counters().to_json(),
     }))
 }
 

@@ -8,7 +8,6 @@
 //! copy (counted and logged), and a client resuming past what was kept gets a `resync`
 //! snapshot built from the turns instead.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{HotState, Store, StoreResult, StoredEvent};
+use super::{HotState, StorageCounters, Store, StoreResult, StoredEvent};
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 512;
@@ -42,6 +41,13 @@ impl Sink {
         }
     }
 
+    fn failures<'a>(&self, c: &'a StorageCounters) -> &'a std::sync::atomic::AtomicU64 {
+        match self {
+            Sink::Store(_) => &c.event_write_failures,
+            Sink::Stream(..) => &c.stream_write_failures,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Sink::Store(_) => "event log",
@@ -53,7 +59,7 @@ impl Sink {
 #[derive(Clone)]
 pub struct EventWriter {
     queues: Vec<mpsc::Sender<Msg>>,
-    dropped: Arc<AtomicU64>,
+    counters: Arc<StorageCounters>,
 }
 
 impl EventWriter {
@@ -65,17 +71,17 @@ impl EventWriter {
         tracker: &TaskTracker,
         cancel: CancellationToken,
     ) -> Self {
-        let dropped = Arc::<AtomicU64>::default();
+        let counters = Arc::<StorageCounters>::default();
         let sinks = std::iter::once(Sink::Store(store))
             .chain(stream.map(|(hot, cap)| Sink::Stream(hot, cap)));
         let queues = sinks
             .map(|sink| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tracker.spawn(run(sink, rx, cancel.clone()));
+                tracker.spawn(run(sink, rx, cancel.clone(), counters.clone()));
                 tx
             })
             .collect();
-        Self { queues, dropped }
+        Self { queues, counters }
     }
 
     pub fn append(&self, event: StoredEvent) {
@@ -88,7 +94,11 @@ impl EventWriter {
 
     fn offer(&self, q: &mpsc::Sender<Msg>, event: StoredEvent) {
         if q.try_send(Msg::Event(event)).is_err() {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            let n = self
+                .counters
+                .events_dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
             if n.is_power_of_two() {
                 tracing::warn!(
                     dropped = n,
@@ -108,12 +118,18 @@ impl EventWriter {
         }
     }
 
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    /// The server's storage failure counters (shared with the actors).
+    pub fn counters(&self) -> &Arc<StorageCounters> {
+        &self.counters
     }
 }
 
-async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, cancel: CancellationToken) {
+async fn run(
+    sink: Sink,
+    mut rx: mpsc::Receiver<Msg>,
+    cancel: CancellationToken,
+    counters: Arc<StorageCounters>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiters = Vec::new();
     loop {
@@ -132,17 +148,22 @@ async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, cancel: CancellationToken)
                 next = rx.try_recv().ok();
             }
         }
-        write(&sink, &mut batch, &cancel).await;
+        write(&sink, &mut batch, &cancel, &counters).await;
         for w in waiters.drain(..) {
             let _ = w.send(());
         }
     }
-    write(&sink, &mut batch, &cancel).await;
+    write(&sink, &mut batch, &cancel, &counters).await;
 }
 
 /// Writes a batch, retrying with backoff until it is written; once the server is stopping,
 /// one last try.
-async fn write(sink: &Sink, batch: &mut Vec<StoredEvent>, cancel: &CancellationToken) {
+async fn write(
+    sink: &Sink,
+    batch: &mut Vec<StoredEvent>,
+    cancel: &CancellationToken,
+    counters: &StorageCounters,
+) {
     if batch.is_empty() {
         return;
     }
@@ -156,10 +177,12 @@ async fn write(sink: &Sink, batch: &mut Vec<StoredEvent>, cancel: &CancellationT
                 break;
             }
             Err(e) if cancel.is_cancelled() => {
+                StorageCounters::count(sink.failures(counters));
                 tracing::error!(sink = sink.name(), error = %e, events = batch.len(), "events not written at shutdown");
                 break;
             }
             Err(e) => {
+                StorageCounters::count(sink.failures(counters));
                 if attempt == 0 {
                     tracing::warn!(sink = sink.name(), error = %e, events = batch.len(), "event write failed; retrying");
                 }

@@ -162,6 +162,34 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+/// Storage failures since start, shown by `/health`: outages are logged and counted, never
+/// silent.
+#[derive(Debug, Default)]
+pub struct StorageCounters {
+    pub checkpoint_failures: std::sync::atomic::AtomicU64,
+    pub turn_write_failures: std::sync::atomic::AtomicU64,
+    pub event_write_failures: std::sync::atomic::AtomicU64,
+    pub stream_write_failures: std::sync::atomic::AtomicU64,
+    pub events_dropped: std::sync::atomic::AtomicU64,
+}
+
+impl StorageCounters {
+    pub fn count(c: &std::sync::atomic::AtomicU64) {
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        serde_json::json!({
+            "checkpoint_failures": get(&self.checkpoint_failures),
+            "turn_write_failures": get(&self.turn_write_failures),
+            "event_write_failures": get(&self.event_write_failures),
+            "stream_write_failures": get(&self.stream_write_failures),
+            "events_dropped": get(&self.events_dropped),
+        })
+    }
+}
+
 /// Compact, versioned hot checkpoint of a live interview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {

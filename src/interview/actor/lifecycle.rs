@@ -2,6 +2,8 @@
 
 use super::*;
 
+use crate::store::StorageCounters;
+
 impl Actor {
     pub(super) async fn start_conversation(&mut self) {
         self.started = true;
@@ -51,6 +53,7 @@ impl Actor {
     }
 
     pub(super) async fn checkpoint(&mut self) {
+        self.last_checkpoint = Instant::now();
         let cp = Checkpoint {
             v: CHECKPOINT_VERSION,
             interview_id: self.id,
@@ -62,6 +65,7 @@ impl Actor {
         };
         if let Err(e) = self.deps.hot.save_checkpoint(&cp).await {
             tracing::warn!(interview = %self.id, error = %e, "checkpoint failed");
+            StorageCounters::count(&self.deps.events.counters().checkpoint_failures);
         }
     }
 

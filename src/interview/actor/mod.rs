@@ -40,6 +40,8 @@ const PROMPT_TEXT: &str = "Take your time, there is no rush. When you are ready,
 const NOT_CAUGHT_TEXT: &str = "Sorry, I did not catch that. Could you say it again?";
 const WELCOME_BACK_TEXT: &str = "Welcome back. Please go on with your answer.";
 const MAX_PROMPTS: u32 = 2;
+/// Checkpoints are written every turn, and this often while the interviewer speaks.
+const SPEAKING_CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 enum Internal {
     Speak(u64, SpeakMsg),
@@ -156,6 +158,8 @@ struct Actor {
     writes: TurnWrites,
     /// When the ownership lease is next renewed.
     lease_renew_at: Instant,
+    /// When the last hot checkpoint was written.
+    last_checkpoint: Instant,
     /// Reply progress held back while answers are committing, so events stay in conversation
     /// order (an answer's final transcript before the reply's text).
     deferred: Vec<(u64, SpeakMsg)>,
@@ -284,6 +288,7 @@ impl Actor {
             welcome_back: false,
             writes: TurnWrites::new(restored),
             lease_renew_at,
+            last_checkpoint: Instant::now(),
             deferred: Vec::new(),
         })
     }
@@ -310,6 +315,11 @@ impl Actor {
             }
             self.pump().await;
             self.kick_writes();
+            if self.state == InterviewState::Speaking
+                && self.last_checkpoint.elapsed() >= SPEAKING_CHECKPOINT_EVERY
+            {
+                self.checkpoint().await;
+            }
             if self.ended {
                 self.settle_writes().await;
                 self.checkpoint().await;

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::*;
+use crate::store::StorageCounters;
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(8);
@@ -119,6 +120,8 @@ impl Actor {
         w.queue.drain(..stored.min(w.queue.len()));
         match &error {
             Some(e) => {
+                StorageCounters::count(&self.deps.events.counters().turn_write_failures);
+                let w = &mut self.writes;
                 w.retry_at = Some(Instant::now() + w.backoff);
                 w.backoff = (w.backoff * 2).min(MAX_RETRY);
                 let announce = !w.degraded;
