@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use crate::audio::endpoint::EndpointConfig;
 use crate::interview::InterviewConfig;
+use crate::providers::remote::{Endpoint, RemoteSettings, Timeouts};
+use crate::providers::resilience::{BreakerPolicy, RetryPolicy};
 use crate::providers::{ProviderSettings, ScriptedLatency};
 
 /// A secret string: `Debug` and `Display` never show it.
@@ -101,6 +103,88 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub tts: Vec<String>,
+    // ---- vendors (the names people already set) ----
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<Secret>,
+    /// Any OpenAI-compatible server: OpenAI, Groq, Ollama, vLLM, llama.cpp, faster-whisper, Kokoro.
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub openai_base_url: String,
+    #[arg(long, env = "VIVA_OPENAI_LLM_MODEL", default_value = "gpt-4o-mini")]
+    pub openai_llm_model: String,
+    #[arg(long, env = "VIVA_OPENAI_STT_MODEL", default_value = "whisper-1")]
+    pub openai_stt_model: String,
+    #[arg(long, env = "VIVA_OPENAI_TTS_MODEL", default_value = "gpt-4o-mini-tts")]
+    pub openai_tts_model: String,
+    #[arg(long, env = "VIVA_OPENAI_TTS_VOICE", default_value = "alloy")]
+    pub openai_tts_voice: String,
+    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
+    pub gemini_api_key: Option<Secret>,
+    #[arg(
+        long,
+        env = "GEMINI_BASE_URL",
+        default_value = "https://generativelanguage.googleapis.com/v1beta"
+    )]
+    pub gemini_base_url: String,
+    #[arg(long, env = "VIVA_GEMINI_MODEL", default_value = "gemini-2.0-flash")]
+    pub gemini_model: String,
+    #[arg(long, env = "DEEPGRAM_API_KEY", hide_env_values = true)]
+    pub deepgram_api_key: Option<Secret>,
+    #[arg(
+        long,
+        env = "DEEPGRAM_BASE_URL",
+        default_value = "wss://api.deepgram.com"
+    )]
+    pub deepgram_base_url: String,
+    #[arg(long, env = "VIVA_DEEPGRAM_MODEL", default_value = "nova-3")]
+    pub deepgram_model: String,
+    /// Language of interviews (ISO 639-1), sent to speech-to-text.
+    #[arg(long, env = "VIVA_LANGUAGE", default_value = "en")]
+    pub language: String,
+    #[arg(long, env = "VIVA_STT_TIMEOUT_SECS", default_value_t = 30)]
+    pub stt_timeout_secs: u64,
+    #[arg(long, env = "VIVA_TTS_TIMEOUT_SECS", default_value_t = 20)]
+    pub tts_timeout_secs: u64,
+    #[arg(long, env = "VIVA_LLM_TIMEOUT_SECS", default_value_t = 45)]
+    pub llm_timeout_secs: u64,
+    /// Request to response headers / first audio bytes.
+    #[arg(long, env = "VIVA_FIRST_BYTE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub first_byte_timeout_ms: u64,
+    #[arg(
+        long,
+        env = "VIVA_LLM_FIRST_TOKEN_TIMEOUT_MS",
+        default_value_t = 15_000
+    )]
+    pub llm_first_token_timeout_ms: u64,
+    /// Tries per provider call (retries on 429, 5xx, timeouts; never on 400/401/403).
+    #[arg(long, env = "VIVA_PROVIDER_TRIES", default_value_t = 3)]
+    pub provider_tries: u32,
+    /// First retry wait; doubles per retry, ±25 % jitter.
+    #[arg(long, env = "VIVA_PROVIDER_RETRY_BASE_MS", default_value_t = 1_000)]
+    pub provider_retry_base_ms: u64,
+    /// Consecutive failed calls that open a provider's circuit breaker.
+    #[arg(long, env = "VIVA_BREAKER_FAILURES", default_value_t = 5)]
+    pub breaker_failures: u32,
+    #[arg(long, env = "VIVA_BREAKER_OPEN_SECS", default_value_t = 60)]
+    pub breaker_open_secs: u64,
+    /// Main questions a model interviewer asks before closing.
+    #[arg(long, env = "VIVA_MAX_QUESTIONS", default_value_t = 6)]
+    pub max_questions: u32,
+    /// The conversation sent to the model is trimmed to about this many tokens.
+    #[arg(long, env = "VIVA_LLM_CONTEXT_TOKENS", default_value_t = 6_000)]
+    pub llm_context_tokens: usize,
+    /// Prices for the per-interview cost estimate, US dollars.
+    #[arg(long, env = "VIVA_PRICE_LLM_INPUT_PER_MTOK", default_value_t = 0.15)]
+    pub price_llm_input_per_mtok: f64,
+    #[arg(long, env = "VIVA_PRICE_LLM_OUTPUT_PER_MTOK", default_value_t = 0.60)]
+    pub price_llm_output_per_mtok: f64,
+    #[arg(long, env = "VIVA_PRICE_STT_PER_MINUTE", default_value_t = 0.006)]
+    pub price_stt_per_minute: f64,
+    #[arg(long, env = "VIVA_PRICE_TTS_PER_MCHAR", default_value_t = 15.0)]
+    pub price_tts_per_mchar: f64,
     #[arg(long, env = "VIVA_ESPEAK_VOICE", default_value = "en-us")]
     pub espeak_voice: String,
     #[arg(long, env = "VIVA_ESPEAK_WPM", default_value_t = 165)]
@@ -209,6 +293,45 @@ impl Config {
             scripted_questions: self.scripted_questions,
             espeak_voice: self.espeak_voice.clone(),
             espeak_wpm: self.espeak_wpm,
+            remote: self.remote(),
+        }
+    }
+
+    pub fn remote(&self) -> RemoteSettings {
+        let endpoint = |base: &str, key: &Option<Secret>| Endpoint {
+            base_url: base.to_owned(),
+            api_key: key.clone(),
+        };
+        RemoteSettings {
+            openai: endpoint(&self.openai_base_url, &self.openai_api_key),
+            openai_llm_model: self.openai_llm_model.clone(),
+            openai_stt_model: self.openai_stt_model.clone(),
+            openai_tts_model: self.openai_tts_model.clone(),
+            openai_tts_voice: self.openai_tts_voice.clone(),
+            gemini: endpoint(&self.gemini_base_url, &self.gemini_api_key),
+            gemini_model: self.gemini_model.clone(),
+            deepgram: endpoint(&self.deepgram_base_url, &self.deepgram_api_key),
+            deepgram_model: self.deepgram_model.clone(),
+            language: self.language.clone(),
+            timeouts: Timeouts {
+                stt: Duration::from_secs(self.stt_timeout_secs),
+                tts: Duration::from_secs(self.tts_timeout_secs),
+                llm: Duration::from_secs(self.llm_timeout_secs),
+                first_byte: Duration::from_millis(self.first_byte_timeout_ms),
+                llm_first_token: Duration::from_millis(self.llm_first_token_timeout_ms),
+            },
+            retry: RetryPolicy {
+                tries: self.provider_tries.max(1),
+                base_delay: Duration::from_millis(self.provider_retry_base_ms),
+                max_delay: Duration::from_millis(self.provider_retry_base_ms * 8),
+            },
+            breaker: BreakerPolicy {
+                failures_to_open: self.breaker_failures.max(1),
+                open_for: Duration::from_secs(self.breaker_open_secs),
+                half_open_calls: 3,
+            },
+            max_questions: self.max_questions.max(1),
+            context_tokens: self.llm_context_tokens.max(500),
         }
     }
 
@@ -227,6 +350,12 @@ impl Config {
             node: self.node_id(),
             lease_ttl: Duration::from_secs(self.lease_secs.max(3)),
             max_unsaved_turns: self.max_unsaved_turns.max(1),
+            prices: crate::interview::Prices {
+                llm_input_per_mtok: self.price_llm_input_per_mtok,
+                llm_output_per_mtok: self.price_llm_output_per_mtok,
+                stt_per_minute: self.price_stt_per_minute,
+                tts_per_mchar: self.price_tts_per_mchar,
+            },
             ..InterviewConfig::default()
         }
     }

@@ -1,4 +1,4 @@
-//! Tokens and tickets never appear in logs, even at TRACE level.
+//! Tokens, tickets and vendor API keys never appear in logs, even at TRACE level.
 
 mod common;
 
@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const VENDOR_KEY: &str = "sk-live-abcdef0123456789";
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -31,10 +33,35 @@ async fn credentials_never_reach_the_logs() {
         .with_writer(move || sink.clone())
         .init();
 
-    let server = TestServer::start().await;
+    // Real vendor clients (against the local fakes), failing now and then, so their error paths
+    // log too.
+    let fake = fakes::FakeVendor::start().await;
+    fake.state
+        .chat
+        .script([fakes::Misbehave::Status(500, None)]);
+    fake.state
+        .tts
+        .script([fakes::Misbehave::Status(429, Some(0))]);
+    fake.state.stt.script([fakes::Misbehave::Status(401, None)]);
+    let server = TestServer::start_with(|c| {
+        c.stt = vec!["openai".into()];
+        c.llm = vec!["openai".into()];
+        c.tts = vec!["openai".into()];
+        c.openai_base_url = fake.openai_url();
+        c.openai_api_key = Some(viva::config::Secret::new(VENDOR_KEY));
+        c.provider_retry_base_ms = 10;
+    })
+    .await;
     let (id, token) = server.create_interview().await;
     let mut c = Candidate::join(&server, id, &token, None).await;
     hear_question(&mut c).await;
+    // The transcription is refused (401): the candidate is asked to repeat.
+    c.say(speech("Hello, I am ready.").await).await;
+    c.until(
+        "stt_failed",
+        |e| matches!(e, viva::protocol::Event::Error { code, .. } if code == "stt_failed"),
+    )
+    .await;
 
     let ticket = reqwest::Client::new()
         .post(format!("http://{}/v1/interviews/{id}/ticket", server.addr))
@@ -65,5 +92,16 @@ async fn credentials_never_reach_the_logs() {
     }
     if let Some(line) = logs.lines().find(|l| l.contains(&ticket)) {
         panic!("ticket leaked into logs: {line}");
+    }
+    assert!(
+        logs.contains("speech-to-text failed"),
+        "vendor errors were logged"
+    );
+    if let Some(line) = logs.lines().find(|l| l.contains(VENDOR_KEY)) {
+        panic!("API key leaked into logs: {line}");
+    }
+    // Nor into anything the candidate received.
+    for r in &c.received {
+        assert!(!format!("{r:?}").contains(VENDOR_KEY));
     }
 }

@@ -52,6 +52,37 @@ pub struct InterviewConfig {
     pub lease_ttl: Duration,
     /// Turns that may wait for an unavailable store before the interview pauses.
     pub max_unsaved_turns: usize,
+    pub prices: Prices,
+}
+
+/// Vendor prices for the per-interview cost estimate (US dollars).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prices {
+    pub llm_input_per_mtok: f64,
+    pub llm_output_per_mtok: f64,
+    pub stt_per_minute: f64,
+    pub tts_per_mchar: f64,
+}
+
+impl Default for Prices {
+    /// gpt-4o-mini, whisper-1 and tts-1 list prices.
+    fn default() -> Self {
+        Self {
+            llm_input_per_mtok: 0.15,
+            llm_output_per_mtok: 0.60,
+            stt_per_minute: 0.006,
+            tts_per_mchar: 15.0,
+        }
+    }
+}
+
+impl Prices {
+    pub fn cost(&self, u: &crate::store::Usage) -> f64 {
+        u.prompt_tokens as f64 * self.llm_input_per_mtok / 1e6
+            + u.completion_tokens as f64 * self.llm_output_per_mtok / 1e6
+            + u.stt_seconds / 60.0 * self.stt_per_minute
+            + u.tts_characters as f64 * self.tts_per_mchar / 1e6
+    }
 }
 
 impl Default for InterviewConfig {
@@ -69,6 +100,7 @@ impl Default for InterviewConfig {
             node: "local".into(),
             lease_ttl: Duration::from_secs(15),
             max_unsaved_turns: 32,
+            prices: Prices::default(),
         }
     }
 }

@@ -46,6 +46,13 @@ pub enum SpeakMsg {
         frames: usize,
     },
     AudioDone,
+    /// Vendor usage of this reply (LLM tokens, synthesised characters).
+    Usage(crate::store::Usage),
+    /// The reply comes from a fallback provider.
+    Degraded {
+        code: &'static str,
+        message: String,
+    },
     Failed {
         stage: &'static str,
         error: ProviderError,
@@ -230,6 +237,20 @@ async fn model_text(
                     let _ = sentences.send(s).await;
                 }
             }
+            Ok(LlmEvent::Usage {
+                prompt_tokens,
+                completion_tokens,
+            }) => {
+                out.send(SpeakMsg::Usage(crate::store::Usage {
+                    prompt_tokens,
+                    completion_tokens,
+                    ..Default::default()
+                }))
+                .await
+            }
+            Ok(LlmEvent::Degraded { code, message }) => {
+                out.send(SpeakMsg::Degraded { code, message }).await
+            }
             Ok(LlmEvent::Done { end_interview: e }) => {
                 end_interview = e;
                 break;
@@ -271,6 +292,13 @@ async fn speak_sentence(
         return Ok(frames.len());
     }
     let audio = deps.tts.synthesize(text).await?;
+    if deps.tts.is_remote() {
+        out.send(SpeakMsg::Usage(crate::store::Usage {
+            tts_characters: text.chars().count() as u64,
+            ..Default::default()
+        }))
+        .await;
+    }
     let opus_rate = match audio.sample_rate {
         r @ (8_000 | 12_000 | 16_000 | 24_000 | 48_000) => r,
         _ => 24_000,

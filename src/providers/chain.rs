@@ -6,8 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
+use futures_util::StreamExt;
+
 use super::{
-    InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
+    InterviewContext, LlmEvent, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
     SttResult, SttSession, TtsAudio, TtsProvider,
 };
 
@@ -37,10 +39,25 @@ impl LlmProvider for LlmChain {
     }
 
     async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
-        let mut last = None;
+        let mut last: Option<ProviderError> = None;
         for p in &self.0 {
             match p.stream(ctx.clone()).await {
-                Ok(s) => return Ok(s),
+                Ok(s) => {
+                    let Some(failed) = last else { return Ok(s) };
+                    // Recruiters see that this reply came from a fallback, and why.
+                    let notice = LlmEvent::Degraded {
+                        code: "llm_fallback",
+                        message: format!(
+                            "{} failed ({}); {} answered",
+                            failed.provider,
+                            failed.message,
+                            p.name()
+                        ),
+                    };
+                    return Ok(futures_util::stream::once(async { Ok(notice) })
+                        .chain(s)
+                        .boxed());
+                }
                 Err(e) => {
                     tracing::warn!(provider = p.name(), error = %e, "LLM failed; trying the next");
                     last = Some(e);
@@ -74,6 +91,10 @@ impl TtsProvider for TtsChain {
 
     fn voice(&self) -> &str {
         self.0[0].voice()
+    }
+
+    fn is_remote(&self) -> bool {
+        self.0.iter().any(|p| p.is_remote())
     }
 
     async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio> {
@@ -110,6 +131,10 @@ impl SttChain {
 impl SttProvider for SttChain {
     fn name(&self) -> &str {
         &self.1
+    }
+
+    fn is_remote(&self) -> bool {
+        self.0.iter().any(|p| p.is_remote())
     }
 
     fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
@@ -223,8 +248,17 @@ mod tests {
         let llm =
             LlmChain::build(vec![Arc::new(Down), Arc::new(ScriptedLlm::new(NOW, 1))]).unwrap();
         assert_eq!(llm.name(), "down,scripted");
-        let first = llm.stream(Arc::default()).await.unwrap().next().await;
-        assert!(matches!(first, Some(Ok(LlmEvent::Token(_)))));
+        let mut s = llm.stream(Arc::default()).await.unwrap();
+        // The fallback says so first, then answers.
+        let first = s.next().await;
+        assert!(matches!(
+            first,
+            Some(Ok(LlmEvent::Degraded {
+                code: "llm_fallback",
+                ..
+            }))
+        ));
+        assert!(matches!(s.next().await, Some(Ok(LlmEvent::Token(_)))));
 
         let tts = TtsChain::build(vec![Arc::new(Down), Arc::new(ScriptedTts::new(NOW))]).unwrap();
         assert_eq!(tts.synthesize("Hello.").await.unwrap().sample_rate, 24_000);

@@ -8,9 +8,16 @@
 
 pub mod chain;
 pub mod chunker;
+pub mod deepgram;
 pub mod espeak;
+pub mod gemini;
 pub mod interviewer;
+pub mod llm_stream;
+pub mod openai;
+pub mod remote;
+pub mod resilience;
 pub mod scripted;
+pub mod sse;
 pub mod untranscribed;
 
 use std::sync::Arc;
@@ -53,6 +60,10 @@ pub trait SttProvider: Send + Sync {
     fn name(&self) -> &str;
     /// Begins one utterance. Partial transcripts, if the engine makes them, go to `partials`.
     fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession>;
+    /// A billed vendor (its seconds are counted in the interview's usage).
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]
@@ -99,6 +110,16 @@ pub struct InterviewContext {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LlmEvent {
     Token(String),
+    /// What the reply cost, as the vendor counted it.
+    Usage {
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+    /// The reply comes from a fallback (recruiters see it as a non-fatal `error` event).
+    Degraded {
+        code: &'static str,
+        message: String,
+    },
     /// The reply is complete; `end_interview` when it was the closing statement.
     Done {
         end_interview: bool,
@@ -124,6 +145,10 @@ pub trait TtsProvider: Send + Sync {
     fn name(&self) -> &str;
     /// Identifies the voice, for caching encoded audio of repeated sentences.
     fn voice(&self) -> &str;
+    /// A billed vendor (its characters are counted in the interview's usage).
+    fn is_remote(&self) -> bool {
+        false
+    }
     async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio>;
 }
 
@@ -154,6 +179,8 @@ pub struct ProviderSettings {
     pub scripted_questions: u32,
     pub espeak_voice: String,
     pub espeak_wpm: u32,
+    /// Vendors: endpoints, keys, models, timeouts, retry and breaker policies.
+    pub remote: remote::RemoteSettings,
 }
 
 #[derive(Debug, Error)]
@@ -171,6 +198,7 @@ pub enum BuildError {
 impl Providers {
     /// Builds the configured chains. Unknown names are a start-up error, not a silent fallback.
     pub fn from_settings(s: &ProviderSettings) -> Result<Self, BuildError> {
+        let remote = remote::Remote::new(s.remote.clone());
         let stt = s
             .stt
             .iter()
@@ -178,10 +206,12 @@ impl Providers {
                 match name.as_str() {
                     "untranscribed" => Ok(Arc::new(untranscribed::UntranscribedStt)),
                     "scripted" => Ok(Arc::new(scripted::ScriptedStt::new(s.scripted))),
+                    "openai" => Ok(Arc::new(openai::OpenAiStt::new(remote.clone()))),
+                    "deepgram" => Ok(Arc::new(deepgram::DeepgramStt::new(remote.clone()))),
                     _ => Err(BuildError::Unknown {
                         stage: "STT",
                         name: name.clone(),
-                        known: "untranscribed, scripted",
+                        known: "deepgram, openai, untranscribed, scripted",
                     }),
                 }
             })
@@ -196,14 +226,22 @@ impl Providers {
                         s.scripted,
                         s.scripted_questions,
                     ))),
+                    "openai" => Ok(Arc::new(openai::OpenAiLlm::new(remote.clone()))),
+                    "gemini" => Ok(Arc::new(gemini::GeminiLlm::new(remote.clone()))),
                     _ => Err(BuildError::Unknown {
                         stage: "LLM",
                         name: name.clone(),
-                        known: "offline-interviewer, scripted",
+                        known: "openai, gemini, offline-interviewer, scripted",
                     }),
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // A remote interviewer always has the offline one behind it: the interview goes on.
+        let mut llm = llm;
+        let remote_llm = s.llm.iter().any(|n| n == "openai" || n == "gemini");
+        if remote_llm && !s.llm.iter().any(|n| n == "offline-interviewer") {
+            llm.push(Arc::new(interviewer::OfflineInterviewer));
+        }
         let tts = s
             .tts
             .iter()
@@ -214,10 +252,11 @@ impl Providers {
                         s.espeak_wpm,
                     ))),
                     "scripted" => Ok(Arc::new(scripted::ScriptedTts::new(s.scripted))),
+                    "openai" => Ok(Arc::new(openai::OpenAiTts::new(remote.clone()))),
                     _ => Err(BuildError::Unknown {
                         stage: "TTS",
                         name: name.clone(),
-                        known: "espeak-ng, scripted",
+                        known: "openai, espeak-ng, scripted",
                     }),
                 }
             })

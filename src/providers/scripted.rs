@@ -216,6 +216,7 @@ mod tests {
             match ev.unwrap() {
                 LlmEvent::Token(t) => text.push_str(&t),
                 LlmEvent::Done { end_interview } => assert!(!end_interview),
+                other => panic!("scripted LLM sent {other:?}"),
             }
         }
         assert_eq!(text, scripted_reply(0, 2).0);

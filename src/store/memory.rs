@@ -14,12 +14,13 @@ use uuid::Uuid;
 
 use super::{
     Checkpoint, HotState, InterviewRecord, InterviewStatus, NewInterview, ProviderNames, Store,
-    StoreResult, StoredEvent, TurnRecord,
+    StoreResult, StoredEvent, TurnRecord, Usage,
 };
 
 #[derive(Default)]
 pub struct MemoryStore {
     interviews: DashMap<Uuid, InterviewRecord>,
+    usage: DashMap<Uuid, Usage>,
     turns: DashMap<Uuid, BTreeMap<u32, TurnRecord>>,
     events: DashMap<Uuid, BTreeMap<u64, String>>,
 }
@@ -118,6 +119,21 @@ impl Store for MemoryStore {
             .get(&id)
             .and_then(|l| l.keys().next_back().copied())
             .unwrap_or(0))
+    }
+
+    async fn add_usage(
+        &self,
+        id: Uuid,
+        usage: &Usage,
+        _llm_model: Option<&str>,
+        _prompt_version: Option<&str>,
+    ) -> StoreResult<()> {
+        self.usage.entry(id).or_default().add(usage);
+        Ok(())
+    }
+
+    async fn usage(&self, id: Uuid) -> StoreResult<Usage> {
+        Ok(self.usage.get(&id).map(|u| u.clone()).unwrap_or_default())
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -113,6 +113,30 @@ pub struct ProviderNames {
     pub tts: String,
 }
 
+/// What an interview has cost so far, in vendor units and an estimate in US dollars.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub stt_seconds: f64,
+    pub tts_characters: u64,
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn add(&mut self, other: &Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.stt_seconds += other.stt_seconds;
+        self.tts_characters += other.tts_characters;
+        self.cost_usd += other.cost_usd;
+    }
+}
+
 /// One finished turn, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
@@ -158,6 +182,15 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, id: Uuid, after: u64, limit: u32)
         -> StoreResult<Vec<StoredEvent>>;
     async fn max_event_seq(&self, id: Uuid) -> StoreResult<u64>;
+    /// Adds to an interview's usage counters and records the model and prompt version used.
+    async fn add_usage(
+        &self,
+        id: Uuid,
+        usage: &Usage,
+        llm_model: Option<&str>,
+        prompt_version: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn usage(&self, id: Uuid) -> StoreResult<Usage>;
     /// Whether the store answers now (health checks).
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     kind_str, parse_kind, parse_speaker, speaker_str, InterviewRecord, InterviewStatus,
-    NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord,
+    NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord, Usage,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -292,6 +292,56 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(max.unwrap_or(0) as u64)
+    }
+
+    async fn add_usage(
+        &self,
+        id: Uuid,
+        u: &Usage,
+        llm_model: Option<&str>,
+        prompt_version: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query!(
+            "UPDATE interviews SET
+               prompt_tokens = prompt_tokens + $2,
+               completion_tokens = completion_tokens + $3,
+               stt_seconds = stt_seconds + $4,
+               tts_characters = tts_characters + $5,
+               cost_usd = cost_usd + $6::float8::numeric,
+               llm_model = COALESCE($7, llm_model),
+               prompt_version = COALESCE($8, prompt_version)
+             WHERE id = $1",
+            id,
+            u.prompt_tokens as i64,
+            u.completion_tokens as i64,
+            u.stt_seconds,
+            u.tts_characters as i64,
+            u.cost_usd,
+            llm_model,
+            prompt_version,
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn usage(&self, id: Uuid) -> StoreResult<Usage> {
+        let r = sqlx::query!(
+            r#"SELECT prompt_tokens, completion_tokens, stt_seconds, tts_characters,
+                      cost_usd::float8 AS "cost_usd!"
+               FROM interviews WHERE id = $1"#,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(|r| Usage {
+            prompt_tokens: r.prompt_tokens as u64,
+            completion_tokens: r.completion_tokens as u64,
+            stt_seconds: r.stt_seconds,
+            tts_characters: r.tts_characters as u64,
+            cost_usd: r.cost_usd,
+        })
+        .unwrap_or_default())
     }
 
     async fn ping(&self) -> StoreResult<()> {

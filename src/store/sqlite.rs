@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::{
     kind_str, parse_kind, parse_speaker, speaker_str, InterviewRecord, InterviewStatus,
-    NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord,
+    NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord, Usage,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -294,6 +294,55 @@ impl Store for SqliteStore {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(max.unwrap_or(0) as u64)
+    }
+
+    async fn add_usage(
+        &self,
+        id: Uuid,
+        u: &Usage,
+        llm_model: Option<&str>,
+        prompt_version: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE interviews SET
+               prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+               stt_seconds = stt_seconds + ?, tts_characters = tts_characters + ?,
+               cost_usd = cost_usd + ?, llm_model = COALESCE(?, llm_model),
+               prompt_version = COALESCE(?, prompt_version)
+             WHERE id = ?",
+        )
+        .bind(u.prompt_tokens as i64)
+        .bind(u.completion_tokens as i64)
+        .bind(u.stt_seconds)
+        .bind(u.tts_characters as i64)
+        .bind(u.cost_usd)
+        .bind(llm_model)
+        .bind(prompt_version)
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn usage(&self, id: Uuid) -> StoreResult<Usage> {
+        let row = sqlx::query(
+            "SELECT prompt_tokens, completion_tokens, stt_seconds, tts_characters, cost_usd
+             FROM interviews WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> StoreResult<Usage> {
+            Ok(Usage {
+                prompt_tokens: r.try_get::<i64, _>("prompt_tokens")? as u64,
+                completion_tokens: r.try_get::<i64, _>("completion_tokens")? as u64,
+                stt_seconds: r.try_get("stt_seconds")?,
+                tts_characters: r.try_get::<i64, _>("tts_characters")? as u64,
+                cost_usd: r.try_get("cost_usd")?,
+            })
+        })
+        .transpose()
+        .map(Option::unwrap_or_default)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -71,6 +71,9 @@ impl Actor {
 
     pub(super) async fn end(&mut self, reason: &str) {
         self.interrupt().await;
+        if let Some(w) = self.flush_usage() {
+            let _ = w.await;
+        }
         self.set_state(InterviewState::Ended);
         self.emit(Event::Ended {
             reason: reason.to_owned(),
@@ -99,6 +102,9 @@ impl Actor {
                 p.abort();
             }
         }
+        if let Some(w) = self.flush_usage() {
+            let _ = w.await;
+        }
         self.checkpoint().await;
         self.release_lease().await;
         self.send(Outbound::Close(code, reason));
@@ -124,6 +130,32 @@ impl Actor {
                 true
             }
         }
+    }
+
+    /// Adds vendor usage (priced) to what the interview has spent.
+    pub(super) fn add_usage(&mut self, mut u: crate::store::Usage) {
+        u.cost_usd = self.deps.cfg.prices.cost(&u);
+        self.usage.add(&u);
+    }
+
+    /// Writes the usage gathered since the last flush, off the actor's loop (best effort);
+    /// the handle lets the end of an interview wait for it.
+    pub(super) fn flush_usage(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.usage.is_empty() {
+            return None;
+        }
+        let usage = std::mem::take(&mut self.usage);
+        let (store, id) = (self.deps.store.clone(), self.id);
+        let llm = (usage.prompt_tokens + usage.completion_tokens > 0)
+            .then(|| self.deps.providers.llm.name().to_owned());
+        Some(tokio::spawn(async move {
+            let version = llm
+                .as_ref()
+                .map(|_| crate::providers::remote::PROMPT_VERSION);
+            if let Err(e) = store.add_usage(id, &usage, llm.as_deref(), version).await {
+                tracing::warn!(interview = %id, error = %e, ?usage, "usage not recorded");
+            }
+        }))
     }
 
     pub(super) async fn release_lease(&mut self) {

@@ -220,6 +220,12 @@ impl Actor {
                     }
                     match result {
                         Ok(r) => {
+                            if r.transcribed && self.deps.providers.stt.is_remote() {
+                                self.add_usage(crate::store::Usage {
+                                    stt_seconds: f64::from(p.audio_ms) / 1000.0,
+                                    ..Default::default()
+                                });
+                            }
                             let turn = p.turn.unwrap_or_else(|| self.conv.alloc_turn());
                             self.commit_answer(
                                 turn,

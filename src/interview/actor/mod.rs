@@ -160,6 +160,8 @@ struct Actor {
     lease_renew_at: Instant,
     /// When the last hot checkpoint was written.
     last_checkpoint: Instant,
+    /// Vendor usage not yet added to the interview's record.
+    usage: crate::store::Usage,
     /// Reply progress held back while answers are committing, so events stay in conversation
     /// order (an answer's final transcript before the reply's text).
     deferred: Vec<(u64, SpeakMsg)>,
@@ -289,6 +291,7 @@ impl Actor {
             writes: TurnWrites::new(restored),
             lease_renew_at,
             last_checkpoint: Instant::now(),
+            usage: Default::default(),
             deferred: Vec::new(),
         })
     }

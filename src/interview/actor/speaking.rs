@@ -77,6 +77,11 @@ impl Actor {
     }
 
     pub(super) fn on_speak(&mut self, gen: u64, m: SpeakMsg) {
+        if let SpeakMsg::Usage(u) = m {
+            // Spent even if the reply was cancelled.
+            self.add_usage(u);
+            return;
+        }
         let Some(s) = self.speaking.as_mut().filter(|s| s.gen == gen) else {
             return;
         };
@@ -127,6 +132,15 @@ impl Actor {
                 s.playback.sentences.push((text, end));
             }
             SpeakMsg::AudioDone => s.playback.audio_done = true,
+            SpeakMsg::Usage(_) => {}
+            SpeakMsg::Degraded { code, message } => {
+                tracing::warn!(interview = %self.id, code, message = %message, "reply degraded");
+                self.emit(Event::Error {
+                    code: code.into(),
+                    message,
+                    fatal: false,
+                });
+            }
             SpeakMsg::Failed { stage, error } => {
                 tracing::warn!(interview = %self.id, stage, error = %error, "reply pipeline stage failed");
                 let (code, message) = match stage {
@@ -240,6 +254,7 @@ impl Actor {
 
     /// An interviewer turn is over (and durable, if it is stored).
     pub(super) async fn reply_done(&mut self, turn: u32, audio_started: bool, end: bool) {
+        let _ = self.flush_usage();
         if audio_started {
             self.emit(Event::AudioEnd { turn });
         }

@@ -1,0 +1,256 @@
+//! Deepgram live speech-to-text over a WebSocket: the utterance's 16 kHz PCM streams up while
+//! the candidate speaks, interim results come back as partial transcripts (`transcript
+//! {final:false}` events), and the final transcript is the finalised segments once the stream
+//! is closed (`{"type":"CloseStream"}`).
+//!
+//! The session connects when the utterance starts and buffers audio until it is connected, so
+//! `push` never blocks the actor. If the connection fails, the session fails and an STT chain
+//! (`VIVA_STT=deepgram,openai`) transcribes the same audio with the next provider.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::remote::Remote;
+use super::resilience::{Attempt, Resilience};
+use super::{ProviderError, ProviderResult, SttProvider, SttResult, SttSession};
+
+pub struct DeepgramStt {
+    remote: Arc<Remote>,
+    res: Arc<Resilience>,
+    name: String,
+}
+
+impl DeepgramStt {
+    pub fn new(remote: Arc<Remote>) -> Self {
+        let name = format!("deepgram:{}", remote.settings.deepgram_model);
+        Self {
+            res: remote.resilience(&name),
+            remote,
+            name,
+        }
+    }
+
+    pub fn resilience(&self) -> &Arc<Resilience> {
+        &self.res
+    }
+
+    fn url(&self) -> String {
+        let s = &self.remote.settings;
+        s.deepgram.url(&format!(
+            "v1/listen?model={}&language={}&encoding=linear16&sample_rate=16000&channels=1\
+             &interim_results=true&punctuate=true&smart_format=true",
+            s.deepgram_model, s.language
+        ))
+    }
+}
+
+impl SttProvider for DeepgramStt {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+        let (audio, audio_rx) = mpsc::unbounded_channel();
+        let (done_tx, done) = oneshot::channel();
+        let task = Stream {
+            url: self.url(),
+            key: self
+                .remote
+                .settings
+                .deepgram
+                .api_key
+                .as_ref()
+                .map(|k| k.expose().to_owned()),
+            res: self.res.clone(),
+            name: self.name.clone(),
+            partials,
+            timeout: self.remote.settings.timeouts.stt,
+            first_byte: self.remote.settings.timeouts.first_byte,
+        };
+        tokio::spawn(async move {
+            let _ = done_tx.send(task.run(audio_rx).await);
+        });
+        Box::new(LiveUtterance { audio, done })
+    }
+}
+
+/// The actor's side: audio goes into an unbounded queue (one utterance, at most minutes of
+/// 16 kHz audio), so `push` never waits on the network.
+struct LiveUtterance {
+    audio: mpsc::UnboundedSender<Vec<i16>>,
+    done: oneshot::Receiver<ProviderResult<String>>,
+}
+
+#[async_trait]
+impl SttSession for LiveUtterance {
+    fn push(&mut self, pcm: &[i16]) {
+        let _ = self.audio.send(pcm.to_vec());
+    }
+
+    async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
+        drop(self.audio); // end of the utterance
+        let text = self
+            .done
+            .await
+            .map_err(|_| ProviderError::new("deepgram", "session task ended"))??;
+        Ok(SttResult {
+            text,
+            transcribed: true,
+        })
+    }
+}
+
+struct Stream {
+    url: String,
+    key: Option<String>,
+    res: Arc<Resilience>,
+    name: String,
+    partials: mpsc::Sender<String>,
+    timeout: std::time::Duration,
+    first_byte: std::time::Duration,
+}
+
+#[derive(Deserialize)]
+struct Results {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    channel: Option<Channel>,
+    #[serde(default)]
+    is_final: bool,
+}
+
+#[derive(Deserialize)]
+struct Channel {
+    #[serde(default)]
+    alternatives: Vec<Alternative>,
+}
+
+#[derive(Deserialize)]
+struct Alternative {
+    #[serde(default)]
+    transcript: String,
+}
+
+fn pcm_bytes(pcm: &[i16]) -> Vec<u8> {
+    pcm.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+impl Stream {
+    async fn run(self, mut audio: mpsc::UnboundedReceiver<Vec<i16>>) -> ProviderResult<String> {
+        let err = |m: String| ProviderError::new(&self.name, m);
+        // Connecting (the handshake) is what retries cover; audio waits in the queue.
+        let ws = self
+            .res
+            .call(|| {
+                let mut req = match self.url.as_str().into_client_request() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return futures_util::future::Either::Left(async move {
+                            Attempt::Fatal(format!("bad Deepgram URL: {e}"))
+                        })
+                    }
+                };
+                if let Some(k) = &self.key {
+                    if let Ok(v) = format!("Token {k}").parse() {
+                        req.headers_mut().insert("authorization", v);
+                    }
+                }
+                let first_byte = self.first_byte;
+                futures_util::future::Either::Right(async move {
+                    match tokio::time::timeout(first_byte, tokio_tungstenite::connect_async(req))
+                        .await
+                    {
+                        Err(_) => Attempt::Retry {
+                            error: "connect timed out".into(),
+                            retry_after: None,
+                        },
+                        Ok(Ok((ws, _))) => Attempt::Ok(ws),
+                        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(r))) => {
+                            let status = r.status();
+                            let code = status.as_u16();
+                            if code == 429 || status.is_server_error() {
+                                Attempt::Retry {
+                                    error: format!("handshake refused: HTTP {status}"),
+                                    retry_after: None,
+                                }
+                            } else {
+                                Attempt::Fatal(format!("handshake refused: HTTP {status}"))
+                            }
+                        }
+                        Ok(Err(e)) => Attempt::Retry {
+                            error: format!("connect failed: {e}"),
+                            retry_after: None,
+                        },
+                    }
+                })
+            })
+            .await?;
+        let (mut sink, mut stream) = ws.split();
+        let mut finals: Vec<String> = Vec::new();
+        let mut audio_open = true;
+        // The deadline runs from the end of the utterance, not its start.
+        let mut deadline: Option<tokio::time::Instant> = None;
+        let work = async {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                        return Err(err("no final transcript in time".into()));
+                    }
+                    pcm = audio.recv(), if audio_open => match pcm {
+                        Some(pcm) => sink
+                            .send(Message::binary(pcm_bytes(&pcm)))
+                            .await
+                            .map_err(|e| err(format!("send failed: {e}")))?,
+                        None => {
+                            audio_open = false;
+                            deadline = Some(tokio::time::Instant::now() + self.timeout);
+                            sink.send(Message::text(r#"{"type":"CloseStream"}"#))
+                                .await
+                                .map_err(|e| err(format!("close failed: {e}")))?;
+                        }
+                    },
+                    msg = stream.next() => match msg {
+                        None | Some(Ok(Message::Close(_))) => return Ok::<_, ProviderError>(()),
+                        Some(Err(e)) => return Err(err(format!("stream failed: {e}"))),
+                        Some(Ok(Message::Text(t))) => {
+                            let r: Results = serde_json::from_str(&t)
+                                .map_err(|e| err(format!("malformed result: {e}")))?;
+                            if r.kind != "Results" {
+                                continue;
+                            }
+                            let text = r
+                                .channel
+                                .and_then(|c| c.alternatives.into_iter().next())
+                                .map(|a| a.transcript)
+                                .unwrap_or_default();
+                            if r.is_final {
+                                if !text.is_empty() {
+                                    finals.push(text);
+                                }
+                                let _ = self.partials.try_send(finals.join(" "));
+                            } else if !text.is_empty() {
+                                let mut so_far = finals.clone();
+                                so_far.push(text);
+                                let _ = self.partials.try_send(so_far.join(" "));
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                    },
+                }
+            }
+        };
+        work.await?;
+        Ok(finals.join(" "))
+    }
+}

@@ -1,0 +1,399 @@
+//! OpenAI-compatible providers (OpenAI, Groq, Ollama, vLLM, llama.cpp server, faster-whisper and
+//! Kokoro servers): `/chat/completions` streamed as SSE, `/audio/transcriptions` with the
+//! utterance as a 16 kHz WAV, `/audio/speech` streamed as raw 24 kHz PCM.
+//!
+//! Retries cover everything up to the first token or audio byte (including a slow first byte
+//! and a stream cut before it); after that, a failure ends the stream with an error the reply
+//! pipeline reports.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::llm_stream::{first_token, pump, Chunk, Usage};
+use super::remote::{
+    channel_stream, questions_asked, recent_turns, system_prompt, turn_text, Remote,
+};
+use super::resilience::{send, transport, Attempt, Resilience};
+use super::{
+    InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
+    SttResult, SttSession, TtsAudio, TtsProvider,
+};
+use crate::protocol::Speaker;
+
+/// Sample rate of OpenAI's `pcm` speech format.
+pub const TTS_PCM_RATE: u32 = 24_000;
+
+fn content_type(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn authorized(req: reqwest::RequestBuilder, remote: &Remote) -> reqwest::RequestBuilder {
+    match &remote.settings.openai.api_key {
+        Some(k) => req.bearer_auth(k.expose()),
+        None => req, // local servers (Ollama, vLLM) often need none
+    }
+}
+
+// ---- LLM -------------------------------------------------------------------------------------
+
+pub struct OpenAiLlm {
+    remote: Arc<Remote>,
+    res: Arc<Resilience>,
+    name: String,
+}
+
+impl OpenAiLlm {
+    pub fn new(remote: Arc<Remote>) -> Self {
+        let name = format!("openai:{}", remote.settings.openai_llm_model);
+        Self {
+            res: remote.resilience(&name),
+            remote,
+            name,
+        }
+    }
+
+    pub fn resilience(&self) -> &Arc<Resilience> {
+        &self.res
+    }
+
+    fn body(&self, ctx: &InterviewContext) -> serde_json::Value {
+        let s = &self.remote.settings;
+        let mut system = system_prompt(ctx, s.max_questions);
+        if questions_asked(ctx) as u32 >= s.max_questions {
+            system.push_str("\n\nYou have asked enough questions: close the interview now.");
+        }
+        let mut messages = vec![json!({"role": "system", "content": system})];
+        for t in recent_turns(ctx, &system, s.context_tokens) {
+            let role = match t.speaker {
+                Speaker::Interviewer => "assistant",
+                Speaker::Candidate => "user",
+            };
+            messages.push(json!({"role": role, "content": turn_text(t)}));
+        }
+        if messages.len() == 1 {
+            messages.push(json!({"role": "user", "content": "(The candidate has joined. Greet them and ask your first question.)"}));
+        }
+        json!({
+            "model": s.openai_llm_model,
+            "messages": messages,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "temperature": 0.7,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct ChatChunk {
+    #[serde(default)]
+    choices: Vec<ChatChoice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct ChatChoice {
+    #[serde(default)]
+    delta: Option<ChatDelta>,
+    /// Non-streamed responses (a server that ignored `stream: true`).
+    #[serde(default)]
+    message: Option<ChatDelta>,
+}
+
+#[derive(Deserialize)]
+struct ChatDelta {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[async_trait]
+impl LlmProvider for OpenAiLlm {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
+        let body = self.body(&ctx);
+        let url = self.remote.settings.openai.url("chat/completions");
+        let t = self.remote.settings.timeouts;
+        let started = self
+            .res
+            .call(|| {
+                let req = authorized(self.remote.http.post(&url), &self.remote)
+                    .timeout(t.llm)
+                    .json(&body);
+                async move {
+                    match send(req, t.first_byte).await.ok_or_fail() {
+                        Ok(r) => first_token(r, t.llm_first_token, parse_chunk).await,
+                        Err(failed) => failed,
+                    }
+                }
+            })
+            .await?;
+        let (tx, stream) = channel_stream(64);
+        tokio::spawn(pump(self.name.clone(), started, tx, parse_chunk));
+        Ok(stream)
+    }
+}
+
+pub(super) fn parse_chunk(data: &str) -> Result<Vec<Chunk>, String> {
+    if data.trim() == "[DONE]" {
+        return Ok(vec![Chunk::Done]);
+    }
+    let c: ChatChunk =
+        serde_json::from_str(data).map_err(|e| format!("malformed stream event: {e}"))?;
+    let mut out = Vec::new();
+    for choice in c.choices {
+        if let Some(t) = choice
+            .delta
+            .or(choice.message)
+            .and_then(|d| d.content)
+            .filter(|t| !t.is_empty())
+        {
+            out.push(Chunk::Text(t));
+        }
+    }
+    if let Some(u) = c.usage {
+        out.push(Chunk::Usage(u));
+    }
+    if out.is_empty() {
+        out.push(Chunk::Nothing);
+    }
+    Ok(out)
+}
+
+// ---- STT -------------------------------------------------------------------------------------
+
+pub struct OpenAiStt {
+    remote: Arc<Remote>,
+    res: Arc<Resilience>,
+    name: String,
+}
+
+impl OpenAiStt {
+    pub fn new(remote: Arc<Remote>) -> Self {
+        let name = format!("openai:{}", remote.settings.openai_stt_model);
+        Self {
+            res: remote.resilience(&name),
+            remote,
+            name,
+        }
+    }
+
+    pub fn resilience(&self) -> &Arc<Resilience> {
+        &self.res
+    }
+}
+
+impl SttProvider for OpenAiStt {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn start(&self, _partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+        Box::new(BufferedUtterance {
+            remote: self.remote.clone(),
+            res: self.res.clone(),
+            pcm: Vec::with_capacity(16_000 * 10),
+        })
+    }
+}
+
+/// Collects the utterance; it is sent whole when it ends.
+struct BufferedUtterance {
+    remote: Arc<Remote>,
+    res: Arc<Resilience>,
+    pcm: Vec<i16>,
+}
+
+#[derive(Deserialize)]
+struct Transcription {
+    text: String,
+}
+
+#[async_trait]
+impl SttSession for BufferedUtterance {
+    fn push(&mut self, pcm: &[i16]) {
+        self.pcm.extend_from_slice(pcm);
+    }
+
+    async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
+        let wav = crate::audio::wav::encode(16_000, &self.pcm);
+        let s = &self.remote.settings;
+        let url = s.openai.url("audio/transcriptions");
+        let text = self
+            .res
+            .call(|| {
+                let form = reqwest::multipart::Form::new()
+                    .part(
+                        "file",
+                        reqwest::multipart::Part::bytes(wav.clone())
+                            .file_name("utterance.wav")
+                            .mime_str("audio/wav")
+                            .expect("static mime"),
+                    )
+                    .text("model", s.openai_stt_model.clone())
+                    .text("language", s.language.clone())
+                    .text("response_format", "json");
+                let req = authorized(self.remote.http.post(&url), &self.remote)
+                    .timeout(s.timeouts.stt)
+                    .multipart(form);
+                async move {
+                    let r = match send(req, s.timeouts.stt).await.ok_or_fail() {
+                        Ok(r) => r,
+                        Err(failed) => return failed,
+                    };
+                    match r.text().await {
+                        Err(e) => transport(e),
+                        Ok(body) => match serde_json::from_str::<Transcription>(&body) {
+                            Ok(t) => Attempt::Ok(t.text),
+                            // A plain-text body (response_format ignored) is the transcript.
+                            Err(_) if !body.trim_start().starts_with('{') => {
+                                Attempt::Ok(body.trim().to_owned())
+                            }
+                            Err(e) => Attempt::Retry {
+                                error: format!("malformed transcription: {e}"),
+                                retry_after: None,
+                            },
+                        },
+                    }
+                }
+            })
+            .await?;
+        Ok(SttResult {
+            text: text.trim().to_owned(),
+            transcribed: true,
+        })
+    }
+}
+
+// ---- TTS -------------------------------------------------------------------------------------
+
+pub struct OpenAiTts {
+    remote: Arc<Remote>,
+    res: Arc<Resilience>,
+    name: String,
+    voice: String,
+}
+
+impl OpenAiTts {
+    pub fn new(remote: Arc<Remote>) -> Self {
+        let name = format!("openai:{}", remote.settings.openai_tts_model);
+        Self {
+            res: remote.resilience(&name),
+            voice: remote.settings.openai_tts_voice.clone(),
+            remote,
+            name,
+        }
+    }
+
+    pub fn resilience(&self) -> &Arc<Resilience> {
+        &self.res
+    }
+}
+
+#[async_trait]
+impl TtsProvider for OpenAiTts {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn voice(&self) -> &str {
+        &self.voice
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio> {
+        let s = &self.remote.settings;
+        let url = s.openai.url("audio/speech");
+        let body = json!({
+            "model": s.openai_tts_model,
+            "voice": s.openai_tts_voice,
+            "input": text,
+            "response_format": "pcm",
+        });
+        let name = self.name.clone();
+        let (mut r, first) = self
+            .res
+            .call(|| {
+                let req = authorized(self.remote.http.post(&url), &self.remote)
+                    .timeout(s.timeouts.tts)
+                    .json(&body);
+                async move {
+                    let mut r = match send(req, s.timeouts.first_byte).await.ok_or_fail() {
+                        Ok(r) => r,
+                        Err(failed) => return failed,
+                    };
+                    let ct = content_type(&r);
+                    if ct.starts_with("application/json") || ct.starts_with("text/") {
+                        return Attempt::Fatal(format!("expected audio, got {ct:?}"));
+                    }
+                    // The first audio bytes are part of what may be retried.
+                    match tokio::time::timeout(s.timeouts.first_byte, r.chunk()).await {
+                        Err(_) => Attempt::Retry {
+                            error: "no audio within the first-byte timeout".into(),
+                            retry_after: None,
+                        },
+                        Ok(Err(e)) => transport(e),
+                        Ok(Ok(None)) => Attempt::Retry {
+                            error: "empty audio".into(),
+                            retry_after: None,
+                        },
+                        Ok(Ok(Some(first))) => Attempt::Ok((r, first)),
+                    }
+                }
+            })
+            .await?;
+        let (tx, mut rx) = mpsc::channel::<ProviderResult<Vec<i16>>>(16);
+        tokio::spawn(async move {
+            let mut odd: Option<u8> = None;
+            let mut next = Some(first);
+            loop {
+                let Some(bytes) = next.take() else { break };
+                let mut samples = Vec::with_capacity(bytes.len() / 2 + 1);
+                let mut it = bytes.iter().copied();
+                if let Some(lo) = odd.take() {
+                    if let Some(hi) = it.next() {
+                        samples.push(i16::from_le_bytes([lo, hi]));
+                    }
+                }
+                let rest: Vec<u8> = it.collect();
+                let mut pairs = rest.chunks_exact(2);
+                samples.extend(pairs.by_ref().map(|p| i16::from_le_bytes([p[0], p[1]])));
+                odd = pairs.remainder().first().copied();
+                if tx.send(Ok(samples)).await.is_err() {
+                    return;
+                }
+                next = match r.chunk().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let msg = format!("audio stream failed: {}", e.without_url());
+                        let _ = tx.send(Err(ProviderError::new(&name, msg))).await;
+                        return;
+                    }
+                };
+            }
+        });
+        let chunks = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed();
+        Ok(TtsAudio {
+            sample_rate: TTS_PCM_RATE,
+            chunks,
+        })
+    }
+}

@@ -1,0 +1,320 @@
+//! What every remote (vendor) provider shares: settings, one HTTP client, timeouts, the
+//! interviewer prompt, and helpers to turn a streamed response into a provider stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::resilience::{BreakerPolicy, Resilience, RetryPolicy};
+use super::{ContextTurn, InterviewContext, LlmEvent, LlmStream, ProviderResult, TurnKind};
+use crate::config::Secret;
+use crate::protocol::Speaker;
+
+/// Per-stage deadlines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    pub stt: Duration,
+    pub tts: Duration,
+    pub llm: Duration,
+    /// Request sent to response headers (and, for TTS, the first audio bytes).
+    pub first_byte: Duration,
+    /// Request sent to the LLM's first token.
+    pub llm_first_token: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            stt: Duration::from_secs(30),
+            tts: Duration::from_secs(20),
+            llm: Duration::from_secs(45),
+            first_byte: Duration::from_secs(10),
+            llm_first_token: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A vendor's endpoint and key.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+}
+
+impl Endpoint {
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}/{}",
+            self.base_url.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+/// Settings of the remote providers (from [`crate::config::Config`]).
+#[derive(Debug, Clone)]
+pub struct RemoteSettings {
+    pub openai: Endpoint,
+    pub openai_llm_model: String,
+    pub openai_stt_model: String,
+    pub openai_tts_model: String,
+    pub openai_tts_voice: String,
+    pub gemini: Endpoint,
+    pub gemini_model: String,
+    pub deepgram: Endpoint,
+    pub deepgram_model: String,
+    /// Language of the interview (ISO 639-1), sent to STT.
+    pub language: String,
+    pub timeouts: Timeouts,
+    pub retry: RetryPolicy,
+    pub breaker: BreakerPolicy,
+    /// Main questions before the interviewer closes.
+    pub max_questions: u32,
+    /// The conversation sent to the model is trimmed to about this many tokens.
+    pub context_tokens: usize,
+}
+
+impl Default for RemoteSettings {
+    fn default() -> Self {
+        Self {
+            openai: Endpoint {
+                base_url: "https://api.openai.com/v1".into(),
+                api_key: None,
+            },
+            openai_llm_model: "gpt-4o-mini".into(),
+            openai_stt_model: "whisper-1".into(),
+            openai_tts_model: "gpt-4o-mini-tts".into(),
+            openai_tts_voice: "alloy".into(),
+            gemini: Endpoint {
+                base_url: "https://generativelanguage.googleapis.com/v1beta".into(),
+                api_key: None,
+            },
+            gemini_model: "gemini-2.0-flash".into(),
+            deepgram: Endpoint {
+                base_url: "wss://api.deepgram.com".into(),
+                api_key: None,
+            },
+            deepgram_model: "nova-3".into(),
+            language: "en".into(),
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            breaker: BreakerPolicy::default(),
+            max_questions: 6,
+            context_tokens: 6_000,
+        }
+    }
+}
+
+/// Shared by the remote providers of one server.
+pub struct Remote {
+    pub http: reqwest::Client,
+    pub settings: RemoteSettings,
+}
+
+impl Remote {
+    pub fn new(settings: RemoteSettings) -> Arc<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .user_agent(concat!("viva/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client");
+        Arc::new(Self { http, settings })
+    }
+
+    pub fn resilience(&self, name: &str) -> Arc<Resilience> {
+        Arc::new(Resilience::new(
+            name,
+            self.settings.retry,
+            self.settings.breaker,
+        ))
+    }
+}
+
+/// The interviewer's instructions: a versioned file under `prompts/`.
+pub const PROMPT_VERSION: &str = "interviewer.v1";
+const PROMPT: &str = include_str!("../../prompts/interviewer.v1.md");
+
+/// What the model writes after its closing statement; never spoken.
+pub const END_MARKER: &str = "[[END]]";
+
+/// The system prompt for one interview.
+pub fn system_prompt(ctx: &InterviewContext, max_questions: u32) -> String {
+    PROMPT
+        .replace("{role}", &ctx.role)
+        .replace(
+            "{job_description}",
+            ctx.job_description.as_deref().unwrap_or("(none given)"),
+        )
+        .replace("{resume}", ctx.resume.as_deref().unwrap_or("(none given)"))
+        .replace("{max_questions}", &max_questions.to_string())
+        .replace("{end_marker}", END_MARKER)
+}
+
+/// A turn as the model reads it.
+pub fn turn_text(t: &ContextTurn) -> String {
+    match (t.speaker, t.transcribed) {
+        (Speaker::Candidate, false) => format!(
+            "[The candidate answered for {:.0} seconds; the answer could not be transcribed.]",
+            f64::from(t.audio_ms) / 1000.0
+        ),
+        _ => t.text.clone(),
+    }
+}
+
+/// Rough token count (about four characters per token for English).
+pub fn approx_tokens(s: &str) -> usize {
+    s.len().div_ceil(4) + 4
+}
+
+/// The most recent turns that fit in `budget` tokens beside the system prompt, oldest first.
+/// Prompts and notices the server spoke are left out: the model did not write them.
+pub fn recent_turns<'a>(
+    ctx: &'a InterviewContext,
+    system: &str,
+    budget: usize,
+) -> Vec<&'a ContextTurn> {
+    let mut left = budget.saturating_sub(approx_tokens(system));
+    let mut kept: Vec<&ContextTurn> = Vec::new();
+    for t in ctx
+        .turns
+        .iter()
+        .rev()
+        .filter(|t| !matches!(t.kind, TurnKind::Prompt | TurnKind::Notice))
+    {
+        let cost = approx_tokens(&turn_text(t));
+        if cost > left && !kept.is_empty() {
+            break;
+        }
+        left = left.saturating_sub(cost);
+        kept.push(t);
+    }
+    kept.reverse();
+    kept
+}
+
+/// Main questions asked so far (for the closing decision).
+pub fn questions_asked(ctx: &InterviewContext) -> usize {
+    ctx.turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Interviewer && t.kind == TurnKind::Question)
+        .count()
+}
+
+/// Holds back text that might be the start of [`END_MARKER`], so the marker is never spoken
+/// even when a token boundary splits it.
+#[derive(Debug, Default)]
+pub struct MarkerFilter {
+    held: String,
+    pub ended: bool,
+}
+
+impl MarkerFilter {
+    /// Text that is safe to speak now.
+    pub fn push(&mut self, token: &str) -> String {
+        if self.ended {
+            return String::new();
+        }
+        self.held.push_str(token);
+        if let Some(at) = self.held.find(END_MARKER) {
+            self.ended = true;
+            let out = self.held[..at].to_owned();
+            self.held.clear();
+            return out;
+        }
+        // Keep the longest suffix that is a prefix of the marker.
+        let keep = (1..END_MARKER.len().min(self.held.len() + 1))
+            .rev()
+            .find(|n| {
+                self.held.is_char_boundary(self.held.len() - n)
+                    && END_MARKER.starts_with(&self.held[self.held.len() - n..])
+            })
+            .unwrap_or(0);
+        let cut = self.held.len() - keep;
+        let out = self.held[..cut].to_owned();
+        self.held.drain(..cut);
+        out
+    }
+
+    /// The stream ended: whatever was held was not the marker.
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+}
+
+/// A provider stream fed by a task.
+pub fn channel_stream(buffer: usize) -> (mpsc::Sender<ProviderResult<LlmEvent>>, LlmStream) {
+    let (tx, rx) = mpsc::channel(buffer);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed();
+    (tx, stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_marker_is_never_spoken_however_it_is_split() {
+        let text = format!("Thank you, that is all for today. {END_MARKER}");
+        for cut in 1..text.len() {
+            if !text.is_char_boundary(cut) {
+                continue;
+            }
+            let mut f = MarkerFilter::default();
+            let mut spoken = f.push(&text[..cut]);
+            spoken.push_str(&f.push(&text[cut..]));
+            spoken.push_str(&f.finish());
+            assert_eq!(spoken, "Thank you, that is all for today. ", "cut {cut}");
+            assert!(f.ended);
+        }
+        let mut f = MarkerFilter::default();
+        let mut spoken = f.push("Arrays [[like");
+        spoken.push_str(&f.push(" this]] are fine."));
+        spoken.push_str(&f.finish());
+        assert_eq!(spoken, "Arrays [[like this]] are fine.");
+        assert!(!f.ended);
+    }
+
+    #[test]
+    fn context_keeps_the_newest_turns_within_budget() {
+        let turn = |speaker, text: &str| ContextTurn {
+            speaker,
+            kind: if speaker == Speaker::Candidate {
+                TurnKind::Answer
+            } else {
+                TurnKind::Question
+            },
+            text: text.into(),
+            transcribed: true,
+            audio_ms: 1000,
+        };
+        let ctx = InterviewContext {
+            role: "Engineer".into(),
+            turns: (0..100)
+                .map(|i| {
+                    turn(
+                        if i % 2 == 0 {
+                            Speaker::Interviewer
+                        } else {
+                            Speaker::Candidate
+                        },
+                        &format!("turn {i} {}", "word ".repeat(40)),
+                    )
+                })
+                .collect(),
+            ..InterviewContext::default()
+        };
+        let system = system_prompt(&ctx, 6);
+        let kept = recent_turns(&ctx, &system, 2_000);
+        assert!(kept.len() > 3 && kept.len() < 100, "{}", kept.len());
+        assert!(kept.last().unwrap().text.starts_with("turn 99 "));
+        let total: usize = kept.iter().map(|t| approx_tokens(&t.text)).sum();
+        assert!(total + approx_tokens(&system) <= 2_000);
+    }
+}

@@ -1,0 +1,379 @@
+//! Local stand-ins for the vendors, speaking their wire formats over real HTTP, so the real
+//! provider code runs against them: OpenAI-compatible (`/v1/chat/completions` SSE,
+//! `/v1/audio/transcriptions` multipart, `/v1/audio/speech` raw PCM) and Gemini
+//! (`streamGenerateContent?alt=sse`). Each endpoint follows a script of misbehaviours, then
+//! behaves.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+
+/// What an endpoint does with one request.
+#[derive(Debug, Clone, Copy)]
+pub enum Misbehave {
+    /// This status, with `Retry-After` seconds if given.
+    Status(u16, Option<u32>),
+    /// Headers only after this long (longer than the client's first-byte timeout).
+    SlowFirstByte(Duration),
+    /// A success whose stream stops before any content.
+    Truncated,
+    /// A success whose first event is not JSON.
+    Malformed,
+    /// 200 with an HTML page (a proxy's error page).
+    WrongContentType,
+}
+
+#[derive(Default)]
+pub struct Endpoint {
+    script: Mutex<VecDeque<Misbehave>>,
+    /// Requests received (including refused ones).
+    pub hits: AtomicUsize,
+    /// Every request answered with a fault from now on.
+    always: Mutex<Option<Misbehave>>,
+    /// JSON bodies received (chat and Gemini).
+    pub bodies: Mutex<Vec<serde_json::Value>>,
+    /// Authorization-ish header values received.
+    pub keys: Mutex<Vec<String>>,
+}
+
+impl Endpoint {
+    pub fn script(&self, faults: impl IntoIterator<Item = Misbehave>) {
+        self.script.lock().unwrap().extend(faults);
+    }
+
+    pub fn always(&self, fault: Option<Misbehave>) {
+        *self.always.lock().unwrap() = fault;
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    fn next(&self, headers: &HeaderMap, key_header: &str) -> Option<Misbehave> {
+        self.hits.fetch_add(1, Ordering::SeqCst);
+        if let Some(v) = headers.get(key_header).and_then(|v| v.to_str().ok()) {
+            self.keys.lock().unwrap().push(v.to_owned());
+        }
+        self.script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .or_else(|| *self.always.lock().unwrap())
+    }
+}
+
+#[derive(Default)]
+pub struct Vendor {
+    pub chat: Endpoint,
+    pub stt: Endpoint,
+    pub tts: Endpoint,
+    pub gemini: Endpoint,
+    pub deepgram: Endpoint,
+    /// Query strings of Deepgram connections.
+    pub deepgram_queries: Mutex<Vec<String>>,
+    /// What the fake transcriber hears.
+    pub transcript: Mutex<String>,
+    /// Sample rates of the WAV files received.
+    pub wav_rates: Mutex<Vec<u32>>,
+    /// Questions before the fake interviewer closes.
+    pub questions: AtomicUsize,
+}
+
+pub struct FakeVendor {
+    pub addr: SocketAddr,
+    pub state: Arc<Vendor>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeVendor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeVendor {
+    pub async fn start() -> Self {
+        let state = Arc::new(Vendor::default());
+        *state.transcript.lock().unwrap() = "I have five years of experience with Rust.".into();
+        state.questions.store(3, Ordering::SeqCst);
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/audio/transcriptions", post(transcribe))
+            .route("/v1/audio/speech", post(speech))
+            .route("/v1beta/models/{*rest}", post(gemini))
+            .route("/v1/listen", axum::routing::get(listen))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { addr, state, task }
+    }
+
+    pub fn openai_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn deepgram_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    pub fn gemini_url(&self) -> String {
+        format!("http://{}/v1beta", self.addr)
+    }
+}
+
+/// The fake interviewer's reply to a conversation with `asked` questions so far.
+pub fn reply_for(asked: usize, limit: usize) -> String {
+    if asked >= limit {
+        "Thank you, that is everything. The team will be in touch. [[END]]".into()
+    } else {
+        format!(
+            "Thanks. Question {} — what résumé project taught you the most, and why?",
+            asked + 1
+        )
+    }
+}
+
+/// Splits bytes into awkward pieces (7 bytes: through UTF-8 characters and `\r\n`).
+fn awkward(bytes: Vec<u8>) -> Body {
+    let pieces: Vec<Result<Bytes, std::io::Error>> = bytes
+        .chunks(7)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    Body::from_stream(futures_util::stream::iter(pieces))
+}
+
+async fn fault(m: Misbehave, sse: bool) -> Response {
+    match m {
+        Misbehave::Status(code, retry_after) => {
+            let mut r = (
+                StatusCode::from_u16(code).unwrap(),
+                [("content-type", "application/json")],
+                r#"{"error":{"message":"fake vendor says no","type":"fake"}}"#,
+            )
+                .into_response();
+            if let Some(s) = retry_after {
+                r.headers_mut()
+                    .insert("retry-after", s.to_string().parse().unwrap());
+            }
+            r
+        }
+        Misbehave::SlowFirstByte(d) => {
+            tokio::time::sleep(d).await;
+            (StatusCode::OK, "too late").into_response()
+        }
+        Misbehave::Truncated => {
+            let ct = if sse {
+                "text/event-stream"
+            } else {
+                "audio/pcm"
+            };
+            (StatusCode::OK, [("content-type", ct)], Body::empty()).into_response()
+        }
+        Misbehave::Malformed => (
+            StatusCode::OK,
+            [("content-type", "text/event-stream")],
+            "data: {\"choices\": [ {\"delta\"\n\n",
+        )
+            .into_response(),
+        Misbehave::WrongContentType => (
+            StatusCode::OK,
+            [("content-type", "text/html")],
+            "<html>bad gateway</html>",
+        )
+            .into_response(),
+    }
+}
+
+fn asked(messages: &[serde_json::Value], assistant: &str) -> usize {
+    messages
+        .iter()
+        .filter(|m| {
+            m["role"] == assistant && m["content"].as_str().is_some_and(|c| c.contains('?'))
+        })
+        .count()
+}
+
+async fn chat(State(v): State<Arc<Vendor>>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault_now = v.chat.next(&headers, "authorization");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    v.chat.bodies.lock().unwrap().push(json.clone());
+    if let Some(f) = fault_now {
+        return fault(f, true).await;
+    }
+    let messages = json["messages"].as_array().cloned().unwrap_or_default();
+    let text = reply_for(
+        asked(&messages, "assistant"),
+        v.questions.load(Ordering::SeqCst),
+    );
+    let mut out = String::new();
+    for word in text.split_inclusive(' ') {
+        let chunk = serde_json::json!({"choices": [{"index": 0, "delta": {"content": word}}]});
+        out.push_str(&format!("data: {chunk}\r\n\r\n"));
+    }
+    let usage = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 120, "completion_tokens": 18}});
+    out.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+    (
+        StatusCode::OK,
+        [("content-type", "text/event-stream")],
+        awkward(out.into_bytes()),
+    )
+        .into_response()
+}
+
+async fn gemini(State(v): State<Arc<Vendor>>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault_now = v.gemini.next(&headers, "x-goog-api-key");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    v.gemini.bodies.lock().unwrap().push(json.clone());
+    if let Some(f) = fault_now {
+        return fault(f, true).await;
+    }
+    let contents = json["contents"].as_array().cloned().unwrap_or_default();
+    let asked = contents
+        .iter()
+        .filter(|c| c["role"] == "model" && c.to_string().contains('?'))
+        .count();
+    let text = reply_for(asked, v.questions.load(Ordering::SeqCst));
+    let mut out = String::new();
+    for word in text.split_inclusive(' ') {
+        let chunk = serde_json::json!({"candidates": [{"content": {"role": "model", "parts": [{"text": word}]}}]});
+        out.push_str(&format!("data: {chunk}\n\n"));
+    }
+    let last = serde_json::json!({"candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 90, "candidatesTokenCount": 15}});
+    out.push_str(&format!("data: {last}\n\n"));
+    (
+        StatusCode::OK,
+        [("content-type", "text/event-stream")],
+        awkward(out.into_bytes()),
+    )
+        .into_response()
+}
+
+async fn transcribe(
+    State(v): State<Arc<Vendor>>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let fault_now = v.stt.next(&headers, "authorization");
+    let mut model = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("file") => {
+                let wav = field.bytes().await.unwrap();
+                let (rate, _) = viva::audio::wav::parse(&wav).expect("a WAV file");
+                v.wav_rates.lock().unwrap().push(rate);
+            }
+            Some("model") => model = field.text().await.ok(),
+            _ => {}
+        }
+    }
+    if let Some(f) = fault_now {
+        return fault(f, false).await;
+    }
+    assert!(model.is_some(), "model field");
+    let text = v.transcript.lock().unwrap().clone();
+    axum::Json(serde_json::json!({ "text": text })).into_response()
+}
+
+async fn speech(State(v): State<Arc<Vendor>>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault_now = v.tts.next(&headers, "authorization");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    v.tts.bodies.lock().unwrap().push(json.clone());
+    if let Some(f) = fault_now {
+        return fault(f, false).await;
+    }
+    assert_eq!(json["response_format"], "pcm");
+    // A 24 kHz tone, 40 ms per character, streamed in odd-sized pieces.
+    let chars = json["input"].as_str().unwrap_or("").chars().count().max(1);
+    let samples = 24_000 * 40 * chars / 1000;
+    let mut pcm = Vec::with_capacity(samples * 2);
+    for i in 0..samples {
+        let s = (i as f32 * 220.0 * std::f32::consts::TAU / 24_000.0).sin() * 8_000.0;
+        pcm.extend_from_slice(&(s as i16).to_le_bytes());
+    }
+    let pieces: Vec<Result<Bytes, std::io::Error>> = pcm
+        .chunks(1001)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    (
+        StatusCode::OK,
+        [("content-type", "audio/pcm")],
+        Body::from_stream(futures_util::stream::iter(pieces)),
+    )
+        .into_response()
+}
+
+/// Deepgram live: interim results every half second of audio, finals after `CloseStream`.
+async fn listen(
+    State(v): State<Arc<Vendor>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    ws: axum::extract::WebSocketUpgrade,
+) -> Response {
+    if let Some(f) = v.deepgram.next(&headers, "authorization") {
+        return fault(f, false).await;
+    }
+    v.deepgram_queries
+        .lock()
+        .unwrap()
+        .push(uri.query().unwrap_or("").to_owned());
+    let words: Vec<String> = v
+        .transcript
+        .lock()
+        .unwrap()
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    ws.on_upgrade(move |mut socket| async move {
+        use axum::extract::ws::Message;
+        let result = |text: &str, is_final: bool| {
+            Message::text(
+                serde_json::json!({
+                    "type": "Results",
+                    "channel": {"alternatives": [{"transcript": text, "confidence": 0.9}]},
+                    "is_final": is_final,
+                    "speech_final": is_final,
+                })
+                .to_string(),
+            )
+        };
+        let mut bytes = 0usize;
+        let mut said = 0usize;
+        while let Some(Ok(msg)) = socket.recv().await {
+            match msg {
+                Message::Binary(b) => {
+                    bytes += b.len();
+                    // An interim result per half second of 16 kHz 16-bit audio.
+                    let due = (bytes / 16_000).min(words.len());
+                    if due > said {
+                        said = due;
+                        let _ = socket.send(result(&words[..said].join(" "), false)).await;
+                    }
+                }
+                Message::Text(t) if t.contains("CloseStream") => {
+                    let half = words.len() / 2;
+                    let _ = socket.send(result(&words[..half].join(" "), true)).await;
+                    let _ = socket.send(result(&words[half..].join(" "), true)).await;
+                    let _ = socket
+                        .send(Message::text(r#"{"type":"Metadata","duration":1.0}"#))
+                        .await;
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    })
+}
