@@ -147,17 +147,18 @@ async fn main() -> anyhow::Result<()> {
                 other => anyhow::bail!("stream ended: {other:?}"),
             }
         };
-        let s = stamps.lock().unwrap();
-        let (tok, end, req_at, byte) = (
-            s.first_token.expect("token"),
-            s.sentence_end.expect("sentence end"),
-            s.tts_request.expect("tts request"),
-            s.tts_first_byte.expect("tts bytes"),
-        );
+        let (tok, end, req_at, byte) = {
+            let s = stamps.lock().unwrap();
+            (
+                s.first_token.expect("token"),
+                s.sentence_end.expect("sentence end"),
+                s.tts_request.expect("tts request"),
+                s.tts_first_byte.expect("tts bytes"),
+            )
+        };
         to_tts.push(req_at.duration_since(tok).as_secs_f64() * 1e3);
         sentence_to_tts.push(req_at.duration_since(end).as_secs_f64() * 1e3);
         to_frame.push(first_frame.duration_since(byte).as_secs_f64() * 1e3);
-        drop(s);
         drop(ws);
         let _ = stop.send(());
         let _ = server.await;
