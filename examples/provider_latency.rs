@@ -73,14 +73,21 @@ async fn speech(State(s): State<Shared>, body: Bytes) -> impl IntoResponse {
         .flat_map(|i| (((i as f32 * 0.057).sin() * 6000.0) as i16).to_le_bytes())
         .collect();
     let pieces: Vec<Vec<u8>> = pcm.chunks(4800).map(<[u8]>::to_vec).collect();
-    let stream = futures_util::stream::iter(pieces.into_iter().enumerate()).map(move |(i, p)| {
-        if i == 0 {
-            let mut st = s.lock().unwrap();
-            if st.tts_first_byte.is_none() {
-                st.tts_first_byte = Some(Instant::now());
+    // Pieces 5 ms apart (a vendor streams as it synthesises), so the first is flushed alone and
+    // its stamp is when it leaves, not when a buffered body is.
+    let stream = futures_util::stream::iter(pieces.into_iter().enumerate()).then(move |(i, p)| {
+        let s = s.clone();
+        async move {
+            if i == 0 {
+                let mut st = s.lock().unwrap();
+                if st.tts_first_byte.is_none() {
+                    st.tts_first_byte = Some(Instant::now());
+                }
+            } else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
+            Ok::<_, std::io::Error>(Bytes::from(p))
         }
-        Ok::<_, std::io::Error>(Bytes::from(p))
     });
     (
         StatusCode::OK,
@@ -118,6 +125,9 @@ async fn main() -> anyhow::Result<()> {
             .with_state(stamps.clone());
         let vendor = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         cfg.openai_base_url = format!("http://{}/v1", vendor.local_addr()?);
+        let vendor = axum::serve::ListenerExt::tap_io(vendor, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let fake = tokio::spawn(async move { axum::serve(vendor, app).await });
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

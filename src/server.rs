@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -174,6 +175,13 @@ pub async fn run(
 
     tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt, llm = ?cfg.llm, tts = ?cfg.tts, "viva listening");
     let stop = root.clone();
+    // Small real-time writes (20 ms Opus frames, events) go out at once, not when Nagle's
+    // algorithm decides.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
