@@ -159,6 +159,7 @@ async fn bench_hot(hot: Arc<dyn HotState>) {
         state: InterviewState::Listening,
         updated_at: Utc::now(),
         unsaved: Vec::new(),
+        clean: false,
     };
     let mut samples = Vec::with_capacity(SEQUENTIAL);
     let t0 = Instant::now();
@@ -185,6 +186,7 @@ async fn bench_hot(hot: Arc<dyn HotState>) {
                         state: InterviewState::Speaking,
                         updated_at: Utc::now(),
                         unsaved: Vec::new(),
+                        clean: false,
                     };
                     let t = Instant::now();
                     hot.save_checkpoint(&c).await.unwrap();

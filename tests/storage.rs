@@ -160,6 +160,7 @@ async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
             Speaker::Candidate,
             "kept while the store is down",
         )],
+        clean: true,
     };
     hot.save_checkpoint(&cp).await.unwrap();
     assert_eq!(hot.load_checkpoint(id).await.unwrap(), Some(cp));

@@ -236,6 +236,10 @@ pub struct Checkpoint {
     /// resuming the interview writes them before anything else.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unsaved: Vec<TurnRecord>,
+    /// Written by an actor's final checkpoint as it stopped cleanly. Absent or false: the owner
+    /// may have died, and events it sent may be lost, so the next owner skips ahead in `seq`.
+    #[serde(default)]
+    pub clean: bool,
 }
 
 pub const CHECKPOINT_VERSION: u32 = 2;

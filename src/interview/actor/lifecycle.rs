@@ -62,6 +62,7 @@ impl Actor {
             state: self.state,
             updated_at: Utc::now(),
             unsaved: self.writes.unsaved(),
+            clean: self.stopping,
         };
         if let Err(e) = self.deps.hot.save_checkpoint(&cp).await {
             tracing::warn!(interview = %self.id, error = %e, "checkpoint failed");
@@ -105,6 +106,7 @@ impl Actor {
         if let Some(w) = self.flush_usage() {
             let _ = w.await;
         }
+        self.stopping = true;
         self.checkpoint().await;
         self.release_lease().await;
         self.send(Outbound::Close(code, reason));

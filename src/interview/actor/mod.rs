@@ -40,6 +40,9 @@ const PROMPT_TEXT: &str = "Take your time, there is no rush. When you are ready,
 const NOT_CAUGHT_TEXT: &str = "Sorry, I did not catch that. Could you say it again?";
 const WELCOME_BACK_TEXT: &str = "Welcome back. Please go on with your answer.";
 const MAX_PROMPTS: u32 = 2;
+/// How far `seq` skips after an unclean stop: more than the events a node can have sent but not
+/// yet written (the event writers' queues hold 16 384 each).
+const CRASH_SEQ_GAP: u64 = 1 << 16;
 /// Checkpoints are written every turn, and this often while the interviewer speaks.
 const SPEAKING_CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
@@ -162,6 +165,8 @@ struct Actor {
     last_checkpoint: Instant,
     /// Vendor usage not yet added to the interview's record.
     usage: crate::store::Usage,
+    /// The final checkpoint is being written (it is marked clean).
+    stopping: bool,
     /// Reply progress held back while answers are committing, so events stay in conversation
     /// order (an answer's final transcript before the reply's text).
     deferred: Vec<(u64, SpeakMsg)>,
@@ -245,11 +250,20 @@ impl Actor {
                 .map(|e| (e.seq, e.body))
                 .collect()
         };
-        let next_seq = checkpoint
+        let mut next_seq = checkpoint
             .as_ref()
             .map_or(1, |c| c.next_seq)
             .max(stored_seq + 1)
             .max(streamed_seq + 1);
+        // A previous owner that did not stop cleanly may have sent events that reached neither
+        // the stream nor the store: numbering on from what was kept would give those seqs to
+        // new events. Skip past anything it could have sent; a client that saw them gets a
+        // resync, never a seq it has seen before.
+        let ran_before = checkpoint.is_some() || stored_seq > 0 || streamed_seq > 0;
+        if ran_before && !checkpoint.as_ref().is_some_and(|c| c.clean) {
+            tracing::info!(interview = %id, "previous owner did not stop cleanly; seq skips ahead");
+            next_seq += CRASH_SEQ_GAP;
+        }
         let next_turn = checkpoint.as_ref().map_or(0, |c| c.next_turn);
         let ear = Ear::new(deps.cfg.vad_aggressiveness, deps.cfg.endpoint).map_err(|e| {
             tracing::error!(error = %e, "cannot create Opus decoder");
@@ -292,6 +306,7 @@ impl Actor {
             lease_renew_at,
             last_checkpoint: Instant::now(),
             usage: Default::default(),
+            stopping: false,
             deferred: Vec::new(),
         })
     }
@@ -325,6 +340,7 @@ impl Actor {
             }
             if self.ended {
                 self.settle_writes().await;
+                self.stopping = true;
                 self.checkpoint().await;
                 self.release_lease().await;
                 return;
