@@ -198,6 +198,31 @@ async fn the_breaker_opens_after_five_failed_calls_and_stops_calling() {
 }
 
 #[tokio::test]
+async fn an_open_breaker_lets_a_trial_through_after_its_pause_and_closes_on_success() {
+    let fake = FakeVendor::start().await;
+    let mut s = settings(&fake);
+    s.retry.tries = 1;
+    // No pause, so the trial is due at once (the 60 s pause itself is tested on paused time).
+    s.breaker.open_for = Duration::ZERO;
+    let llm = OpenAiLlm::new(Remote::new(s));
+    fake.state.chat.always(Some(Misbehave::Status(500, None)));
+    for _ in 0..5 {
+        assert!(llm.stream(ctx(vec![])).await.is_err());
+    }
+    assert_eq!(Counters::get(&llm.resilience().counters.opened), 1);
+    fake.state.chat.always(None);
+    let (text, ..) = read_reply(&llm, ctx(vec![])).await;
+    assert_eq!(text, reply_for(0, 3), "the half-open trial went through");
+    assert!(!llm.resilience().is_open(), "and closed the breaker");
+    // Closed means counting from zero again: four failures do not reopen it.
+    fake.state.chat.always(Some(Misbehave::Status(500, None)));
+    for _ in 0..4 {
+        assert!(llm.stream(ctx(vec![])).await.is_err());
+    }
+    assert_eq!(Counters::get(&llm.resilience().counters.opened), 1);
+}
+
+#[tokio::test]
 async fn the_chain_falls_back_to_gemini_then_to_the_offline_interviewer_and_says_so() {
     let fake = FakeVendor::start().await;
     let mut cfg = viva::config::Config::embedded("/tmp/unused");
