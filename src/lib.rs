@@ -18,8 +18,9 @@
 //!   nodes, HTTP errors.
 //! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
 //! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
-//! - [`providers`]: STT / LLM / TTS traits and implementations (espeak-ng, offline interviewer,
-//!   `scripted` test providers), chains.
+//! - [`providers`]: STT / LLM / TTS traits and implementations: vendors (OpenAI-compatible,
+//!   Gemini, Deepgram) with retries and circuit breakers, espeak-ng, the offline interviewer,
+//!   `scripted` test providers; chains with fallbacks.
 //! - [`store`]: durable [`store::Store`] (Postgres, or the embedded SQLite) and
 //!   [`store::HotState`] (Redis, or in-process).
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
