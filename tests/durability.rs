@@ -9,9 +9,8 @@
 mod common;
 
 use std::future::Future;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::services::{Postgres, Redis};
@@ -173,31 +172,15 @@ fn viva(data_dir: &Path, pg: &Postgres, redis: &Redis) -> Command {
         .env("VIVA_STT", "scripted")
         .env("VIVA_LLM", "scripted")
         .env("VIVA_TTS", "scripted")
-        .env("VIVA_SCRIPTED_QUESTIONS", "3")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1");
+        .env("VIVA_SCRIPTED_QUESTIONS", "3");
     c
 }
 
-/// Starts `viva serve` on port 0 and reads the address it logs.
+/// Starts `viva serve` on port 0.
 fn serve(data_dir: &Path, pg: &Postgres, redis: &Redis) -> Node {
-    let mut child = viva(data_dir, pg, redis)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("viva binary");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("viva exited before listening").unwrap();
-        if let Some(rest) = line
-            .split("addr=")
-            .nth(1)
-            .filter(|_| line.contains("viva listening"))
-        {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let mut cmd = viva(data_dir, pg, redis);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"]);
+    let (child, addr) = spawn_serve(cmd);
     Node { child, addr }
 }
 

@@ -2,8 +2,9 @@
 //! monitor each) against the real `viva serve` binary on the scripted providers. Asserts on the
 //! reports' contents, never on timings.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Child, Command};
 
 use viva_loadtest::{create_invites, run, Options};
 
@@ -19,33 +20,15 @@ impl Drop for Server {
     }
 }
 
-/// Starts `viva serve` on port 0 and reads the address it logs.
+/// Starts `viva serve` on port 0.
 fn serve(data_dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_viva"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_viva"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("VIVA_STT", "scripted")
         .env("VIVA_LLM", "scripted")
-        .env("VIVA_TTS", "scripted")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("viva binary");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("viva exited before listening").unwrap();
-        if let Some(rest) = line
-            .split("addr=")
-            .nth(1)
-            .filter(|_| line.contains("viva listening"))
-        {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining the server's log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+        .env("VIVA_TTS", "scripted");
+    let (child, addr) = common::spawn_serve(cmd);
     Server {
         child,
         url: format!("http://{addr}"),

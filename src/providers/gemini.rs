@@ -8,9 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::llm_stream::{first_token, pump, Chunk, Usage};
-use super::remote::{
-    channel_stream, questions_asked, recent_turns, system_prompt, turn_text, Remote,
-};
+use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote};
 use super::resilience::{send, Resilience};
 use super::{InterviewContext, LlmProvider, LlmStream, ProviderResult};
 use crate::protocol::Speaker;
@@ -37,10 +35,7 @@ impl GeminiLlm {
 
     fn body(&self, ctx: &InterviewContext) -> serde_json::Value {
         let s = &self.remote.settings;
-        let mut system = system_prompt(ctx, s.max_questions);
-        if questions_asked(ctx) as u32 >= s.max_questions {
-            system.push_str("\n\nYou have asked enough questions: close the interview now.");
-        }
+        let system = instructions(ctx, s);
         // Gemini wants the conversation to open with the user and roles to alternate.
         let mut contents: Vec<(&str, String)> = vec![(
             "user",

@@ -15,9 +15,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::llm_stream::{first_token, pump, Chunk, Usage};
-use super::remote::{
-    channel_stream, questions_asked, recent_turns, system_prompt, turn_text, Remote,
-};
+use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote};
 use super::resilience::{send, transport, Attempt, Resilience};
 use super::{
     InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
@@ -67,10 +65,7 @@ impl OpenAiLlm {
 
     fn body(&self, ctx: &InterviewContext) -> serde_json::Value {
         let s = &self.remote.settings;
-        let mut system = system_prompt(ctx, s.max_questions);
-        if questions_asked(ctx) as u32 >= s.max_questions {
-            system.push_str("\n\nYou have asked enough questions: close the interview now.");
-        }
+        let system = instructions(ctx, s);
         let mut messages = vec![json!({"role": "system", "content": system})];
         for t in recent_turns(ctx, &system, s.context_tokens) {
             let role = match t.speaker {

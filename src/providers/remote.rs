@@ -154,6 +154,15 @@ pub fn system_prompt(ctx: &InterviewContext, max_questions: u32) -> String {
         .replace("{end_marker}", END_MARKER)
 }
 
+/// The system prompt, told to close once enough questions were asked.
+pub fn instructions(ctx: &InterviewContext, s: &RemoteSettings) -> String {
+    let mut system = system_prompt(ctx, s.max_questions);
+    if questions_asked(ctx) as u32 >= s.max_questions {
+        system.push_str("\n\nYou have asked enough questions: close the interview now.");
+    }
+    system
+}
+
 /// A turn as the model reads it.
 pub fn turn_text(t: &ContextTurn) -> String {
     match (t.speaker, t.transcribed) {

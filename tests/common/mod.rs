@@ -406,3 +406,28 @@ pub fn final_agent_texts(events: &[&EventEnvelope]) -> Vec<(u32, String)> {
         })
         .collect()
 }
+
+/// Starts a `viva serve` command (bound to port 0) as its own process; returns it and the
+/// address it logs. Its log keeps being drained so it never blocks on a full pipe.
+pub fn spawn_serve(mut cmd: std::process::Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("viva binary");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("viva exited before listening").unwrap();
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("viva listening"))
+        {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
