@@ -222,6 +222,14 @@ async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
             kept.len()
         );
         assert_eq!(kept.last().unwrap().seq, 400);
+        // A long tail is read whole, in order (it takes several pages).
+        let long = Uuid::now_v7();
+        let events: Vec<StoredEvent> = (1..=2500).map(|s| event(long, s)).collect();
+        hot.publish_events(&events, 10_000).await.unwrap();
+        assert_eq!(
+            hot.read_events(long, 0, Duration::ZERO).await.unwrap(),
+            events
+        );
     } else {
         assert!(read.is_empty(), "one process has no shared stream");
     }

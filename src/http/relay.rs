@@ -16,6 +16,13 @@ use crate::protocol::{close, ConnectionMessage, InterviewState};
 /// How long one blocking read of the stream waits before looking again.
 const READ_WAIT: Duration = Duration::from_secs(5);
 
+/// Just an event's `type`.
+#[derive(serde::Deserialize)]
+struct Kind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(v).expect("protocol types serialise"))
 }
@@ -80,7 +87,7 @@ pub async fn relay(app: AppState, id: Uuid, tx: mpsc::Sender<Outbound>) -> Resul
             };
             for e in events {
                 after = e.seq;
-                let ended = e.body.contains(r#""type":"ended""#);
+                let ended = serde_json::from_str::<Kind>(&e.body).is_ok_and(|k| k.kind == "ended");
                 if tx
                     .send(Outbound::Text(Utf8Bytes::from(e.body)))
                     .await

@@ -8,20 +8,12 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::remote::MarkerFilter;
-use super::resilience::{transport, Attempt};
+use super::resilience::{content_type, transport, Attempt};
 use super::sse::SseDecoder;
 use super::{LlmEvent, ProviderError, ProviderResult};
 
 /// Parses one event payload (or a whole non-streamed body) of a vendor's stream.
 pub type Parse = fn(&str) -> Result<Vec<Chunk>, String>;
-
-fn content_type(r: &reqwest::Response) -> String {
-    r.headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
 
 #[derive(Deserialize, Clone, Copy)]
 pub struct Usage {
@@ -192,11 +184,7 @@ pub async fn pump(
             }
         }
     }
-    // A stream that ends without [DONE] (some servers) is complete if it said anything; one cut
-    // mid-reply after tokens is reported as truncated.
-    if !done && body.is_none() && !filter.ended && usage.is_none() {
-        tracing::debug!(provider = %name, "stream ended without [DONE]");
-    }
+    // Here the stream said [DONE], or ended without it (some servers never send it).
     let rest = filter.finish();
     if !rest.is_empty() {
         let _ = tx.send(Ok(LlmEvent::Token(rest))).await;

@@ -9,14 +9,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::llm_stream::{first_token, pump, Chunk, Usage};
 use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote};
-use super::resilience::{send, transport, Attempt, Resilience};
+use super::resilience::{content_type, send, transport, Attempt, Resilience};
 use super::{
     InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
     SttResult, SttSession, TtsAudio, TtsProvider,
@@ -25,14 +24,6 @@ use crate::protocol::Speaker;
 
 /// Sample rate of OpenAI's `pcm` speech format.
 pub const TTS_PCM_RATE: u32 = 24_000;
-
-fn content_type(r: &reqwest::Response) -> String {
-    r.headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
 
 fn authorized(req: reqwest::RequestBuilder, remote: &Remote) -> reqwest::RequestBuilder {
     match &remote.settings.openai.api_key {
@@ -355,23 +346,19 @@ impl TtsProvider for OpenAiTts {
                 }
             })
             .await?;
-        let (tx, mut rx) = mpsc::channel::<ProviderResult<Vec<i16>>>(16);
+        let (tx, chunks) = channel_stream::<ProviderResult<Vec<i16>>>(16);
         tokio::spawn(async move {
-            let mut odd: Option<u8> = None;
+            // Little-endian 16-bit samples; a piece may end inside one.
+            let mut carry: Vec<u8> = Vec::new();
             let mut next = Some(first);
-            loop {
-                let Some(bytes) = next.take() else { break };
-                let mut samples = Vec::with_capacity(bytes.len() / 2 + 1);
-                let mut it = bytes.iter().copied();
-                if let Some(lo) = odd.take() {
-                    if let Some(hi) = it.next() {
-                        samples.push(i16::from_le_bytes([lo, hi]));
-                    }
-                }
-                let rest: Vec<u8> = it.collect();
-                let mut pairs = rest.chunks_exact(2);
-                samples.extend(pairs.by_ref().map(|p| i16::from_le_bytes([p[0], p[1]])));
-                odd = pairs.remainder().first().copied();
+            while let Some(bytes) = next.take() {
+                carry.extend_from_slice(&bytes);
+                let whole = carry.len() & !1;
+                let samples: Vec<i16> = carry[..whole]
+                    .chunks_exact(2)
+                    .map(|p| i16::from_le_bytes([p[0], p[1]]))
+                    .collect();
+                carry.drain(..whole);
                 if tx.send(Ok(samples)).await.is_err() {
                     return;
                 }
@@ -385,7 +372,6 @@ impl TtsProvider for OpenAiTts {
                 };
             }
         });
-        let chunks = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed();
         Ok(TtsAudio {
             sample_rate: TTS_PCM_RATE,
             chunks,

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::resilience::{BreakerPolicy, Resilience, RetryPolicy};
-use super::{ContextTurn, InterviewContext, LlmEvent, LlmStream, ProviderResult, TurnKind};
+use super::{ContextTurn, InterviewContext, TurnKind};
 use crate::config::Secret;
 use crate::protocol::Speaker;
 
@@ -254,8 +254,10 @@ impl MarkerFilter {
     }
 }
 
-/// A provider stream fed by a task.
-pub fn channel_stream(buffer: usize) -> (mpsc::Sender<ProviderResult<LlmEvent>>, LlmStream) {
+/// A provider stream (tokens, audio chunks) fed by a task through a bounded channel.
+pub fn channel_stream<T: Send + 'static>(
+    buffer: usize,
+) -> (mpsc::Sender<T>, futures_util::stream::BoxStream<'static, T>) {
     let (tx, rx) = mpsc::channel(buffer);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))

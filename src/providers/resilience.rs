@@ -119,6 +119,15 @@ pub async fn send(
     }
 }
 
+/// A response's media type, lower-cased ("" if absent).
+pub fn content_type(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
 /// Classifies a transport error (connect, timeout, reset): always worth a retry.
 pub fn transport<T>(e: reqwest::Error) -> Attempt<T> {
     let kind = if e.is_timeout() {

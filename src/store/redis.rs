@@ -89,6 +89,45 @@ impl RedisHot {
     }
 }
 
+/// Stream entries read per command.
+const READ_PAGE: u64 = 1000;
+
+/// One XREAD of an interview's stream after `after` (blocking up to `block_ms` if given).
+async fn xread(
+    client: &Client,
+    id: Uuid,
+    after: u64,
+    block_ms: Option<u64>,
+) -> StoreResult<Vec<StoredEvent>> {
+    let streams: XReadResponse<String, String, String, String> = client
+        .xread_map(
+            Some(READ_PAGE),
+            block_ms,
+            key("ev", id),
+            format!("{after}-0").as_str(),
+        )
+        .await?;
+    let mut out = Vec::new();
+    for (_, entries) in streams {
+        for (xid, mut fields) in entries {
+            let seq = xid
+                .split('-')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("stream id {xid:?}")))?;
+            let body = fields
+                .remove("b")
+                .ok_or_else(|| StoreError::Corrupt(format!("stream entry {xid} has no body")))?;
+            out.push(StoredEvent {
+                interview_id: id,
+                seq,
+                body,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn decode<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> StoreResult<T> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
@@ -201,39 +240,25 @@ impl HotState for RedisHot {
         after: u64,
         wait: Duration,
     ) -> StoreResult<Vec<StoredEvent>> {
+        if wait.is_zero() {
+            // Everything after `after`, a page at a time, on the shared connection.
+            let mut out: Vec<StoredEvent> = Vec::new();
+            loop {
+                let from = out.last().map_or(after, |e| e.seq);
+                let page = xread(&self.client, id, from, None).await?;
+                let full = page.len() == READ_PAGE as usize;
+                out.extend(page);
+                if !full {
+                    return Ok(out);
+                }
+            }
+        }
         // A blocking read holds its connection, so it gets its own.
         let reader = self.client.clone_new();
         reader.init().await?;
-        let block = (!wait.is_zero()).then(|| ms(wait) as u64);
-        let result: Result<XReadResponse<String, String, String, String>, _> = reader
-            .xread_map(
-                Some(1000),
-                block,
-                key("ev", id),
-                format!("{after}-0").as_str(),
-            )
-            .await;
+        let result = xread(&reader, id, after, Some(ms(wait) as u64)).await;
         let _ = reader.quit().await;
-        let streams = result?;
-        let mut out = Vec::new();
-        for (_, entries) in streams {
-            for (xid, mut fields) in entries {
-                let seq = xid
-                    .split('-')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| StoreError::Corrupt(format!("stream id {xid:?}")))?;
-                let body = fields.remove("b").ok_or_else(|| {
-                    StoreError::Corrupt(format!("stream entry {xid} has no body"))
-                })?;
-                out.push(StoredEvent {
-                    interview_id: id,
-                    seq,
-                    body,
-                });
-            }
-        }
-        Ok(out)
+        result
     }
 
     async fn revoke_token(&self, jti: &str, ttl: Duration) -> StoreResult<()> {

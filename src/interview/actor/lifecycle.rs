@@ -42,7 +42,7 @@ impl Actor {
 
     /// Tells everyone watching that turns are kept in memory until the store is back.
     pub(super) fn storage_degraded(&mut self, error: &str) {
-        tracing::error!(interview = %self.id, error, unsaved = self.writes.unsaved().len(), "turn not stored yet");
+        tracing::error!(interview = %self.id, error, unsaved = self.writes.waiting(), "turn not stored yet");
         self.emit(Event::Error {
             code: "storage_degraded".into(),
             message:
@@ -95,20 +95,12 @@ impl Actor {
 
     /// Final checkpoint, then the connection is closed with a code it can resume from.
     pub(super) async fn stop(&mut self, code: u16, reason: &'static str) {
-        // The write in flight is waited for: no answer is lost to a shutdown (what the store
-        // did not take is in the final checkpoint).
-        self.settle_writes().await;
         if let Some(s) = self.speaking.take() {
             if let Some(p) = s.pipeline {
                 p.abort();
             }
         }
-        if let Some(w) = self.flush_usage() {
-            let _ = w.await;
-        }
-        self.stopping = true;
-        self.checkpoint().await;
-        self.release_lease().await;
+        self.finish().await;
         self.send(Outbound::Close(code, reason));
         self.close_monitors(code, reason);
         self.conn = None;
@@ -116,6 +108,19 @@ impl Actor {
 }
 
 impl Actor {
+    /// The last thing an actor does: waits for the write in flight (no answer is lost to a
+    /// stop; what the store did not take is in the checkpoint), records usage, writes the final
+    /// (clean) checkpoint and gives the lease up.
+    pub(super) async fn finish(&mut self) {
+        self.settle_writes().await;
+        if let Some(w) = self.flush_usage() {
+            let _ = w.await;
+        }
+        self.stopping = true;
+        self.checkpoint().await;
+        self.release_lease().await;
+    }
+
     /// Renews the ownership lease; `false` if another node holds it now. A hot-state outage
     /// counts as still ours (nobody else can take it from Redis either).
     pub(super) async fn renew_lease(&mut self) -> bool {

@@ -333,19 +333,18 @@ impl Actor {
             }
             self.pump().await;
             self.kick_writes();
+            if self.ended {
+                self.finish().await;
+                return;
+            }
+            // One clock read per wake-up (this loop runs for every audio frame).
+            let now = Instant::now();
             if self.state == InterviewState::Speaking
-                && self.last_checkpoint.elapsed() >= SPEAKING_CHECKPOINT_EVERY
+                && now >= self.last_checkpoint + SPEAKING_CHECKPOINT_EVERY
             {
                 self.checkpoint().await;
             }
-            if self.ended {
-                self.settle_writes().await;
-                self.stopping = true;
-                self.checkpoint().await;
-                self.release_lease().await;
-                return;
-            }
-            if Instant::now() >= self.lease_renew_at && !self.renew_lease().await {
+            if now >= self.lease_renew_at && !self.renew_lease().await {
                 tracing::warn!(interview = %self.id, "lease lost: another node drives this interview now");
                 self.send(Outbound::Close(
                     close::TRY_AGAIN,
@@ -354,7 +353,7 @@ impl Actor {
                 self.close_monitors(close::TRY_AGAIN, "interview moved; reconnect");
                 return;
             }
-            if self.grace_until.is_some_and(|g| Instant::now() >= g) {
+            if self.grace_until.is_some_and(|g| now >= g) {
                 tracing::info!(interview = %self.id, "grace period over; unloading");
                 self.stop(close::SERVICE_RESTART, "interview unloaded")
                     .await;

@@ -60,6 +60,11 @@ impl TurnWrites {
             .any(|(_, a)| matches!(a, AfterWrite::Transcript { .. }))
     }
 
+    /// Turns waiting for the store.
+    pub(super) fn waiting(&self) -> usize {
+        self.queue.len()
+    }
+
     pub(super) fn unsaved(&self) -> Vec<TurnRecord> {
         self.queue.iter().cloned().collect()
     }
