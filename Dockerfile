@@ -13,7 +13,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libopus0 espeak
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/viva --create-home viva
 COPY --from=build /src/target/release/viva /usr/local/bin/viva
-COPY web-client /usr/share/viva/web-client
+COPY web-client/public /usr/share/viva/web-client
 USER viva
 WORKDIR /var/lib/viva
 ENV VIVA_BIND=0.0.0.0:8080 \

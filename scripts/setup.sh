@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what Viva needs to build and run on the embedded default (Debian/Ubuntu):
 # libopus (Opus codec), pkg-config, espeak-ng (the offline voice). Idempotent.
-# With --test, also what the tests start for themselves: PostgreSQL and Redis servers (the
-# tests run private instances on free ports; nothing is started here).
+# With --test, also what the tests use: PostgreSQL and Redis servers (the tests run private
+# instances on free ports; nothing is started here), Chromium, Node.js and the web client's npm
+# packages (Playwright, TypeScript, ESLint) for the browser tests and the JavaScript checks.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(pkg-config libopus-dev espeak-ng)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(postgresql redis-server)
+  packages+=(postgresql redis-server chromium)
+  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -24,4 +27,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: install Rust (https://rustup.rs) first" >&2; exit 1; }
+
+if [ "${1:-}" = "--test" ]; then
+  # The exact versions in web-client/package-lock.json; reinstalled only when the lock changed.
+  stamp=web-client/node_modules/.installed-from-lock
+  if ! cmp -s web-client/package-lock.json "$stamp"; then
+    echo "setup: npm ci in web-client/" >&2
+    (cd web-client && npm ci --no-audit --no-fund --loglevel=error)
+    cp web-client/package-lock.json "$stamp"
+  fi
+fi
 echo "setup: ok" >&2

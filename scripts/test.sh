@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, unit, integration and bench smoke tests.
+# Runs every check and test: the web client's type-check and lint, formatting, clippy, unit,
+# integration (including real-browser) and bench smoke tests.
 # Installs system packages first when they are missing (scripts/setup.sh --test), including the
 # PostgreSQL and Redis servers the storage tests start privately.
 set -euo pipefail
@@ -7,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh --test
 
+echo "== web-client: tsc --checkJs, eslint" >&2
+(cd web-client && npx --no-install tsc -p . && npx --no-install eslint --max-warnings 0 .)
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2

@@ -170,7 +170,7 @@ pub struct Config {
     pub breaker_failures: u32,
     #[arg(long, env = "VIVA_BREAKER_OPEN_SECS", default_value_t = 60)]
     pub breaker_open_secs: u64,
-    /// Main questions a model interviewer asks before closing.
+    /// Main questions the interviewer (a model or the offline one) asks before closing.
     #[arg(long, env = "VIVA_MAX_QUESTIONS", default_value_t = 6)]
     pub max_questions: u32,
     /// The conversation sent to the model is trimmed to about this many tokens.
@@ -233,8 +233,8 @@ pub struct Config {
     /// Encoded sentences cached across interviews (0 disables).
     #[arg(long, env = "VIVA_TTS_CACHE_ENTRIES", default_value_t = 4096)]
     pub tts_cache_entries: usize,
-    /// Directory served as the web client.
-    #[arg(long, env = "VIVA_WEB_DIR", default_value = "web-client")]
+    /// Directory served as the web client (its `public/` folder: nothing else of `web-client/` is served).
+    #[arg(long, env = "VIVA_WEB_DIR", default_value = "web-client/public")]
     pub web_dir: PathBuf,
     /// Seconds a new connection has to send `hello`.
     #[arg(long, env = "VIVA_HELLO_TIMEOUT_SECS", default_value_t = 10)]

@@ -109,6 +109,20 @@ pub enum Speaker {
     Candidate,
 }
 
+/// What kind of turn a turn is (stored with it, and sent with the interviewer's text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnKind {
+    /// A reply from the interviewer model (question, follow-up or closing).
+    Question,
+    /// A gentle prompt after a long silence.
+    Prompt,
+    /// A notice from the server (reconnect, degraded service).
+    Notice,
+    /// The candidate's answer.
+    Answer,
+}
+
 /// Per-stage timings of one interviewer reply, in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnTimings {
@@ -140,6 +154,8 @@ pub enum Event {
     },
     AgentText {
         turn: u32,
+        /// A question (or follow-up, or the closing), a prompt after silence, or a notice.
+        kind: TurnKind,
         text: String,
         #[serde(rename = "final")]
         is_final: bool,
@@ -237,6 +253,7 @@ mod tests {
             ts: "2026-01-02T03:04:05Z".parse().unwrap(),
             event: Event::AgentText {
                 turn: 2,
+                kind: TurnKind::Question,
                 text: "Hi.".into(),
                 is_final: true,
             },
@@ -244,7 +261,7 @@ mod tests {
         let json = serde_json::to_value(&env).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"seq":7,"ts":"2026-01-02T03:04:05Z","type":"agent_text","turn":2,"text":"Hi.","final":true})
+            serde_json::json!({"seq":7,"ts":"2026-01-02T03:04:05Z","type":"agent_text","turn":2,"kind":"question","text":"Hi.","final":true})
         );
         let back: ServerMessage = serde_json::from_value(json).unwrap();
         assert_eq!(back, ServerMessage::Event(env));

@@ -404,3 +404,35 @@ async fn protocol_violations_close_with_a_reason_and_spare_other_sessions() {
     hear_question(&mut live).await;
     assert_eq!(server.turns(live_id).await.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_public_web_client_is_served() {
+    let server = TestServer::start().await;
+    let get = |path: &str| {
+        let url = format!("http://{}{path}", server.addr);
+        async move { reqwest::get(url).await.unwrap() }
+    };
+    let page = get(&format!("/interview/{}", Uuid::new_v4())).await;
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("/candidate/candidate.js"));
+    for script in ["/candidate/candidate.js", "/candidate/mic-worklet.js"] {
+        let res = get(script).await;
+        assert_eq!(res.status(), 200, "{script}");
+        assert_eq!(res.headers()["content-type"], "text/javascript", "{script}");
+    }
+    // The npm tooling beside public/ is not reachable, however the path is spelled.
+    for path in [
+        "/package.json",
+        "/node_modules/playwright-core/package.json",
+        "/tests/candidate-driver.js",
+        "/../package.json",
+        "/%2e%2e/package.json",
+        "/candidate/..%2f..%2fpackage.json",
+    ] {
+        assert_eq!(get(path).await.status(), 404, "{path}");
+    }
+}

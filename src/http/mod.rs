@@ -69,7 +69,7 @@ pub fn router(app: AppState, web_dir: &std::path::Path) -> Router {
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
         .route("/v1/interviews/{id}/stream", get(ws::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor))
-        .route_service("/interview/{id}", ServeFile::new(web_dir.join("index.html")))
+        .route_service("/interview/{id}", ServeFile::new(web_dir.join("candidate/index.html")))
         .fallback_service(ServeDir::new(web_dir))
         // Spans carry the path only: query strings (tickets) and headers (tokens) are never logged.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

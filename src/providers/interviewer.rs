@@ -13,7 +13,10 @@ use super::{
 };
 use crate::protocol::Speaker;
 
-pub struct OfflineInterviewer;
+/// Asks at most `max_questions` main questions (`VIVA_MAX_QUESTIONS`), spread over the phases.
+pub struct OfflineInterviewer {
+    pub max_questions: usize,
+}
 
 /// One bank question and the follow-up asked when the answer is short.
 pub struct BankQuestion {
@@ -185,13 +188,32 @@ pub fn bank_for(role: &str) -> &'static Bank {
     }
 }
 
-impl Bank {
-    fn main_questions(&self) -> impl Iterator<Item = &BankQuestion> {
-        self.warm_up.iter().chain(self.core).chain(self.advanced)
-    }
+/// The main questions of one interview: at most `limit` of a bank's, taken from its phases in
+/// turn (warm-up, core, advanced, warm-up, …) so a short interview still walks every phase.
+pub struct Selection<'a> {
+    questions: Vec<&'a BankQuestion>,
+    core_start: usize,
+    advanced_start: usize,
+}
 
-    fn main_count(&self) -> usize {
-        self.warm_up.len() + self.core.len() + self.advanced.len()
+impl Bank {
+    pub fn select(&self, limit: usize) -> Selection<'_> {
+        let phases = [self.warm_up, self.core, self.advanced];
+        let mut take = [0usize; 3];
+        let mut left = limit.max(1);
+        while left > 0 && (0..3).any(|p| take[p] < phases[p].len()) {
+            for p in 0..3 {
+                if left > 0 && take[p] < phases[p].len() {
+                    take[p] += 1;
+                    left -= 1;
+                }
+            }
+        }
+        Selection {
+            questions: (0..3).flat_map(|p| &phases[p][..take[p]]).collect(),
+            core_start: take[0],
+            advanced_start: take[0] + take[1],
+        }
     }
 }
 
@@ -216,9 +238,9 @@ fn is_short(answer: &[&ContextTurn]) -> bool {
     }
 }
 
-fn next_step(bank: &Bank, step: Step, answer: &[&ContextTurn]) -> Step {
+fn next_step(sel: &Selection, step: Step, answer: &[&ContextTurn]) -> Step {
     let after = |i: usize| {
-        if i + 1 < bank.main_count() {
+        if i + 1 < sel.questions.len() {
             Step::Main(i + 1)
         } else {
             Step::Closing
@@ -232,7 +254,7 @@ fn next_step(bank: &Bank, step: Step, answer: &[&ContextTurn]) -> Step {
 }
 
 /// The step to take given the conversation: replays the plan over the answers so far.
-pub fn plan(bank: &Bank, turns: &[ContextTurn]) -> Step {
+pub fn plan(sel: &Selection, turns: &[ContextTurn]) -> Step {
     let mut step = Step::Main(0);
     let mut asked = false;
     let mut answer: Vec<&ContextTurn> = Vec::new();
@@ -240,7 +262,7 @@ pub fn plan(bank: &Bank, turns: &[ContextTurn]) -> Step {
         match (t.speaker, t.kind) {
             (Speaker::Interviewer, TurnKind::Question) => {
                 if asked && !answer.is_empty() {
-                    step = next_step(bank, step, &answer);
+                    step = next_step(sel, step, &answer);
                 }
                 asked = true;
                 answer.clear();
@@ -250,14 +272,14 @@ pub fn plan(bank: &Bank, turns: &[ContextTurn]) -> Step {
         }
     }
     if asked && !answer.is_empty() {
-        step = next_step(bank, step, &answer);
+        step = next_step(sel, step, &answer);
     }
     step
 }
 
 /// The text of the reply for a step.
-pub fn reply(bank: &Bank, ctx: &InterviewContext, step: Step) -> (String, bool) {
-    let main: Vec<&BankQuestion> = bank.main_questions().collect();
+pub fn reply(sel: &Selection, ctx: &InterviewContext, step: Step) -> (String, bool) {
+    let main = &sel.questions;
     let opening = !ctx
         .turns
         .iter()
@@ -277,9 +299,9 @@ pub fn reply(bank: &Bank, ctx: &InterviewContext, step: Step) -> (String, bool) 
                      of about {} questions; take your time with each answer. ",
                     main.len()
                 ));
-            } else if i == bank.warm_up.len() {
+            } else if i == sel.core_start && i < sel.advanced_start {
                 text.push_str("Thank you. Let's move on to the core of the interview. ");
-            } else if i == bank.warm_up.len() + bank.core.len() {
+            } else if i == sel.advanced_start && i < main.len() {
                 text.push_str("Good. A few more advanced questions now. ");
             } else {
                 text.push_str("Thank you. ");
@@ -317,8 +339,8 @@ impl LlmProvider for OfflineInterviewer {
     }
 
     async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
-        let bank = bank_for(&ctx.role);
-        let (text, end) = reply(bank, &ctx, plan(bank, &ctx.turns));
+        let sel = bank_for(&ctx.role).select(self.max_questions);
+        let (text, end) = reply(&sel, &ctx, plan(&sel, &ctx.turns));
         let events = tokens(&text)
             .into_iter()
             .map(|t| Ok(LlmEvent::Token(t)))
@@ -355,7 +377,7 @@ mod tests {
 
     #[test]
     fn walks_phases_with_follow_ups_on_short_answers() {
-        let bank = &SOFTWARE;
+        let bank = &SOFTWARE.select(usize::MAX);
         let mut turns = vec![];
         assert_eq!(plan(bank, &turns), Step::Main(0));
         turns.push(agent("q0"));
@@ -373,9 +395,9 @@ mod tests {
 
     #[test]
     fn prompts_do_not_advance_and_the_last_answer_closes() {
-        let bank = &GENERAL;
+        let bank = &GENERAL.select(usize::MAX);
         let mut turns = vec![];
-        for _ in 0..bank.main_count() {
+        for _ in 0..bank.questions.len() {
             turns.push(agent("q"));
             turns.push(ContextTurn {
                 kind: TurnKind::Prompt,
@@ -391,7 +413,7 @@ mod tests {
 
     #[test]
     fn untranscribed_answers_are_judged_by_duration() {
-        let bank = &GENERAL;
+        let bank = &GENERAL.select(usize::MAX);
         let short = ContextTurn {
             transcribed: false,
             audio_ms: 2000,
@@ -409,10 +431,40 @@ mod tests {
         };
         let bank = bank_for(&ctx.role);
         assert_eq!(bank.role, "software-engineer");
-        let (text, end) = reply(bank, &ctx, Step::Main(0));
+        let (text, end) = reply(&bank.select(6), &ctx, Step::Main(0));
         assert!(!end);
         assert!(text.contains("scripted interviewer"));
         assert!(text.ends_with(SOFTWARE.warm_up[0].text));
         assert_eq!(tokens(&text).concat(), text);
+    }
+
+    #[test]
+    fn max_questions_spreads_a_short_interview_over_the_phases() {
+        let two = SOFTWARE.select(2);
+        assert_eq!(two.questions.len(), 2);
+        assert_eq!(two.questions[0].text, SOFTWARE.warm_up[0].text);
+        assert_eq!(two.questions[1].text, SOFTWARE.core[0].text);
+        let ctx = InterviewContext {
+            turns: vec![agent("q0"), answer(40)],
+            ..Default::default()
+        };
+        let (text, _) = reply(&two, &ctx, Step::Main(1));
+        assert!(text.starts_with("Thank you. Let's move on to the core"));
+        // Two long answers and the interview closes.
+        let turns = [agent("q0"), answer(40), agent("q1"), answer(40)];
+        assert_eq!(plan(&two, &turns), Step::Closing);
+        // Asking for more than the bank holds asks the whole bank, in phase order.
+        let all = SOFTWARE.select(100);
+        let bank: Vec<_> = SOFTWARE
+            .warm_up
+            .iter()
+            .chain(SOFTWARE.core)
+            .chain(SOFTWARE.advanced)
+            .map(|q| q.text)
+            .collect();
+        assert_eq!(
+            all.questions.iter().map(|q| q.text).collect::<Vec<_>>(),
+            bank
+        );
     }
 }

@@ -74,19 +74,7 @@ pub trait SttSession: Send {
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult>;
 }
 
-/// What kind of interviewer turn a stored turn was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TurnKind {
-    /// A reply from the interviewer model (question, follow-up or closing).
-    Question,
-    /// A gentle prompt after a long silence.
-    Prompt,
-    /// A notice from the server (reconnect, degraded service).
-    Notice,
-    /// The candidate's answer.
-    Answer,
-}
+pub use crate::protocol::TurnKind;
 
 /// One turn as the interviewer model sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,7 +209,9 @@ impl Providers {
             .iter()
             .map(|name| -> Result<Arc<dyn LlmProvider>, BuildError> {
                 match name.as_str() {
-                    "offline-interviewer" => Ok(Arc::new(interviewer::OfflineInterviewer)),
+                    "offline-interviewer" => Ok(Arc::new(interviewer::OfflineInterviewer {
+                        max_questions: s.remote.max_questions as usize,
+                    })),
                     "scripted" => Ok(Arc::new(scripted::ScriptedLlm::new(
                         s.scripted,
                         s.scripted_questions,
@@ -240,7 +230,9 @@ impl Providers {
         let mut llm = llm;
         let remote_llm = s.llm.iter().any(|n| n == "openai" || n == "gemini");
         if remote_llm && !s.llm.iter().any(|n| n == "offline-interviewer") {
-            llm.push(Arc::new(interviewer::OfflineInterviewer));
+            llm.push(Arc::new(interviewer::OfflineInterviewer {
+                max_questions: s.remote.max_questions as usize,
+            }));
         }
         let tts = s
             .tts

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fakes;
+pub mod proxy;
 pub mod services;
 
 use std::net::SocketAddr;
@@ -56,7 +57,7 @@ pub fn scripted_config(dir: &std::path::Path) -> Config {
     c.scripted_llm_tokens_per_sec = 400.0;
     c.scripted_tts_first_byte_ms = 20;
     c.scripted_questions = 2;
-    c.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web-client");
+    c.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web-client/public");
     c
 }
 
@@ -401,6 +402,7 @@ pub fn final_agent_texts(events: &[&EventEnvelope]) -> Vec<(u32, String)> {
                 turn,
                 text,
                 is_final: true,
+                ..
             } => Some((*turn, text.clone())),
             _ => None,
         })

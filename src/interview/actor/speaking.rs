@@ -71,6 +71,7 @@ impl Actor {
         });
         self.emit(Event::AgentText {
             turn,
+            kind: TurnKind::Question,
             text,
             is_final: true,
         });
@@ -85,7 +86,7 @@ impl Actor {
         let Some(s) = self.speaking.as_mut().filter(|s| s.gen == gen) else {
             return;
         };
-        let turn = s.playback.turn;
+        let (turn, kind) = (s.playback.turn, s.kind);
         match m {
             SpeakMsg::LlmFirstToken(d) => {
                 if let Some(t) = &mut s.timings {
@@ -106,6 +107,7 @@ impl Actor {
                 s.text_sent = true;
                 self.emit(Event::AgentText {
                     turn,
+                    kind,
                     text,
                     is_final: false,
                 });
@@ -121,6 +123,7 @@ impl Actor {
                     s.text_sent = true;
                     self.emit(Event::AgentText {
                         turn,
+                        kind,
                         text,
                         is_final: true,
                     });
@@ -268,7 +271,9 @@ impl Actor {
         }
     }
 
-    /// Stops the interviewer (barge-in, typed answer). Stores only the words actually heard.
+    /// Stops the interviewer (barge-in, typed answer). Stores only the words actually heard, and
+    /// tells every client that saw the turn's text what that is (an empty text: nothing was heard,
+    /// nothing is stored), so captions match the stored transcript.
     pub(super) async fn interrupt(&mut self) {
         let Some(s) = self.speaking.take() else {
             return;
@@ -277,27 +282,33 @@ impl Actor {
             p.abort();
         }
         let pb = s.playback;
-        if !pb.audio_started() {
-            if s.text_sent {
-                self.emit(Event::AudioInterrupted {
-                    turn: pb.turn,
-                    played_ms: 0,
-                });
-            }
+        let audio_started = pb.audio_started();
+        if !audio_started && !s.text_sent {
             return;
         }
-        let played_ms = pb.played_ms(Instant::now());
+        let played_ms = if audio_started {
+            pb.played_ms(Instant::now())
+        } else {
+            0
+        };
         self.emit(Event::AudioInterrupted {
             turn: pb.turn,
             played_ms,
         });
+        if !s.store {
+            // A repeat or notice: the stored turn (if any) is the one first spoken.
+            return;
+        }
         let heard = heard_text(&pb.sentence_ends_ms(), played_ms);
-        if s.store && !heard.is_empty() {
+        if s.text_sent {
             self.emit(Event::AgentText {
                 turn: pb.turn,
+                kind: s.kind,
                 text: heard.clone(),
                 is_final: true,
             });
+        }
+        if !heard.is_empty() {
             self.queue_turn(TurnRecord {
                 interview_id: self.id,
                 seq: pb.turn,

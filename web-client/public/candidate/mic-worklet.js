@@ -5,6 +5,8 @@ class MicChunker extends AudioWorkletProcessor {
     this.buf = new Float32Array(960);
     this.n = 0;
   }
+
+  /** @param {Float32Array[][]} inputs */
   process(inputs) {
     const ch = inputs[0] && inputs[0][0];
     if (ch) {

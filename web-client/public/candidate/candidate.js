@@ -1,12 +1,32 @@
 // Candidate page for protocol v1 (docs/protocol.md): a microphone check (permission, device
-// picker, level meter), then microphone → AudioWorklet → WebCodecs Opus (20 ms) → WebSocket, and
-// interviewer Opus → WebCodecs → a small jitter buffer → speakers; captions of both sides, state,
-// progress and time; typed answers, "repeat", "end"; reconnects with backoff and resume_from.
-const $ = (id) => document.getElementById(id);
+// picker, level meter), then the microphone as 20 ms Opus packets over the WebSocket (mic.js) and
+// the interviewer's Opus through a jitter buffer to the speakers (player.js); captions of both
+// sides, state, progress and time; typed answers, "repeat", "end"; reconnects with backoff and
+// `resume_from`, so nothing said is lost and the interview continues where it was.
+import { Mic } from "./mic.js";
+import { Player } from "./player.js";
+
+/**
+ * The element with this id (the page's markup has every id this script uses).
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @returns {T}
+ */
+function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from the page`);
+  return /** @type {T} */ (el);
+}
+
 const interviewId = location.pathname.split("/").pop();
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
-/** Close codes after which the page reconnects and resumes. */
-const RESUMABLE = new Set([1006, 1011, 1012, 1013, 4008]);
+/** Close codes after which the page reconnects and resumes (see docs/protocol.md). */
+const RESUMABLE = new Set([1001, 1005, 1006, 1011, 1012, 1013, 4008]);
+/** The server ended the interview (or it had ended before this connection). */
+const CLOSE_ENDED = 4010;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+/** @type {Record<Viva.State, string>} */
 const STATE_LABELS = {
   thinking: "The interviewer is thinking…",
   speaking: "The interviewer is speaking",
@@ -14,18 +34,25 @@ const STATE_LABELS = {
   ended: "Finished",
 };
 
+/** @type {WebSocket|null} */
 let ws = null;
+/** @type {number|null} */
 let lastSeq = null;
-let backoff = 500;
+let backoff = BACKOFF_FIRST_MS;
+/** @type {AudioContext|null} */
 let ctx = null;
+/** @type {Mic|null} */
+let mic = null;
+/** @type {Player|null} */
 let player = null;
-let stream = null;
-let analyser = null;
 let startedAt = 0;
 let ended = false;
-const questions = new Set();
-// Counters for tests and troubleshooting.
-const stats = { micChunks: 0, packetsSent: 0, packetsReceived: 0, reconnects: 0, audioState: "none" };
+/** Questions asked before a `resync` (the snapshot lists them without turn numbers). */
+let questionsBefore = 0;
+/** @type {Set<number>} interviewer turns that asked a question the candidate heard */
+const questionTurns = new Set();
+// Counters for troubleshooting (and the browser tests).
+const stats = { micChunks: 0, packetsSent: 0, packetsReceived: 0, reconnects: 0, underruns: 0, audioState: "none" };
 window.vivaStats = stats;
 
 /** @param {string} text */
@@ -33,7 +60,7 @@ function status(text) { $("status").textContent = text; }
 
 /**
  * @param {number} turn
- * @param {"interviewer"|"candidate"} who
+ * @param {Viva.Speaker} who
  * @param {string} text
  * @param {boolean} final
  */
@@ -51,120 +78,100 @@ function caption(turn, who, text, final) {
   li.scrollIntoView({ block: "nearest" });
 }
 
-/** Interviewer audio: Opus packets decoded and scheduled back to back, 60 ms ahead. */
-class Player {
-  /** @param {AudioContext} ctx */
-  constructor(ctx) {
-    this.ctx = ctx;
-    this.next = 0;
-    /** @type {Set<AudioBufferSourceNode>} */
-    this.sources = new Set();
-    this.ts = 0;
-    this.decoder = new AudioDecoder({
-      output: (data) => this.schedule(data),
-      error: (e) => console.error("decoder", e),
-    });
-    this.decoder.configure({ codec: "opus", sampleRate: 48000, numberOfChannels: 1 });
+/**
+ * The interviewer's final text for a turn. It is sent again after a barge-in with the words the
+ * candidate actually heard (what the server stores); empty when none were.
+ * @param {number} turn
+ * @param {Viva.TurnKind} kind
+ * @param {string} text
+ */
+function interviewerText(turn, kind, text) {
+  if (text === "") {
+    document.querySelector(`[data-key="interviewer-${turn}"]`)?.remove();
+    questionTurns.delete(turn);
+  } else {
+    caption(turn, "interviewer", text, true);
+    // A question asks something (the closing does not); a cut-off one still counts.
+    if (kind === "question" && (text.includes("?") || questionTurns.has(turn))) questionTurns.add(turn);
   }
-  /** @param {Uint8Array} bytes */
-  push(bytes) {
-    this.decoder.decode(new EncodedAudioChunk({ type: "key", timestamp: this.ts, data: bytes }));
-    this.ts += 20000;
-  }
-  /** @param {AudioData} data */
-  schedule(data) {
-    const pcm = new Float32Array(data.numberOfFrames);
-    data.copyTo(pcm, { planeIndex: 0, format: "f32-planar" });
-    const buf = this.ctx.createBuffer(1, pcm.length, data.sampleRate);
-    buf.copyToChannel(pcm, 0);
-    data.close();
-    const src = this.ctx.createBufferSource();
-    src.buffer = buf;
-    src.connect(this.ctx.destination);
-    this.next = Math.max(this.next, this.ctx.currentTime + 0.06);
-    src.start(this.next);
-    this.next += buf.duration;
-    this.sources.add(src);
-    src.onended = () => this.sources.delete(src);
-  }
-  /** Barge-in: silence at once. */
-  stop() {
-    for (const s of this.sources) s.stop();
-    this.sources.clear();
-    this.next = 0;
-  }
+  showProgress();
 }
 
-/** @param {any} m */
+/** @param {Viva.State} state */
+function showState(state) {
+  $("state").textContent = STATE_LABELS[state] || state;
+  document.body.dataset.state = state;
+}
+
+function showProgress() {
+  const asked = questionsBefore + questionTurns.size;
+  $("progress").textContent = asked ? String(asked) : "—";
+}
+
+/** @param {Viva.ServerMessage} m */
 function onMessage(m) {
-  if (m.seq !== undefined) lastSeq = m.seq;
+  if ("seq" in m) lastSeq = m.seq;
   switch (m.type) {
     case "ready":
       status(m.resumed ? "Connected. Picking up where we were." : "Connected.");
-      backoff = 500;
+      backoff = BACKOFF_FIRST_MS;
       break;
     case "resync":
       lastSeq = m.snapshot.last_seq;
-      for (const q of m.snapshot.questions) questions.add(q);
+      questionTurns.clear();
+      questionsBefore = m.snapshot.questions.filter((q) => q.includes("?") || q.endsWith("…")).length;
       for (const t of m.snapshot.transcript) caption(t.turn, t.speaker, t.text, true);
       showState(m.snapshot.state);
       showProgress();
       break;
     case "state": showState(m.state); break;
     case "agent_text":
-      if (m.final) {
-        caption(m.turn, "interviewer", m.text, true);
-        if (m.text.includes("?")) { questions.add(m.text); showProgress(); }
-      }
+      if (m.final) interviewerText(m.turn, m.kind, m.text);
       break;
     case "transcript": caption(m.turn, "candidate", m.text, m.final); break;
-    case "audio_interrupted": if (player) player.stop(); break;
+    case "audio_interrupted": player?.stop(); break;
     case "error": status(m.message); break;
     case "ended": finish("The interview has ended. Thank you!"); break;
   }
 }
-
-/** @param {string} state */
-function showState(state) {
-  $("state").textContent = STATE_LABELS[state] || state;
-  document.body.dataset.state = state;
-}
-
-function showProgress() { $("progress").textContent = String(questions.size || "—"); }
 
 /** @param {string} text */
 function finish(text) {
   ended = true;
   status(text);
   showState("ended");
-  for (const id of ["repeat", "end", "answer"]) /** @type {HTMLButtonElement} */ ($(id)).disabled = true;
-  if (stream) for (const t of stream.getTracks()) t.stop();
+  for (const id of ["repeat", "end", "answer", "send"]) $(/** @type {string} */ (id)).setAttribute("disabled", "");
+  mic?.close();
+  ws?.close(1000);
 }
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  ws = new WebSocket(`${proto}://${location.host}/v1/interviews/${interviewId}/stream`,
+  const socket = new WebSocket(`${proto}://${location.host}/v1/interviews/${interviewId}/stream`,
     ["viva.v1", `bearer.${token}`]);
-  ws.binaryType = "arraybuffer";
-  ws.onopen = () => ws && ws.send(JSON.stringify({
+  ws = socket;
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => socket.send(JSON.stringify({
     type: "hello", protocol: 1, resume_from: lastSeq,
     audio: { codec: "opus", sample_rate: 48000, channels: 1, frame_ms: 20 },
   }));
-  ws.onmessage = (e) => {
+  socket.onmessage = (e) => {
     if (typeof e.data === "string") onMessage(JSON.parse(e.data));
     else if (player) {
       stats.packetsReceived++;
       player.push(new Uint8Array(e.data));
+      stats.underruns = player.underruns;
     }
   };
-  ws.onclose = (e) => {
-    if (ended) return;
+  socket.onclose = (e) => {
+    if (ended || socket !== ws) return;
     if (RESUMABLE.has(e.code)) {
       stats.reconnects++;
+      player?.stop();
       status(`Connection lost. Reconnecting in ${Math.round(backoff / 100) / 10} s; nothing you said is lost.`);
       setTimeout(connect, backoff);
-      backoff = Math.min(backoff * 2, 10000);
-    } else if (e.code === 4010) {
+      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+    } else if (e.code === CLOSE_ENDED) {
       finish("The interview has ended. Thank you!");
     } else {
       finish(e.reason || `The connection was closed (${e.code}).`);
@@ -172,37 +179,27 @@ function connect() {
   };
 }
 
-/** Asks for the microphone (on `deviceId` if given) and shows its level. */
+/** @param {string} [deviceId] */
 async function openMic(deviceId) {
-  if (stream) for (const t of stream.getTracks()) t.stop();
-  stream = await navigator.mediaDevices.getUserMedia({
-    audio: {
-      deviceId: deviceId ? { exact: deviceId } : undefined,
-      echoCancellation: true, noiseSuppression: true, channelCount: 1,
-    },
-  });
   if (!ctx) ctx = new AudioContext({ sampleRate: 48000 });
-  analyser = ctx.createAnalyser();
-  analyser.fftSize = 1024;
-  ctx.createMediaStreamSource(stream).connect(analyser);
+  if (!mic) mic = new Mic(ctx);
+  await mic.open(deviceId);
   const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "audioinput");
   const select = /** @type {HTMLSelectElement} */ ($("device"));
-  const current = stream.getAudioTracks()[0].getSettings().deviceId;
-  select.replaceChildren(...devices.map((d, i) => new Option(d.label || `Microphone ${i + 1}`, d.deviceId, false, d.deviceId === current)));
+  const current = mic.deviceId;
+  select.replaceChildren(...devices.map((d, i) =>
+    new Option(d.label || `Microphone ${i + 1}`, d.deviceId, false, d.deviceId === current)));
   select.disabled = devices.length < 2;
 }
 
 /** Level meter; the check passes once the microphone has heard something. */
 function meter() {
-  if (!analyser) return;
-  const data = new Float32Array(analyser.fftSize);
-  analyser.getFloatTimeDomainData(data);
-  let sum = 0;
-  for (const v of data) sum += v * v;
-  const rms = Math.sqrt(sum / data.length);
+  if (!mic || ended) return;
+  const rms = mic.level();
   $("level").style.width = `${Math.min(100, rms * 400)}%`;
+  $("meter").setAttribute("aria-valuenow", String(Math.round(Math.min(100, rms * 400))));
   if (rms > 0.01 && !$("mic-check").textContent) $("mic-check").textContent = "We can hear you.";
-  if (!ended) requestAnimationFrame(meter);
+  requestAnimationFrame(meter);
 }
 
 async function allow() {
@@ -227,39 +224,18 @@ async function allow() {
 }
 
 async function start() {
-  if (!ctx || !stream) return;
+  if (!ctx || !mic) return;
   /** @type {HTMLButtonElement} */ ($("start")).disabled = true;
   await ctx.resume();
-  player = new Player(ctx);
-  await ctx.audioWorklet.addModule("/mic-worklet.js");
-  const mic = new AudioWorkletNode(ctx, "mic-chunker");
-  ctx.createMediaStreamSource(stream).connect(mic);
-  const encoder = new AudioEncoder({
-    output: (chunk) => {
-      const bytes = new Uint8Array(chunk.byteLength);
-      chunk.copyTo(bytes);
-      if (ws && ws.readyState === WebSocket.OPEN) {
-        ws.send(bytes);
-        stats.packetsSent++;
-      }
-    },
-    error: (e) => console.error("encoder", e),
-  });
-  encoder.configure({
-    codec: "opus", sampleRate: 48000, numberOfChannels: 1, bitrate: 32000,
-    // @ts-ignore: Opus options are not in every lib.dom.d.ts yet.
-    opus: { frameDuration: 20000 },
-  });
-  let ts = 0;
   stats.audioState = ctx.state;
-  mic.port.onmessage = (e) => {
-    stats.micChunks++;
-    encoder.encode(new AudioData({
-      format: "f32-planar", sampleRate: 48000, numberOfFrames: 960, numberOfChannels: 1,
-      timestamp: ts, data: e.data,
-    }));
-    ts += 20000;
-  };
+  player = new Player(ctx);
+  await mic.capture((packet) => {
+    stats.micChunks = mic?.chunks ?? 0;
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(packet);
+      stats.packetsSent++;
+    }
+  });
   $("setup").hidden = true;
   $("live").hidden = false;
   startedAt = Date.now();

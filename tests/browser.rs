@@ -1,0 +1,308 @@
+//! The candidate page in a real browser: Debian's Chromium, headless, its fake microphone playing
+//! espeak-ng speech, driven by Playwright (`web-client/tests/candidate-driver.js`) against the
+//! `viva serve` binary on the embedded default (no keys, no network). Asserts on what the page
+//! showed and on what the server stored. Screenshots land in
+//! `$CARGO_TARGET_TMPDIR/browser-artifacts/<test>/`.
+//!
+//! Needs `/usr/bin/chromium` (or `$CHROMIUM`), Node.js and `web-client/node_modules` (all
+//! installed by `scripts/setup.sh --test`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::proxy::Proxy;
+use common::spawn_serve;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use uuid::Uuid;
+use viva::protocol::Speaker;
+use viva::store::{InterviewStatus, TurnRecord};
+
+/// Long enough (> 6 s) that the offline interviewer takes it as a full answer, not a short one.
+const ANSWER: &str = "I have five years of experience building web applications with React and \
+    TypeScript, and last year I led a team of four engineers that rebuilt our payments service.";
+
+/// Generous bound on a whole browser run; a hang guard, not a timing assertion.
+const RUN_GUARD: std::time::Duration = std::time::Duration::from_secs(420);
+
+fn web_client() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web-client")
+}
+
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+fn check_tools() {
+    assert!(
+        Path::new(&chromium()).exists(),
+        "no Chromium at {} (scripts/setup.sh --test installs Debian's `chromium`; or set CHROMIUM)",
+        chromium()
+    );
+    assert!(
+        web_client().join("node_modules/playwright-core").exists(),
+        "web-client/node_modules is missing: run `npm ci` in web-client/ (scripts/setup.sh --test does)"
+    );
+}
+
+/// The fake microphone's file (Chromium loops it): the answer, then 16 s of silence, long enough
+/// for the interviewer to speak its next question before the answer comes round again.
+async fn microphone_wav(dir: &Path) -> PathBuf {
+    let wav = viva::providers::espeak::speak_wav("en-us", 160, ANSWER)
+        .await
+        .unwrap();
+    let mut samples = vec![0i16; 48_000 / 2];
+    samples.extend(viva::audio::client::wav_to_48k(&wav).unwrap());
+    samples.extend(std::iter::repeat_n(0i16, 48_000 * 16));
+    let path = dir.join("answer.wav");
+    std::fs::write(&path, viva::audio::wav::encode(48_000, &samples)).unwrap();
+    path
+}
+
+/// `viva` on a data directory, on the embedded default whatever the developer's environment says.
+fn viva(data_dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_viva"));
+    for var in [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "GEMINI_API_KEY",
+        "DEEPGRAM_API_KEY",
+        "VIVA_STT",
+        "VIVA_LLM",
+        "VIVA_TTS",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("VIVA_DATA_DIR", data_dir)
+        .env("VIVA_WEB_DIR", web_client().join("public"))
+        .env("VIVA_MAX_QUESTIONS", "2");
+    c
+}
+
+struct Run {
+    /// What the driver printed at the end: what the page showed.
+    page: Value,
+    id: Uuid,
+    turns: Vec<TurnRecord>,
+    status: InterviewStatus,
+    cuts: usize,
+}
+
+/// Serves the embedded default behind a cuttable proxy, creates an interview with
+/// `viva interview create`, and lets Chromium take it from the printed link.
+async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run {
+    check_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("browser-artifacts")
+        .join(name);
+    std::fs::create_dir_all(&artifacts).unwrap();
+    eprintln!("screenshots: {}", artifacts.display());
+
+    let mut serve = viva(dir.path());
+    serve.args(["serve", "--bind", "127.0.0.1:0"]);
+    let (mut server, addr) = spawn_serve(serve);
+    let proxy = Proxy::start(addr.parse().unwrap()).await;
+    let out = viva(dir.path())
+        .env("VIVA_PUBLIC_URL", format!("http://{}", proxy.addr))
+        .args(["interview", "create", "--role", "Software Engineer"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id: Uuid = created["interview_id"].as_str().unwrap().parse().unwrap();
+    let url = created["url"].as_str().unwrap().to_owned();
+
+    let audio = microphone_wav(dir.path()).await;
+    let mut driver = tokio::process::Command::new("node");
+    driver
+        .current_dir(web_client())
+        .arg("tests/candidate-driver.js")
+        .args(["--url", &url, "--chromium", &chromium()])
+        .arg("--audio")
+        .arg(&audio)
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    if cut_after_first_answer {
+        driver.arg("--cut");
+    }
+    let mut driver = driver
+        .spawn()
+        .expect("node (scripts/setup.sh --test installs it)");
+    let mut stdin = driver.stdin.take().unwrap();
+    let mut lines = BufReader::new(driver.stdout.take().unwrap()).lines();
+    let mut cuts = 0;
+    let page = tokio::time::timeout(RUN_GUARD, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let msg: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("driver printed {line:?}: {e}"));
+            match msg["event"].as_str() {
+                Some("answered") => {
+                    cuts = proxy.cut();
+                    stdin.write_all(b"cut\n").await.unwrap();
+                }
+                Some("done") => return msg,
+                _ => panic!("unexpected driver output {line}"),
+            }
+        }
+        panic!("the driver ended early: {:?}", driver.wait().await);
+    })
+    .await
+    .expect("the browser run hung");
+
+    let store = viva::server::open_store(&viva::config::Config::embedded(dir.path()))
+        .await
+        .unwrap();
+    let turns = store.turns(id).await.unwrap();
+    let status = store.get_interview(id).await.unwrap().unwrap().status;
+    let _ = server.kill();
+    let _ = server.wait();
+    Run {
+        page,
+        id,
+        turns,
+        status,
+        cuts,
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The captions the page shows for one side, without their "You: " / "Interviewer: " label.
+fn captions(page: &Value, who: &str) -> Vec<String> {
+    let label = if who == "candidate" {
+        "You: "
+    } else {
+        "Interviewer: "
+    };
+    page["captions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["who"] == who)
+        .map(|c| {
+            assert_eq!(c["partial"], false, "a caption stayed partial: {c}");
+            c["text"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(label)
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+fn stored(turns: &[TurnRecord], speaker: Speaker) -> Vec<String> {
+    turns
+        .iter()
+        .filter(|t| t.speaker == speaker)
+        .map(|t| t.text.clone())
+        .collect()
+}
+
+/// What every complete run must show and store, cut or not.
+fn assert_complete_interview(run: &Run) {
+    let page = &run.page;
+    for t in &run.turns {
+        eprintln!(
+            "stored turn {} {:?} {:?} interrupted={} {:?}",
+            t.seq, t.speaker, t.kind, t.interrupted, t.text
+        );
+    }
+    eprintln!("page captions {}", page["captions"]);
+    eprintln!("page seen {}", page["seen"]);
+    assert_eq!(page["problems"], serde_json::json!([]), "page errors");
+    // The microphone check heard the fake microphone, and offered it in the picker.
+    assert_eq!(page["micCheck"], "We can hear you.");
+    assert!(!strings(&page["devices"]).is_empty());
+    // The page showed every state of the conversation and ended.
+    let states = strings(&page["seen"]["bodyStates"]);
+    for state in ["speaking", "listening", "thinking", "ended"] {
+        assert!(states.iter().any(|s| s == state), "{state} in {states:?}");
+    }
+    assert_eq!(page["state"], "Finished");
+    assert_eq!(page["status"], "The interview has ended. Thank you!");
+    // Both questions were asked and counted.
+    assert_eq!(page["progress"], "2", "questions shown");
+    // Audio really flowed both ways through WebCodecs.
+    let stats = &page["stats"];
+    assert!(stats["packetsSent"].as_u64().unwrap() > 100, "{stats}");
+    assert!(stats["packetsReceived"].as_u64().unwrap() > 100, "{stats}");
+    assert_eq!(stats["audioState"], "running");
+
+    // What the page captioned is what the server stored, turn for turn.
+    assert_eq!(run.status, InterviewStatus::Completed, "{}", run.id);
+    let candidate = captions(page, "candidate");
+    assert!(candidate.len() >= 2, "candidate turns {candidate:?}");
+    assert_eq!(candidate, stored(&run.turns, Speaker::Candidate));
+    for answer in &candidate {
+        // The embedded default's STT reports how long the speech was (#7 brings words).
+        assert!(answer.starts_with("[speech "), "{answer}");
+    }
+    let interviewer = captions(page, "interviewer");
+    assert_eq!(interviewer, stored(&run.turns, Speaker::Interviewer));
+    assert!(interviewer.last().unwrap().contains("Goodbye"));
+    let seqs: Vec<u32> = run.turns.iter().map(|t| t.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "turn seqs {seqs:?}");
+
+    // Accessible: readable at 768 px, captions announced, contrast at least 4.5:1, and the
+    // controls that make no sense after the end are disabled.
+    assert_eq!(page["overflowX"], false, "horizontal scrolling at 768 px");
+    assert_eq!(page["captionsLive"], "polite");
+    assert!(
+        page["contrast"]["ratio"].as_f64().unwrap() >= 4.5,
+        "contrast {}",
+        page["contrast"]
+    );
+    let disabled = strings(&page["disabled"]);
+    for id in ["repeat", "end", "answer", "send"] {
+        assert!(disabled.iter().any(|d| d == id), "{id} in {disabled:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_completes_a_spoken_interview_in_chromium() {
+    let run = interview_in_chromium("complete", false).await;
+    assert_complete_interview(&run);
+    // Operated by keyboard alone: Tab reached "Allow microphone" and "Start interview".
+    assert!(run.page["allowTabs"].as_u64().unwrap() >= 1);
+    assert!(run.page["startTabs"].as_u64().unwrap() >= 1);
+    assert_eq!(run.page["stats"]["reconnects"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_reconnects_after_a_network_drop_and_the_interview_goes_on() {
+    let run = interview_in_chromium("reconnect", true).await;
+    assert!(run.cuts >= 1, "the WebSocket was open when cut");
+    assert_eq!(run.page["resumedAfterCut"], true);
+    assert!(run.page["stats"]["reconnects"].as_u64().unwrap() >= 1);
+    let statuses = strings(&run.page["seen"]["statuses"]);
+    let lost = statuses
+        .iter()
+        .position(|s| s.starts_with("Connection lost. Reconnecting"))
+        .expect("the page said the connection was lost");
+    let back = statuses
+        .iter()
+        .position(|s| s == "Connected. Picking up where we were.")
+        .expect("the page said it resumed");
+    assert!(lost < back, "{statuses:?}");
+    // Nothing said before or after the drop is lost or doubled.
+    assert_complete_interview(&run);
+}

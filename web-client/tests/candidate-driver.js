@@ -1,0 +1,181 @@
+// Drives the candidate page in Debian's Chromium (headless, fake microphone playing a speech WAV)
+// through a whole interview, for tests/browser.rs, which starts the server and asserts on what
+// this prints and on what the server stored.
+//
+//   node tests/candidate-driver.js --url URL --audio speech.wav --artifacts DIR [--cut]
+//
+// Prints one JSON object per line on stdout: {"event":"answered"} (with --cut: then waits for a
+// "cut" line on stdin, i.e. the test has dropped the connection, and for the page to resume),
+// and at the end {"event":"done", ...what the page showed}. Screenshots go to DIR.
+import { chromium } from "playwright-core";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+
+const { values: opts } = parseArgs({
+  options: {
+    url: { type: "string" },
+    audio: { type: "string" },
+    artifacts: { type: "string", default: "." },
+    cut: { type: "boolean", default: false },
+    chromium: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
+    "timeout-ms": { type: "string", default: "240000" },
+  },
+});
+if (!opts.url || !opts.audio) throw new Error("--url and --audio are required");
+const TIMEOUT = Number(opts["timeout-ms"]);
+const artifacts = opts.artifacts ?? ".";
+
+/** @param {object} obj */
+function emit(obj) { process.stdout.write(JSON.stringify(obj) + "\n"); }
+
+const stdin = createInterface({ input: process.stdin });
+/** @type {string[]} */
+const stdinLines = [];
+/** @type {((line: string) => void)[]} */
+const stdinWaiters = [];
+stdin.on("line", (line) => {
+  const waiter = stdinWaiters.shift();
+  if (waiter) waiter(line); else stdinLines.push(line);
+});
+/** @returns {Promise<string>} */
+function nextLine() {
+  const line = stdinLines.shift();
+  return line !== undefined ? Promise.resolve(line) : new Promise((resolve) => stdinWaiters.push(resolve));
+}
+
+// Records every text the page shows in #state and #status, in order, from the first paint on.
+function recordHistory() {
+  /** @type {{states: string[], statuses: string[], bodyStates: string[]}} */
+  const seen = { states: [], statuses: [], bodyStates: [] };
+  // @ts-ignore: a test-only global.
+  window.__seen = seen;
+  /** @param {string[]} list @param {string|null|undefined} value */
+  const note = (list, value) => { if (value && list[list.length - 1] !== value) list.push(value); };
+  const watch = () => {
+    new MutationObserver(() => {
+      note(seen.states, document.getElementById("state")?.textContent);
+      note(seen.statuses, document.getElementById("status")?.textContent);
+      note(seen.bodyStates, document.body.dataset.state);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  };
+  if (document.body) watch(); else document.addEventListener("DOMContentLoaded", watch);
+}
+
+// Contrast of every visible text against its effective background (WCAG 2 relative luminance).
+function minContrast() {
+  /** @param {string} css */
+  const rgb = (css) => (css.match(/[\d.]+/g) || []).map(Number);
+  /** @param {number[]} c */
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  /** @param {Element} el */
+  const background = (el) => {
+    for (let e = /** @type {Element|null} */ (el); e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c;
+    }
+    return [255, 255, 255];
+  };
+  let worst = { ratio: 21, text: "" };
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent?.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || box.width === 0 || box.height === 0 || el.matches(":disabled")) continue;
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < worst.ratio) worst = { ratio: Math.round(ratio * 100) / 100, text: (el.textContent || "").trim().slice(0, 40) };
+  }
+  return worst;
+}
+
+/**
+ * Presses Tab until the element with `id` has the focus, then Enter: the page works by keyboard.
+ * @param {import("playwright-core").Page} page
+ * @param {string} id
+ */
+async function keyboardActivate(page, id) {
+  for (let tabs = 1; tabs <= 10; tabs++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(() => document.activeElement?.id) === id) {
+      await page.keyboard.press("Enter");
+      return tabs;
+    }
+  }
+  throw new Error(`#${id} cannot be reached with the Tab key`);
+}
+
+const browser = await chromium.launch({
+  executablePath: opts.chromium,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-audio-capture=${opts.audio}`,
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
+/** @type {string[]} */
+const problems = [];
+try {
+  // 768 px: the narrowest layout the page promises.
+  const page = await browser.newPage({ viewport: { width: 768, height: 900 } });
+  page.setDefaultTimeout(TIMEOUT);
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  await page.addInitScript(recordHistory);
+  await page.goto(opts.url);
+
+  const allowTabs = await keyboardActivate(page, "allow");
+  await page.waitForSelector("#start:not([disabled])");
+  await page.waitForFunction(() => document.getElementById("mic-check")?.textContent !== "");
+  const micCheck = await page.textContent("#mic-check");
+  const devices = await page.$$eval("#device option", (os) => os.map((o) => o.textContent));
+  await page.screenshot({ path: join(artifacts, "1-mic-check.png"), fullPage: true });
+  const startTabs = await keyboardActivate(page, "start");
+  await page.waitForSelector("#live:not([hidden])");
+
+  let resumedAfterCut = false;
+  if (opts.cut) {
+    await page.waitForSelector("#captions li.candidate:not(.partial)");
+    emit({ event: "answered" });
+    if (await nextLine() !== "cut") throw new Error("expected a cut line");
+    // @ts-ignore: a test-only global.
+    await page.waitForFunction(() => window.__seen.statuses.some((s) => s.startsWith("Connection lost")));
+    await page.screenshot({ path: join(artifacts, "2-reconnecting.png"), fullPage: true });
+    // @ts-ignore: a test-only global.
+    await page.waitForFunction(() => window.__seen.statuses.some((s) => s.includes("Picking up where we were")));
+    resumedAfterCut = true;
+    await page.screenshot({ path: join(artifacts, "3-resumed.png"), fullPage: true });
+  }
+
+  await page.waitForSelector('body[data-state="ended"]');
+  await page.screenshot({ path: join(artifacts, "4-ended.png"), fullPage: true });
+  const shown = await page.evaluate(() => ({
+    captions: [...document.querySelectorAll("#captions li")].map((li) => ({
+      who: li.className.split(" ")[0], key: li.getAttribute("data-key"), text: li.textContent,
+      partial: li.classList.contains("partial"),
+    })),
+    // @ts-ignore: a test-only global.
+    seen: window.__seen,
+    state: document.getElementById("state")?.textContent,
+    status: document.getElementById("status")?.textContent,
+    progress: document.getElementById("progress")?.textContent,
+    elapsed: document.getElementById("elapsed")?.textContent,
+    stats: window.vivaStats,
+    overflowX: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    captionsLive: document.getElementById("captions")?.getAttribute("aria-live"),
+    disabled: [...document.querySelectorAll("#live button, #live input")]
+      .filter((e) => e.matches(":disabled")).map((e) => e.id),
+  }));
+  const contrast = await page.evaluate(minContrast);
+  emit({ event: "done", allowTabs, startTabs, micCheck, devices, resumedAfterCut, contrast, problems, ...shown });
+} finally {
+  await browser.close();
+  stdin.close();
+}
