@@ -3,6 +3,8 @@
 # LLM first token 300 ms at 40 tokens/s, TTS first byte 150 ms: the defaults).
 # Usage: scripts/loadtest-run.sh SESSIONS [extra viva-loadtest flags…]
 # Writes target/loadtest/SESSIONS.json and .html. Loopback only.
+# The load generator shares the machine with the server under test; it runs at nice
+# ${LOADTEST_NICE:-19} so the server gets the cores first (LOADTEST_NICE=0 to compete equally).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=$1; shift
@@ -15,6 +17,7 @@ VIVA_STT=scripted VIVA_LLM=scripted VIVA_TTS=scripted VIVA_DATA_DIR="$data" \
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/health >/dev/null && break; sleep 0.1; done
-/usr/bin/time -f "loadtest client: %e s wall, %U s user, %S s system, %M KiB max RSS" target/release/viva-loadtest --url http://127.0.0.1:18080 --data-dir "$data" \
+/usr/bin/time -f "loadtest client: %e s wall, %U s user, %S s system, %M KiB max RSS" \
+  nice -n "${LOADTEST_NICE:-19}" target/release/viva-loadtest --url http://127.0.0.1:18080 --data-dir "$data" \
   --viva-bin target/release/viva --server-pid $server --sessions "$sessions" \
   --json "$out/$sessions.json" --html "$out/$sessions.html" --quiet "$@"

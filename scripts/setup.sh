@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what Viva needs to build and run on the embedded default (Debian/Ubuntu):
-# libopus (Opus codec), pkg-config, espeak-ng (the offline voice). Idempotent.
+# libopus (Opus codec), pkg-config, espeak-ng (the offline voice), cmake (to build CTranslate2 for
+# the offline Whisper speech-to-text, cargo feature `whisper-local`), and fetches the Whisper
+# model into models/whisper-base/ (scripts/fetch-whisper.sh). Idempotent.
 # With --test, also what the tests use: PostgreSQL and Redis servers (the tests run private
 # instances on free ports; nothing is started here), Chromium, Node.js and the web client's npm
 # packages (Playwright, TypeScript, ESLint) for the browser tests and the JavaScript checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libopus-dev espeak-ng)
+packages=(pkg-config libopus-dev espeak-ng cmake g++)
 if [ "${1:-}" = "--test" ]; then
   packages+=(postgresql redis-server chromium)
   command -v npm >/dev/null || packages+=(nodejs npm)
@@ -27,6 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: install Rust (https://rustup.rs) first" >&2; exit 1; }
+
+./scripts/fetch-whisper.sh
 
 if [ "${1:-}" = "--test" ]; then
   # The exact versions in web-client/package-lock.json; reinstalled only when the lock changed.

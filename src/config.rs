@@ -10,6 +10,9 @@ use crate::audio::endpoint::EndpointConfig;
 use crate::interview::InterviewConfig;
 use crate::providers::remote::{Endpoint, RemoteSettings, Timeouts};
 use crate::providers::resilience::{BreakerPolicy, RetryPolicy};
+use crate::providers::whisper::WhisperSettings;
+
+const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 use crate::providers::{ProviderSettings, ScriptedLatency};
 
 /// A secret string: `Debug` and `Display` never show it.
@@ -79,29 +82,43 @@ pub struct Config {
     /// Lifetime of candidate tokens, in hours.
     #[arg(long, env = "VIVA_TOKEN_TTL_HOURS", default_value_t = 72)]
     pub token_ttl_hours: u64,
-    /// Speech-to-text chain, tried in order.
-    #[arg(
-        long,
-        env = "VIVA_STT",
-        default_value = "untranscribed",
-        value_delimiter = ','
-    )]
+    /// Speech-to-text chain, tried in order. Default: `deepgram` / `openai` when their key (or an
+    /// OpenAI base URL) is set, then `whisper-local` when built with it and its model is present,
+    /// else `untranscribed`.
+    #[arg(long, env = "VIVA_STT", value_delimiter = ',')]
     pub stt: Vec<String>,
-    /// Interviewer model chain, tried in order.
+    /// The `whisper-local` model: a CTranslate2 Whisper model directory.
     #[arg(
         long,
-        env = "VIVA_LLM",
-        default_value = "offline-interviewer",
-        value_delimiter = ','
+        env = "VIVA_WHISPER_MODEL",
+        default_value = "models/whisper-base"
     )]
+    pub whisper_model: PathBuf,
+    /// Concurrent `whisper-local` transcriptions (each loads a replica; default: cores / threads).
+    #[arg(long, env = "VIVA_WHISPER_WORKERS")]
+    pub whisper_workers: Option<usize>,
+    /// CPU threads per `whisper-local` transcription (default: 2, or 1 on one core).
+    #[arg(long, env = "VIVA_WHISPER_THREADS")]
+    pub whisper_threads: Option<usize>,
+    /// Utterances that may wait for a `whisper-local` worker; more are kept untranscribed.
+    #[arg(long, env = "VIVA_WHISPER_QUEUE", default_value_t = 16)]
+    pub whisper_queue: usize,
+    /// Beam size of `whisper-local` final transcripts.
+    #[arg(long, env = "VIVA_WHISPER_BEAM", default_value_t = 5)]
+    pub whisper_beam: usize,
+    /// Language spoken (`auto` detects it per answer).
+    #[arg(long, env = "VIVA_WHISPER_LANGUAGE", default_value = "en")]
+    pub whisper_language: String,
+    /// New speech between `whisper-local` live captions, in ms (0: no live captions).
+    #[arg(long, env = "VIVA_WHISPER_PARTIAL_MS", default_value_t = 1000)]
+    pub whisper_partial_ms: u64,
+    /// Interviewer model chain, tried in order. Default: `openai` when an OpenAI key or base URL
+    /// is set, then `gemini` when its key is, then `offline-interviewer` (always last).
+    #[arg(long, env = "VIVA_LLM", value_delimiter = ',')]
     pub llm: Vec<String>,
-    /// Text-to-speech chain, tried in order.
-    #[arg(
-        long,
-        env = "VIVA_TTS",
-        default_value = "espeak-ng",
-        value_delimiter = ','
-    )]
+    /// Text-to-speech chain, tried in order. Default: `openai` when an OpenAI key or base URL is
+    /// set, then `espeak-ng`.
+    #[arg(long, env = "VIVA_TTS", value_delimiter = ',')]
     pub tts: Vec<String>,
     // ---- vendors (the names people already set) ----
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
@@ -110,7 +127,7 @@ pub struct Config {
     #[arg(
         long,
         env = "OPENAI_BASE_URL",
-        default_value = "https://api.openai.com/v1"
+        default_value = DEFAULT_OPENAI_BASE_URL
     )]
     pub openai_base_url: String,
     #[arg(long, env = "VIVA_OPENAI_LLM_MODEL", default_value = "gpt-4o-mini")]
@@ -279,11 +296,84 @@ impl Config {
         })
     }
 
+    pub fn whisper(&self) -> WhisperSettings {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut w = WhisperSettings::sized_to(cores, self.whisper_model.clone());
+        if let Some(t) = self.whisper_threads {
+            w.threads = t.max(1);
+            w.workers = (cores / w.threads).max(1);
+        }
+        if let Some(n) = self.whisper_workers {
+            w.workers = n.max(1);
+        }
+        w.queue = self.whisper_queue.max(1);
+        w.beam = self.whisper_beam.max(1);
+        w.language = self.whisper_language.clone();
+        w.partial_every_ms = self.whisper_partial_ms;
+        w
+    }
+
+    /// An OpenAI-compatible server is configured: a key, or a base URL of one's own.
+    fn openai_configured(&self) -> bool {
+        self.openai_api_key.is_some() || self.openai_base_url != DEFAULT_OPENAI_BASE_URL
+    }
+
+    /// The STT chain: as configured; else configured vendors first, then Whisper when it is built
+    /// in and its model is present, else the untranscribed marker.
+    pub fn stt_chain(&self) -> Vec<String> {
+        if !self.stt.is_empty() {
+            return self.stt.clone();
+        }
+        let mut chain = Vec::new();
+        if self.deepgram_api_key.is_some() {
+            chain.push("deepgram".to_owned());
+        }
+        if self.openai_configured() {
+            chain.push("openai".to_owned());
+        }
+        if cfg!(feature = "whisper-local") && self.whisper().model_present() {
+            chain.push(crate::providers::whisper::NAME.to_owned());
+        } else if chain.is_empty() {
+            chain.push("untranscribed".to_owned());
+        }
+        chain
+    }
+
+    /// The interviewer chain: as configured; else configured vendors, then the offline one.
+    pub fn llm_chain(&self) -> Vec<String> {
+        if !self.llm.is_empty() {
+            return self.llm.clone();
+        }
+        let mut chain = Vec::new();
+        if self.openai_configured() {
+            chain.push("openai".to_owned());
+        }
+        if self.gemini_api_key.is_some() {
+            chain.push("gemini".to_owned());
+        }
+        chain.push("offline-interviewer".to_owned());
+        chain
+    }
+
+    /// The voice chain: as configured; else OpenAI-compatible speech if configured, then espeak-ng.
+    pub fn tts_chain(&self) -> Vec<String> {
+        if !self.tts.is_empty() {
+            return self.tts.clone();
+        }
+        let mut chain = Vec::new();
+        if self.openai_configured() {
+            chain.push("openai".to_owned());
+        }
+        chain.push("espeak-ng".to_owned());
+        chain
+    }
+
     pub fn providers(&self) -> ProviderSettings {
         ProviderSettings {
-            stt: self.stt.clone(),
-            llm: self.llm.clone(),
-            tts: self.tts.clone(),
+            stt: self.stt_chain(),
+            whisper: self.whisper(),
+            llm: self.llm_chain(),
+            tts: self.tts_chain(),
             scripted: ScriptedLatency {
                 stt_ms: self.scripted_stt_ms,
                 llm_first_token_ms: self.scripted_llm_first_token_ms,
@@ -380,5 +470,46 @@ mod tests {
         let c = Config::parse_from(["viva", "--llm", "scripted,offline-interviewer"]);
         assert_eq!(c.llm, vec!["scripted", "offline-interviewer"]);
         assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn configured_vendors_take_over_each_stage_and_local_engines_stay_behind_them() {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("whisper");
+        let mut c = Config::parse_from(["viva"]);
+        c.whisper_model = model.clone();
+        c.openai_api_key = None;
+        c.openai_base_url = DEFAULT_OPENAI_BASE_URL.into();
+        c.gemini_api_key = None;
+        c.deepgram_api_key = None;
+        assert_eq!(c.stt_chain(), ["untranscribed"]);
+        assert_eq!(c.llm_chain(), ["offline-interviewer"]);
+        assert_eq!(c.tts_chain(), ["espeak-ng"]);
+
+        // With Whisper built in and its model present, it is the default recogniser.
+        std::fs::create_dir_all(&model).unwrap();
+        std::fs::write(model.join("model.bin"), b"").unwrap();
+        let local: &[&str] = if cfg!(feature = "whisper-local") {
+            &["whisper-local"]
+        } else {
+            &["untranscribed"]
+        };
+        assert_eq!(c.stt_chain(), local);
+
+        // A local OpenAI-compatible server (no key) takes over every stage, locals behind it.
+        c.openai_base_url = "http://localhost:11434/v1".into();
+        c.gemini_api_key = Some(Secret::new("g"));
+        let mut stt = vec!["openai"];
+        if cfg!(feature = "whisper-local") {
+            stt.push("whisper-local");
+        }
+        assert_eq!(c.stt_chain(), stt);
+        assert_eq!(c.llm_chain(), ["openai", "gemini", "offline-interviewer"]);
+        assert_eq!(c.tts_chain(), ["openai", "espeak-ng"]);
+
+        // A chain set explicitly is taken as it is.
+        c.stt = vec!["deepgram".into()];
+        assert_eq!(c.stt_chain(), ["deepgram"]);
     }
 }

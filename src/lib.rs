@@ -19,8 +19,9 @@
 //! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
 //! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
 //! - [`providers`]: STT / LLM / TTS traits and implementations: vendors (OpenAI-compatible,
-//!   Gemini, Deepgram) with retries and circuit breakers, espeak-ng, the offline interviewer,
-//!   `scripted` test providers; chains with fallbacks.
+//!   Gemini, Deepgram) with retries and circuit breakers, offline Whisper on a bounded worker pool
+//!   (feature `whisper-local`), espeak-ng, the offline interviewer, `scripted` test providers;
+//!   chains with fallbacks.
 //! - [`store`]: durable [`store::Store`] (Postgres, or the embedded SQLite) and
 //!   [`store::HotState`] (Redis, or in-process).
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.

@@ -173,7 +173,7 @@ pub async fn run(
     let state = AppState::new(registry, auth, store, hot, limits, tracker.clone());
     let router = http::router(state, &cfg.web_dir);
 
-    tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt, llm = ?cfg.llm, tts = ?cfg.tts, "viva listening");
+    tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), "viva listening");
     let stop = root.clone();
     // Small real-time writes (20 ms Opus frames, events) go out at once, not when Nagle's
     // algorithm decides.

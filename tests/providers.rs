@@ -452,3 +452,46 @@ async fn live_captions_from_deepgram_reach_the_candidate_as_partial_transcripts(
     assert!(!partials.is_empty(), "captions while speaking");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_recogniser_degrades_the_answer_to_the_next_in_its_chain_and_says_so() {
+    let fake = FakeVendor::start().await;
+    fake.state.stt.always(Some(Misbehave::Status(401, None)));
+    let server = TestServer::start_with(|c| {
+        c.stt = vec!["openai".into(), "untranscribed".into()];
+        c.openai_base_url = fake.openai_url();
+        c.openai_api_key = Some(Secret::new(KEY));
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+    c.say(speech("I have spent five years building services in Rust.").await)
+        .await;
+    let t = c.final_transcript().await;
+    let Event::Transcript { text, .. } = &t.event else {
+        unreachable!()
+    };
+    // The answer is kept (as its length), and the interview goes on to the next question.
+    assert!(
+        text.starts_with("[speech ") && text.ends_with("not transcribed]"),
+        "{text}"
+    );
+    let degraded: Vec<_> = c
+        .events()
+        .into_iter()
+        .filter_map(|e| match &e.event {
+            Event::Error {
+                code,
+                message,
+                fatal: false,
+            } if code == "stt_degraded" => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(degraded.len(), 1, "{degraded:?}");
+    assert!(!degraded[0].contains("401") && !degraded[0].contains(KEY));
+    hear_question(&mut c).await;
+    let stored = server.turns(id).await;
+    assert!(stored.iter().any(|t| t.text == *text && !t.transcribed));
+}

@@ -40,6 +40,7 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
         "hot": hot,
         "live_interviews": app.registry.len(),
         "storage_failures": app.registry.deps().events.counters().to_json(),
+        "stt": app.registry.deps().providers.stt.stats(),
     }))
 }
 

@@ -137,6 +137,15 @@ impl SttProvider for SttChain {
         self.0.iter().any(|p| p.is_remote())
     }
 
+    fn stats(&self) -> Option<serde_json::Value> {
+        let all: serde_json::Map<String, serde_json::Value> = self
+            .0
+            .iter()
+            .filter_map(|p| Some((p.name().to_owned(), p.stats()?)))
+            .collect();
+        (!all.is_empty()).then_some(serde_json::Value::Object(all))
+    }
+
     fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
         Box::new(ChainSession {
             providers: self.0.clone(),
@@ -177,7 +186,12 @@ impl SttSession for ChainSession {
             let mut s = p.start(partials.clone());
             s.push(&pcm);
             match s.finish().await {
-                Ok(r) => return Ok(r),
+                Ok(r) => {
+                    return Ok(SttResult {
+                        degraded: Some(err.to_string()),
+                        ..r
+                    })
+                }
                 Err(e) => err = e,
             }
         }

@@ -106,6 +106,7 @@ impl SttSession for LiveUtterance {
         Ok(SttResult {
             text,
             transcribed: true,
+            degraded: None,
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod resilience;
 pub mod scripted;
 pub mod sse;
 pub mod untranscribed;
+pub mod whisper;
 
 use std::sync::Arc;
 
@@ -53,6 +54,9 @@ pub struct SttResult {
     pub text: String,
     /// Whether `text` is what was said (false: a marker such as `[speech 6.2 s, not transcribed]`).
     pub transcribed: bool,
+    /// Set when a fallback in the chain made this result: why the first choice failed (logged;
+    /// the client only learns that the turn was degraded).
+    pub degraded: Option<String>,
 }
 
 /// A speech-to-text engine. `start` must not block: sessions connect lazily.
@@ -63,6 +67,10 @@ pub trait SttProvider: Send + Sync {
     /// A billed vendor (its seconds are counted in the interview's usage).
     fn is_remote(&self) -> bool {
         false
+    }
+    /// Load figures for `/health` (a local engine's queue), if it has any.
+    fn stats(&self) -> Option<serde_json::Value> {
+        None
     }
 }
 
@@ -167,6 +175,8 @@ pub struct ProviderSettings {
     pub scripted_questions: u32,
     pub espeak_voice: String,
     pub espeak_wpm: u32,
+    /// The offline Whisper engine (`whisper-local`).
+    pub whisper: whisper::WhisperSettings,
     /// Vendors: endpoints, keys, models, timeouts, retry and breaker policies.
     pub remote: remote::RemoteSettings,
 }
@@ -181,14 +191,23 @@ pub enum BuildError {
     },
     #[error("{stage} provider chain is empty")]
     Empty { stage: &'static str },
+    #[error("{name}: {message}")]
+    Load { name: &'static str, message: String },
 }
 
 impl Providers {
     /// Builds the configured chains. Unknown names are a start-up error, not a silent fallback.
     pub fn from_settings(s: &ProviderSettings) -> Result<Self, BuildError> {
         let remote = remote::Remote::new(s.remote.clone());
-        let stt = s
-            .stt
+        // A local recogniser always has the untranscribed marker behind it: when it is
+        // overloaded the answer is still kept (as its length), never lost.
+        let mut stt_names = s.stt.clone();
+        if stt_names.iter().any(|n| n == whisper::NAME)
+            && !stt_names.iter().any(|n| n == "untranscribed")
+        {
+            stt_names.push("untranscribed".into());
+        }
+        let stt = stt_names
             .iter()
             .map(|name| -> Result<Arc<dyn SttProvider>, BuildError> {
                 match name.as_str() {
@@ -196,10 +215,16 @@ impl Providers {
                     "scripted" => Ok(Arc::new(scripted::ScriptedStt::new(s.scripted))),
                     "openai" => Ok(Arc::new(openai::OpenAiStt::new(remote.clone()))),
                     "deepgram" => Ok(Arc::new(deepgram::DeepgramStt::new(remote.clone()))),
+                    whisper::NAME => whisper::WhisperLocal::load(&s.whisper)
+                        .map(|w| Arc::new(w) as Arc<dyn SttProvider>)
+                        .map_err(|message| BuildError::Load {
+                            name: whisper::NAME,
+                            message,
+                        }),
                     _ => Err(BuildError::Unknown {
                         stage: "STT",
                         name: name.clone(),
-                        known: "deepgram, openai, untranscribed, scripted",
+                        known: "whisper-local, deepgram, openai, untranscribed, scripted",
                     }),
                 }
             })

@@ -262,6 +262,7 @@ impl SttSession for BufferedUtterance {
         Ok(SttResult {
             text: text.trim().to_owned(),
             transcribed: true,
+            degraded: None,
         })
     }
 }

@@ -72,6 +72,7 @@ impl SttSession for ScriptedSttSession {
         Ok(SttResult {
             text: transcript_for(self.samples),
             transcribed: true,
+            degraded: None,
         })
     }
 }

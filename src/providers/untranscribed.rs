@@ -39,6 +39,7 @@ impl SttSession for Counter {
         Ok(SttResult {
             text: marker(self.0),
             transcribed: false,
+            degraded: None,
         })
     }
 }

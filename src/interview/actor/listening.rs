@@ -220,6 +220,18 @@ impl Actor {
                     }
                     match result {
                         Ok(r) => {
+                            if let Some(why) = &r.degraded {
+                                tracing::warn!(interview = %self.id, error = %why, "speech-to-text degraded to a fallback");
+                                self.emit(Event::Error {
+                                    code: "stt_degraded".into(),
+                                    message: if r.transcribed {
+                                        "Speech recognition fell back to another engine for this answer.".into()
+                                    } else {
+                                        "Speech recognition is overloaded; this answer is kept, without a transcript.".into()
+                                    },
+                                    fatal: false,
+                                });
+                            }
                             if r.transcribed && self.deps.providers.stt.is_remote() {
                                 self.add_usage(crate::store::Usage {
                                     stt_seconds: f64::from(p.audio_ms) / 1000.0,
