@@ -7,7 +7,7 @@
 //! `--cycle` seconds of conversation (default 12: a ~6 s question and a ~5 s answer plus turn
 //! gaps) before the next transcript is queued. Interviews start spread over one cycle.
 //!
-//! `cargo run --release --features whisper-local --example whisper_bench -- [--secs 60] [--cycle 12] [--sessions 1,2,4,6,8]`
+//! `cargo run --release --features whisper-local --example whisper_bench -- [--secs 60] [--cycle 12] [--sessions 1,2,4,6,8] [--latency-only]`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,6 +46,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let secs: u64 = arg("--secs", "60").parse()?;
+    let only_latency = std::env::args().any(|a| a == "--latency-only");
     let cycle: f64 = arg("--cycle", "12").parse()?;
     let sessions: Vec<usize> = arg("--sessions", "1,2,4,6,8")
         .split(',')
@@ -101,6 +102,40 @@ async fn main() -> anyhow::Result<()> {
     }
     drop(engine);
 
+    // One interview speaking in real time (20 ms packets): the final transcript's latency with
+    // live captions re-transcribing the growing answer, and without.
+    for partial_ms in [0u64, 1000] {
+        let mut s = settings.clone();
+        s.partial_every_ms = partial_ms;
+        let provider = WhisperLocal::load(&s).map_err(anyhow::Error::msg)?;
+        let mut runs = Vec::new();
+        let mut captions = 0;
+        for _ in 0..3 {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+            let mut session = provider.start(tx);
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            for frame in pcm16.chunks(320) {
+                tick.tick().await;
+                session.push(frame);
+            }
+            let t = Instant::now();
+            session.finish().await.map_err(anyhow::Error::msg)?;
+            runs.push(t.elapsed().as_secs_f64());
+            while rx.try_recv().is_ok() {
+                captions += 1;
+            }
+        }
+        runs.sort_by(f64::total_cmp);
+        println!(
+            "spoken in real time, live captions every {partial_ms} ms (0: off): final transcript p50 {:.2} s, max {:.2} s after the answer ends; {captions} captions over 3 answers",
+            percentile(&runs, 0.5),
+            runs[runs.len() - 1]
+        );
+    }
+
+    if only_latency {
+        return Ok(());
+    }
     println!("\nconcurrent interviews, {secs} s each, one answer per {cycle} s of conversation:");
     println!("| interviews | answers | transcript latency p50 / p95 / max (s) | queue wait mean / max (s) | RSS (MB) |");
     println!("|---:|---:|---|---|---:|");

@@ -109,9 +109,10 @@ pub struct Config {
     /// Language spoken (`auto` detects it per answer).
     #[arg(long, env = "VIVA_WHISPER_LANGUAGE", default_value = "en")]
     pub whisper_language: String,
-    /// New speech between `whisper-local` live captions, in ms (0: no live captions).
-    #[arg(long, env = "VIVA_WHISPER_PARTIAL_MS", default_value_t = 1000)]
-    pub whisper_partial_ms: u64,
+    /// New speech between `whisper-local` live captions, in ms (0: none). Default: 1000 with two
+    /// or more workers, else 0 (on one worker a caption in progress delays the final transcript).
+    #[arg(long, env = "VIVA_WHISPER_PARTIAL_MS")]
+    pub whisper_partial_ms: Option<u64>,
     /// Interviewer model chain, tried in order. Default: `openai` when an OpenAI key or base URL
     /// is set, then `gemini` when its key is, then `offline-interviewer` (always last).
     #[arg(long, env = "VIVA_LLM", value_delimiter = ',')]
@@ -309,7 +310,9 @@ impl Config {
         w.queue = self.whisper_queue.max(1);
         w.beam = self.whisper_beam.max(1);
         w.language = self.whisper_language.clone();
-        w.partial_every_ms = self.whisper_partial_ms;
+        w.partial_every_ms = self
+            .whisper_partial_ms
+            .unwrap_or(if w.workers >= 2 { 1000 } else { 0 });
         w
     }
 

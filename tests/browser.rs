@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::proxy::Proxy;
-use common::spawn_serve;
+use common::{interview_create, spawn_serve};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
@@ -117,17 +117,9 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
     serve.args(["serve", "--bind", "127.0.0.1:0"]);
     let (mut server, addr) = spawn_serve(serve);
     let proxy = Proxy::start(addr.parse().unwrap()).await;
-    let out = viva(dir.path())
-        .env("VIVA_PUBLIC_URL", format!("http://{}", proxy.addr))
-        .args(["interview", "create", "--role", "Software Engineer"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut create = viva(dir.path());
+    create.env("VIVA_PUBLIC_URL", format!("http://{}", proxy.addr));
+    let created = interview_create(create, "Software Engineer");
     let id: Uuid = created["interview_id"].as_str().unwrap().parse().unwrap();
     let url = created["url"].as_str().unwrap().to_owned();
 

@@ -188,16 +188,7 @@ fn serve(data_dir: &Path, pg: &Postgres, redis: &Redis) -> Node {
 async fn killed_mid_interview_the_answer_is_in_postgres_and_it_resumes_at_the_next_question() {
     let (pg, redis) = (Postgres::start(), Redis::start());
     let dir = tempfile::tempdir().unwrap();
-    let out = viva(dir.path(), &pg, &redis)
-        .args(["interview", "create", "--role", "SRE"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let created = interview_create(viva(dir.path(), &pg, &redis), "SRE");
     let id: Uuid = created["interview_id"].as_str().unwrap().parse().unwrap();
     let token = created["candidate_token"].as_str().unwrap().to_owned();
     let url = |node: &Node| format!("ws://{}/v1/interviews/{id}/stream", node.addr);

@@ -331,13 +331,7 @@ async fn a_whole_interview_through_the_openai_compatible_providers() {
     .await;
     let (id, token) = server.create_interview().await;
     let mut c = Candidate::join(&server, id, &token, None).await;
-    hear_question(&mut c).await;
-    c.say(speech("I have spent five years building services in Rust.").await)
-        .await;
-    let t = c.final_transcript().await;
-    let Event::Transcript { text, .. } = &t.event else {
-        unreachable!()
-    };
+    let text = spoken_answer(&mut c, "I have spent five years building services in Rust.").await;
     assert_eq!(text, "I have five years of experience with Rust.");
     hear_question(&mut c).await;
 
@@ -465,13 +459,7 @@ async fn a_failing_recogniser_degrades_the_answer_to_the_next_in_its_chain_and_s
     .await;
     let (id, token) = server.create_interview().await;
     let mut c = Candidate::join(&server, id, &token, None).await;
-    hear_question(&mut c).await;
-    c.say(speech("I have spent five years building services in Rust.").await)
-        .await;
-    let t = c.final_transcript().await;
-    let Event::Transcript { text, .. } = &t.event else {
-        unreachable!()
-    };
+    let text = spoken_answer(&mut c, "I have spent five years building services in Rust.").await;
     // The answer is kept (as its length), and the interview goes on to the next question.
     assert!(
         text.starts_with("[speech ") && text.ends_with("not transcribed]"),
@@ -493,5 +481,5 @@ async fn a_failing_recogniser_degrades_the_answer_to_the_next_in_its_chain_and_s
     assert!(!degraded[0].contains("401") && !degraded[0].contains(KEY));
     hear_question(&mut c).await;
     let stored = server.turns(id).await;
-    assert!(stored.iter().any(|t| t.text == *text && !t.transcribed));
+    assert!(stored.iter().any(|t| t.text == text && !t.transcribed));
 }

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
-use viva::protocol::Event;
 
 /// Three different answers, as a candidate might give them.
 const ANSWERS: [&str; 3] = [
@@ -92,12 +91,7 @@ async fn three_spoken_answers_are_transcribed_within_fifteen_percent_word_error_
     let mut c = Candidate::join(&server, id, &token, None).await;
     let mut heard = Vec::new();
     for answer in ANSWERS {
-        hear_question(&mut c).await;
-        c.say(speech(answer).await).await;
-        let t = c.final_transcript().await;
-        let Event::Transcript { text, .. } = t.event else {
-            unreachable!()
-        };
+        let text = spoken_answer(&mut c, answer).await;
         let rate = wer(answer, &text);
         eprintln!("WER {rate:.3}: {answer:?} → {text:?}");
         heard.push((answer, text, rate));

@@ -372,6 +372,31 @@ pub async fn hear_question(c: &mut Candidate) -> u32 {
     }
 }
 
+/// Waits for the question to be spoken, answers it with espeak-ng speech and returns the final
+/// transcript of the answer.
+pub async fn spoken_answer(c: &mut Candidate, text: &str) -> String {
+    hear_question(c).await;
+    c.say(speech(text).await).await;
+    match c.final_transcript().await.event {
+        Event::Transcript { text, .. } => text,
+        _ => unreachable!(),
+    }
+}
+
+/// Runs `viva … interview create` and returns what it printed (JSON).
+pub fn interview_create(mut viva: std::process::Command, role: &str) -> serde_json::Value {
+    let out = viva
+        .args(["interview", "create", "--role", role])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Frames the scripted TTS produces for a reply: each sentence is synthesised on its own.
 pub fn scripted_frames(text: &str) -> usize {
     let mut c = viva::providers::chunker::SentenceChunker::new();

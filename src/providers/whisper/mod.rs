@@ -3,7 +3,8 @@
 //! on the async runtime; a full queue fails the utterance at once (the chain then keeps the answer
 //! as untranscribed speech and the candidate's client is told), it never stalls the actor.
 //! While the candidate speaks, the growing utterance is re-transcribed for live captions at most
-//! every `partial_every` of new speech, and only when a worker is idle.
+//! every `partial_every` of new speech, and only when a worker is idle (by default only with two
+//! or more workers: a caption costs as much as a final transcript).
 //!
 //! The CTranslate2 engine itself ([`ct2`]) is behind the cargo feature `whisper-local`.
 
@@ -45,17 +46,20 @@ pub struct WhisperSettings {
 }
 
 impl WhisperSettings {
-    /// Workers × threads fill the machine: two threads per transcription, as many as fit.
+    /// Workers × threads fill the machine: two threads per transcription, as many as fit. Live
+    /// captions only with a second worker: a caption costs about as much as a final transcript
+    /// (the encoder dominates), so on one worker it would delay the final (docs/benchmarks.md).
     pub fn sized_to(cores: usize, model_dir: PathBuf) -> Self {
         let threads = cores.clamp(1, 2);
+        let workers = (cores / threads).max(1);
         Self {
             model_dir,
-            workers: (cores / threads).max(1),
+            workers,
             threads,
             queue: 16,
             beam: 5,
             language: "en".into(),
-            partial_every_ms: 1000,
+            partial_every_ms: if workers >= 2 { 1000 } else { 0 },
         }
     }
 
