@@ -17,7 +17,8 @@ use viva::providers::whisper::pool::Transcribe;
 use viva::providers::whisper::{ct2::Ct2Whisper, WhisperLocal, WhisperSettings};
 use viva::providers::SttProvider;
 
-const ANSWER: &str = "I have five years of experience building web applications with React and TypeScript.";
+const ANSWER: &str =
+    "I have five years of experience building web applications with React and TypeScript.";
 
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -159,8 +160,7 @@ async fn main() -> anyhow::Result<()> {
                     let took = t.elapsed();
                     latencies.push(took.as_secs_f64());
                     // The rest of the turn: the next question is spoken and answered.
-                    tokio::time::sleep(Duration::from_secs_f64(cycle).saturating_sub(took))
-                        .await;
+                    tokio::time::sleep(Duration::from_secs_f64(cycle).saturating_sub(took)).await;
                 }
                 latencies
             }));

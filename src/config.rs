@@ -310,9 +310,9 @@ impl Config {
         w.queue = self.whisper_queue.max(1);
         w.beam = self.whisper_beam.max(1);
         w.language = self.whisper_language.clone();
-        w.partial_every_ms = self
-            .whisper_partial_ms
-            .unwrap_or(if w.workers >= 2 { 1000 } else { 0 });
+        w.partial_every_ms =
+            self.whisper_partial_ms
+                .unwrap_or(if w.workers >= 2 { 1000 } else { 0 });
         w
     }
 
