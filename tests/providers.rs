@@ -142,7 +142,7 @@ async fn retries_429_with_retry_after_500_slow_first_byte_and_truncation_then_su
     let (text, ..) = read_reply(&llm, ctx(vec![])).await;
     assert_eq!(text, reply_for(0, 3));
     assert_eq!(fake.state.chat.hits(), 3);
-    assert_eq!(Counters::get(&llm.resilience().counters.retries), 2);
+    assert_eq!(Counters::get(&llm.vendor.res.counters.retries), 2);
 
     fake.state.chat.script([
         Misbehave::SlowFirstByte(Duration::from_secs(3)),
@@ -151,7 +151,7 @@ async fn retries_429_with_retry_after_500_slow_first_byte_and_truncation_then_su
     let (text, ..) = read_reply(&llm, ctx(vec![])).await;
     assert_eq!(text, reply_for(0, 3));
     assert_eq!(fake.state.chat.hits(), 6);
-    assert_eq!(Counters::get(&llm.resilience().counters.retries), 4);
+    assert_eq!(Counters::get(&llm.vendor.res.counters.retries), 4);
 }
 
 #[tokio::test]
@@ -190,11 +190,11 @@ async fn the_breaker_opens_after_five_failed_calls_and_stops_calling() {
         assert!(llm.stream(ctx(vec![])).await.is_err());
     }
     assert_eq!(fake.state.chat.hits(), 5);
-    assert!(llm.resilience().is_open());
+    assert!(llm.vendor.res.is_open());
     let e = llm.stream(ctx(vec![])).await.err().unwrap();
     assert_eq!(e.message, "circuit open");
     assert_eq!(fake.state.chat.hits(), 5, "no request while open");
-    assert_eq!(Counters::get(&llm.resilience().counters.opened), 1);
+    assert_eq!(Counters::get(&llm.vendor.res.counters.opened), 1);
 }
 
 #[tokio::test]
@@ -209,17 +209,17 @@ async fn an_open_breaker_lets_a_trial_through_after_its_pause_and_closes_on_succ
     for _ in 0..5 {
         assert!(llm.stream(ctx(vec![])).await.is_err());
     }
-    assert_eq!(Counters::get(&llm.resilience().counters.opened), 1);
+    assert_eq!(Counters::get(&llm.vendor.res.counters.opened), 1);
     fake.state.chat.always(None);
     let (text, ..) = read_reply(&llm, ctx(vec![])).await;
     assert_eq!(text, reply_for(0, 3), "the half-open trial went through");
-    assert!(!llm.resilience().is_open(), "and closed the breaker");
+    assert!(!llm.vendor.res.is_open(), "and closed the breaker");
     // Closed means counting from zero again: four failures do not reopen it.
     fake.state.chat.always(Some(Misbehave::Status(500, None)));
     for _ in 0..4 {
         assert!(llm.stream(ctx(vec![])).await.is_err());
     }
-    assert_eq!(Counters::get(&llm.resilience().counters.opened), 1);
+    assert_eq!(Counters::get(&llm.vendor.res.counters.opened), 1);
 }
 
 #[tokio::test]

@@ -16,32 +16,24 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::remote::Remote;
+use super::remote::{Remote, Vendor};
 use super::resilience::{Attempt, Resilience};
 use super::{ProviderError, ProviderResult, SttProvider, SttResult, SttSession};
 
 pub struct DeepgramStt {
-    remote: Arc<Remote>,
-    res: Arc<Resilience>,
-    name: String,
+    pub vendor: Vendor,
 }
 
 impl DeepgramStt {
     pub fn new(remote: Arc<Remote>) -> Self {
-        let name = format!("deepgram:{}", remote.settings.deepgram_model);
+        let model = remote.settings.deepgram_model.clone();
         Self {
-            res: remote.resilience(&name),
-            remote,
-            name,
+            vendor: Vendor::new(remote, "deepgram", &model),
         }
     }
 
-    pub fn resilience(&self) -> &Arc<Resilience> {
-        &self.res
-    }
-
     fn url(&self) -> String {
-        let s = &self.remote.settings;
+        let s = &self.vendor.remote.settings;
         s.deepgram.url(&format!(
             "v1/listen?model={}&language={}&encoding=linear16&sample_rate=16000&channels=1\
              &interim_results=true&punctuate=true&smart_format=true",
@@ -52,7 +44,7 @@ impl DeepgramStt {
 
 impl SttProvider for DeepgramStt {
     fn name(&self) -> &str {
-        &self.name
+        &self.vendor.name
     }
 
     fn is_remote(&self) -> bool {
@@ -65,17 +57,18 @@ impl SttProvider for DeepgramStt {
         let task = Stream {
             url: self.url(),
             key: self
+                .vendor
                 .remote
                 .settings
                 .deepgram
                 .api_key
                 .as_ref()
                 .map(|k| k.expose().to_owned()),
-            res: self.res.clone(),
-            name: self.name.clone(),
+            res: self.vendor.res.clone(),
+            name: self.vendor.name.clone(),
             partials,
-            timeout: self.remote.settings.timeouts.stt,
-            first_byte: self.remote.settings.timeouts.first_byte,
+            timeout: self.vendor.remote.settings.timeouts.stt,
+            first_byte: self.vendor.remote.settings.timeouts.first_byte,
         };
         tokio::spawn(async move {
             let _ = done_tx.send(task.run(audio_rx).await);

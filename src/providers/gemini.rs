@@ -8,33 +8,25 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::llm_stream::{first_token, pump, Chunk, Usage};
-use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote};
-use super::resilience::{send, Resilience};
+use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote, Vendor};
+use super::resilience::send;
 use super::{InterviewContext, LlmProvider, LlmStream, ProviderResult};
 use crate::protocol::Speaker;
 
 pub struct GeminiLlm {
-    remote: Arc<Remote>,
-    res: Arc<Resilience>,
-    name: String,
+    pub vendor: Vendor,
 }
 
 impl GeminiLlm {
     pub fn new(remote: Arc<Remote>) -> Self {
-        let name = format!("gemini:{}", remote.settings.gemini_model);
+        let model = remote.settings.gemini_model.clone();
         Self {
-            res: remote.resilience(&name),
-            remote,
-            name,
+            vendor: Vendor::new(remote, "gemini", &model),
         }
     }
 
-    pub fn resilience(&self) -> &Arc<Resilience> {
-        &self.res
-    }
-
     fn body(&self, ctx: &InterviewContext) -> serde_json::Value {
-        let s = &self.remote.settings;
+        let s = &self.vendor.remote.settings;
         let system = instructions(ctx, s);
         // Gemini wants the conversation to open with the user and roles to alternate.
         let mut contents: Vec<(&str, String)> = vec![(
@@ -141,21 +133,28 @@ pub(super) fn parse_chunk(data: &str) -> Result<Vec<Chunk>, String> {
 #[async_trait]
 impl LlmProvider for GeminiLlm {
     fn name(&self) -> &str {
-        &self.name
+        &self.vendor.name
     }
 
     async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
         let body = self.body(&ctx);
-        let s = &self.remote.settings;
+        let s = &self.vendor.remote.settings;
         let url = s.gemini.url(&format!(
             "models/{}:streamGenerateContent?alt=sse",
             s.gemini_model
         ));
         let t = s.timeouts;
         let started = self
+            .vendor
             .res
             .call(|| {
-                let mut req = self.remote.http.post(&url).timeout(t.llm).json(&body);
+                let mut req = self
+                    .vendor
+                    .remote
+                    .http
+                    .post(&url)
+                    .timeout(t.llm)
+                    .json(&body);
                 if let Some(k) = &s.gemini.api_key {
                     req = req.header("x-goog-api-key", k.expose());
                 }
@@ -168,7 +167,7 @@ impl LlmProvider for GeminiLlm {
             })
             .await?;
         let (tx, stream) = channel_stream(64);
-        tokio::spawn(pump(self.name.clone(), started, tx, parse_chunk));
+        tokio::spawn(pump(self.vendor.name.clone(), started, tx, parse_chunk));
         Ok(stream)
     }
 }

@@ -14,8 +14,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::llm_stream::{first_token, pump, Chunk, Usage};
-use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote};
-use super::resilience::{content_type, send, transport, Attempt, Resilience};
+use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote, Vendor};
+use super::resilience::{content_type, send, transport, Attempt};
 use super::{
     InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
     SttResult, SttSession, TtsAudio, TtsProvider,
@@ -35,27 +35,19 @@ fn authorized(req: reqwest::RequestBuilder, remote: &Remote) -> reqwest::Request
 // ---- LLM -------------------------------------------------------------------------------------
 
 pub struct OpenAiLlm {
-    remote: Arc<Remote>,
-    res: Arc<Resilience>,
-    name: String,
+    pub vendor: Vendor,
 }
 
 impl OpenAiLlm {
     pub fn new(remote: Arc<Remote>) -> Self {
-        let name = format!("openai:{}", remote.settings.openai_llm_model);
+        let model = remote.settings.openai_llm_model.clone();
         Self {
-            res: remote.resilience(&name),
-            remote,
-            name,
+            vendor: Vendor::new(remote, "openai", &model),
         }
     }
 
-    pub fn resilience(&self) -> &Arc<Resilience> {
-        &self.res
-    }
-
     fn body(&self, ctx: &InterviewContext) -> serde_json::Value {
-        let s = &self.remote.settings;
+        let s = &self.vendor.remote.settings;
         let system = instructions(ctx, s);
         let mut messages = vec![json!({"role": "system", "content": system})];
         for t in recent_turns(ctx, &system, s.context_tokens) {
@@ -104,17 +96,18 @@ struct ChatDelta {
 #[async_trait]
 impl LlmProvider for OpenAiLlm {
     fn name(&self) -> &str {
-        &self.name
+        &self.vendor.name
     }
 
     async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
         let body = self.body(&ctx);
-        let url = self.remote.settings.openai.url("chat/completions");
-        let t = self.remote.settings.timeouts;
+        let url = self.vendor.remote.settings.openai.url("chat/completions");
+        let t = self.vendor.remote.settings.timeouts;
         let started = self
+            .vendor
             .res
             .call(|| {
-                let req = authorized(self.remote.http.post(&url), &self.remote)
+                let req = authorized(self.vendor.remote.http.post(&url), &self.vendor.remote)
                     .timeout(t.llm)
                     .json(&body);
                 async move {
@@ -126,7 +119,7 @@ impl LlmProvider for OpenAiLlm {
             })
             .await?;
         let (tx, stream) = channel_stream(64);
-        tokio::spawn(pump(self.name.clone(), started, tx, parse_chunk));
+        tokio::spawn(pump(self.vendor.name.clone(), started, tx, parse_chunk));
         Ok(stream)
     }
 }
@@ -160,29 +153,21 @@ pub(super) fn parse_chunk(data: &str) -> Result<Vec<Chunk>, String> {
 // ---- STT -------------------------------------------------------------------------------------
 
 pub struct OpenAiStt {
-    remote: Arc<Remote>,
-    res: Arc<Resilience>,
-    name: String,
+    pub vendor: Vendor,
 }
 
 impl OpenAiStt {
     pub fn new(remote: Arc<Remote>) -> Self {
-        let name = format!("openai:{}", remote.settings.openai_stt_model);
+        let model = remote.settings.openai_stt_model.clone();
         Self {
-            res: remote.resilience(&name),
-            remote,
-            name,
+            vendor: Vendor::new(remote, "openai", &model),
         }
-    }
-
-    pub fn resilience(&self) -> &Arc<Resilience> {
-        &self.res
     }
 }
 
 impl SttProvider for OpenAiStt {
     fn name(&self) -> &str {
-        &self.name
+        &self.vendor.name
     }
 
     fn is_remote(&self) -> bool {
@@ -191,8 +176,7 @@ impl SttProvider for OpenAiStt {
 
     fn start(&self, _partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
         Box::new(BufferedUtterance {
-            remote: self.remote.clone(),
-            res: self.res.clone(),
+            vendor: self.vendor.clone(),
             pcm: Vec::with_capacity(16_000 * 10),
         })
     }
@@ -200,8 +184,7 @@ impl SttProvider for OpenAiStt {
 
 /// Collects the utterance; it is sent whole when it ends.
 struct BufferedUtterance {
-    remote: Arc<Remote>,
-    res: Arc<Resilience>,
+    vendor: Vendor,
     pcm: Vec<i16>,
 }
 
@@ -218,9 +201,10 @@ impl SttSession for BufferedUtterance {
 
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
         let wav = crate::audio::wav::encode(16_000, &self.pcm);
-        let s = &self.remote.settings;
+        let s = &self.vendor.remote.settings;
         let url = s.openai.url("audio/transcriptions");
         let text = self
+            .vendor
             .res
             .call(|| {
                 let form = reqwest::multipart::Form::new()
@@ -234,7 +218,7 @@ impl SttSession for BufferedUtterance {
                     .text("model", s.openai_stt_model.clone())
                     .text("language", s.language.clone())
                     .text("response_format", "json");
-                let req = authorized(self.remote.http.post(&url), &self.remote)
+                let req = authorized(self.vendor.remote.http.post(&url), &self.vendor.remote)
                     .timeout(s.timeouts.stt)
                     .multipart(form);
                 async move {
@@ -270,32 +254,24 @@ impl SttSession for BufferedUtterance {
 // ---- TTS -------------------------------------------------------------------------------------
 
 pub struct OpenAiTts {
-    remote: Arc<Remote>,
-    res: Arc<Resilience>,
-    name: String,
+    pub vendor: Vendor,
     voice: String,
 }
 
 impl OpenAiTts {
     pub fn new(remote: Arc<Remote>) -> Self {
-        let name = format!("openai:{}", remote.settings.openai_tts_model);
+        let model = remote.settings.openai_tts_model.clone();
         Self {
-            res: remote.resilience(&name),
             voice: remote.settings.openai_tts_voice.clone(),
-            remote,
-            name,
+            vendor: Vendor::new(remote, "openai", &model),
         }
-    }
-
-    pub fn resilience(&self) -> &Arc<Resilience> {
-        &self.res
     }
 }
 
 #[async_trait]
 impl TtsProvider for OpenAiTts {
     fn name(&self) -> &str {
-        &self.name
+        &self.vendor.name
     }
 
     fn voice(&self) -> &str {
@@ -307,7 +283,7 @@ impl TtsProvider for OpenAiTts {
     }
 
     async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio> {
-        let s = &self.remote.settings;
+        let s = &self.vendor.remote.settings;
         let url = s.openai.url("audio/speech");
         let body = json!({
             "model": s.openai_tts_model,
@@ -315,11 +291,12 @@ impl TtsProvider for OpenAiTts {
             "input": text,
             "response_format": "pcm",
         });
-        let name = self.name.clone();
+        let name = self.vendor.name.clone();
         let (mut r, first) = self
+            .vendor
             .res
             .call(|| {
-                let req = authorized(self.remote.http.post(&url), &self.remote)
+                let req = authorized(self.vendor.remote.http.post(&url), &self.vendor.remote)
                     .timeout(s.timeouts.tts)
                     .json(&body);
                 async move {

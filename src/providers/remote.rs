@@ -134,6 +134,26 @@ impl Remote {
     }
 }
 
+/// What every vendor provider holds: the shared client and settings, its own retry and breaker
+/// state, and its name (`vendor:model`, in logs, errors and metrics).
+#[derive(Clone)]
+pub struct Vendor {
+    pub remote: Arc<Remote>,
+    pub res: Arc<Resilience>,
+    pub name: String,
+}
+
+impl Vendor {
+    pub fn new(remote: Arc<Remote>, vendor: &str, model: &str) -> Self {
+        let name = format!("{vendor}:{model}");
+        Self {
+            res: remote.resilience(&name),
+            remote,
+            name,
+        }
+    }
+}
+
 /// The interviewer's instructions: a versioned file under `prompts/`.
 pub const PROMPT_VERSION: &str = "interviewer.v1";
 const PROMPT: &str = include_str!("../../prompts/interviewer.v1.md");
