@@ -227,7 +227,7 @@ impl Actor {
                                     message: if r.transcribed {
                                         "Speech recognition fell back to another engine for this answer.".into()
                                     } else {
-                                        "Speech recognition is overloaded; this answer is kept, without a transcript.".into()
+                                        "Speech recognition is unavailable for this answer; it is kept without a transcript.".into()
                                     },
                                     fatal: false,
                                 });
