@@ -13,11 +13,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends libopus0 espeak
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/viva --create-home viva
 COPY --from=build /src/target/release/viva /usr/local/bin/viva
-COPY web-client/public /usr/share/viva/web-client
 USER viva
 WORKDIR /var/lib/viva
+# The web client is built into the binary.
 ENV VIVA_BIND=0.0.0.0:8080 \
-    VIVA_WEB_DIR=/usr/share/viva/web-client \
     VIVA_DATA_DIR=/var/lib/viva
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/health || exit 1

@@ -52,7 +52,9 @@ fn bench(c: &mut Criterion) {
         let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
         let mut i = 0;
         b.iter(|| {
-            let h = ear.hear(&packets[i % packets.len()], 700, || stt.start(tx.clone()));
+            let h = ear.hear(Some(&packets[i % packets.len()]), 700, || {
+                stt.start(tx.clone())
+            });
             i += 1;
             black_box(matches!(h, Hearing::End { .. }))
         })

@@ -43,13 +43,15 @@ async fn one_turn(registry: &Registry, store: &MemoryStore, answer: &[Bytes]) {
         .id;
     let h = registry.get_or_spawn(id);
     let (tx, mut rx) = mpsc::channel(4096);
-    h.attach(Connection { id: 1, tx }, None).await.unwrap();
+    h.attach(Connection { id: 1, tx }, None, None)
+        .await
+        .unwrap();
     // Opening question, played to the end.
     while !is_audio_end(&rx.recv().await.unwrap()) {}
     // The answer, one packet per 20 ms of (paused) time.
     for p in answer {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        h.audio(1, p.clone()).unwrap();
+        h.audio(1, p.clone(), 0).unwrap();
         while rx.try_recv().is_ok() {}
     }
     // The reply, to its last frame.

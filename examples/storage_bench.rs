@@ -160,6 +160,8 @@ async fn bench_hot(hot: Arc<dyn HotState>) {
         updated_at: Utc::now(),
         unsaved: Vec::new(),
         clean: false,
+        resume_secret: None,
+        holder_connected: false,
     };
     let mut samples = Vec::with_capacity(SEQUENTIAL);
     let t0 = Instant::now();
@@ -187,6 +189,8 @@ async fn bench_hot(hot: Arc<dyn HotState>) {
                         updated_at: Utc::now(),
                         unsaved: Vec::new(),
                         clean: false,
+                        resume_secret: None,
+                        holder_connected: false,
                     };
                     let t = Instant::now();
                     hot.save_checkpoint(&c).await.unwrap();

@@ -36,6 +36,14 @@ pub enum AuthError {
     Invalid,
 }
 
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub interview: Uuid,
+    /// The token's id, for the revocation list.
+    pub jti: String,
+}
+
 /// Who a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -108,7 +116,13 @@ impl Auth {
     }
 
     /// The interview a token for `audience` opens; tokens for other audiences are invalid.
+    /// (Revocation is checked by the caller, against the hot state: [`Verified::jti`].)
     pub fn verify_for(&self, audience: Audience, token: &str) -> Result<Uuid, AuthError> {
+        self.verify_claims(audience, token).map(|v| v.interview)
+    }
+
+    /// A valid token's interview and id.
+    pub fn verify_claims(&self, audience: Audience, token: &str) -> Result<Verified, AuthError> {
         let validation = match audience {
             Audience::Candidate => &self.candidate,
             Audience::Monitor => &self.monitor,
@@ -117,8 +131,48 @@ impl Auth {
             ErrorKind::ExpiredSignature => AuthError::Expired,
             _ => AuthError::Invalid,
         })?;
-        Uuid::parse_str(&data.claims.sub).map_err(|_| AuthError::Invalid)
+        Ok(Verified {
+            interview: Uuid::parse_str(&data.claims.sub).map_err(|_| AuthError::Invalid)?,
+            jti: data.claims.jti,
+        })
     }
+}
+
+/// The shortest signing key accepted (HS256 wants at least its 256-bit output size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Creates `dir` if needed and makes it private to this user (0700): it holds the database and
+/// the signing key.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates `path` empty if it does not exist, readable by this user only (0600); an existing
+/// file readable by others is made private.
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let f = opts.open(path)?;
+        if f.metadata()?.permissions().mode() & 0o077 != 0 {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    opts.open(path)?;
+    Ok(())
 }
 
 /// A fresh random ticket (256 bits, hex).
@@ -134,11 +188,18 @@ pub fn load_or_create_secret(
     data_dir: &Path,
 ) -> std::io::Result<Vec<u8>> {
     if let Some(s) = configured {
+        if s.len() < MIN_SECRET_BYTES {
+            return Err(std::io::Error::other(format!(
+                "VIVA_JWT_SECRET is {} bytes; use at least {MIN_SECRET_BYTES} random bytes \
+                 (e.g. `openssl rand -hex 32`), or unset it to keep a generated key in the data directory",
+                s.len()
+            )));
+        }
         return Ok(s.as_bytes().to_vec());
     }
     let path = data_dir.join("jwt.secret");
     match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().as_bytes().to_vec()),
+        Ok(s) if s.trim().len() >= MIN_SECRET_BYTES => return Ok(s.trim().as_bytes().to_vec()),
         Ok(_) => {
             return Err(std::io::Error::other(format!(
                 "{} is shorter than 32 characters",
@@ -148,7 +209,7 @@ pub fn load_or_create_secret(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    std::fs::create_dir_all(data_dir)?;
+    private_dir(data_dir)?;
     // Written to a private temporary file, then linked into place: a concurrent reader sees
     // either no key or the whole key, and two writers agree on the first one linked.
     let secret = new_ticket();
@@ -239,9 +300,29 @@ mod tests {
         let b = load_or_create_secret(None, dir.path()).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
+        let configured = "a-configured-key-of-32-bytes-xyz";
         assert_eq!(
-            load_or_create_secret(Some("configured"), dir.path()).unwrap(),
-            b"configured"
+            load_or_create_secret(Some(configured), dir.path()).unwrap(),
+            configured.as_bytes()
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(dir.path()), 0o700, "the data dir is private");
+            assert_eq!(
+                mode(&dir.path().join("jwt.secret")),
+                0o600,
+                "the key is private"
+            );
+        }
+    }
+
+    #[test]
+    fn a_short_configured_secret_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = load_or_create_secret(Some("a"), dir.path()).unwrap_err();
+        assert!(e.to_string().contains("at least 32"), "{e}");
+        assert!(e.to_string().contains("openssl rand -hex 32"), "{e}");
     }
 }

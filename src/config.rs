@@ -3,44 +3,20 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
+
 use crate::audio::endpoint::EndpointConfig;
+use crate::http::admission::IpNet;
 use crate::interview::InterviewConfig;
 use crate::providers::remote::{Endpoint, RemoteSettings, Timeouts};
 use crate::providers::resilience::{BreakerPolicy, RetryPolicy};
 use crate::providers::whisper::WhisperSettings;
+pub use crate::secret::Secret;
 
 const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 use crate::providers::{ProviderSettings, ScriptedLatency};
-
-/// A secret string: `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
-}
 
 #[derive(clap::Parser, Debug, Clone)]
 #[command(name = "viva")]
@@ -57,13 +33,13 @@ pub struct Config {
     /// Durable store URL (`sqlite:…`); unset: `<data dir>/viva.db`.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
-    /// Hot state URL; unset: in-process.
     /// Connections in the Postgres pool.
     #[arg(long, env = "VIVA_DB_POOL", default_value_t = 16)]
     pub db_pool: u32,
     /// Do not run database migrations on start (run `viva migrate` instead).
-    #[arg(long, env = "VIVA_NO_MIGRATE")]
+    #[arg(long, env = "VIVA_NO_MIGRATE", value_parser = BoolishValueParser::new())]
     pub no_migrate: bool,
+    /// Hot state URL (`redis://…`); unset: in-process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<Secret>,
     /// This node's name on interview leases (default: host name and process id).
@@ -87,11 +63,12 @@ pub struct Config {
     /// else `untranscribed`.
     #[arg(long, env = "VIVA_STT", value_delimiter = ',')]
     pub stt: Vec<String>,
-    /// The `whisper-local` model: a CTranslate2 Whisper model directory.
+    /// The `whisper-local` model: a CTranslate2 Whisper model directory. Default: where
+    /// `scripts/fetch-whisper.sh` puts it in this source tree, whatever the working directory.
     #[arg(
         long,
         env = "VIVA_WHISPER_MODEL",
-        default_value = "models/whisper-base"
+        default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/models/whisper-base")
     )]
     pub whisper_model: PathBuf,
     /// Concurrent `whisper-local` transcriptions (each loads a replica; default: cores / threads).
@@ -251,9 +228,10 @@ pub struct Config {
     /// Encoded sentences cached across interviews (0 disables).
     #[arg(long, env = "VIVA_TTS_CACHE_ENTRIES", default_value_t = 4096)]
     pub tts_cache_entries: usize,
-    /// Directory served as the web client (its `public/` folder: nothing else of `web-client/` is served).
-    #[arg(long, env = "VIVA_WEB_DIR", default_value = "web-client/public")]
-    pub web_dir: PathBuf,
+    /// Serve the web client from this directory (a `web-client/public/`) instead of the copy
+    /// built into the binary (for working on the pages against a release build).
+    #[arg(long, env = "VIVA_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
     /// Seconds a new connection has to send `hello`.
     #[arg(long, env = "VIVA_HELLO_TIMEOUT_SECS", default_value_t = 10)]
     pub hello_timeout_secs: u64,
@@ -263,6 +241,43 @@ pub struct Config {
     /// Seconds to wait for interviews to checkpoint on shutdown.
     #[arg(long, env = "VIVA_SHUTDOWN_SECS", default_value_t = 10)]
     pub shutdown_secs: u64,
+    // ---- limits at the door ----
+    /// Seconds a client has to send a request's headers; also how long a connection may sit idle
+    /// between requests (a WebSocket, once upgraded, follows VIVA_IDLE_TIMEOUT_SECS).
+    #[arg(long, env = "VIVA_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Open connections on this node (lowered at start to leave file descriptors for interviews).
+    #[arg(long, env = "VIVA_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Open connections from one client IP address.
+    #[arg(long, env = "VIVA_MAX_CONNECTIONS_PER_IP", default_value_t = 200)]
+    pub max_connections_per_ip: usize,
+    /// Proxies (IP addresses or networks, comma-separated) whose `X-Forwarded-For` names the
+    /// client.
+    #[arg(long, env = "VIVA_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Web origins (besides the public URL's) whose pages may connect, comma-separated.
+    #[arg(long, env = "VIVA_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Live monitors per interview on one node.
+    #[arg(long, env = "VIVA_MAX_MONITORS", default_value_t = 20)]
+    pub max_monitors: usize,
+    /// Seconds after the candidate's connection dropped during which only the holder of its
+    /// resume secret may take the interview over.
+    #[arg(long, env = "VIVA_TAKEOVER_HOLD_SECS", default_value_t = 20)]
+    pub takeover_hold_secs: u64,
+    /// Longest answer, in seconds of speech: the turn ends there, the answer is kept, and speech
+    /// that goes on becomes the next answer.
+    #[arg(long, env = "VIVA_MAX_UTTERANCE_SECS", default_value_t = 120)]
+    pub max_utterance_secs: u32,
+    /// Interviewer replies (questions, follow-ups, prompts, notices) per interview; when spent the
+    /// interviewer closes politely (`ended.reason = "budget"`).
+    #[arg(long, env = "VIVA_MAX_REPLIES", default_value_t = 60)]
+    pub max_replies: u32,
+    /// Bytes of transcript stored per interview; when reached the interviewer closes politely
+    /// (`ended.reason = "budget"`).
+    #[arg(long, env = "VIVA_MAX_TRANSCRIPT_BYTES", default_value_t = 256 * 1024)]
+    pub max_transcript_bytes: usize,
 }
 
 impl Config {
@@ -322,7 +337,8 @@ impl Config {
     }
 
     /// The STT chain: as configured; else configured vendors first, then Whisper when it is built
-    /// in and its model is present, else the untranscribed marker.
+    /// in (a missing model then stops the server at start with what to do, rather than quietly
+    /// running without transcripts), else the untranscribed marker.
     pub fn stt_chain(&self) -> Vec<String> {
         if !self.stt.is_empty() {
             return self.stt.clone();
@@ -334,7 +350,7 @@ impl Config {
         if self.openai_configured() {
             chain.push("openai".to_owned());
         }
-        if cfg!(feature = "whisper-local") && self.whisper().model_present() {
+        if cfg!(feature = "whisper-local") {
             chain.push(crate::providers::whisper::NAME.to_owned());
         } else if chain.is_empty() {
             chain.push("untranscribed".to_owned());
@@ -437,12 +453,16 @@ impl Config {
             endpoint: EndpointConfig {
                 start_frames: (self.speech_start_ms / crate::protocol::FRAME_MS).max(1),
                 min_speech_ms: self.min_speech_ms,
+                max_utterance_ms: self.max_utterance_secs.max(1).saturating_mul(1000),
             },
             vad_aggressiveness: self.vad_mode,
             replay_window: self.replay_window.max(16),
             node: self.node_id(),
             lease_ttl: Duration::from_secs(self.lease_secs.max(3)),
             max_unsaved_turns: self.max_unsaved_turns.max(1),
+            takeover_hold: Duration::from_secs(self.takeover_hold_secs),
+            max_replies: self.max_replies.max(1),
+            max_transcript_bytes: self.max_transcript_bytes.max(1024),
             prices: crate::interview::Prices {
                 llm_input_per_mtok: self.price_llm_input_per_mtok,
                 llm_output_per_mtok: self.price_llm_output_per_mtok,
@@ -486,19 +506,16 @@ mod tests {
         c.openai_base_url = DEFAULT_OPENAI_BASE_URL.into();
         c.gemini_api_key = None;
         c.deepgram_api_key = None;
-        assert_eq!(c.stt_chain(), ["untranscribed"]);
-        assert_eq!(c.llm_chain(), ["offline-interviewer"]);
-        assert_eq!(c.tts_chain(), ["espeak-ng"]);
-
-        // With Whisper built in and its model present, it is the default recogniser.
-        std::fs::create_dir_all(&model).unwrap();
-        std::fs::write(model.join("model.bin"), b"").unwrap();
+        // With Whisper built in it is the default recogniser (its model is checked at start);
+        // without it, the honest marker.
         let local: &[&str] = if cfg!(feature = "whisper-local") {
             &["whisper-local"]
         } else {
             &["untranscribed"]
         };
         assert_eq!(c.stt_chain(), local);
+        assert_eq!(c.llm_chain(), ["offline-interviewer"]);
+        assert_eq!(c.tts_chain(), ["espeak-ng"]);
 
         // A local OpenAI-compatible server (no key) takes over every stage, locals behind it.
         c.openai_base_url = "http://localhost:11434/v1".into();

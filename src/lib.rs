@@ -35,5 +35,7 @@ pub mod http;
 pub mod interview;
 pub mod protocol;
 pub mod providers;
+pub mod rate;
+pub mod secret;
 pub mod server;
 pub mod store;

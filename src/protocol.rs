@@ -45,7 +45,15 @@ pub mod close {
     pub const REPLACED: u16 = 4009;
     /// The interview has ended.
     pub const ENDED: u16 = 4010;
+    /// The interview is live in another tab or device (the newcomer has no resume secret).
+    pub const LIVE_ELSEWHERE: u16 = 4011;
 }
+
+/// Longest typed answer, in characters (about two minutes of speech; longer: close 4008).
+pub const MAX_ANSWER_CHARS: usize = 2000;
+/// Typed answers a candidate may send at once, and per minute after that (faster: close 4008).
+pub const TYPED_ANSWERS_BURST: f64 = 3.0;
+pub const TYPED_ANSWERS_PER_MINUTE: f64 = 6.0;
 
 /// Audio format announced in `hello`. Only Opus, 48 kHz, mono, 20 ms is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +84,9 @@ pub enum ClientMessage {
         audio: AudioFormat,
         #[serde(default)]
         resume_from: Option<u64>,
+        /// The `resume_secret` of this interview's last `ready`, when reconnecting.
+        #[serde(default)]
+        resume_secret: Option<String>,
     },
     AnswerText {
         text: String,
@@ -228,6 +239,10 @@ pub enum ConnectionMessage {
         resumed: bool,
         state: InterviewState,
         last_seq: u64,
+        /// The candidate's proof of holding the live session: sent back as `hello.resume_secret`
+        /// on a reconnect. Only on the candidate's own connection (never to monitors).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_secret: Option<String>,
     },
     Resync {
         snapshot: Snapshot,
@@ -309,9 +324,11 @@ mod tests {
             resumed: false,
             state: InterviewState::Thinking,
             last_seq: 0,
+            resume_secret: None,
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["type"], "ready");
         assert!(v.get("seq").is_none());
+        assert!(v.get("resume_secret").is_none(), "absent unless given");
     }
 }

@@ -7,14 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{load_or_create_secret, Auth};
 use crate::config::Config;
-use crate::http::{self, AppState, Limits};
+use crate::http::admission::ConnectionLimits;
+use crate::http::origin::OriginPolicy;
+use crate::http::serve::{self, ServeSettings};
+use crate::http::{self, AppState, Door, Limits};
 use crate::interview::speak::{AudioCache, SpeakDeps, VoiceSettings};
 use crate::interview::{Deps, Registry};
 use crate::providers::Providers;
@@ -54,9 +56,12 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
              unset it to use the embedded default"
         ),
         None => {
-            std::fs::create_dir_all(&cfg.data_dir)
+            crate::auth::private_dir(&cfg.data_dir)
                 .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
             let path: PathBuf = cfg.data_dir.join("viva.db");
+            // Created private before SQLite opens it: its -wal and -shm files take its mode.
+            crate::auth::private_file(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
             Ok(Arc::new(
                 SqliteStore::open(&path)
                     .await
@@ -166,29 +171,53 @@ pub async fn run(
 
     let deps = build_deps(&cfg, store.clone(), hot.clone(), events, providers);
     let registry = Registry::new(deps, tracker.clone(), root.clone());
-    let limits = Limits {
-        hello_timeout: Duration::from_secs(cfg.hello_timeout_secs),
-        idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+    let fd_limit = serve::raise_fd_limit();
+    let max_connections = serve::connection_cap(cfg.max_connections, fd_limit);
+    if max_connections < cfg.max_connections {
+        tracing::warn!(
+            fd_limit,
+            max_connections,
+            "VIVA_MAX_CONNECTIONS lowered to keep file descriptors for live interviews; raise the open-file limit (ulimit -n) to allow more"
+        );
+    }
+    let connections = ConnectionLimits::new(
+        max_connections,
+        cfg.max_connections_per_ip,
+        cfg.trusted_proxies.clone(),
+    );
+    let door = Door {
+        limits: Limits {
+            hello_timeout: Duration::from_secs(cfg.hello_timeout_secs),
+            idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+        },
+        origins: OriginPolicy::new(
+            cfg.public_url.as_deref(),
+            &cfg.public_url(),
+            &cfg.cors_origins,
+        ),
+        connections: connections.clone(),
+        max_monitors: cfg.max_monitors,
     };
-    let state = AppState::new(registry, auth, store, hot, limits, tracker.clone());
-    let router = http::router(state, &cfg.web_dir);
+    let state = AppState::new(registry, auth, store, hot, door, tracker.clone());
+    let router = http::router(
+        state,
+        cfg.web_dir.as_deref(),
+        cfg.public_url().starts_with("https://"),
+    );
 
-    tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), "viva listening");
+    log_sources(&cfg);
+    tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), max_connections, "viva listening");
     let stop = root.clone();
-    // Small real-time writes (20 ms Opus frames, events) go out at once, not when Nagle's
-    // algorithm decides.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: checkpointing interviews");
-            stop.cancel();
-        })
-        .await?;
+    let settings = ServeSettings {
+        header_timeout: Duration::from_secs(cfg.header_timeout_secs.max(1)),
+        drain: Duration::from_secs(cfg.shutdown_secs),
+    };
+    serve::serve(listener, router, connections, settings, async move {
+        shutdown.await;
+        tracing::info!("shutting down: checkpointing interviews");
+        stop.cancel();
+    })
+    .await;
     root.cancel();
     tracker.close();
     if tokio::time::timeout(Duration::from_secs(cfg.shutdown_secs), tracker.wait())
@@ -202,4 +231,32 @@ pub async fn run(
     writer_tracker.wait().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Says at start which files this server uses, as absolute paths: nothing depends on the
+/// working directory, and an operator can see at once what a relative setting resolved to.
+fn log_sources(cfg: &Config) {
+    let abs = |p: &std::path::Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_owned())
+            .display()
+            .to_string()
+    };
+    let database = match &cfg.database_url {
+        Some(url) if url.expose().starts_with("sqlite:") => url.expose().to_owned(),
+        Some(_) => "postgres (DATABASE_URL)".to_owned(),
+        None => abs(&cfg.data_dir.join("viva.db")),
+    };
+    let whisper = cfg
+        .stt_chain()
+        .iter()
+        .any(|s| s == crate::providers::whisper::NAME)
+        .then(|| abs(&cfg.whisper_model));
+    tracing::info!(
+        data_dir = %abs(&cfg.data_dir),
+        database = %database,
+        web_client = %http::web::source(cfg.web_dir.as_deref()),
+        whisper_model = whisper.as_deref().unwrap_or("not used"),
+        "using"
+    );
 }

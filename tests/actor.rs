@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 use viva::interview::{Connection, Outbound, Registry};
+use viva::protocol::TurnKind;
 use viva::protocol::{Event, EventEnvelope, InterviewState};
-use viva::providers::TurnKind;
 use viva::store::memory::MemoryStore;
 use viva::store::{NewInterview, Store};
 
@@ -58,20 +58,43 @@ async fn until(rx: &mut mpsc::Receiver<Outbound>, pred: impl Fn(&Event) -> bool)
     }
 }
 
+/// The resume secret in an attach batch's `ready`.
+fn secret_of(m: &Outbound) -> String {
+    let Outbound::Batch(batch) = m else {
+        panic!("expected the attach batch, got {m:?}")
+    };
+    let ready: serde_json::Value = serde_json::from_str(&batch[0]).unwrap();
+    assert_eq!(ready["type"], "ready");
+    ready["resume_secret"].as_str().unwrap().to_owned()
+}
+
 /// Attaches connection 1 and waits until the first question has been played.
 async fn attach_and_listen(
     rig: &Rig,
 ) -> (viva::interview::InterviewHandle, mpsc::Receiver<Outbound>) {
+    attach_holding(rig).await.0
+}
+
+/// Like [`attach_and_listen`], with the candidate's resume secret.
+async fn attach_holding(
+    rig: &Rig,
+) -> (
+    (viva::interview::InterviewHandle, mpsc::Receiver<Outbound>),
+    String,
+) {
     let h = rig.registry.get_or_spawn(rig.id);
     let (tx, mut rx) = mpsc::channel(1024);
-    h.attach(Connection { id: 1, tx }, None).await.unwrap();
+    h.attach(Connection { id: 1, tx }, None, None)
+        .await
+        .unwrap();
+    let secret = secret_of(&rx.recv().await.unwrap());
     until(&mut rx, |e| {
         *e == Event::State {
             state: InterviewState::Listening,
         }
     })
     .await;
-    (h, rx)
+    ((h, rx), secret)
 }
 
 #[tokio::test(start_paused = true)]
@@ -87,7 +110,9 @@ async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
     );
     let (tx2, mut rx2) = mpsc::channel(1024);
     // Reattaching within the grace period keeps the same actor and resets the clock.
-    h.attach(Connection { id: 2, tx: tx2 }, None).await.unwrap();
+    h.attach(Connection { id: 2, tx: tx2 }, None, None)
+        .await
+        .unwrap();
     assert!(matches!(rx2.recv().await, Some(Outbound::Batch(_))));
     h.detach(2).await;
     tokio::time::sleep(Duration::from_secs(599)).await;
@@ -103,7 +128,7 @@ async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
     let h2 = rig.registry.get_or_spawn(rig.id);
     assert_ne!(h2.instance, h.instance);
     let (tx3, mut rx3) = mpsc::channel(1024);
-    h2.attach(Connection { id: 3, tx: tx3 }, None)
+    h2.attach(Connection { id: 3, tx: tx3 }, None, None)
         .await
         .unwrap();
     let notice = until(&mut rx3, |e| {
@@ -127,7 +152,7 @@ async fn a_long_silence_gets_a_gentle_prompt_not_the_next_question() {
     let mut prompt = None;
     for _ in 0..3000 {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let _ = h.audio(1, silence.clone());
+        let _ = h.audio(1, silence.clone(), 0);
         while let Ok(m) = rx.try_recv() {
             if let Some(Event::AgentText {
                 text,
@@ -162,7 +187,7 @@ async fn a_long_silence_gets_a_gentle_prompt_not_the_next_question() {
 #[tokio::test(start_paused = true)]
 async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
     let rig = rig(|c| c.replay_window = 16).await;
-    let (h, mut rx) = attach_and_listen(&rig).await;
+    let ((h, mut rx), secret) = attach_holding(&rig).await;
     h.answer_text(1, "A typed answer.".into()).await;
     until(&mut rx, |e| matches!(e, Event::AudioEnd { .. })).await;
     until(&mut rx, |e| {
@@ -173,7 +198,7 @@ async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
     .await;
 
     let (tx2, mut rx2) = mpsc::channel(1024);
-    h.attach(Connection { id: 2, tx: tx2 }, Some(0))
+    h.attach(Connection { id: 2, tx: tx2 }, Some(0), Some(secret.clone()))
         .await
         .unwrap();
     let Some(Outbound::Batch(batch)) = rx2.recv().await else {
@@ -192,9 +217,13 @@ async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
 
     // Within the window, events are replayed instead.
     let (tx3, mut rx3) = mpsc::channel(1024);
-    h.attach(Connection { id: 3, tx: tx3 }, Some(snap.last_seq - 2))
-        .await
-        .unwrap();
+    h.attach(
+        Connection { id: 3, tx: tx3 },
+        Some(snap.last_seq - 2),
+        Some(secret),
+    )
+    .await
+    .unwrap();
     let Some(Outbound::Batch(batch)) = rx3.recv().await else {
         panic!("expected the attach batch")
     };
@@ -203,4 +232,108 @@ async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
         .map(|j| serde_json::from_str::<EventEnvelope>(j).unwrap().seq)
         .collect();
     assert_eq!(seqs, vec![snap.last_seq - 1, snap.last_seq]);
+}
+
+/// Attaches connection `id` with an optional resume secret.
+async fn attach_as(
+    h: &viva::interview::InterviewHandle,
+    id: u64,
+    secret: Option<String>,
+) -> (
+    Result<(), viva::interview::AttachError>,
+    mpsc::Receiver<Outbound>,
+) {
+    let (tx, rx) = mpsc::channel(1024);
+    let r = h.attach(Connection { id, tx }, Some(0), secret).await;
+    (r, rx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_resume_secret_takes_over_a_live_session_until_the_hold_runs_out() {
+    use viva::interview::AttachError;
+    let rig = rig(|c| c.takeover_hold_secs = 20).await;
+    let ((h, mut rx1), secret) = attach_holding(&rig).await;
+
+    // Someone else with the link, while the candidate is connected: refused.
+    let (r, _) = attach_as(&h, 2, None).await;
+    assert_eq!(r, Err(AttachError::Busy));
+    let (r, _) = attach_as(&h, 2, Some("a-guess".into())).await;
+    assert_eq!(r, Err(AttachError::Busy));
+
+    // The candidate's own reconnect (a second tab it opened, a reload) takes over: 4009 to the old.
+    let (r, mut rx3) = attach_as(&h, 3, Some(secret.clone())).await;
+    assert_eq!(r, Ok(()));
+    assert_eq!(secret_of(&rx3.recv().await.unwrap()), secret, "same secret");
+    let closed = loop {
+        match rx1.recv().await {
+            Some(Outbound::Close(code, _)) => break code,
+            Some(_) => {}
+            None => panic!("old connection not closed"),
+        }
+    };
+    assert_eq!(closed, 4009);
+
+    // The holder drops: for the hold period only its secret reattaches.
+    h.detach(3).await;
+    tokio::time::sleep(Duration::from_secs(19)).await;
+    let (r, _) = attach_as(&h, 4, None).await;
+    assert_eq!(r, Err(AttachError::Busy), "within the hold");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // After it (a crashed tab, a new device) anyone with the link may, and gets a new secret.
+    let (r, mut rx5) = attach_as(&h, 5, None).await;
+    assert_eq!(r, Ok(()));
+    let fresh = secret_of(&rx5.recv().await.unwrap());
+    assert_ne!(fresh, secret);
+    let (r, _) = attach_as(&h, 6, Some(secret)).await;
+    assert_eq!(r, Err(AttachError::Busy), "the old secret no longer works");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spent_reply_budget_closes_the_interview_politely() {
+    let rig = rig(|c| {
+        c.max_replies = 2;
+        c.scripted_questions = 10;
+    })
+    .await;
+    let (h, mut rx) = attach_and_listen(&rig).await;
+    // Reply 1 was the first question; reply 2 answers this; the third would be over budget.
+    h.answer_text(1, "First answer.".into()).await;
+    until(&mut rx, |e| matches!(e, Event::AudioEnd { .. })).await;
+    h.answer_text(1, "Second answer.".into()).await;
+    let ended = until(&mut rx, |e| matches!(e, Event::Ended { .. })).await;
+    assert_eq!(
+        ended,
+        Event::Ended {
+            reason: "budget".into()
+        }
+    );
+    let turns = rig.store.turns(rig.id).await.unwrap();
+    let texts: Vec<_> = turns.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts.len(), 5, "{texts:?}");
+    assert_eq!(texts[3], "Second answer.");
+    assert!(
+        texts[4].starts_with("We have reached the time available"),
+        "the closing is spoken and stored: {texts:?}"
+    );
+    let i = rig.store.get_interview(rig.id).await.unwrap().unwrap();
+    assert_eq!(i.status, viva::store::InterviewStatus::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn frames_lost_before_the_actor_count_as_time_heard() {
+    // The gentle prompt comes after 1 s of silence heard, counted in frames.
+    let rig = rig(|c| c.silence_prompt_ms = 1000).await;
+    let (h, mut rx) = attach_and_listen(&rig).await;
+    // One packet arrives, saying the 49 before it were dropped (a full mailbox): they are
+    // concealed, so 50 frames (1 s) were heard and the prompt is due now.
+    h.audio(1, common::silence_packet(), 49).unwrap();
+    let prompt = until(&mut rx, |e| {
+        matches!(e, Event::AgentText { is_final: true, .. })
+    })
+    .await;
+    let Event::AgentText { kind, text, .. } = prompt else {
+        unreachable!()
+    };
+    assert_eq!(kind, TurnKind::Prompt);
+    assert!(text.starts_with("Take your time"), "{text}");
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -29,30 +29,6 @@ async fn with_token(server: &TestServer, id: Uuid, token: &str) -> Ws {
         "",
     )
     .await
-}
-
-/// Reads until the server closes; returns its close code and reason.
-async fn close_code(ws: &mut Ws) -> (u16, String) {
-    loop {
-        match tokio::time::timeout(HANG_GUARD, ws.next())
-            .await
-            .expect("no close")
-        {
-            Some(Ok(Message::Close(Some(f)))) => return (u16::from(f.code), f.reason.to_string()),
-            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
-            Some(Err(e)) => panic!("connection failed without a close frame: {e}"),
-            Some(Ok(_)) => {}
-        }
-    }
-}
-
-async fn expect(mut ws: Ws, code: u16, reason_part: &str) {
-    let (got, reason) = close_code(&mut ws).await;
-    assert_eq!(got, code, "reason: {reason}");
-    assert!(
-        reason.contains(reason_part),
-        "{reason:?} lacks {reason_part:?}"
-    );
 }
 
 fn b64url(input: &[u8]) -> String {
@@ -268,7 +244,12 @@ async fn misbehave(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_violations_close_with_a_reason_and_spare_other_sessions() {
-    let server = TestServer::start_with(|c| c.hello_timeout_secs = 1).await;
+    // Each case is a new connection right after the last one was closed: no takeover hold.
+    let server = TestServer::start_with(|c| {
+        c.hello_timeout_secs = 1;
+        c.takeover_hold_secs = 0;
+    })
+    .await;
     let (live_id, live_token) = server.create_interview().await;
     let mut live = Candidate::join(&server, live_id, &live_token, None).await;
     hear_question(&mut live).await;

@@ -18,8 +18,8 @@ use common::*;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
+use viva::protocol::TurnKind;
 use viva::protocol::{close, Event, EventEnvelope, Speaker};
-use viva::providers::TurnKind;
 use viva::store::postgres::{PgSettings, PgStore};
 use viva::store::redis::RedisHot;
 use viva::store::{HotState, Store, TurnRecord};
@@ -194,7 +194,7 @@ async fn killed_mid_interview_the_answer_is_in_postgres_and_it_resumes_at_the_ne
     let url = |node: &Node| format!("ws://{}/v1/interviews/{id}/stream", node.addr);
 
     let mut node = serve(dir.path(), &pg, &redis);
-    let mut c = Candidate::join_url(&url(&node), &token, None).await;
+    let mut c = Candidate::join_url(&url(&node), &token, Resume::default()).await;
     let q1 = hear_question(&mut c).await;
     c.answer("I keep systems up by making failure boring.")
         .await;
@@ -211,7 +211,11 @@ async fn killed_mid_interview_the_answer_is_in_postgres_and_it_resumes_at_the_ne
     );
 
     let node = serve(dir.path(), &pg, &redis);
-    let mut c2 = Candidate::join_url(&url(&node), &token, Some(answered.seq)).await;
+    let resume = Resume {
+        from: Some(answered.seq),
+        secret: c.resume_secret.clone(),
+    };
+    let mut c2 = Candidate::join_url(&url(&node), &token, resume).await;
     let next = hear_question(&mut c2).await;
     assert!(next > q1, "a new turn, not the first question again");
     let q1_text = &stored[0].text;
@@ -477,10 +481,11 @@ async fn one_node_drives_an_interview_others_relay_it_and_take_over_when_it_stop
     assert_eq!(relayed, t);
 
     // A stops (a deploy): the candidate is told to reconnect, and B takes over.
+    let resume = c.resume_point();
     let seen = c.last_seq();
     a.shutdown().await;
     assert_eq!(c.until_closed().await.unwrap().0, close::SERVICE_RESTART);
-    let mut c = Candidate::join(&b, id, &token, Some(seen)).await;
+    let mut c = Candidate::rejoin(&b, id, &token, resume).await;
     hear_question(&mut c).await;
     assert!(
         c.events().iter().all(|e| e.seq > seen),

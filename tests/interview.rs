@@ -4,9 +4,9 @@ mod common;
 
 use common::*;
 use viva::audio::codec::Decoder16k;
+use viva::protocol::TurnKind;
 use viva::protocol::{ConnectionMessage, Event, InterviewState, Speaker};
 use viva::providers::scripted::scripted_reply;
-use viva::providers::TurnKind;
 
 const ANSWER: &str =
     "I have five years of experience building web applications with React and TypeScript.";
@@ -258,10 +258,13 @@ async fn resume_after_a_dropped_connection_replays_exactly_and_repeats_nothing()
     hear_question(&mut a).await;
     a.until_listening().await;
     let seen: Vec<_> = a.events().into_iter().cloned().collect();
-    let resume_from = seen[1].seq;
+    let resume = Resume {
+        from: Some(seen[1].seq),
+        secret: a.resume_secret.clone(),
+    };
     a.drop_connection();
 
-    let mut b = Candidate::join(&server, id, &token, Some(resume_from)).await;
+    let mut b = Candidate::rejoin(&server, id, &token, resume).await;
     match b.next().await {
         Received::Conn(ConnectionMessage::Ready {
             resumed, last_seq, ..
@@ -307,10 +310,10 @@ async fn dropped_mid_question_hears_it_again_without_it_being_asked_twice() {
     let Event::AudioStart { turn } = start.event else {
         unreachable!()
     };
-    let last = a.last_seq();
+    let resume = a.resume_point();
     a.drop_connection();
 
-    let mut b = Candidate::join(&server, id, &token, Some(last)).await;
+    let mut b = Candidate::rejoin(&server, id, &token, resume).await;
     let restarted = b
         .until("audio_start", |e| matches!(e, Event::AudioStart { .. }))
         .await;
@@ -333,7 +336,7 @@ async fn a_second_connection_replaces_the_first() {
     let (id, token) = server.create_interview().await;
     let mut a = Candidate::join(&server, id, &token, None).await;
     hear_question(&mut a).await;
-    let mut b = Candidate::join(&server, id, &token, Some(a.last_seq())).await;
+    let mut b = Candidate::rejoin(&server, id, &token, a.resume_point()).await;
     let closed = a.until_closed().await;
     assert_eq!(closed.map(|c| c.0), Some(4009));
     match b.next().await {
@@ -398,6 +401,7 @@ async fn a_restarted_server_resumes_at_the_next_question() {
     hear_question(&mut c).await;
     c.say(answer).await;
     c.final_transcript().await;
+    let resume = c.resume_point();
     let seen = c.last_seq();
     let (dir, config) = (server.dir.clone(), server.config.clone());
     server.shutdown().await;
@@ -409,7 +413,7 @@ async fn a_restarted_server_resumes_at_the_next_question() {
     );
 
     let server = TestServer::start_in(dir, config).await;
-    let mut c2 = Candidate::join(&server, id, &token, Some(seen)).await;
+    let mut c2 = Candidate::rejoin(&server, id, &token, resume).await;
     hear_question(&mut c2).await;
     let texts = final_agent_texts(&c2.events());
     assert!(

@@ -79,7 +79,7 @@ async fn credentials_never_reach_the_logs() {
         .into_client_request()
         .unwrap();
     let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut c2 = Candidate::start(ws, Some(c.last_seq()), true).await;
+    let mut c2 = Candidate::start_resuming(ws, &c.resume_point(), true).await;
     assert_eq!(c.until_closed().await.map(|c| c.0), Some(4009));
     c2.next().await;
     server.shutdown().await;

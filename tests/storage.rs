@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 use common::services::{Postgres, Redis};
 use uuid::Uuid;
+use viva::protocol::TurnKind;
 use viva::protocol::{InterviewState, Speaker, TurnTimings};
-use viva::providers::TurnKind;
 use viva::store::memory::MemoryHot;
 use viva::store::postgres::{PgSettings, PgStore};
 use viva::store::redis::RedisHot;
@@ -161,6 +161,8 @@ async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
             "kept while the store is down",
         )],
         clean: true,
+        resume_secret: Some("a-resume-secret".into()),
+        holder_connected: true,
     };
     hot.save_checkpoint(&cp).await.unwrap();
     assert_eq!(hot.load_checkpoint(id).await.unwrap(), Some(cp));
@@ -283,12 +285,6 @@ async fn the_postgres_schema_refuses_bad_rows() {
         "INSERT INTO interviews (id, role) VALUES (gen_random_uuid(), '')",
         // a recruiter without an organization
         "INSERT INTO users (id, email, role) VALUES (gen_random_uuid(), 'r@example.com', 'recruiter')",
-        // a turn that ends before it starts, for an interview that does not exist
-        "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted, \
-         audio_ms, started_at, ended_at) VALUES (gen_random_uuid(), 0, 'candidate', 'answer', \
-         '', true, false, 0, now(), now() - interval '1 second')",
-        // an event body that is not JSON
-        "INSERT INTO events (interview_id, seq, body) VALUES (gen_random_uuid(), 1, 'not json')",
     ];
     for sql in bad {
         assert!(
@@ -296,6 +292,30 @@ async fn the_postgres_schema_refuses_bad_rows() {
             "accepted: {sql}"
         );
     }
+    // Rows with a real parent, so that the rule named is what refuses them (not the foreign key).
+    let parent = store
+        .create_interview(&NewInterview::default())
+        .await
+        .unwrap()
+        .id;
+    let refused_by = |sql: &'static str| async move {
+        match sqlx::query(sql).bind(parent).execute(pool).await {
+            Err(sqlx::Error::Database(e)) => e.code().map(|c| c.into_owned()),
+            other => panic!("accepted or failed otherwise: {sql}: {other:?}"),
+        }
+    };
+    // a turn that ends before it starts: the CHECK (23514 check_violation)
+    let code = refused_by(
+        "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted, \
+         audio_ms, started_at, ended_at) VALUES ($1, 0, 'candidate', 'answer', \
+         '', true, false, 0, now(), now() - interval '1 second')",
+    )
+    .await;
+    assert_eq!(code.as_deref(), Some("23514"));
+    // an event body that is not JSON: the json type (22P02 invalid_text_representation)
+    let code =
+        refused_by("INSERT INTO events (interview_id, seq, body) VALUES ($1, 1, 'not json')").await;
+    assert_eq!(code.as_deref(), Some("22P02"));
     // Emails are unique regardless of case.
     sqlx::query("INSERT INTO users (id, email, role) VALUES (gen_random_uuid(), 'Ada@example.com', 'candidate')")
         .execute(pool)

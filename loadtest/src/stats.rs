@@ -22,7 +22,14 @@ impl ErrorKind {
         match self {
             Self::Connect => "connect".into(),
             Self::Disconnected => "disconnected".into(),
-            Self::Closed(c) => format!("closed_{c}"),
+            // Named after docs/protocol.md, so a report says what the server refused.
+            Self::Closed(c) => match c {
+                4008 => "closed_4008_policy".into(),
+                4009 => "closed_4009_replaced".into(),
+                4011 => "closed_4011_live_elsewhere".into(),
+                1013 => "closed_1013_try_again".into(),
+                c => format!("closed_{c}"),
+            },
             Self::Protocol => "protocol".into(),
             Self::ServerError => "server_error".into(),
             Self::Timeout => "timeout".into(),
@@ -219,7 +226,7 @@ mod tests {
         assert!((s.turn_latency_ms.max - 100.0).abs() <= 0.1);
         r.error(ErrorKind::Closed(4008));
         r.error(ErrorKind::Closed(4008));
-        assert_eq!(r.summary().errors_by_kind["closed_4008"], 2);
+        assert_eq!(r.summary().errors_by_kind["closed_4008_policy"], 2);
         // The window resets at each tick.
         assert!(r.tick(1.0, None, None).turn_p50_ms > 0.0);
         assert_eq!(r.tick(2.0, None, None).turn_p50_ms, 0.0);

@@ -10,6 +10,8 @@ pub struct EndpointConfig {
     pub start_frames: u32,
     /// Utterances with less speech than this are dropped as noise.
     pub min_speech_ms: u32,
+    /// Longest utterance: it ends here even while the candidate speaks (`capped`).
+    pub max_utterance_ms: u32,
 }
 
 impl Default for EndpointConfig {
@@ -17,6 +19,7 @@ impl Default for EndpointConfig {
         Self {
             start_frames: 4,
             min_speech_ms: 200,
+            max_utterance_ms: 120_000,
         }
     }
 }
@@ -27,8 +30,13 @@ pub enum Endpoint {
     None,
     /// An utterance began; it includes the last `start_frames` frames.
     Start,
-    /// The utterance ended after `end_silence_ms` of silence.
-    End { speech_ms: u32, utterance_ms: u32 },
+    /// The utterance ended after `end_silence_ms` of silence, or at `max_utterance_ms`
+    /// (`capped`: speech that goes on starts the next utterance).
+    End {
+        speech_ms: u32,
+        utterance_ms: u32,
+        capped: bool,
+    },
     /// The utterance ended but was too short to be speech (a cough, a click).
     Noise,
 }
@@ -92,17 +100,22 @@ impl Endpointer {
         if speech {
             self.speech_frames += 1;
         }
-        if self.silence_frames * FRAME_MS >= end_silence_ms {
+        let silent = self.silence_frames * FRAME_MS >= end_silence_ms;
+        let capped = !silent && self.utterance_frames * FRAME_MS >= self.cfg.max_utterance_ms;
+        if silent || capped {
             self.in_speech = false;
             let speech_ms = self.speech_frames * FRAME_MS;
             let utterance_ms = self.utterance_frames * FRAME_MS;
             self.speech_frames = 0;
             self.utterance_frames = 0;
             self.silence_frames = 0;
+            // Speech that goes on past the cap needs `start_frames` again to open the next one.
+            self.run = 0;
             return if speech_ms >= self.cfg.min_speech_ms {
                 Endpoint::End {
                     speech_ms,
                     utterance_ms,
+                    capped,
                 }
             } else {
                 Endpoint::Noise
@@ -139,7 +152,8 @@ mod tests {
                 Endpoint::Start,
                 Endpoint::End {
                     speech_ms: 1000,
-                    utterance_ms: 1700
+                    utterance_ms: 1700,
+                    capped: false,
                 }
             ]
         );
@@ -164,5 +178,40 @@ mod tests {
         assert!(feed(&mut ep, &[(true, 3), (false, 5), (true, 1)], 700).is_empty());
         let events = feed(&mut ep, &[(true, 5), (false, 40)], 700);
         assert_eq!(events, vec![Endpoint::Start, Endpoint::Noise]);
+    }
+
+    #[test]
+    fn an_utterance_ends_at_the_cap_and_speech_that_goes_on_is_the_next_one() {
+        let mut ep = Endpointer::new(EndpointConfig {
+            max_utterance_ms: 2000,
+            ..EndpointConfig::default()
+        });
+        // 5 s of continuous speech: cut at 2 s, twice, then the last 1 s ends on silence (the
+        // frames that reopen an utterance belong to it).
+        let events = feed(&mut ep, &[(true, 250), (false, 40)], 700);
+        assert_eq!(
+            events,
+            vec![
+                Endpoint::Start,
+                Endpoint::End {
+                    speech_ms: 2000,
+                    utterance_ms: 2000,
+                    capped: true
+                },
+                Endpoint::Start,
+                Endpoint::End {
+                    speech_ms: 2000,
+                    utterance_ms: 2000,
+                    capped: true
+                },
+                Endpoint::Start,
+                Endpoint::End {
+                    speech_ms: 1000,
+                    utterance_ms: 1700,
+                    capped: false
+                },
+            ]
+        );
+        // Every frame of speech is in one of the three: nothing is lost at a cut.
     }
 }

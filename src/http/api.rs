@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::{new_ticket, TICKET_TTL};
+use crate::auth::{new_ticket, Audience, TICKET_TTL};
 use crate::store::StoreError;
 
 /// Tickets one interview may be issued per minute.
@@ -41,6 +41,8 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
         "live_interviews": app.registry.len(),
         "storage_failures": app.registry.deps().events.counters().to_json(),
         "stt": app.registry.deps().providers.stt.stats(),
+        "audio": { "frames_dropped": app.stats.audio_frames_dropped() },
+        "connections": { "open": app.connections.open(), "max": app.connections.max_total() },
     }))
 }
 
@@ -61,7 +63,16 @@ pub async fn ticket(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let token = bearer(&headers).ok_or(ApiError::Unauthorized)?;
-    let for_id = app.auth.verify(token).map_err(|_| ApiError::Unauthorized)?;
+    let claims = app
+        .auth
+        .verify_claims(Audience::Candidate, token)
+        .map_err(|_| ApiError::Unauthorized)?;
+    match app.hot.is_revoked(&claims.jti).await {
+        Ok(false) => {}
+        Ok(true) => return Err(ApiError::Unauthorized),
+        Err(e) => tracing::warn!(error = %e, "revocation list unavailable; token accepted"),
+    }
+    let for_id = claims.interview;
     if for_id != id {
         return Err(ApiError::Forbidden);
     }

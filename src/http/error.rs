@@ -18,6 +18,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("too many requests; retry later")]
     RateLimited,
+    #[error("too many connections; retry shortly")]
+    Busy,
     #[error("storage is unavailable; retry shortly")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -33,6 +35,7 @@ impl ApiError {
             Self::Ended => (StatusCode::GONE, "interview_ended"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -57,6 +60,13 @@ impl IntoResponse for ApiError {
         }
         let (status, code) = self.parts();
         let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if matches!(self, Self::Busy) {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                super::serve::RETRY_AFTER_SECS.into(),
+            );
+        }
+        res
     }
 }

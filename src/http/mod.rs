@@ -1,8 +1,15 @@
-//! HTTP boundary: routes, shared state, the candidate WebSocket and the web client's files.
+//! HTTP boundary: the accept loop and its limits (`serve`, `admission`), routes and shared
+//! state, security headers, the WebSocket endpoints (`ws`), relayed monitors, the plain HTTP API
+//! and its error type, and the web client's files.
 
+pub mod admission;
 pub mod api;
 pub mod error;
+pub mod headers;
+pub mod origin;
 pub mod relay;
+pub mod serve;
+pub mod web;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,18 +20,37 @@ use axum::http::Request;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio_util::task::TaskTracker;
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Auth;
 use crate::interview::Registry;
 use crate::store::{HotState, Store};
+use admission::{ConnectionLimits, MonitorSeats};
+use origin::OriginPolicy;
 
-/// Connection limits from config.
+/// Per-connection time limits from config.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub hello_timeout: Duration,
     pub idle_timeout: Duration,
+}
+
+/// Counters the HTTP side keeps for `/health`.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    /// Candidate audio frames dropped because an interview's mailbox was full.
+    audio_frames_dropped: AtomicU64,
+}
+
+impl HttpStats {
+    /// Counts one dropped frame; returns the total so far.
+    pub fn count_dropped_frame(&self) -> u64 {
+        self.audio_frames_dropped.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn audio_frames_dropped(&self) -> u64 {
+        self.audio_frames_dropped.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Clone)]
@@ -35,7 +61,19 @@ pub struct AppState {
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
     pub tracker: TaskTracker,
+    pub origins: Arc<OriginPolicy>,
+    pub connections: Arc<ConnectionLimits>,
+    pub monitors: Arc<MonitorSeats>,
+    pub stats: Arc<HttpStats>,
     next_conn: Arc<AtomicU64>,
+}
+
+/// What [`AppState`] is built from, besides the interview registry and storage.
+pub struct Door {
+    pub limits: Limits,
+    pub origins: OriginPolicy,
+    pub connections: Arc<ConnectionLimits>,
+    pub max_monitors: usize,
 }
 
 impl AppState {
@@ -44,7 +82,7 @@ impl AppState {
         auth: Arc<Auth>,
         store: Arc<dyn Store>,
         hot: Arc<dyn HotState>,
-        limits: Limits,
+        door: Door,
         tracker: TaskTracker,
     ) -> Self {
         Self {
@@ -52,8 +90,12 @@ impl AppState {
             auth,
             store,
             hot,
-            limits,
+            limits: door.limits,
             tracker,
+            origins: Arc::new(door.origins),
+            connections: door.connections,
+            monitors: MonitorSeats::new(door.max_monitors),
+            stats: Arc::default(),
             next_conn: Arc::new(AtomicU64::new(1)),
         }
     }
@@ -63,14 +105,18 @@ impl AppState {
     }
 }
 
-pub fn router(app: AppState, web_dir: &std::path::Path) -> Router {
-    Router::new()
+/// `web_dir`: serve the web client from this folder instead of the embedded copy.
+pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> Router {
+    let api = Router::new()
         .route("/health", get(api::health))
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
-        .route("/v1/interviews/{id}/stream", get(ws::stream))
-        .route("/v1/interviews/{id}/monitor", get(ws::monitor))
-        .route_service("/interview/{id}", ServeFile::new(web_dir.join("candidate/index.html")))
-        .fallback_service(ServeDir::new(web_dir))
+        .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
+        .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor));
+    web::routes(api, web_dir)
+        .layer(axum::middleware::map_response_with_state(
+            headers::Hsts(hsts),
+            headers::add,
+        ))
         // Spans carry the path only: query strings (tickets) and headers (tokens) are never logged.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())

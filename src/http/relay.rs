@@ -53,6 +53,7 @@ pub async fn relay(app: AppState, id: Uuid, tx: mpsc::Sender<Outbound>) -> Resul
             resumed: true,
             state,
             last_seq: after,
+            resume_secret: None,
         }),
         json(&ConnectionMessage::Resync {
             snapshot: conv.snapshot(state, after),

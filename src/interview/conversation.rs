@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::protocol::TurnKind;
 use crate::protocol::{InterviewState, Snapshot, Speaker, TranscriptEntry};
-use crate::providers::{ContextTurn, InterviewContext, TurnKind};
+use crate::providers::{ContextTurn, InterviewContext};
 use crate::store::{InterviewRecord, TurnRecord};
 
 pub struct Conversation {
@@ -45,12 +46,27 @@ impl Conversation {
             .find(|t| t.speaker == Speaker::Interviewer && t.kind == TurnKind::Question)
     }
 
+    /// Whether the candidate spoke last: the interviewer owes a reply. Text-only notices (shown,
+    /// not spoken: no duration) do not take the turn.
+    pub fn answered(&self) -> bool {
+        self.turns
+            .iter()
+            .rev()
+            .find(|t| !is_text_notice(t))
+            .is_some_and(|t| t.speaker == Speaker::Candidate)
+    }
+
     /// Whether the last committed turn is an interviewer question still waiting for an answer.
     pub fn awaiting_answer(&self) -> bool {
         matches!(
             self.turns.iter().rev().find(|t| t.kind != TurnKind::Prompt && t.kind != TurnKind::Notice),
             Some(t) if t.speaker == Speaker::Interviewer
         )
+    }
+
+    /// Bytes of text in the conversation (what the transcript stores).
+    pub fn text_bytes(&self) -> usize {
+        self.turns.iter().map(|t| t.text.len()).sum()
     }
 
     pub fn context(&self) -> Arc<InterviewContext> {
@@ -127,6 +143,11 @@ pub fn heard_text(sentences: &[(String, u64)], played_ms: u64) -> String {
         return joined;
     }
     out.join(" ")
+}
+
+/// A notice shown as text only (the answer-length notice): it has no duration.
+pub fn is_text_notice(t: &TurnRecord) -> bool {
+    t.kind == TurnKind::Notice && t.audio_ms == 0 && t.started_at == t.ended_at
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub enum Command {
     Attach {
         conn: Connection,
         resume_from: Option<u64>,
+        /// The secret of the candidate's last `ready`, if it has one.
+        resume_secret: Option<String>,
         reply: oneshot::Sender<Result<(), AttachError>>,
     },
     Detach {
@@ -42,6 +44,8 @@ pub enum Command {
     Audio {
         conn_id: u64,
         packet: Bytes,
+        /// Frames of this connection dropped just before this one (a full mailbox): concealed.
+        lost: u32,
     },
     AnswerText {
         conn_id: u64,
@@ -73,6 +77,8 @@ pub enum AttachError {
     Internal,
     #[error("interview is live on another node")]
     Elsewhere,
+    #[error("interview is live in another tab or device")]
+    Busy,
 }
 
 /// Why an audio frame was not delivered.
@@ -105,12 +111,14 @@ impl InterviewHandle {
         &self,
         conn: Connection,
         resume_from: Option<u64>,
+        resume_secret: Option<String>,
     ) -> Result<(), AttachError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Attach {
                 conn,
                 resume_from,
+                resume_secret,
                 reply,
             })
             .await
@@ -122,10 +130,14 @@ impl InterviewHandle {
         let _ = self.tx.send(Command::Detach { conn_id }).await;
     }
 
-    /// Never waits: audio must not queue without bound.
-    pub fn audio(&self, conn_id: u64, packet: Bytes) -> Result<(), AudioRejected> {
+    /// Never waits: audio must not queue without bound. `lost`: frames dropped just before.
+    pub fn audio(&self, conn_id: u64, packet: Bytes, lost: u32) -> Result<(), AudioRejected> {
         self.tx
-            .try_send(Command::Audio { conn_id, packet })
+            .try_send(Command::Audio {
+                conn_id,
+                packet,
+                lost,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => AudioRejected::Full,
                 mpsc::error::TrySendError::Closed(_) => AudioRejected::Stopped,

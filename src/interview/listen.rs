@@ -18,11 +18,13 @@ pub enum Hearing {
     Start,
     /// An utterance is in progress.
     Continue,
-    /// The utterance ended: finish its STT session.
+    /// The utterance ended: finish its STT session. `capped`: at the longest answer allowed,
+    /// while the candidate was still speaking.
     End {
         stt: Box<dyn SttSession>,
         speech_ms: u32,
         utterance_ms: u32,
+        capped: bool,
     },
     /// What began was too short to be speech; it was dropped.
     Noise,
@@ -62,17 +64,25 @@ impl Ear {
         self.stt.take()
     }
 
-    /// Processes one validated 20 ms packet. `start` opens the STT session when speech begins.
+    /// Processes one validated 20 ms packet, or a lost one (`None`: dropped before it reached
+    /// the interview), which the decoder conceals so that endpointing keeps counting real time.
+    /// `start` opens the STT session when speech begins.
     pub fn hear(
         &mut self,
-        packet: &[u8],
+        packet: Option<&[u8]>,
         end_silence_ms: u32,
         start: impl FnOnce() -> Box<dyn SttSession>,
     ) -> Hearing {
-        let pcm = match self.decoder.decode(packet) {
+        let decoded = match packet {
+            Some(p) => self.decoder.decode(p).map_err(|_| ()),
+            None => Err(()),
+        };
+        let pcm = match decoded {
             Ok(pcm) => pcm,
-            Err(_) => {
-                self.decode_errors += 1;
+            Err(()) => {
+                if packet.is_some() {
+                    self.decode_errors += 1;
+                }
                 match self.decoder.conceal() {
                     Ok(pcm) => pcm,
                     Err(_) => return Hearing::Quiet,
@@ -115,6 +125,7 @@ impl Ear {
             Endpoint::End {
                 speech_ms,
                 utterance_ms,
+                capped,
             } => {
                 self.held.clear();
                 match self.stt.take() {
@@ -122,6 +133,7 @@ impl Ear {
                         stt,
                         speech_ms,
                         utterance_ms,
+                        capped,
                     },
                     None => Hearing::Quiet,
                 }

@@ -52,6 +52,12 @@ pub struct InterviewConfig {
     pub lease_ttl: Duration,
     /// Turns that may wait for an unavailable store before the interview pauses.
     pub max_unsaved_turns: usize,
+    /// After the candidate's connection dropped, how long only its resume secret may reattach.
+    pub takeover_hold: Duration,
+    /// Interviewer replies per interview before it closes (`ended.reason = "budget"`).
+    pub max_replies: u32,
+    /// Transcript bytes per interview before it closes (`ended.reason = "budget"`).
+    pub max_transcript_bytes: usize,
     pub prices: Prices,
 }
 
@@ -100,6 +106,9 @@ impl Default for InterviewConfig {
             node: "local".into(),
             lease_ttl: Duration::from_secs(15),
             max_unsaved_turns: 32,
+            takeover_hold: Duration::from_secs(20),
+            max_replies: 60,
+            max_transcript_bytes: 256 * 1024,
             prices: Prices::default(),
         }
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::llm_stream::{first_token, pump, Chunk, Usage};
-use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote, Vendor};
+use super::remote::{channel_stream, instructions, recent_turns, Remote, Vendor};
 use super::resilience::send;
 use super::{InterviewContext, LlmProvider, LlmStream, ProviderResult};
 use crate::protocol::Speaker;
@@ -33,12 +33,11 @@ impl GeminiLlm {
             "user",
             "(The candidate has joined the interview.)".to_owned(),
         )];
-        for t in recent_turns(ctx, &system, s.context_tokens) {
-            let role = match t.speaker {
+        for (speaker, text) in recent_turns(ctx, &system, s.context_tokens) {
+            let role = match speaker {
                 Speaker::Interviewer => "model",
                 Speaker::Candidate => "user",
             };
-            let text = turn_text(t);
             match contents.last_mut() {
                 Some((r, prev)) if *r == role => {
                     prev.push('\n');

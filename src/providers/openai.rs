@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::llm_stream::{first_token, pump, Chunk, Usage};
-use super::remote::{channel_stream, instructions, recent_turns, turn_text, Remote, Vendor};
+use super::remote::{channel_stream, instructions, recent_turns, Remote, Vendor};
 use super::resilience::{content_type, send, transport, Attempt};
 use super::{
     InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
@@ -50,12 +50,12 @@ impl OpenAiLlm {
         let s = &self.vendor.remote.settings;
         let system = instructions(ctx, s);
         let mut messages = vec![json!({"role": "system", "content": system})];
-        for t in recent_turns(ctx, &system, s.context_tokens) {
-            let role = match t.speaker {
+        for (speaker, text) in recent_turns(ctx, &system, s.context_tokens) {
+            let role = match speaker {
                 Speaker::Interviewer => "assistant",
                 Speaker::Candidate => "user",
             };
-            messages.push(json!({"role": role, "content": turn_text(t)}));
+            messages.push(json!({"role": role, "content": text}));
         }
         if messages.len() == 1 {
             messages.push(json!({"role": "user", "content": "(The candidate has joined. Greet them and ask your first question.)"}));

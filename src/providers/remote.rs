@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 
 use super::resilience::{BreakerPolicy, Resilience, RetryPolicy};
 use super::{ContextTurn, InterviewContext, TurnKind};
-use crate::config::Secret;
 use crate::protocol::Speaker;
+use crate::secret::Secret;
 
 /// Per-stage deadlines.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -199,30 +199,58 @@ pub fn approx_tokens(s: &str) -> usize {
     s.len().div_ceil(4) + 4
 }
 
-/// The most recent turns that fit in `budget` tokens beside the system prompt, oldest first.
+/// Fewest tokens the newest turn keeps when it alone is over the budget.
+const MIN_TURN_TOKENS: usize = 200;
+
+/// The most recent turns that fit in `budget` tokens beside the system prompt, oldest first, as
+/// the model reads them (speaker, text). A newest turn that alone is over the budget is
+/// shortened to fit (its head and tail), so no single turn can carry more than the budget.
 /// Prompts and notices the server spoke are left out: the model did not write them.
-pub fn recent_turns<'a>(
-    ctx: &'a InterviewContext,
-    system: &str,
-    budget: usize,
-) -> Vec<&'a ContextTurn> {
+pub fn recent_turns(ctx: &InterviewContext, system: &str, budget: usize) -> Vec<(Speaker, String)> {
     let mut left = budget.saturating_sub(approx_tokens(system));
-    let mut kept: Vec<&ContextTurn> = Vec::new();
+    let mut kept = Vec::new();
     for t in ctx
         .turns
         .iter()
         .rev()
         .filter(|t| !matches!(t.kind, TurnKind::Prompt | TurnKind::Notice))
     {
-        let cost = approx_tokens(&turn_text(t));
-        if cost > left && !kept.is_empty() {
-            break;
+        let text = turn_text(t);
+        let cost = approx_tokens(&text);
+        if cost <= left {
+            left -= cost;
+            kept.push((t.speaker, text));
+            continue;
         }
-        left = left.saturating_sub(cost);
-        kept.push(t);
+        if kept.is_empty() {
+            let room = left.max(MIN_TURN_TOKENS).saturating_sub(4) * 4;
+            kept.push((t.speaker, shorten(&text, room)));
+        }
+        break;
     }
     kept.reverse();
     kept
+}
+
+/// `text` in at most about `max_bytes`: its head and tail around a marker.
+fn shorten(text: &str, max_bytes: usize) -> String {
+    const CUT: &str = " [\u{2026}] ";
+    if text.len() <= max_bytes {
+        return text.to_owned();
+    }
+    let keep = max_bytes.saturating_sub(CUT.len());
+    let boundary = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let head = boundary(keep * 2 / 3);
+    let mut tail = text.len() - (keep - head);
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}{CUT}{}", &text[..head], &text[tail..])
 }
 
 /// Main questions asked so far (for the closing decision).
@@ -290,6 +318,60 @@ pub fn channel_stream<T: Send + 'static>(
 mod tests {
     use super::*;
 
+    fn turn(speaker: Speaker, text: String) -> ContextTurn {
+        ContextTurn {
+            speaker,
+            kind: if speaker == Speaker::Candidate {
+                TurnKind::Answer
+            } else {
+                TurnKind::Question
+            },
+            text,
+            transcribed: true,
+            audio_ms: 0,
+        }
+    }
+
+    #[test]
+    fn no_turn_carries_more_than_the_context_budget() {
+        let huge = "word ".repeat(12_000); // 60 KB typed answer
+        let ctx = InterviewContext {
+            role: "Engineer".into(),
+            job_description: None,
+            resume: None,
+            turns: vec![
+                turn(Speaker::Interviewer, "Tell me about a project.".into()),
+                turn(Speaker::Candidate, huge.clone()),
+            ],
+        };
+        let budget = 6_000;
+        let kept = recent_turns(&ctx, "system", budget);
+        assert_eq!(kept.len(), 1, "only the newest turn fits");
+        let tokens: usize = kept.iter().map(|(_, t)| approx_tokens(t)).sum();
+        assert!(
+            tokens <= budget,
+            "{tokens} tokens sent for a budget of {budget}"
+        );
+        assert!(kept[0].1.starts_with("word word"));
+        assert!(kept[0].1.contains('\u{2026}'), "the cut is marked");
+        // Turns that fit are sent whole, oldest first.
+        let ctx = InterviewContext {
+            turns: vec![
+                turn(Speaker::Interviewer, "Q?".into()),
+                turn(Speaker::Candidate, "A.".into()),
+            ],
+            ..ctx
+        };
+        let kept = recent_turns(&ctx, "system", budget);
+        assert_eq!(
+            kept,
+            vec![
+                (Speaker::Interviewer, "Q?".into()),
+                (Speaker::Candidate, "A.".into())
+            ]
+        );
+    }
+
     #[test]
     fn the_end_marker_is_never_spoken_however_it_is_split() {
         let text = format!("Thank you, that is all for today. {END_MARKER}");
@@ -344,8 +426,8 @@ mod tests {
         let system = system_prompt(&ctx, 6);
         let kept = recent_turns(&ctx, &system, 2_000);
         assert!(kept.len() > 3 && kept.len() < 100, "{}", kept.len());
-        assert!(kept.last().unwrap().text.starts_with("turn 99 "));
-        let total: usize = kept.iter().map(|t| approx_tokens(&t.text)).sum();
+        assert!(kept.last().unwrap().1.starts_with("turn 99 "));
+        let total: usize = kept.iter().map(|t| approx_tokens(&t.1)).sum();
         assert!(total + approx_tokens(&system) <= 2_000);
     }
 }

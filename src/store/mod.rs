@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::protocol::TurnKind;
 use crate::protocol::{InterviewState, Speaker, TurnTimings};
-use crate::providers::TurnKind;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -240,6 +240,13 @@ pub struct Checkpoint {
     /// may have died, and events it sent may be lost, so the next owner skips ahead in `seq`.
     #[serde(default)]
     pub clean: bool,
+    /// The candidate's resume secret, so a restarted or other node honours it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_secret: Option<String>,
+    /// The candidate was connected when this was written: the next owner keeps the session for
+    /// it (the takeover hold) as if it had just dropped.
+    #[serde(default)]
+    pub holder_connected: bool,
 }
 
 pub const CHECKPOINT_VERSION: u32 = 2;

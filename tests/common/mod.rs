@@ -7,7 +7,7 @@ pub mod proxy;
 pub mod services;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +57,6 @@ pub fn scripted_config(dir: &std::path::Path) -> Config {
     c.scripted_llm_tokens_per_sec = 400.0;
     c.scripted_tts_first_byte_ms = 20;
     c.scripted_questions = 2;
-    c.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web-client/public");
     c
 }
 
@@ -167,10 +166,25 @@ pub async fn connect_url(url: &str, token: &str) -> Ws {
 }
 
 pub fn hello(resume_from: Option<u64>) -> Message {
+    hello_resuming(&Resume {
+        from: resume_from,
+        secret: None,
+    })
+}
+
+/// Where a reconnecting client picks up: the last `seq` it processed and its resume secret.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    pub from: Option<u64>,
+    pub secret: Option<String>,
+}
+
+pub fn hello_resuming(resume: &Resume) -> Message {
     let v = serde_json::json!({
         "type": "hello", "protocol": 1,
         "audio": {"codec": "opus", "sample_rate": 48000, "channels": 1, "frame_ms": 20},
-        "resume_from": resume_from,
+        "resume_from": resume.from,
+        "resume_secret": resume.secret,
     });
     Message::text(v.to_string())
 }
@@ -206,6 +220,8 @@ pub struct Candidate {
     mic: mpsc::Sender<MicCmd>,
     mic_task: JoinHandle<()>,
     pub received: Vec<Received>,
+    /// From the last `ready`: what proves this client holds the live session.
+    pub resume_secret: Option<String>,
 }
 
 async fn mic_loop(
@@ -244,9 +260,23 @@ impl Candidate {
         Self::start(ws, resume_from, true).await
     }
 
+    /// Reconnects as the holder of the live session (with its resume secret).
+    pub async fn rejoin(server: &TestServer, id: Uuid, token: &str, resume: Resume) -> Self {
+        let ws = connect(server, id, token).await;
+        Self::start_resuming(ws, &resume, true).await
+    }
+
     /// Joins through a stream URL (a server started as a separate process).
-    pub async fn join_url(url: &str, token: &str, resume_from: Option<u64>) -> Self {
-        Self::start(connect_url(url, token).await, resume_from, true).await
+    pub async fn join_url(url: &str, token: &str, resume: Resume) -> Self {
+        Self::start_resuming(connect_url(url, token).await, &resume, true).await
+    }
+
+    /// Where this client would resume: after its last event, with its secret.
+    pub fn resume_point(&self) -> Resume {
+        Resume {
+            from: Some(self.last_seq()),
+            secret: self.resume_secret.clone(),
+        }
     }
 
     /// Types an answer (the text fallback: the same commit path as speech, without STT).
@@ -256,8 +286,16 @@ impl Candidate {
     }
 
     pub async fn start(ws: Ws, resume_from: Option<u64>, streaming: bool) -> Self {
+        let resume = Resume {
+            from: resume_from,
+            secret: None,
+        };
+        Self::start_resuming(ws, &resume, streaming).await
+    }
+
+    pub async fn start_resuming(ws: Ws, resume: &Resume, streaming: bool) -> Self {
         let (mut sink, rx) = ws.split();
-        sink.send(hello(resume_from)).await.unwrap();
+        sink.send(hello_resuming(resume)).await.unwrap();
         let (mic, cmds) = mpsc::channel(16);
         let mic_task = tokio::spawn(mic_loop(sink, cmds, streaming));
         Self {
@@ -265,6 +303,7 @@ impl Candidate {
             mic,
             mic_task,
             received: Vec::new(),
+            resume_secret: resume.secret.clone(),
         }
     }
 
@@ -298,6 +337,13 @@ impl Candidate {
             },
             Some(Ok(_)) => return Box::pin(self.next()).await,
         };
+        if let Received::Conn(ConnectionMessage::Ready {
+            resume_secret: Some(s),
+            ..
+        }) = &r
+        {
+            self.resume_secret = Some(s.clone());
+        }
         self.received.push(r.clone());
         r
     }
@@ -457,4 +503,28 @@ pub fn spawn_serve(mut cmd: std::process::Command) -> (std::process::Child, Stri
     };
     std::thread::spawn(move || for _ in lines {});
     (child, addr)
+}
+
+/// Reads until the server closes; returns its close code and reason.
+pub async fn close_code(ws: &mut Ws) -> (u16, String) {
+    loop {
+        match tokio::time::timeout(HANG_GUARD, ws.next())
+            .await
+            .expect("no close")
+        {
+            Some(Ok(Message::Close(Some(f)))) => return (u16::from(f.code), f.reason.to_string()),
+            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+            Some(Err(e)) => panic!("connection failed without a close frame: {e}"),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+pub async fn expect(mut ws: Ws, code: u16, reason_part: &str) {
+    let (got, reason) = close_code(&mut ws).await;
+    assert_eq!(got, code, "reason: {reason}");
+    assert!(
+        reason.contains(reason_part),
+        "{reason:?} lacks {reason_part:?}"
+    );
 }

@@ -11,7 +11,7 @@ declare namespace Viva {
   }
 
   type Connection =
-    | { type: "ready"; interview_id: string; resumed: boolean; state: State; last_seq: number }
+    | { type: "ready"; interview_id: string; resumed: boolean; state: State; last_seq: number; resume_secret?: string }
     | { type: "resync"; snapshot: Snapshot };
 
   type Event =

@@ -63,6 +63,8 @@ impl Actor {
             updated_at: Utc::now(),
             unsaved: self.writes.unsaved(),
             clean: self.stopping,
+            resume_secret: Some(self.resume_secret.clone()),
+            holder_connected: self.conn.is_some(),
         };
         if let Err(e) = self.deps.hot.save_checkpoint(&cp).await {
             tracing::warn!(interview = %self.id, error = %e, "checkpoint failed");

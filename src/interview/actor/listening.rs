@@ -2,8 +2,20 @@
 
 use super::*;
 
+/// Lost frames concealed before a packet, at most (a longer gap is not worth reconstructing).
+const MAX_CONCEALED: u32 = 50;
+
 impl Actor {
-    pub(super) async fn on_audio(&mut self, packet: &[u8]) {
+    /// A packet, after `lost` frames that were dropped on the way (a full mailbox): those are
+    /// concealed first, so endpointing keeps counting real time.
+    pub(super) async fn on_audio(&mut self, packet: &[u8], lost: u32) {
+        for _ in 0..lost.min(MAX_CONCEALED) {
+            self.on_frame(None).await;
+        }
+        self.on_frame(Some(packet)).await;
+    }
+
+    async fn on_frame(&mut self, packet: Option<&[u8]>) {
         // Borrowed, not cloned: this runs for every 20 ms frame; a session starts only at speech.
         let stt = &self.deps.providers.stt;
         let mut partials_rx = None;
@@ -36,10 +48,18 @@ impl Actor {
             }
             Hearing::Continue => {}
             Hearing::End {
-                stt, utterance_ms, ..
+                stt,
+                utterance_ms,
+                capped,
+                ..
             } => {
-                let utterance_ms = utterance_ms.saturating_sub(self.end_silence_ms);
-                self.finish_utterance(stt, utterance_ms);
+                let utterance_ms = if capped {
+                    tracing::info!(interview = %self.id, utterance_ms, "answer reached the longest allowed; kept");
+                    utterance_ms
+                } else {
+                    utterance_ms.saturating_sub(self.end_silence_ms)
+                };
+                self.finish_utterance(stt, utterance_ms, capped);
                 self.reply_timings = Some(ReplyTimings {
                     turn_end: Instant::now(),
                     t: TurnTimings {
@@ -77,6 +97,7 @@ impl Actor {
         &mut self,
         stt: Box<dyn crate::providers::SttSession>,
         audio_ms: u32,
+        capped: bool,
     ) {
         let utterance = self.next_utterance;
         self.next_utterance += 1;
@@ -88,6 +109,7 @@ impl Actor {
                 ended_at: Utc::now(),
                 audio_ms,
                 turn: self.utterance_turn.take(),
+                capped,
             },
         );
         let tx = self.internal_tx.clone();
@@ -184,14 +206,35 @@ impl Actor {
         }
     }
 
+    /// A notice shown, not spoken (nobody is interrupted), stored after the turns before it and
+    /// sent once it is stored, so captions and the stored transcript agree.
+    pub(super) fn text_notice(&mut self, text: &str) {
+        let turn = self.conv.alloc_turn();
+        let now = Utc::now();
+        self.queue_turn_then(
+            TurnRecord {
+                interview_id: self.id,
+                seq: turn,
+                speaker: Speaker::Interviewer,
+                kind: TurnKind::Notice,
+                text: text.to_owned(),
+                transcribed: true,
+                interrupted: false,
+                audio_ms: 0,
+                started_at: now,
+                ended_at: now,
+                timings: None,
+            },
+            writes::AfterWrite::Notice {
+                text: text.to_owned(),
+            },
+        );
+    }
+
     /// Starts the interviewer's reply once every answer is committed and nobody is speaking.
     pub(super) fn maybe_reply(&mut self) {
         let idle = !self.ear.in_utterance() && self.pending.is_empty() && self.speaking.is_none();
-        let answered = self
-            .conv
-            .turns
-            .last()
-            .is_some_and(|t| t.speaker == Speaker::Candidate);
+        let answered = self.conv.answered();
         if idle && answered && !self.ended && !self.welcome_back && self.may_ask() {
             self.begin_reply(Source::Model(self.conv.context()), TurnKind::Question, true);
         }
@@ -247,6 +290,10 @@ impl Actor {
                                 p.started_at,
                                 p.ended_at,
                             );
+                            if p.capped {
+                                // Stored after the answer; it does not take the turn.
+                                self.text_notice(LONG_ANSWER_TEXT);
+                            }
                         }
                         Err(e) => {
                             tracing::warn!(interview = %self.id, error = %e, "speech-to-text failed");

@@ -21,9 +21,9 @@ use super::listen::{Ear, Hearing};
 use super::speak::{self, Playback, Source, SpeakMsg};
 use super::{is_open_question, Deps, Registry};
 use crate::protocol::{
-    close, ConnectionMessage, ControlAction, Event, InterviewState, Speaker, TurnTimings,
+    close, ConnectionMessage, ControlAction, Event, InterviewState, Speaker, TurnKind, TurnTimings,
 };
-use crate::providers::{ProviderResult, SttResult, TurnKind};
+use crate::providers::{ProviderResult, SttResult};
 use crate::store::{
     Checkpoint, InterviewStatus, ProviderNames, StoredEvent, TurnRecord, CHECKPOINT_VERSION,
 };
@@ -39,6 +39,10 @@ const PROMPT_TEXT: &str = "Take your time, there is no rush. When you are ready,
                            or ask me to repeat the question.";
 const NOT_CAUGHT_TEXT: &str = "Sorry, I did not catch that. Could you say it again?";
 const WELCOME_BACK_TEXT: &str = "Welcome back. Please go on with your answer.";
+const BUDGET_CLOSING_TEXT: &str = "We have reached the time available for this interview. Thank \
+                                   you very much for your answers; the team will be in touch.";
+const LONG_ANSWER_TEXT: &str = "That answer reached the time limit for one answer, so I have \
+                                saved it. If you have more to add, just keep talking.";
 const MAX_PROMPTS: u32 = 2;
 /// How far `seq` skips after an unclean stop: more than the events a node can have sent but not
 /// yet written (the event writers' queues hold 16 384 each).
@@ -66,6 +70,8 @@ struct PendingAnswer {
     ended_at: DateTime<Utc>,
     audio_ms: u32,
     turn: Option<u32>,
+    /// Cut at the longest answer allowed: the candidate is told once it is stored.
+    capped: bool,
 }
 
 /// The interviewer turn being produced and played.
@@ -81,6 +87,8 @@ struct Speaking {
     timings: Option<ReplyTimings>,
     /// The `turn_metrics` sent when its audio started, stored with the turn.
     sent_timings: Option<TurnTimings>,
+    /// The interview ends once this turn has played, for this reason (a closing of the server's).
+    closes: Option<&'static str>,
 }
 
 /// Latency bookkeeping of a reply to the candidate.
@@ -170,6 +178,20 @@ struct Actor {
     /// Reply progress held back while answers are committing, so events stay in conversation
     /// order (an answer's final transcript before the reply's text).
     deferred: Vec<(u64, SpeakMsg)>,
+    /// Proof of holding the live session (`ready.resume_secret`); a newcomer without it is
+    /// refused while the holder is connected and for `takeover_hold` after it left.
+    resume_secret: String,
+    /// When the holder's connection last dropped.
+    holder_left: Option<Instant>,
+    /// Interviewer replies begun that count against `max_replies`.
+    replies: u32,
+    /// The budget closing has begun.
+    budget_closed: bool,
+    /// End the interview at the next turn of the loop, for this reason.
+    end_requested: Option<&'static str>,
+    /// Typed answers: a few at once, then a few a minute, per interview (not per connection,
+    /// so reconnecting does not refill it).
+    typed: crate::rate::Bucket,
 }
 
 impl Actor {
@@ -265,6 +287,13 @@ impl Actor {
             next_seq += CRASH_SEQ_GAP;
         }
         let next_turn = checkpoint.as_ref().map_or(0, |c| c.next_turn);
+        // A candidate connected when the last owner stopped (a restart, a crash, a move) gets
+        // the hold period to come back, with its secret.
+        let kept_secret = checkpoint.as_ref().and_then(|c| c.resume_secret.clone());
+        let holder_left = checkpoint
+            .as_ref()
+            .is_some_and(|c| c.holder_connected && c.resume_secret.is_some())
+            .then(Instant::now);
         let ear = Ear::new(deps.cfg.vad_aggressiveness, deps.cfg.endpoint).map_err(|e| {
             tracing::error!(error = %e, "cannot create Opus decoder");
             AttachError::Internal
@@ -308,6 +337,15 @@ impl Actor {
             usage: Default::default(),
             stopping: false,
             deferred: Vec::new(),
+            resume_secret: kept_secret.unwrap_or_else(crate::auth::new_ticket),
+            holder_left,
+            replies: 0,
+            budget_closed: false,
+            end_requested: None,
+            typed: crate::rate::Bucket::new(
+                crate::protocol::TYPED_ANSWERS_BURST,
+                crate::protocol::TYPED_ANSWERS_PER_MINUTE / 60.0,
+            ),
         })
     }
 
@@ -333,6 +371,11 @@ impl Actor {
             }
             self.pump().await;
             self.kick_writes();
+            if let Some(reason) = self.end_requested.take() {
+                if !self.ended {
+                    self.end(reason).await;
+                }
+            }
             if self.ended {
                 self.finish().await;
                 return;
@@ -398,12 +441,14 @@ impl Actor {
     }
 
     /// The first message of every connection. `resumed`: the interview had already started.
-    fn ready(&self) -> ConnectionMessage {
+    /// The resume secret goes to the candidate's connection only.
+    fn ready(&self, resume_secret: Option<String>) -> ConnectionMessage {
         ConnectionMessage::Ready {
             interview_id: self.id,
             resumed: self.started || !self.conv.turns.is_empty(),
             state: self.state,
             last_seq: self.log.last_seq(),
+            resume_secret,
         }
     }
 
@@ -445,9 +490,10 @@ impl Actor {
             Command::Attach {
                 conn,
                 resume_from,
+                resume_secret,
                 reply,
             } => {
-                let _ = reply.send(self.attach(conn, resume_from).await);
+                let _ = reply.send(self.attach(conn, resume_from, resume_secret).await);
             }
             Command::Detach { conn_id } => {
                 if self.conn.as_ref().is_some_and(|c| c.id == conn_id) {
@@ -455,14 +501,25 @@ impl Actor {
                     self.detached();
                 }
             }
-            Command::Audio { conn_id, packet } => {
+            Command::Audio {
+                conn_id,
+                packet,
+                lost,
+            } => {
                 if self.conn.as_ref().is_some_and(|c| c.id == conn_id) && !self.ended {
-                    self.on_audio(&packet).await;
+                    self.on_audio(&packet, lost).await;
                 }
             }
             Command::AnswerText { conn_id, text } => {
                 if self.conn.as_ref().is_some_and(|c| c.id == conn_id) && !self.ended {
-                    self.on_text_answer(text).await;
+                    if self.typed.take() {
+                        self.on_text_answer(text).await;
+                    } else {
+                        tracing::info!(interview = %self.id, "typed answers too fast; closing the connection");
+                        self.send(Outbound::Close(close::POLICY, "typed answers too fast"));
+                        self.conn = None;
+                        self.detached();
+                    }
                 }
             }
             Command::Control { conn_id, action } => {
@@ -474,7 +531,7 @@ impl Actor {
                 }
             }
             Command::Monitor { tx, reply } => {
-                let (ready, resync) = (self.ready(), self.resync());
+                let (ready, resync) = (self.ready(None), self.resync());
                 let ok = tx
                     .try_send(Outbound::Batch(vec![to_json(&ready), to_json(&resync)]))
                     .is_ok();
@@ -497,9 +554,26 @@ impl Actor {
         &mut self,
         conn: Connection,
         resume_from: Option<u64>,
+        resume_secret: Option<String>,
     ) -> Result<(), AttachError> {
         if self.ended {
             return Err(AttachError::Ended);
+        }
+        let proven = resume_secret
+            .as_deref()
+            .is_some_and(|s| same_secret(s, &self.resume_secret));
+        let held = self.conn.is_some()
+            || self
+                .holder_left
+                .is_some_and(|left| Instant::now() < left + self.deps.cfg.takeover_hold);
+        if held && !proven {
+            tracing::info!(interview = %self.id, "refused a second connection without the resume secret");
+            return Err(AttachError::Busy);
+        }
+        if !proven {
+            // A new holder (first connection, or a takeover after the hold): the old secret
+            // no longer works.
+            self.resume_secret = crate::auth::new_ticket();
         }
         if let Some(old) = self.conn.take() {
             let _ = old.tx.try_send(Outbound::Close(
@@ -507,7 +581,7 @@ impl Actor {
                 "replaced by a newer connection",
             ));
         }
-        let mut batch = vec![to_json(&self.ready())];
+        let mut batch = vec![to_json(&self.ready(Some(self.resume_secret.clone())))];
         if let Some(after) = resume_from {
             match self.log.replay_after(after) {
                 Replay::Events(events) => batch.extend(events),
@@ -535,14 +609,25 @@ impl Actor {
     }
 
     fn detached(&mut self) {
-        self.grace_until = Some(Instant::now() + self.deps.cfg.grace);
+        let now = Instant::now();
+        self.holder_left = Some(now);
+        self.grace_until = Some(now + self.deps.cfg.grace);
         // An answer cut off by the drop is committed as said so far; the candidate is invited
         // to go on when they are back.
         if let Some(stt) = self.ear.cut() {
             self.welcome_back = true;
-            self.finish_utterance(stt, 0);
+            self.finish_utterance(stt, 0, false);
         }
     }
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Utf8Bytes {

@@ -3,7 +3,45 @@
 use super::*;
 
 impl Actor {
+    /// Starts an interviewer turn. A stored one counts against the interview's budget (replies,
+    /// transcript bytes); once that is spent the interviewer closes politely instead, and if
+    /// that closing is cut short the interview ends at once (`ended.reason = "budget"`).
     pub(super) fn begin_reply(&mut self, source: Source, kind: TurnKind, store: bool) {
+        if store {
+            if let Some(spent) = self.budget_spent() {
+                if self.budget_closed {
+                    self.end_requested = Some("budget");
+                    return;
+                }
+                tracing::info!(interview = %self.id, spent, "interview budget spent; closing");
+                self.budget_closed = true;
+                let closing = Source::Fixed(BUDGET_CLOSING_TEXT.into());
+                return self.start_reply(closing, TurnKind::Question, true, Some("budget"));
+            }
+            self.replies += 1;
+        }
+        self.start_reply(source, kind, store, None);
+    }
+
+    /// Which budget is spent, if one is.
+    fn budget_spent(&self) -> Option<&'static str> {
+        let cfg = &self.deps.cfg;
+        if self.replies >= cfg.max_replies {
+            Some("interviewer replies")
+        } else if self.conv.text_bytes() >= cfg.max_transcript_bytes {
+            Some("transcript bytes")
+        } else {
+            None
+        }
+    }
+
+    fn start_reply(
+        &mut self,
+        source: Source,
+        kind: TurnKind,
+        store: bool,
+        closes: Option<&'static str>,
+    ) {
         self.gen += 1;
         let gen = self.gen;
         let turn = self.conv.alloc_turn();
@@ -35,6 +73,7 @@ impl Actor {
             text_sent: false,
             timings,
             sent_timings: None,
+            closes,
         });
         self.set_state(InterviewState::Thinking);
     }
@@ -68,6 +107,7 @@ impl Actor {
             text_sent: true,
             timings: None,
             sent_timings: None,
+            closes: None,
         });
         self.emit(Event::AgentText {
             turn,
@@ -223,7 +263,12 @@ impl Actor {
             return;
         };
         let pb = s.playback;
-        let (turn, audio_started, end) = (pb.turn, pb.audio_started(), pb.end_interview);
+        let end = if pb.end_interview {
+            Some("completed")
+        } else {
+            s.closes
+        };
+        let (turn, audio_started) = (pb.turn, pb.audio_started());
         if s.kind == TurnKind::Question {
             self.end_silence_ms = if is_open_question(&pb.text) {
                 self.deps.cfg.open_end_silence_ms
@@ -256,14 +301,19 @@ impl Actor {
     }
 
     /// An interviewer turn is over (and durable, if it is stored).
-    pub(super) async fn reply_done(&mut self, turn: u32, audio_started: bool, end: bool) {
+    pub(super) async fn reply_done(
+        &mut self,
+        turn: u32,
+        audio_started: bool,
+        end: Option<&'static str>,
+    ) {
         let _ = self.flush_usage();
         if audio_started {
             self.emit(Event::AudioEnd { turn });
         }
         self.checkpoint().await;
-        if end {
-            self.end("completed").await;
+        if let Some(reason) = end {
+            self.end(reason).await;
         } else if self.speaking.is_none() {
             self.silence_ms = 0;
             self.set_state(InterviewState::Listening);

@@ -21,8 +21,13 @@ const MAX_RETRY: Duration = Duration::from_secs(8);
 pub(super) enum AfterWrite {
     /// An answer's final transcript.
     Transcript { text: String, since: Instant },
-    /// The end of an interviewer turn.
-    ReplyDone { audio_started: bool, end: bool },
+    /// The end of an interviewer turn; `end`: the interview ends after it, for this reason.
+    ReplyDone {
+        audio_started: bool,
+        end: Option<&'static str>,
+    },
+    /// A text notice (not spoken): sent once it is stored.
+    Notice { text: String },
 }
 
 pub(super) struct TurnWrites {
@@ -174,6 +179,12 @@ impl Actor {
                 AfterWrite::ReplyDone { audio_started, end } => {
                     self.reply_done(turn, audio_started, end).await;
                 }
+                AfterWrite::Notice { text } => self.emit(Event::AgentText {
+                    turn,
+                    kind: TurnKind::Notice,
+                    text,
+                    is_final: true,
+                }),
             }
         }
         self.release_deferred();

@@ -73,7 +73,7 @@ impl WhisperSettings {
 pub fn missing_files(dir: &Path) -> Option<String> {
     if !dir.is_dir() {
         return Some(format!(
-            "no Whisper model at {} (run scripts/fetch-whisper.sh, or set VIVA_WHISPER_MODEL to a CTranslate2 Whisper model directory)",
+            "no Whisper model at {} (run scripts/fetch-whisper.sh, or set VIVA_WHISPER_MODEL to a CTranslate2 Whisper model directory, or VIVA_STT=untranscribed to run without speech-to-text)",
             dir.display()
         ));
     }

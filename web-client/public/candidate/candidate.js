@@ -1,8 +1,10 @@
 // Candidate page for protocol v1 (docs/protocol.md): a microphone check (permission, device
 // picker, level meter), then the microphone as 20 ms Opus packets over the WebSocket (mic.js) and
 // the interviewer's Opus through a jitter buffer to the speakers (player.js); captions of both
-// sides, state, progress and time; typed answers, "repeat", "end"; reconnects with backoff and
-// `resume_from`, so nothing said is lost and the interview continues where it was.
+// sides, state, progress and time; typed answers, "repeat", "end"; reconnects with backoff,
+// `resume_from` and the resume secret, so nothing said is lost and the interview continues where
+// it was. The token (from the link's #fragment) and the secret live in sessionStorage, so a reload
+// resumes; the token is then cleared from the address bar.
 import { Mic } from "./mic.js";
 import { Player } from "./player.js";
 
@@ -19,11 +21,21 @@ function $(id) {
 }
 
 const interviewId = location.pathname.split("/").pop();
-const token = new URLSearchParams(location.hash.slice(1)).get("token");
+const TOKEN_KEY = `viva:${interviewId}:token`;
+const SECRET_KEY = `viva:${interviewId}:resume_secret`;
+const token = new URLSearchParams(location.hash.slice(1)).get("token") || sessionStorage.getItem(TOKEN_KEY);
+if (token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  // Out of the address bar (and so out of history, bookmarks and screen shares).
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+}
 /** Close codes after which the page reconnects and resumes (see docs/protocol.md). */
 const RESUMABLE = new Set([1001, 1005, 1006, 1011, 1012, 1013, 4008]);
 /** The server ended the interview (or it had ended before this connection). */
 const CLOSE_ENDED = 4010;
+/** The interview is live in another tab or device; trying again after the hold may take it over. */
+const CLOSE_LIVE_ELSEWHERE = 4011;
+const LIVE_ELSEWHERE_RETRY_MS = 20000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 /** @type {Record<Viva.State, string>} */
@@ -114,6 +126,7 @@ function onMessage(m) {
   switch (m.type) {
     case "ready":
       status(m.resumed ? "Connected. Picking up where we were." : "Connected.");
+      if (m.resume_secret) sessionStorage.setItem(SECRET_KEY, m.resume_secret);
       backoff = BACKOFF_FIRST_MS;
       break;
     case "resync":
@@ -138,6 +151,8 @@ function onMessage(m) {
 /** @param {string} text */
 function finish(text) {
   ended = true;
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(SECRET_KEY);
   status(text);
   showState("ended");
   for (const id of ["repeat", "end", "answer", "send"]) $(/** @type {string} */ (id)).setAttribute("disabled", "");
@@ -151,8 +166,10 @@ function connect() {
     ["viva.v1", `bearer.${token}`]);
   ws = socket;
   socket.binaryType = "arraybuffer";
+  const secret = sessionStorage.getItem(SECRET_KEY);
   socket.onopen = () => socket.send(JSON.stringify({
-    type: "hello", protocol: 1, resume_from: lastSeq,
+    // After a reload (a secret but no events yet) everything is replayed, so captions come back.
+    type: "hello", protocol: 1, resume_from: lastSeq ?? (secret ? 0 : null), resume_secret: secret,
     audio: { codec: "opus", sample_rate: 48000, channels: 1, frame_ms: 20 },
   }));
   socket.onmessage = (e) => {
@@ -173,6 +190,10 @@ function connect() {
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
     } else if (e.code === CLOSE_ENDED) {
       finish("The interview has ended. Thank you!");
+    } else if (e.code === CLOSE_LIVE_ELSEWHERE) {
+      player?.stop();
+      status("This interview is open in another tab or device. Close it there; this page tries again in 20 s.");
+      setTimeout(connect, LIVE_ELSEWHERE_RETRY_MS);
     } else {
       finish(e.reason || `The connection was closed (${e.code}).`);
     }

@@ -1,0 +1,80 @@
+//! `GET /v1/interviews/{id}/monitor`: watch an interview live, read-only, with a monitor token.
+//! Local interviews attach to their actor; one another node drives is relayed from the shared
+//! live stream. At most `VIVA_MAX_MONITORS` per interview on a node.
+
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::principal::{self, Authorized};
+use super::socket::{self, Reader, Refusal, Stop};
+use super::{attach_refusal, negotiate, on_actor, ClientSlot};
+use crate::http::AppState;
+use crate::interview::handle::OUTBOUND_QUEUE;
+use crate::interview::{AttachError, Outbound};
+use crate::protocol::close;
+
+pub async fn monitor(
+    State(app): State<AppState>,
+    slot: ClientSlot,
+    auth: Authorized<principal::Monitor>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ws = negotiate(ws);
+    let tracker = app.tracker.clone();
+    ws.on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            session(app, socket, auth.verdict.map(|p| p.interview)).await;
+            drop(slot);
+        })
+    })
+}
+
+async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal>) {
+    let (mut sink, stream) = socket.split();
+    let mut reader = Reader::new(stream, app.limits.idle_timeout);
+    let id = match verdict {
+        Ok(id) => id,
+        Err(refusal) => return socket::refuse(&mut sink, &mut reader, Stop::Refuse(refusal)).await,
+    };
+    let Some(_seat) = app.monitors.take(id) else {
+        let stop = Stop::Refuse((close::POLICY, "too many monitors"));
+        return socket::refuse(&mut sink, &mut reader, stop).await;
+    };
+    let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let attached = match on_actor(&app, id, |h| {
+        let tx = tx.clone();
+        async move { h.monitor(tx).await }
+    })
+    .await
+    {
+        // Another node drives it: watch through the shared live stream.
+        Err(AttachError::Elsewhere) => crate::http::relay::relay(app.clone(), id, tx.clone()).await,
+        other => other.map(|_| ()),
+    };
+    if let Err(e) = attached {
+        return socket::refuse(&mut sink, &mut reader, Stop::Refuse(attach_refusal(e))).await;
+    }
+    let closer = tx.downgrade();
+    drop(tx);
+    let mut writer = tokio::spawn(socket::write_loop(sink, rx));
+    // A monitor only listens: what it sends is read (within the limits) and ignored. Browsers
+    // answer the writer's pings, so one that stops answering goes idle and is closed.
+    tokio::select! {
+        _ = &mut writer => {}
+        stop = reader.wait_closed() => {
+            if let Stop::Refuse((code, reason)) | Stop::Unreadable((code, reason)) = stop {
+                tracing::info!(interview = %id, code, reason, "closing monitor");
+                if let Some(tx) = closer.upgrade() {
+                    let _ = tx.try_send(Outbound::Close(code, reason));
+                }
+            }
+            if tokio::time::timeout(socket::CLOSE_DRAIN, &mut writer).await.is_err() {
+                writer.abort();
+            }
+        }
+    }
+}
