@@ -1,5 +1,7 @@
 //! The `viva` binary as an operator runs it: the README's own examples.
 
+mod common;
+
 use std::process::Command;
 
 fn viva(dir: &std::path::Path) -> Command {
@@ -50,49 +52,30 @@ fn boolean_settings_take_the_usual_spellings() {
 
 #[tokio::test]
 async fn viva_serve_works_from_any_directory_and_says_what_it_uses() {
-    use std::io::{BufRead, BufReader};
     let data = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     // The README's run command, from a directory that is not the repository.
-    let mut child = viva(data.path())
-        .current_dir(elsewhere.path())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut using = None;
-    let addr = loop {
-        let line = lines.next().expect("viva exited before listening").unwrap();
-        if line.contains(" using ") {
-            using = Some(line.clone());
-        }
-        if let Some(rest) = line
-            .split("addr=")
-            .nth(1)
-            .filter(|_| line.contains("viva listening"))
-        {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
+    let mut cmd = viva(data.path());
+    cmd.current_dir(elsewhere.path())
+        .args(["serve", "--bind", "127.0.0.1:0"]);
+    let (mut child, addr, log) = common::spawn_serve_logged(cmd);
+    let get = |path: String| {
+        let url = format!("http://{addr}{path}");
+        async move { reqwest::get(url).await.unwrap() }
     };
-    std::thread::spawn(move || for _ in lines {});
-    let page = reqwest::get(format!("http://{addr}/interview/{}", uuid::Uuid::new_v4()))
-        .await
-        .unwrap();
+    let page = get(format!("/interview/{}", uuid::Uuid::new_v4())).await;
     assert_eq!(page.status(), 200);
     assert!(page
         .text()
         .await
         .unwrap()
         .contains("/candidate/candidate.js"));
-    let script = reqwest::get(format!("http://{addr}/candidate/candidate.js"))
-        .await
-        .unwrap();
-    assert_eq!(script.status(), 200);
+    assert_eq!(get("/candidate/candidate.js".into()).await.status(), 200);
     // The start-up log names the absolute data dir and database, and where the pages come from.
-    let using = using.expect("a start-up line naming what the server uses");
+    let using = log
+        .iter()
+        .find(|l| l.contains(" using "))
+        .expect("a start-up line naming what the server uses");
     let data_dir = data.path().display().to_string();
     assert!(using.contains(&format!("data_dir={data_dir}")), "{using}");
     assert!(

@@ -294,7 +294,10 @@ async fn the_postgres_schema_refuses_bad_rows() {
     }
     // Rows with a real parent, so that the rule named is what refuses them (not the foreign key).
     let parent = store
-        .create_interview(&NewInterview::default())
+        .create_interview(&NewInterview {
+            role: "Analyst".into(),
+            ..NewInterview::default()
+        })
         .await
         .unwrap()
         .id;

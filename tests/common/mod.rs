@@ -482,7 +482,15 @@ pub fn final_agent_texts(events: &[&EventEnvelope]) -> Vec<(u32, String)> {
 
 /// Starts a `viva serve` command (bound to port 0) as its own process; returns it and the
 /// address it logs. Its log keeps being drained so it never blocks on a full pipe.
-pub fn spawn_serve(mut cmd: std::process::Command) -> (std::process::Child, String) {
+pub fn spawn_serve(cmd: std::process::Command) -> (std::process::Child, String) {
+    let (child, addr, _) = spawn_serve_logged(cmd);
+    (child, addr)
+}
+
+/// [`spawn_serve`], also returning the log lines written before it listened.
+pub fn spawn_serve_logged(
+    mut cmd: std::process::Command,
+) -> (std::process::Child, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     let mut child = cmd
         .env("RUST_LOG", "info")
@@ -491,6 +499,7 @@ pub fn spawn_serve(mut cmd: std::process::Command) -> (std::process::Child, Stri
         .spawn()
         .expect("viva binary");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut before = Vec::new();
     let addr = loop {
         let line = lines.next().expect("viva exited before listening").unwrap();
         if let Some(rest) = line
@@ -500,9 +509,10 @@ pub fn spawn_serve(mut cmd: std::process::Command) -> (std::process::Child, Stri
         {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
+        before.push(line);
     };
     std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    (child, addr, before)
 }
 
 /// Reads until the server closes; returns its close code and reason.

@@ -15,7 +15,7 @@ use tokio::time::{timeout, Instant};
 
 use super::principal::{self, Authorized};
 use super::socket::{self, Inbound, Reader, Refusal, Stop, CLOSE_DRAIN};
-use super::{attach_refusal, negotiate, on_actor, ClientSlot};
+use super::{attach_refusal, on_actor, upgrade, ClientSlot};
 use crate::audio::packet;
 use crate::http::{AppState, HttpStats};
 use crate::interview::handle::OUTBOUND_QUEUE;
@@ -28,13 +28,9 @@ pub async fn stream(
     auth: Authorized<principal::Candidate>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let ws = negotiate(ws);
-    let tracker = app.tracker.clone();
-    ws.on_upgrade(move |socket| {
-        tracker.track_future(async move {
-            session(app, socket, auth.verdict.map(|p| p.interview)).await;
-            drop(slot);
-        })
+    let verdict = auth.verdict.map(|p| p.interview);
+    upgrade(app, ws, slot, move |app, socket| {
+        session(app, socket, verdict)
     })
 }
 

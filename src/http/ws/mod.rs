@@ -9,8 +9,10 @@ pub mod socket;
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::extract::ws::WebSocket;
 use axum::extract::{ConnectInfo, FromRequestParts, WebSocketUpgrade};
 use axum::http::request::Parts;
+use axum::response::Response;
 use uuid::Uuid;
 
 use super::admission::{Full, Slot};
@@ -38,6 +40,22 @@ fn negotiate(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_TEXT_BYTES)
         .max_frame_size(MAX_TEXT_BYTES)
+}
+
+/// Upgrades (sized by [`negotiate`]) and runs `session` on the socket, tracked for shutdown,
+/// holding the client's slot until it ends.
+fn upgrade<F, Fut>(app: AppState, ws: WebSocketUpgrade, slot: ClientSlot, session: F) -> Response
+where
+    F: FnOnce(AppState, WebSocket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let tracker = app.tracker.clone();
+    negotiate(ws).on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            session(app, socket).await;
+            drop(slot);
+        })
+    })
 }
 
 fn attach_refusal(e: AttachError) -> Refusal {

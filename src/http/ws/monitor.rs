@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::principal::{self, Authorized};
 use super::socket::{self, Reader, Refusal, Stop};
-use super::{attach_refusal, negotiate, on_actor, ClientSlot};
+use super::{attach_refusal, on_actor, upgrade, ClientSlot};
 use crate::http::AppState;
 use crate::interview::handle::OUTBOUND_QUEUE;
 use crate::interview::{AttachError, Outbound};
@@ -23,13 +23,9 @@ pub async fn monitor(
     auth: Authorized<principal::Monitor>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let ws = negotiate(ws);
-    let tracker = app.tracker.clone();
-    ws.on_upgrade(move |socket| {
-        tracker.track_future(async move {
-            session(app, socket, auth.verdict.map(|p| p.interview)).await;
-            drop(slot);
-        })
+    let verdict = auth.verdict.map(|p| p.interview);
+    upgrade(app, ws, slot, move |app, socket| {
+        session(app, socket, verdict)
     })
 }
 
