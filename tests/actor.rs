@@ -337,3 +337,34 @@ async fn frames_lost_before_the_actor_count_as_time_heard() {
     assert_eq!(kind, TurnKind::Prompt);
     assert!(text.starts_with("Take your time"), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_spent_transcript_budget_closes_the_interview_politely() {
+    let rig = rig(|c| {
+        c.max_transcript_bytes = 1024;
+        c.scripted_questions = 10;
+    })
+    .await;
+    let (h, mut rx) = attach_and_listen(&rig).await;
+    // Well under the budget: the interview goes on.
+    h.answer_text(1, "a".repeat(600)).await;
+    until(&mut rx, |e| matches!(e, Event::AudioEnd { .. })).await;
+    // Over it: the interviewer closes instead of asking more.
+    h.answer_text(1, "b".repeat(600)).await;
+    let ended = until(&mut rx, |e| matches!(e, Event::Ended { .. })).await;
+    assert_eq!(
+        ended,
+        Event::Ended {
+            reason: "budget".into()
+        }
+    );
+    let turns = rig.store.turns(rig.id).await.unwrap();
+    assert_eq!(
+        turns.len(),
+        5,
+        "question, answer, question, answer, closing"
+    );
+    assert!(turns[4]
+        .text
+        .starts_with("We have reached the time available"));
+}

@@ -523,3 +523,15 @@ async fn an_answer_that_never_ends_is_cut_at_the_cap_kept_and_the_candidate_told
     assert_eq!(turns[notice_at - 1].seq, answers[0].seq, "{turns:?}");
     assert_eq!(turns[notice_at].kind, viva::protocol::TurnKind::Notice);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_that_goes_silent_is_closed() {
+    let server = TestServer::start_with(|c| c.idle_timeout_secs = 1).await;
+    let (id, _) = server.create_interview().await;
+    let monitor_token = viva::server::auth(&server.config)
+        .unwrap()
+        .issue_for(viva::auth::Audience::Monitor, id);
+    // Connected, reading, but sending nothing (not even a pong) within the idle timeout.
+    let ws = connect_url(&server.monitor_url(id), &monitor_token).await;
+    expect(ws, 4008, "idle").await;
+}

@@ -284,6 +284,10 @@ fn assert_complete_interview(run: &Run) {
     // Accessible: readable at 768 px, captions announced, contrast at least 4.5:1, and the
     // controls that make no sense after the end are disabled.
     assert_eq!(page["overflowX"], false, "horizontal scrolling at 768 px");
+    assert_eq!(
+        page["urlHasToken"], false,
+        "the token was cleared from the address bar"
+    );
     assert_eq!(page["captionsLive"], "polite");
     assert!(
         page["contrast"]["ratio"].as_f64().unwrap() >= 4.5,

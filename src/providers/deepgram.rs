@@ -52,7 +52,7 @@ impl SttProvider for DeepgramStt {
     }
 
     fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
-        let (audio, audio_rx) = mpsc::unbounded_channel();
+        let (audio, audio_rx) = mpsc::channel(MAX_QUEUED_CHUNKS);
         let (done_tx, done) = oneshot::channel();
         let task = Stream {
             url: self.url(),
@@ -73,21 +73,36 @@ impl SttProvider for DeepgramStt {
         tokio::spawn(async move {
             let _ = done_tx.send(task.run(audio_rx).await);
         });
-        Box::new(LiveUtterance { audio, done })
+        Box::new(LiveUtterance {
+            audio,
+            dropped: 0,
+            done,
+        })
     }
 }
 
-/// The actor's side: audio goes into an unbounded queue (one utterance, at most minutes of
-/// 16 kHz audio), so `push` never waits on the network.
+/// Audio chunks (one 20 ms frame each) that may wait for the network: the longest answer
+/// (`VIVA_MAX_UTTERANCE_SECS`, 120 s by default) and some. Past it (the connection to Deepgram is
+/// stalled for minutes) further audio is dropped and counted; the transcript then misses it.
+const MAX_QUEUED_CHUNKS: usize = 150 * 50;
+
+/// The actor's side: audio goes into a bounded queue, so `push` never waits on the network.
 struct LiveUtterance {
-    audio: mpsc::UnboundedSender<Vec<i16>>,
+    audio: mpsc::Sender<Vec<i16>>,
+    /// Chunks dropped at the bound.
+    dropped: u64,
     done: oneshot::Receiver<ProviderResult<String>>,
 }
 
 #[async_trait]
 impl SttSession for LiveUtterance {
     fn push(&mut self, pcm: &[i16]) {
-        let _ = self.audio.send(pcm.to_vec());
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.audio.try_send(pcm.to_vec()) {
+            self.dropped += 1;
+            if self.dropped == 1 {
+                tracing::warn!("deepgram: audio queue full (network stalled); dropping audio");
+            }
+        }
     }
 
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
@@ -141,7 +156,7 @@ fn pcm_bytes(pcm: &[i16]) -> Vec<u8> {
 }
 
 impl Stream {
-    async fn run(self, mut audio: mpsc::UnboundedReceiver<Vec<i16>>) -> ProviderResult<String> {
+    async fn run(self, mut audio: mpsc::Receiver<Vec<i16>>) -> ProviderResult<String> {
         let err = |m: String| ProviderError::new(&self.name, m);
         // Connecting (the handshake) is what retries cover; audio waits in the queue.
         let ws = self

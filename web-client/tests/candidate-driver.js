@@ -169,6 +169,8 @@ try {
     elapsed: document.getElementById("elapsed")?.textContent,
     stats: window.vivaStats,
     overflowX: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    // The token is read from the link, then taken out of the address bar.
+    urlHasToken: location.href.includes("token="),
     captionsLive: document.getElementById("captions")?.getAttribute("aria-live"),
     disabled: [...document.querySelectorAll("#live button, #live input")]
       .filter((e) => e.matches(":disabled")).map((e) => e.id),
