@@ -32,8 +32,10 @@ use super::admission::{ConnectionLimits, Full, Slot};
 pub const RETRY_AFTER_SECS: u64 = 5;
 /// Refusals answered at once; past this a refused connection is just closed.
 const REFUSALS_IN_FLIGHT: usize = 64;
-/// How long a refusal waits for the client to take the response.
-const REFUSAL_LINGER: Duration = Duration::from_millis(500);
+/// How long a refusal waits for the client's request before answering (clients that send
+/// first expect the answer after it), and then for the client to take the answer.
+const REFUSAL_WAIT: Duration = Duration::from_millis(250);
+const REFUSAL_LINGER: Duration = Duration::from_millis(750);
 
 pub struct ServeSettings {
     pub header_timeout: Duration,
@@ -137,7 +139,7 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
-/// Answers a connection over a cap with `503` and `Retry-After`, without reading its request.
+/// Answers a connection over a cap with `503` and `Retry-After`, without serving its request.
 fn refuse(mut tcp: TcpStream, full: Full, refusals: &Arc<Semaphore>, limits: &ConnectionLimits) {
     let message = match full {
         Full::Node => "this server is at its connection limit; retry shortly",
@@ -158,12 +160,13 @@ fn refuse(mut tcp: TcpStream, full: Full, refusals: &Arc<Semaphore>, limits: &Co
         body.len()
     );
     tokio::spawn(async move {
+        let mut sink = [0u8; 1024];
+        let _ = tokio::time::timeout(REFUSAL_WAIT, tcp.read(&mut sink)).await;
         let _ = tokio::time::timeout(REFUSAL_LINGER, async {
             tcp.write_all(response.as_bytes()).await?;
             tcp.shutdown().await?;
             // Read what the client sent, so closing does not reset the connection before it
             // has read the answer.
-            let mut sink = [0u8; 1024];
             while tcp.read(&mut sink).await? > 0 {}
             Ok::<_, std::io::Error>(())
         })

@@ -71,6 +71,9 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal
             if tokio::time::timeout(socket::CLOSE_DRAIN, &mut writer).await.is_err() {
                 writer.abort();
             }
+            // Until the client's close: dropping a socket with unread frames resets it, and the
+            // close (with its reason) could be lost.
+            reader.linger(matches!(stop, Stop::Unreadable(_))).await;
         }
     }
 }
