@@ -2,15 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn viva(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_viva"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("VIVA_DATA_DIR", dir);
-    cmd
-}
+use common::viva_embedded as viva;
 
 #[test]
 fn boolean_settings_take_the_usual_spellings() {

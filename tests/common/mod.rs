@@ -429,6 +429,16 @@ pub async fn spoken_answer(c: &mut Candidate, text: &str) -> String {
     }
 }
 
+/// The `viva` binary on the embedded default in `data_dir`, with nothing from this environment
+/// but `PATH` (no keys or URLs of the machine leak into it).
+pub fn viva_embedded(data_dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_viva"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("VIVA_DATA_DIR", data_dir);
+    cmd
+}
+
 /// Runs `viva … interview create` and returns what it printed (JSON).
 pub fn interview_create(mut viva: std::process::Command, role: &str) -> serde_json::Value {
     let out = viva
