@@ -470,8 +470,11 @@ async fn one_node_drives_an_interview_others_relay_it_and_take_over_when_it_stop
     c.answer("Numbers tell stories.").await;
     let t = c.final_transcript().await;
     let relayed = loop {
-        let Some(Ok(Message::Text(text))) = mon.next().await else {
-            panic!("relay ended")
+        let text = match mon.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            // The server's keep-alive pings (every 20 s) are not events.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("relay ended: {other:?}"),
         };
         let e: EventEnvelope = serde_json::from_str(&text).unwrap();
         if e.seq == t.seq {
@@ -502,8 +505,11 @@ async fn one_node_drives_an_interview_others_relay_it_and_take_over_when_it_stop
     // The monitor on B, relayed through the stream, sees B's first event exactly as the
     // candidate did.
     let from_b = loop {
-        let Some(Ok(Message::Text(text))) = mon.next().await else {
-            panic!("relay ended")
+        let text = match mon.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            // The server's keep-alive pings (every 20 s) are not events.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("relay ended: {other:?}"),
         };
         let e: EventEnvelope = serde_json::from_str(&text).unwrap();
         if e.seq > seen {
