@@ -179,9 +179,7 @@ async fn read_loop<S>(
                             tracing::warn!(interview = %handle.id, total, "interview mailbox full; audio frames dropped");
                         }
                     }
-                    // The interview ended or unloaded: its close is on the way through the
-                    // writer; wait for the client's, so closing does not reset the connection.
-                    Err(AudioRejected::Stopped) => break Stop::Left,
+                    Err(AudioRejected::Stopped) => return,
                 }
             }
             Inbound::Text(t) => {
@@ -202,14 +200,13 @@ async fn read_loop<S>(
                     Err(_) => break Stop::Refuse((close::BAD_MESSAGE, "malformed message")),
                 };
                 if !delivered {
-                    break Stop::Left;
+                    return;
                 }
             }
         }
     };
     let (refusal, unreadable) = match stop {
-        // The client left (nothing to wait for), or the interview stopped taking its frames.
-        Stop::Left => return reader.linger(false).await,
+        Stop::Left => return,
         Stop::Refuse(r) => (r, false),
         Stop::Unreadable(r) => (r, true),
     };
