@@ -214,6 +214,10 @@ async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
         };
         hot.publish_events(&[event(id, 7)], 100).await.unwrap();
         assert_eq!(reader.await.unwrap().unwrap(), vec![event(id, 7)]);
+        // A quiet stream is not an error: a wait longer than a command's deadline (2 s) that
+        // sees nothing returns nothing (a monitor on another node watches a pause).
+        let quiet = hot.read_events(id, 7, Duration::from_secs(3)).await;
+        assert_eq!(quiet.unwrap(), vec![]);
         // Capped: a long interview keeps about `cap` recent events.
         let many: Vec<StoredEvent> = (8..=400).map(|s| event(id, s)).collect();
         hot.publish_events(&many, 50).await.unwrap();

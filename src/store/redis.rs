@@ -94,19 +94,25 @@ const READ_PAGE: u64 = 1000;
 
 /// One XREAD of an interview's stream after `after` (blocking up to `block_ms` if given).
 async fn xread(
-    client: &Client,
+    client: &impl StreamsInterface,
     id: Uuid,
     after: u64,
     block_ms: Option<u64>,
 ) -> StoreResult<Vec<StoredEvent>> {
-    let streams: XReadResponse<String, String, String, String> = client
-        .xread_map(
+    let reply: Value = client
+        .xread(
             Some(READ_PAGE),
             block_ms,
             key("ev", id),
             format!("{after}-0").as_str(),
         )
         .await?;
+    // A blocking read that times out answers nil: nothing new.
+    let streams: XReadResponse<String, String, String, String> = if reply.is_null() {
+        Default::default()
+    } else {
+        reply.into_xread_response()?
+    };
     let mut out = Vec::new();
     for (_, entries) in streams {
         for (xid, mut fields) in entries {
@@ -256,7 +262,12 @@ impl HotState for RedisHot {
         // A blocking read holds its connection, so it gets its own.
         let reader = self.client.clone_new();
         reader.init().await?;
-        let result = xread(&reader, id, after, Some(ms(wait) as u64)).await;
+        // Its deadline is the wait plus the usual one: a quiet stream is not a slow Redis.
+        let patient = reader.with_options(&Options {
+            timeout: Some(wait + COMMAND_TIMEOUT),
+            ..Default::default()
+        });
+        let result = xread(&patient, id, after, Some(ms(wait) as u64)).await;
         let _ = reader.quit().await;
         result
     }

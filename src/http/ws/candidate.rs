@@ -179,7 +179,9 @@ async fn read_loop<S>(
                             tracing::warn!(interview = %handle.id, total, "interview mailbox full; audio frames dropped");
                         }
                     }
-                    Err(AudioRejected::Stopped) => return,
+                    // The interview ended or unloaded: its close is on the way through the
+                    // writer; wait for the client's, so closing does not reset the connection.
+                    Err(AudioRejected::Stopped) => break Stop::Left,
                 }
             }
             Inbound::Text(t) => {
@@ -200,13 +202,14 @@ async fn read_loop<S>(
                     Err(_) => break Stop::Refuse((close::BAD_MESSAGE, "malformed message")),
                 };
                 if !delivered {
-                    return;
+                    break Stop::Left;
                 }
             }
         }
     };
     let (refusal, unreadable) = match stop {
-        Stop::Left => return,
+        // The client left (nothing to wait for), or the interview stopped taking its frames.
+        Stop::Left => return reader.linger(false).await,
         Stop::Refuse(r) => (r, false),
         Stop::Unreadable(r) => (r, true),
     };

@@ -58,6 +58,8 @@ pub struct Reader<S> {
     idle: Duration,
     messages: Bucket,
     audio: Bucket,
+    /// The client closed, or the connection broke: nothing more to read.
+    ended: bool,
 }
 
 impl<S> Reader<S>
@@ -70,6 +72,7 @@ where
             idle,
             messages: Bucket::new(MESSAGE_BURST, MESSAGE_RATE),
             audio: Bucket::new(AUDIO_BURST, AUDIO_RATE),
+            ended: false,
         }
     }
 
@@ -85,14 +88,21 @@ where
     /// The next text or binary message before `deadline`; past it, `late`.
     pub async fn next_before(&mut self, deadline: Instant, late: Refusal) -> Result<Inbound, Stop> {
         loop {
+            if self.ended {
+                return Err(Stop::Left);
+            }
             let msg = match tokio::time::timeout_at(deadline, self.stream.next()).await {
                 Err(_) => return Err(Stop::Refuse(late)),
-                Ok(None) => return Err(Stop::Left),
+                Ok(None) => {
+                    self.ended = true;
+                    return Err(Stop::Left);
+                }
                 Ok(Some(Err(e))) => {
+                    self.ended = true;
                     return Err(match read_refusal(&e) {
                         Some(r) => Stop::Unreadable(r),
                         None => Stop::Left,
-                    })
+                    });
                 }
                 Ok(Some(Ok(m))) => m,
             };
@@ -121,7 +131,10 @@ where
                         return Err(Stop::Refuse((close::POLICY, "too many messages")));
                     }
                 }
-                Message::Close(_) => return Err(Stop::Left),
+                Message::Close(_) => {
+                    self.ended = true;
+                    return Err(Stop::Left);
+                }
             }
         }
     }
@@ -140,6 +153,9 @@ where
     /// connection, which can destroy the close frame (and its reason) before the client reads it.
     /// An unreadable stream is left alone for the same time instead.
     pub async fn linger(&mut self, unreadable: bool) {
+        if self.ended && !unreadable {
+            return;
+        }
         if unreadable {
             tokio::time::sleep(CLOSE_DRAIN).await;
             return;
@@ -152,6 +168,7 @@ where
             }
         })
         .await;
+        self.ended = true;
     }
 }
 
