@@ -9,6 +9,8 @@ use clap::builder::BoolishValueParser;
 
 use crate::audio::endpoint::EndpointConfig;
 use crate::http::admission::IpNet;
+use crate::http::serve::ServeSettings;
+use crate::http::{HttpSettings, Limits};
 use crate::interview::InterviewConfig;
 use crate::providers::remote::{Endpoint, RemoteSettings, Timeouts};
 use crate::providers::resilience::{BreakerPolicy, RetryPolicy};
@@ -441,6 +443,27 @@ impl Config {
             },
             max_questions: self.max_questions.max(1),
             context_tokens: self.llm_context_tokens.max(500),
+        }
+    }
+
+    pub fn http(&self) -> HttpSettings {
+        HttpSettings {
+            limits: Limits {
+                hello_timeout: Duration::from_secs(self.hello_timeout_secs),
+                idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            },
+            serve: ServeSettings {
+                header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+                drain: Duration::from_secs(self.shutdown_secs),
+            },
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            trusted_proxies: self.trusted_proxies.clone(),
+            configured_public_url: self.public_url.clone(),
+            public_url: self.public_url(),
+            cors_origins: self.cors_origins.clone(),
+            max_monitors: self.max_monitors,
+            web_dir: self.web_dir.clone(),
         }
     }
 

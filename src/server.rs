@@ -15,8 +15,8 @@ use crate::auth::{load_or_create_secret, Auth};
 use crate::config::Config;
 use crate::http::admission::ConnectionLimits;
 use crate::http::origin::OriginPolicy;
-use crate::http::serve::{self, ServeSettings};
-use crate::http::{self, AppState, Door, Limits};
+use crate::http::serve;
+use crate::http::{self, AppState, Door};
 use crate::interview::speak::{AudioCache, SpeakDeps, VoiceSettings};
 use crate::interview::{Deps, Registry};
 use crate::providers::Providers;
@@ -123,17 +123,19 @@ pub fn build_deps(
 /// database: for tests and benches on paused tokio time (where a database pool's timeouts would
 /// fire at once). Must be called inside a tokio runtime.
 pub fn in_memory_registry(cfg: &Config) -> anyhow::Result<(Registry, Arc<MemoryStore>)> {
+    in_memory_registry_with(cfg, Arc::new(MemoryHot::new()))
+}
+
+/// Like [`in_memory_registry`], with the given hot state (e.g. one that answers slowly).
+pub fn in_memory_registry_with(
+    cfg: &Config,
+    hot: Arc<dyn HotState>,
+) -> anyhow::Result<(Registry, Arc<MemoryStore>)> {
     let store = Arc::new(MemoryStore::new());
     let tracker = TaskTracker::new();
     let events = EventWriter::spawn(store.clone(), None, &tracker, CancellationToken::new());
     let providers = Providers::from_settings(&cfg.providers())?;
-    let deps = build_deps(
-        cfg,
-        store.clone(),
-        Arc::new(MemoryHot::new()),
-        events,
-        providers,
-    );
+    let deps = build_deps(cfg, store.clone(), hot, events, providers);
     Ok((
         Registry::new(deps, tracker, CancellationToken::new()),
         store,
@@ -171,9 +173,10 @@ pub async fn run(
 
     let deps = build_deps(&cfg, store.clone(), hot.clone(), events, providers);
     let registry = Registry::new(deps, tracker.clone(), root.clone());
+    let http_cfg = cfg.http();
     let fd_limit = serve::raise_fd_limit();
-    let max_connections = serve::connection_cap(cfg.max_connections, fd_limit);
-    if max_connections < cfg.max_connections {
+    let max_connections = serve::connection_cap(http_cfg.max_connections, fd_limit);
+    if max_connections < http_cfg.max_connections {
         tracing::warn!(
             fd_limit,
             max_connections,
@@ -182,37 +185,26 @@ pub async fn run(
     }
     let connections = ConnectionLimits::new(
         max_connections,
-        cfg.max_connections_per_ip,
-        cfg.trusted_proxies.clone(),
+        http_cfg.max_connections_per_ip,
+        http_cfg.trusted_proxies.clone(),
     );
     let door = Door {
-        limits: Limits {
-            hello_timeout: Duration::from_secs(cfg.hello_timeout_secs),
-            idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
-        },
+        limits: http_cfg.limits,
         origins: OriginPolicy::new(
-            cfg.public_url.as_deref(),
-            &cfg.public_url(),
-            &cfg.cors_origins,
+            http_cfg.configured_public_url.as_deref(),
+            &http_cfg.public_url,
+            &http_cfg.cors_origins,
         ),
         connections: connections.clone(),
-        max_monitors: cfg.max_monitors,
+        max_monitors: http_cfg.max_monitors,
     };
     let state = AppState::new(registry, auth, store, hot, door, tracker.clone());
-    let router = http::router(
-        state,
-        cfg.web_dir.as_deref(),
-        cfg.public_url().starts_with("https://"),
-    );
+    let router = http::router(state, http_cfg.web_dir.as_deref(), http_cfg.https());
 
     log_sources(&cfg);
     tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), max_connections, "viva listening");
     let stop = root.clone();
-    let settings = ServeSettings {
-        header_timeout: Duration::from_secs(cfg.header_timeout_secs.max(1)),
-        drain: Duration::from_secs(cfg.shutdown_secs),
-    };
-    serve::serve(listener, router, connections, settings, async move {
+    serve::serve(listener, router, connections, http_cfg.serve, async move {
         shutdown.await;
         tracing::info!("shutting down: checkpointing interviews");
         stop.cancel();

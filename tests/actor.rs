@@ -12,8 +12,8 @@ use uuid::Uuid;
 use viva::interview::{Connection, Outbound, Registry};
 use viva::protocol::TurnKind;
 use viva::protocol::{Event, EventEnvelope, InterviewState};
-use viva::store::memory::MemoryStore;
-use viva::store::{NewInterview, Store};
+use viva::store::memory::{MemoryHot, MemoryStore};
+use viva::store::{Checkpoint, HotState, NewInterview, Store, StoreResult, StoredEvent};
 
 struct Rig {
     registry: Registry,
@@ -23,11 +23,18 @@ struct Rig {
 }
 
 async fn rig(adjust: impl FnOnce(&mut viva::config::Config)) -> Rig {
+    rig_with_hot(adjust, Arc::new(MemoryHot::new())).await
+}
+
+async fn rig_with_hot(
+    adjust: impl FnOnce(&mut viva::config::Config),
+    hot: Arc<dyn HotState>,
+) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = common::scripted_config(dir.path());
     adjust(&mut cfg);
     // In memory: a database pool's timeouts would fire at once on paused time.
-    let (registry, store) = viva::server::in_memory_registry(&cfg).unwrap();
+    let (registry, store) = viva::server::in_memory_registry_with(&cfg, hot).unwrap();
     let id = store
         .create_interview(&NewInterview::default())
         .await
@@ -367,4 +374,141 @@ async fn a_spent_transcript_budget_closes_the_interview_politely() {
     assert!(turns[4]
         .text
         .starts_with("We have reached the time available"));
+}
+
+/// Hot state (Redis) that answers every call only after `delay`.
+struct SlowHot {
+    inner: MemoryHot,
+    delay: Duration,
+    checkpoints: std::sync::atomic::AtomicUsize,
+    renewals: std::sync::atomic::AtomicUsize,
+}
+
+impl SlowHot {
+    async fn wait(&self) {
+        tokio::time::sleep(self.delay).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl HotState for SlowHot {
+    async fn save_checkpoint(&self, cp: &Checkpoint) -> StoreResult<()> {
+        self.wait().await;
+        self.checkpoints
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.save_checkpoint(cp).await
+    }
+    async fn load_checkpoint(&self, id: Uuid) -> StoreResult<Option<Checkpoint>> {
+        self.wait().await;
+        self.inner.load_checkpoint(id).await
+    }
+    async fn put_ticket(&self, ticket: &str, id: Uuid, ttl: Duration) -> StoreResult<()> {
+        self.wait().await;
+        self.inner.put_ticket(ticket, id, ttl).await
+    }
+    async fn take_ticket(&self, ticket: &str) -> StoreResult<Option<Uuid>> {
+        self.wait().await;
+        self.inner.take_ticket(ticket).await
+    }
+    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool> {
+        self.wait().await;
+        self.renewals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.acquire_lease(id, node, ttl).await
+    }
+    async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
+        self.wait().await;
+        self.inner.release_lease(id, node).await
+    }
+    async fn publish_events(&self, events: &[StoredEvent], cap: usize) -> StoreResult<()> {
+        self.wait().await;
+        self.inner.publish_events(events, cap).await
+    }
+    async fn read_events(
+        &self,
+        id: Uuid,
+        after: u64,
+        wait: Duration,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        self.wait().await;
+        self.inner.read_events(id, after, wait).await
+    }
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> StoreResult<()> {
+        self.wait().await;
+        self.inner.revoke_token(jti, ttl).await
+    }
+    async fn is_revoked(&self, jti: &str) -> StoreResult<bool> {
+        self.wait().await;
+        self.inner.is_revoked(jti).await
+    }
+    async fn rate_limit(&self, key: &str, limit: u32, window: Duration) -> StoreResult<bool> {
+        self.wait().await;
+        self.inner.rate_limit(key, limit, window).await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.wait().await;
+        self.inner.ping().await
+    }
+}
+
+/// Audio frames as they went out, with when, until the interviewer's turn has played.
+async fn frames_until_audio_end(rx: &mut mpsc::Receiver<Outbound>) -> Vec<tokio::time::Instant> {
+    let mut sent = Vec::new();
+    loop {
+        let m = rx.recv().await.expect("actor hung up");
+        match &m {
+            Outbound::Audio(_) => sent.push(tokio::time::Instant::now()),
+            _ if event(&m).is_some_and(|e| matches!(e.event, Event::AudioEnd { .. })) => {
+                return sent
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_hot_state_does_not_move_playback() {
+    // Every hot-state call takes 1.5 s; the lease is renewed every second and a checkpoint is
+    // due on every turn and every 5 s of speech: all of it happens while the interviewer speaks.
+    let hot = Arc::new(SlowHot {
+        inner: MemoryHot::new(),
+        delay: Duration::from_millis(1500),
+        checkpoints: Default::default(),
+        renewals: Default::default(),
+    });
+    let rig = rig_with_hot(|c| c.lease_secs = 3, hot.clone()).await;
+    let h = rig.registry.get_or_spawn(rig.id);
+    let (tx, mut rx) = mpsc::channel(4096);
+    h.attach(Connection { id: 1, tx }, None, None)
+        .await
+        .unwrap();
+    let mut turns = vec![frames_until_audio_end(&mut rx).await];
+    h.answer_text(1, "I keep numbers honest.".into()).await;
+    turns.push(frames_until_audio_end(&mut rx).await);
+    for sent in &turns {
+        assert!(
+            sent.len() > 100,
+            "a turn of several seconds: {} frames",
+            sent.len()
+        );
+        let longest = sent.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        // Frames go out as they fall due (every 20 ms, a little ahead): a stall on hot state
+        // would show as a gap of 1.5 s.
+        assert!(
+            longest <= Duration::from_millis(40),
+            "playback stalled for {longest:?}"
+        );
+    }
+    // The upkeep happened all the same, off the loop.
+    let (cps, renewals) = (
+        hot.checkpoints.load(std::sync::atomic::Ordering::Relaxed),
+        hot.renewals.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    assert!(cps >= 2, "checkpoints written: {cps}");
+    assert!(renewals >= 3, "lease taken and renewed: {renewals}");
+    let cp = hot.inner.load_checkpoint(rig.id).await.unwrap().unwrap();
+    assert!(
+        cp.next_seq > 1,
+        "the checkpoint has the conversation's position"
+    );
 }

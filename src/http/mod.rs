@@ -28,6 +28,31 @@ use crate::store::{HotState, Store};
 use admission::{ConnectionLimits, MonitorSeats};
 use origin::OriginPolicy;
 
+/// The HTTP side's settings (from [`crate::config::Config::http`]).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub limits: Limits,
+    pub serve: serve::ServeSettings,
+    /// Open connections on this node, before the file-descriptor check lowers it.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub trusted_proxies: Vec<admission::IpNet>,
+    /// The public URL as configured (`None`: derived from the bind address) and as used.
+    pub configured_public_url: Option<String>,
+    pub public_url: String,
+    pub cors_origins: Vec<String>,
+    pub max_monitors: usize,
+    /// Web client files from disk instead of the embedded copy.
+    pub web_dir: Option<std::path::PathBuf>,
+}
+
+impl HttpSettings {
+    /// Served over https (browsers get HSTS).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
 /// Per-connection time limits from config.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -9,9 +9,8 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::AppState;
-use crate::interview::conversation::Conversation;
 use crate::interview::{AttachError, Outbound};
-use crate::protocol::{close, ConnectionMessage, InterviewState};
+use crate::protocol::close;
 
 /// How long one blocking read of the stream waits before looking again.
 const READ_WAIT: Duration = Duration::from_secs(5);
@@ -42,23 +41,9 @@ pub async fn relay(app: AppState, id: Uuid, tx: mpsc::Sender<Outbound>) -> Resul
         .ok_or(AttachError::NotFound)?;
     let turns = app.store.turns(id).await.map_err(internal)?;
     let cp = app.hot.load_checkpoint(id).await.map_err(internal)?;
-    let state = cp.as_ref().map_or(InterviewState::Thinking, |c| c.state);
-    let next_turn = cp.as_ref().map_or(0, |c| c.next_turn);
-    // Start from the checkpoint's position; the stream brings what happened since.
-    let mut after = cp.as_ref().map_or(0, |c| c.next_seq.saturating_sub(1));
-    let conv = Conversation::new(interview, turns, next_turn);
-    let hello = vec![
-        json(&ConnectionMessage::Ready {
-            interview_id: id,
-            resumed: true,
-            state,
-            last_seq: after,
-            resume_secret: None,
-        }),
-        json(&ConnectionMessage::Resync {
-            snapshot: conv.snapshot(state, after),
-        }),
-    ];
+    let start = crate::interview::remote::watch_start(id, interview, turns, cp.as_ref());
+    let mut after = start.after;
+    let hello = vec![json(&start.ready), json(&start.resync)];
     tx.send(Outbound::Batch(hello))
         .await
         .map_err(|_| AttachError::Stopped)?;

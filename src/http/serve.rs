@@ -37,6 +37,7 @@ const REFUSALS_IN_FLIGHT: usize = 64;
 const REFUSAL_WAIT: Duration = Duration::from_millis(250);
 const REFUSAL_LINGER: Duration = Duration::from_millis(750);
 
+#[derive(Debug, Clone, Copy)]
 pub struct ServeSettings {
     pub header_timeout: Duration,
     /// How long open HTTP requests may take to finish once shutdown begins.

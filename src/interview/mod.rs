@@ -6,6 +6,7 @@
 //! - [`speak`]: LLM → sentences → TTS → Opus, and real-time playback.
 //! - [`events`]: seq numbering and the replay window.
 //! - [`conversation`]: committed turns, the model's context, snapshots.
+//! - [`remote`]: what a watcher of an interview another node drives starts from.
 
 pub mod actor;
 pub mod conversation;
@@ -13,6 +14,7 @@ pub mod events;
 pub mod handle;
 pub mod listen;
 pub mod registry;
+pub mod remote;
 pub mod speak;
 
 use std::sync::Arc;

@@ -156,10 +156,16 @@ impl SttProvider for SttChain {
     }
 }
 
+/// The most audio a chain keeps for its fallbacks: ten minutes at 16 kHz (20 MB). The
+/// endpointer cuts an answer long before (`VIVA_MAX_UTTERANCE_SECS`, 120 s by default); this is
+/// the backstop if it is set higher: past it, a fallback hears the first ten minutes.
+const MAX_KEPT_SAMPLES: usize = crate::audio::codec::LISTEN_RATE as usize * 600;
+
 struct ChainSession {
     providers: Arc<[Arc<dyn SttProvider>]>,
     first: Box<dyn SttSession>,
     partials: mpsc::Sender<String>,
+    /// The utterance so far, for a fallback if the first provider fails (bounded).
     pcm: Vec<i16>,
 }
 
@@ -167,7 +173,8 @@ struct ChainSession {
 impl SttSession for ChainSession {
     fn push(&mut self, pcm: &[i16]) {
         self.first.push(pcm);
-        self.pcm.extend_from_slice(pcm);
+        let room = MAX_KEPT_SAMPLES.saturating_sub(self.pcm.len());
+        self.pcm.extend_from_slice(&pcm[..pcm.len().min(room)]);
     }
 
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
@@ -291,5 +298,26 @@ mod tests {
         let only_down = LlmChain::build(vec![Arc::new(Down), Arc::new(Down)]).unwrap();
         assert!(only_down.stream(Arc::default()).await.is_err());
         assert!(LlmChain::build(vec![]).is_none());
+    }
+
+    #[test]
+    fn a_chain_keeps_at_most_ten_minutes_for_its_fallbacks() {
+        let stt = SttChain::build(vec![
+            Arc::new(ScriptedStt::new(NOW)),
+            Arc::new(ScriptedStt::new(NOW)),
+        ])
+        .unwrap();
+        let (tx, _rx) = mpsc::channel(8);
+        let mut session = ChainSession {
+            providers: Arc::from(Vec::<Arc<dyn SttProvider>>::new()),
+            first: stt.start(tx.clone()),
+            partials: tx,
+            pcm: Vec::new(),
+        };
+        let second = vec![0i16; crate::audio::codec::LISTEN_RATE as usize];
+        for _ in 0..601 {
+            session.push(&second);
+        }
+        assert_eq!(session.pcm.len(), MAX_KEPT_SAMPLES);
     }
 }

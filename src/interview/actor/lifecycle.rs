@@ -1,12 +1,152 @@
-//! Lifecycle: starting the conversation, checkpoints, the ownership lease, ending and stopping.
+//! Lifecycle: loading (the lease, then what the last owner left), starting the conversation,
+//! ending it, the way out, and vendor usage.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::store::StorageCounters;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::lines::asked_again;
+use super::upkeep::Upkeep;
+use super::writes::TurnWrites;
+use super::{restore, Actor, Phase};
+use crate::interview::conversation::Conversation;
+use crate::interview::events::EventLog;
+use crate::interview::handle::AttachError;
+use crate::interview::listen::Ear;
+use crate::interview::speak::Source;
+use crate::interview::Deps;
+use crate::protocol::{Event, InterviewState, TurnKind};
+use crate::rate::Bucket;
+use crate::store::{InterviewStatus, ProviderNames, Usage};
 
 impl Actor {
-    pub(super) async fn start_conversation(&mut self) {
-        self.started = true;
+    /// Takes the lease, fetches what the last owner left and restores from it.
+    pub(super) async fn load(
+        id: Uuid,
+        deps: Arc<Deps>,
+        cancel: CancellationToken,
+    ) -> Result<Self, AttachError> {
+        let internal = |e: crate::store::StoreError| {
+            tracing::error!(interview = %id, error = %e, "cannot load interview");
+            AttachError::Internal
+        };
+        let interview = deps
+            .store
+            .get_interview(id)
+            .await
+            .map_err(internal)?
+            .ok_or(AttachError::NotFound)?;
+        if interview.status.is_finished() {
+            return Err(AttachError::Ended);
+        }
+        // One node drives an interview: take its lease first. Without Redis nobody can say
+        // who holds it, and the interview goes on (hot state is never a reason to refuse one).
+        match deps
+            .hot
+            .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(AttachError::Elsewhere),
+            Err(e) => tracing::warn!(interview = %id, error = %e, "lease unavailable; going on"),
+        }
+        let turns = deps.store.turns(id).await.map_err(internal)?;
+        let checkpoint = deps.hot.load_checkpoint(id).await.unwrap_or_else(|e| {
+            tracing::warn!(interview = %id, error = %e, "hot checkpoint unavailable; using durable state");
+            None
+        });
+        let stored_seq = deps.store.max_event_seq(id).await.map_err(internal)?;
+        let window = deps.cfg.replay_window;
+        // The live stream first (it has what an outage kept from the store), else the store.
+        let streamed = deps
+            .hot
+            .read_events(id, 0, Duration::ZERO)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(interview = %id, error = %e, "live stream unavailable; replaying from the store");
+                Vec::new()
+            });
+        let stored_events = if restore::history_from_stream(&streamed, stored_seq) {
+            Vec::new()
+        } else {
+            deps.store
+                .events_after(id, 0, window as u32)
+                .await
+                .map_err(internal)?
+        };
+        let r = restore::restore(restore::Sources {
+            turns,
+            checkpoint,
+            stored_seq,
+            streamed,
+            stored_events,
+            window,
+        });
+        if !r.unsaved.is_empty() {
+            tracing::warn!(interview = %id, turns = r.unsaved.len(), "restoring turns not yet stored");
+        }
+        let ear = Ear::new(deps.cfg.vad_aggressiveness, deps.cfg.endpoint).map_err(|e| {
+            tracing::error!(error = %e, "cannot create Opus decoder");
+            AttachError::Internal
+        })?;
+        let (internal_tx, internal_rx) = mpsc::channel(256);
+        let upkeep = Upkeep::start(id, &deps);
+        Ok(Self {
+            id,
+            log: EventLog::new(r.next_seq, r.history, window),
+            conv: Conversation::new(interview, r.turns, r.next_turn),
+            end_silence_ms: deps.cfg.end_silence_ms,
+            deps,
+            cancel,
+            internal_tx,
+            internal_rx,
+            phase: Phase::Waiting,
+            state: InterviewState::Thinking,
+            conn: None,
+            monitors: Vec::new(),
+            ear,
+            partials: None,
+            utterance_turn: None,
+            utterance_started: None,
+            next_utterance: 0,
+            pending: BTreeMap::new(),
+            results: BTreeMap::new(),
+            next_commit: 0,
+            speaking: None,
+            gen: 0,
+            last_reply: None,
+            reply_timings: None,
+            silence_ms: 0,
+            prompts: 0,
+            welcome_back: false,
+            writes: TurnWrites::new(r.unsaved),
+            upkeep,
+            status_write: None,
+            usage: Usage::default(),
+            resume_secret: r.resume_secret.unwrap_or_else(crate::auth::new_ticket),
+            // A candidate connected when the last owner stopped (a restart, a crash, a move)
+            // gets the hold period to come back, with its secret.
+            holder_left: r.holder_was_connected.then(Instant::now),
+            grace_until: None,
+            replies: 0,
+            budget_closed: false,
+            typed: Bucket::new(
+                crate::protocol::TYPED_ANSWERS_BURST,
+                crate::protocol::TYPED_ANSWERS_PER_MINUTE / 60.0,
+            ),
+        })
+    }
+
+    /// The candidate's first connection: the interview is marked started (a task) and the
+    /// interviewer speaks.
+    pub(super) fn start_conversation(&mut self) {
+        self.phase = Phase::Live;
         if self.conv.interview.status == InterviewStatus::Scheduled {
             let p = &self.deps.providers;
             let names = ProviderNames {
@@ -14,14 +154,15 @@ impl Actor {
                 llm: p.llm.name().to_owned(),
                 tts: p.tts.name().to_owned(),
             };
-            if let Err(e) = self
-                .deps
-                .store
-                .set_status(self.id, InterviewStatus::InProgress, Some(&names))
-                .await
-            {
-                tracing::warn!(interview = %self.id, error = %e, "cannot mark interview started");
-            }
+            let (store, id) = (self.deps.store.clone(), self.id);
+            self.status_write = Some(tokio::spawn(async move {
+                if let Err(e) = store
+                    .set_status(id, InterviewStatus::InProgress, Some(&names))
+                    .await
+                {
+                    tracing::warn!(interview = %id, error = %e, "cannot mark interview started");
+                }
+            }));
             self.conv.interview.status = InterviewStatus::InProgress;
         }
         if self.conv.awaiting_answer() {
@@ -31,10 +172,7 @@ impl Actor {
                 .last_question()
                 .map(|t| t.text.clone())
                 .unwrap_or_default();
-            let text = format!(
-                "Sorry, we were disconnected for a moment. Here is the question again. {q}"
-            );
-            self.begin_reply(Source::Fixed(text), TurnKind::Notice, true);
+            self.begin_reply(Source::Fixed(asked_again(&q)), TurnKind::Notice, true);
         } else {
             self.begin_reply(Source::Model(self.conv.context()), TurnKind::Question, true);
         }
@@ -52,104 +190,56 @@ impl Actor {
         });
     }
 
-    pub(super) async fn checkpoint(&mut self) {
-        self.last_checkpoint = Instant::now();
-        let cp = Checkpoint {
-            v: CHECKPOINT_VERSION,
-            interview_id: self.id,
-            next_seq: self.log.next_seq(),
-            next_turn: self.conv.next_turn(),
-            state: self.state,
-            updated_at: Utc::now(),
-            unsaved: self.writes.unsaved(),
-            clean: self.stopping,
-            resume_secret: Some(self.resume_secret.clone()),
-            holder_connected: self.conn.is_some(),
-        };
-        if let Err(e) = self.deps.hot.save_checkpoint(&cp).await {
-            tracing::warn!(interview = %self.id, error = %e, "checkpoint failed");
-            StorageCounters::count(&self.deps.events.counters().checkpoint_failures);
-        }
-    }
-
-    pub(super) async fn end(&mut self, reason: &str) {
-        self.interrupt().await;
-        if let Some(w) = self.flush_usage() {
-            let _ = w.await;
-        }
+    /// The interview is over: `ended` goes out now; the loop then exits, and the way out
+    /// ([`Self::finish`]) records it before anyone is closed.
+    pub(super) fn end(&mut self, reason: &'static str) {
+        self.interrupt();
         self.set_state(InterviewState::Ended);
         self.emit(Event::Ended {
             reason: reason.to_owned(),
         });
-        if let Err(e) = self
-            .deps
-            .store
-            .set_status(self.id, InterviewStatus::Completed, None)
-            .await
-        {
-            tracing::error!(interview = %self.id, error = %e, "cannot mark interview completed");
-        }
-        self.send(Outbound::Close(close::ENDED, "interview ended"));
-        self.close_monitors(close::ENDED, "interview ended");
-        self.conn = None;
-        self.ended = true;
+        self.phase = Phase::Ended(reason);
     }
 
-    /// Final checkpoint, then the connection is closed with a code it can resume from.
-    pub(super) async fn stop(&mut self, code: u16, reason: &'static str) {
+    /// The way out, after the loop: waits for the turn write in flight (no answer is lost to a
+    /// stop; what the store did not take is in the checkpoint), records usage and, if the
+    /// interview ended, its completion, then writes the final (clean) checkpoint and gives the
+    /// lease up.
+    pub(super) async fn finish(&mut self) {
         if let Some(s) = self.speaking.take() {
             if let Some(p) = s.pipeline {
                 p.abort();
             }
         }
-        self.finish().await;
-        self.send(Outbound::Close(code, reason));
-        self.close_monitors(code, reason);
-        self.conn = None;
-    }
-}
-
-impl Actor {
-    /// The last thing an actor does: waits for the write in flight (no answer is lost to a
-    /// stop; what the store did not take is in the checkpoint), records usage, writes the final
-    /// (clean) checkpoint and gives the lease up.
-    pub(super) async fn finish(&mut self) {
         self.settle_writes().await;
         if let Some(w) = self.flush_usage() {
             let _ = w.await;
         }
-        self.stopping = true;
-        self.checkpoint().await;
-        self.release_lease().await;
-    }
-
-    /// Renews the ownership lease; `false` if another node holds it now. A hot-state outage
-    /// counts as still ours (nobody else can take it from Redis either).
-    pub(super) async fn renew_lease(&mut self) -> bool {
-        self.lease_renew_at = Instant::now() + self.deps.cfg.lease_ttl / 3;
-        match self
-            .deps
-            .hot
-            .acquire_lease(self.id, &self.deps.cfg.node, self.deps.cfg.lease_ttl)
-            .await
-        {
-            Ok(ours) => ours,
-            Err(e) => {
-                tracing::debug!(interview = %self.id, error = %e, "lease renewal failed");
-                true
+        if let Some(started) = self.status_write.take() {
+            let _ = started.await;
+        }
+        if let Phase::Ended(_) = self.phase {
+            if let Err(e) = self
+                .deps
+                .store
+                .set_status(self.id, InterviewStatus::Completed, None)
+                .await
+            {
+                tracing::error!(interview = %self.id, error = %e, "cannot mark interview completed");
             }
         }
+        self.final_checkpoint().await;
     }
 
     /// Adds vendor usage (priced) to what the interview has spent.
-    pub(super) fn add_usage(&mut self, mut u: crate::store::Usage) {
+    pub(super) fn add_usage(&mut self, mut u: Usage) {
         u.cost_usd = self.deps.cfg.prices.cost(&u);
         self.usage.add(&u);
     }
 
     /// Writes the usage gathered since the last flush, off the actor's loop (best effort);
-    /// the handle lets the end of an interview wait for it.
-    pub(super) fn flush_usage(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+    /// the handle lets the way out wait for it.
+    pub(super) fn flush_usage(&mut self) -> Option<JoinHandle<()>> {
         if self.usage.is_empty() {
             return None;
         }
@@ -165,16 +255,5 @@ impl Actor {
                 tracing::warn!(interview = %id, error = %e, ?usage, "usage not recorded");
             }
         }))
-    }
-
-    pub(super) async fn release_lease(&mut self) {
-        if let Err(e) = self
-            .deps
-            .hot
-            .release_lease(self.id, &self.deps.cfg.node)
-            .await
-        {
-            tracing::debug!(interview = %self.id, error = %e, "lease release failed; it expires");
-        }
     }
 }

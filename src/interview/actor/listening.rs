@@ -1,6 +1,17 @@
 //! Listening: candidate audio and typed answers, utterances, STT results, commits.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::lines::{LONG_ANSWER_TEXT, MAX_PROMPTS, NOT_CAUGHT_TEXT, PROMPT_TEXT};
+use super::writes::AfterWrite;
+use super::{Actor, Internal, PendingAnswer, ReplyTimings};
+use crate::interview::listen::Hearing;
+use crate::interview::speak::Source;
+use crate::protocol::{Event, InterviewState, Speaker, TurnKind, TurnTimings};
+use crate::providers::{ProviderResult, SttResult};
+use crate::store::{TurnRecord, Usage};
 
 /// Lost frames concealed before a packet, at most (a longer gap is not worth reconstructing).
 const MAX_CONCEALED: u32 = 50;
@@ -8,14 +19,14 @@ const MAX_CONCEALED: u32 = 50;
 impl Actor {
     /// A packet, after `lost` frames that were dropped on the way (a full mailbox): those are
     /// concealed first, so endpointing keeps counting real time.
-    pub(super) async fn on_audio(&mut self, packet: &[u8], lost: u32) {
+    pub(super) fn on_audio(&mut self, packet: &[u8], lost: u32) {
         for _ in 0..lost.min(MAX_CONCEALED) {
-            self.on_frame(None).await;
+            self.on_frame(None);
         }
-        self.on_frame(Some(packet)).await;
+        self.on_frame(Some(packet));
     }
 
-    async fn on_frame(&mut self, packet: Option<&[u8]>) {
+    fn on_frame(&mut self, packet: Option<&[u8]>) {
         // Borrowed, not cloned: this runs for every 20 ms frame; a session starts only at speech.
         let stt = &self.deps.providers.stt;
         let mut partials_rx = None;
@@ -43,7 +54,7 @@ impl Actor {
                 self.utterance_turn = None;
                 self.silence_ms = 0;
                 // The candidate may interrupt the interviewer; the interviewer never interrupts.
-                self.interrupt().await;
+                self.interrupt();
                 self.set_state(InterviewState::Listening);
             }
             Hearing::Continue => {}
@@ -127,12 +138,12 @@ impl Actor {
         });
     }
 
-    pub(super) async fn on_text_answer(&mut self, text: String) {
+    pub(super) fn on_text_answer(&mut self, text: String) {
         let text = text.trim().to_owned();
         if text.is_empty() {
             return;
         }
-        self.interrupt().await;
+        self.interrupt();
         let turn = self.conv.alloc_turn();
         let now = Utc::now();
         self.commit_answer(turn, text, true, 0, now, now);
@@ -169,7 +180,7 @@ impl Actor {
                 ended_at,
                 timings: None,
             },
-            writes::AfterWrite::Transcript {
+            AfterWrite::Transcript {
                 text,
                 since: Instant::now(),
             },
@@ -178,7 +189,7 @@ impl Actor {
 
     /// An answer is durable (or, during a store outage, checkpointed): its final transcript
     /// goes out.
-    pub(super) async fn on_committed(&mut self, turn: u32, text: String, commit_ms: u64) {
+    pub(super) fn on_committed(&mut self, turn: u32, text: String, commit_ms: u64) {
         let timings = self
             .speaking
             .as_mut()
@@ -194,16 +205,7 @@ impl Actor {
         });
         self.prompts = 0;
         self.silence_ms = 0;
-        self.checkpoint().await;
-    }
-
-    /// Reply progress held back while answers were committing, now in order after them.
-    pub(super) fn release_deferred(&mut self) {
-        if !self.writes.committing() {
-            for (gen, m) in std::mem::take(&mut self.deferred) {
-                self.on_speak(gen, m);
-            }
-        }
+        self.checkpoint();
     }
 
     /// A notice shown, not spoken (nobody is interrupted), stored after the turns before it and
@@ -225,7 +227,7 @@ impl Actor {
                 ended_at: now,
                 timings: None,
             },
-            writes::AfterWrite::Notice {
+            AfterWrite::Notice {
                 text: text.to_owned(),
             },
         );
@@ -235,37 +237,34 @@ impl Actor {
     pub(super) fn maybe_reply(&mut self) {
         let idle = !self.ear.in_utterance() && self.pending.is_empty() && self.speaking.is_none();
         let answered = self.conv.answered();
-        if idle && answered && !self.ended && !self.welcome_back && self.may_ask() {
+        if idle && answered && !self.is_over() && !self.welcome_back && self.may_ask() {
             self.begin_reply(Source::Model(self.conv.context()), TurnKind::Question, true);
         }
     }
 
-    pub(super) async fn on_internal(&mut self, msg: Internal) {
-        match msg {
-            Internal::Speak(gen, m) if self.writes.committing() => self.deferred.push((gen, m)),
-            Internal::Speak(gen, m) => self.on_speak(gen, m),
-            Internal::Written { stored, error } => self.on_written(stored, error).await,
-            Internal::Stt {
-                utterance,
-                result,
-                stt_ms,
-            } => {
-                self.results.insert(utterance, (result, stt_ms));
-                // Commit strictly in the order the candidate spoke.
-                while let Some((result, stt_ms)) = self.results.remove(&self.next_commit) {
-                    let p = self
-                        .pending
-                        .remove(&self.next_commit)
-                        .expect("pending answer");
-                    self.next_commit += 1;
-                    if let Some(r) = &mut self.reply_timings {
-                        r.t.stt_ms = stt_ms;
-                    }
-                    match result {
-                        Ok(r) => {
-                            if let Some(why) = &r.degraded {
-                                tracing::warn!(interview = %self.id, error = %why, "speech-to-text degraded to a fallback");
-                                self.emit(Event::Error {
+    /// An utterance's transcript: answers commit strictly in the order the candidate spoke.
+    pub(super) fn on_stt(
+        &mut self,
+        utterance: u64,
+        result: ProviderResult<SttResult>,
+        stt_ms: u64,
+    ) {
+        self.results.insert(utterance, (result, stt_ms));
+        // Commit strictly in the order the candidate spoke.
+        while let Some((result, stt_ms)) = self.results.remove(&self.next_commit) {
+            let p = self
+                .pending
+                .remove(&self.next_commit)
+                .expect("pending answer");
+            self.next_commit += 1;
+            if let Some(r) = &mut self.reply_timings {
+                r.t.stt_ms = stt_ms;
+            }
+            match result {
+                Ok(r) => {
+                    if let Some(why) = &r.degraded {
+                        tracing::warn!(interview = %self.id, error = %why, "speech-to-text degraded to a fallback");
+                        self.emit(Event::Error {
                                     code: "stt_degraded".into(),
                                     message: if r.transcribed {
                                         "Speech recognition fell back to another engine for this answer.".into()
@@ -274,46 +273,44 @@ impl Actor {
                                     },
                                     fatal: false,
                                 });
-                            }
-                            if r.transcribed && self.deps.providers.stt.is_remote() {
-                                self.add_usage(crate::store::Usage {
-                                    stt_seconds: f64::from(p.audio_ms) / 1000.0,
-                                    ..Default::default()
-                                });
-                            }
-                            let turn = p.turn.unwrap_or_else(|| self.conv.alloc_turn());
-                            self.commit_answer(
-                                turn,
-                                r.text,
-                                r.transcribed,
-                                p.audio_ms,
-                                p.started_at,
-                                p.ended_at,
-                            );
-                            if p.capped {
-                                // Stored after the answer; it does not take the turn.
-                                self.text_notice(LONG_ANSWER_TEXT);
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(interview = %self.id, error = %e, "speech-to-text failed");
-                            self.emit(Event::Error {
+                    }
+                    if r.transcribed && self.deps.providers.stt.is_remote() {
+                        self.add_usage(Usage {
+                            stt_seconds: f64::from(p.audio_ms) / 1000.0,
+                            ..Default::default()
+                        });
+                    }
+                    let turn = p.turn.unwrap_or_else(|| self.conv.alloc_turn());
+                    self.commit_answer(
+                        turn,
+                        r.text,
+                        r.transcribed,
+                        p.audio_ms,
+                        p.started_at,
+                        p.ended_at,
+                    );
+                    if p.capped {
+                        // Stored after the answer; it does not take the turn.
+                        self.text_notice(LONG_ANSWER_TEXT);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(interview = %self.id, error = %e, "speech-to-text failed");
+                    self.emit(Event::Error {
                                 code: "stt_failed".into(),
                                 message: "The answer could not be transcribed; the candidate is asked to repeat it.".into(),
                                 fatal: false,
                             });
-                            if self.speaking.is_none() {
-                                self.begin_reply(
-                                    Source::Fixed(NOT_CAUGHT_TEXT.into()),
-                                    TurnKind::Notice,
-                                    true,
-                                );
-                            }
-                        }
+                    if self.speaking.is_none() {
+                        self.begin_reply(
+                            Source::Fixed(NOT_CAUGHT_TEXT.into()),
+                            TurnKind::Notice,
+                            true,
+                        );
                     }
                 }
-                self.maybe_reply();
             }
         }
+        self.maybe_reply();
     }
 }

@@ -1,6 +1,30 @@
 //! Speaking: reply pipelines, paced playback, repeats and barge-in.
 
-use super::*;
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::lines::BUDGET_CLOSING_TEXT;
+use super::writes::AfterWrite;
+use super::{Actor, Phase, Speaking};
+use crate::interview::conversation::heard_text;
+use crate::interview::handle::Outbound;
+use crate::interview::is_open_question;
+use crate::interview::speak::{self, Playback, Source, SpeakMsg};
+use crate::protocol::{Event, InterviewState, Speaker, TurnKind};
+use crate::store::TurnRecord;
+
+/// What a reply pipeline may produce ahead of the loop reading it (it waits beyond that, e.g.
+/// while an answer commits).
+const PROGRESS_QUEUE: usize = 64;
+
+/// The next progress of the reply being produced; pending while there is none.
+pub(super) async fn next_progress(speaking: &mut Option<Speaking>) -> Option<(u64, SpeakMsg)> {
+    match speaking.as_mut().and_then(|s| s.progress.as_mut()) {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
 
 impl Actor {
     /// Starts an interviewer turn. A stored one counts against the interview's budget (replies,
@@ -10,7 +34,7 @@ impl Actor {
         if store {
             if let Some(spent) = self.budget_spent() {
                 if self.budget_closed {
-                    self.end_requested = Some("budget");
+                    self.phase = Phase::Ending("budget");
                     return;
                 }
                 tracing::info!(interview = %self.id, spent, "interview budget spent; closing");
@@ -45,19 +69,8 @@ impl Actor {
         self.gen += 1;
         let gen = self.gen;
         let turn = self.conv.alloc_turn();
-        let (tx, mut rx) = mpsc::channel(64);
-        let internal = self.internal_tx.clone();
-        let deps = self.deps.speak.clone();
-        let task = tokio::spawn(async move {
-            let forward = async {
-                while let Some((g, m)) = rx.recv().await {
-                    if internal.send(Internal::Speak(g, m)).await.is_err() {
-                        break;
-                    }
-                }
-            };
-            tokio::join!(speak::run(gen, source, deps, tx), forward);
-        });
+        let (tx, rx) = mpsc::channel(PROGRESS_QUEUE);
+        let task = tokio::spawn(speak::run(gen, source, self.deps.speak.clone(), tx));
         let timings = if kind == TurnKind::Question {
             self.reply_timings.take()
         } else {
@@ -69,6 +82,7 @@ impl Actor {
             store,
             gen,
             pipeline: Some(task.abort_handle()),
+            progress: Some(rx),
             started_at: Utc::now(),
             text_sent: false,
             timings,
@@ -103,6 +117,7 @@ impl Actor {
             store: false,
             gen: self.gen,
             pipeline: None,
+            progress: None,
             started_at: Utc::now(),
             text_sent: true,
             timings: None,
@@ -117,7 +132,19 @@ impl Actor {
         });
     }
 
-    pub(super) fn on_speak(&mut self, gen: u64, m: SpeakMsg) {
+    /// The reply pipeline's progress; `None`: it is done.
+    pub(super) fn on_progress(&mut self, progress: Option<(u64, SpeakMsg)>) {
+        match progress {
+            Some((gen, m)) => self.on_speak(gen, m),
+            None => {
+                if let Some(s) = &mut self.speaking {
+                    s.progress = None;
+                }
+            }
+        }
+    }
+
+    fn on_speak(&mut self, gen: u64, m: SpeakMsg) {
         if let SpeakMsg::Usage(u) = m {
             // Spent even if the reply was cancelled.
             self.add_usage(u);
@@ -206,7 +233,7 @@ impl Actor {
     }
 
     /// Sends due audio frames and finishes the turn once it has been played.
-    pub(super) async fn pump(&mut self) {
+    pub(super) fn pump(&mut self) {
         if self.conn.is_none() {
             return;
         }
@@ -217,7 +244,7 @@ impl Actor {
         };
         let starting = !s.playback.audio_started() && s.playback.next < s.playback.frames.len();
         if starting && self.writes.committing() {
-            // Every answer is durable before the next question is spoken.
+            // An answer's final transcript precedes the reply (see `writes`).
             return;
         }
         let turn = s.playback.turn;
@@ -252,16 +279,17 @@ impl Actor {
             .as_ref()
             .is_some_and(|s| s.playback.finished(now))
         {
-            self.finish_reply().await;
+            self.finish_reply();
         }
     }
 
     /// The interviewer's audio has played out: the turn is stored, and once it is durable the
     /// candidate is invited to answer (or the interview ends).
-    pub(super) async fn finish_reply(&mut self) {
-        let Some(s) = self.speaking.take() else {
+    pub(super) fn finish_reply(&mut self) {
+        let Some(mut s) = self.speaking.take() else {
             return;
         };
+        self.keep_usage(&mut s);
         let pb = s.playback;
         let end = if pb.end_interview {
             Some("completed")
@@ -293,27 +321,20 @@ impl Actor {
             self.last_reply = Some(pb);
         }
         match rec {
-            Some(rec) => {
-                self.queue_turn_then(rec, writes::AfterWrite::ReplyDone { audio_started, end })
-            }
-            None => self.reply_done(turn, audio_started, end).await,
+            Some(rec) => self.queue_turn_then(rec, AfterWrite::ReplyDone { audio_started, end }),
+            None => self.reply_done(turn, audio_started, end),
         }
     }
 
     /// An interviewer turn is over (and durable, if it is stored).
-    pub(super) async fn reply_done(
-        &mut self,
-        turn: u32,
-        audio_started: bool,
-        end: Option<&'static str>,
-    ) {
+    pub(super) fn reply_done(&mut self, turn: u32, audio_started: bool, end: Option<&'static str>) {
         let _ = self.flush_usage();
         if audio_started {
             self.emit(Event::AudioEnd { turn });
         }
-        self.checkpoint().await;
+        self.checkpoint();
         if let Some(reason) = end {
-            self.end(reason).await;
+            self.end(reason);
         } else if self.speaking.is_none() {
             self.silence_ms = 0;
             self.set_state(InterviewState::Listening);
@@ -324,13 +345,14 @@ impl Actor {
     /// Stops the interviewer (barge-in, typed answer). Stores only the words actually heard, and
     /// tells every client that saw the turn's text what that is (an empty text: nothing was heard,
     /// nothing is stored), so captions match the stored transcript.
-    pub(super) async fn interrupt(&mut self) {
-        let Some(s) = self.speaking.take() else {
+    pub(super) fn interrupt(&mut self) {
+        let Some(mut s) = self.speaking.take() else {
             return;
         };
         if let Some(p) = &s.pipeline {
             p.abort();
         }
+        self.keep_usage(&mut s);
         let pb = s.playback;
         let audio_started = pb.audio_started();
         if !audio_started && !s.text_sent {
@@ -372,6 +394,18 @@ impl Actor {
                 ended_at: Utc::now(),
                 timings: s.sent_timings.clone(),
             });
+        }
+    }
+}
+
+impl Actor {
+    /// Usage the reply reported but the loop has not read yet is spent all the same.
+    fn keep_usage(&mut self, s: &mut Speaking) {
+        let Some(rx) = &mut s.progress else { return };
+        while let Ok((_, m)) = rx.try_recv() {
+            if let SpeakMsg::Usage(u) = m {
+                self.add_usage(u);
+            }
         }
     }
 }

@@ -1,18 +1,24 @@
 //! Turn writes: every turn goes to the durable store in conversation order, through one write
 //! task at a time, so the actor never waits on the database.
 //!
-//! What a turn's write gates waits for it: an answer's final transcript (and with it the
-//! interviewer's next audio), and the end of an interviewer turn (`audio_end`, `listening`,
-//! the end of the interview). "Durable" is the store, or during an outage the hot checkpoint
-//! (so another node can write the turns); waiting turns are retried with backoff. Past
-//! `max_unsaved_turns` waiting turns the interviewer stops asking questions until the store is
-//! back.
+//! What a turn's write gates waits for it: an answer's final transcript, and the end of an
+//! interviewer turn (`audio_end`, `listening`, the end of the interview). "Durable" is the
+//! store, or during an outage the hot checkpoint (so another node can write the turns); waiting
+//! turns are retried with backoff. Past `max_unsaved_turns` waiting turns the interviewer stops
+//! asking questions until the store is back.
+//!
+//! This module owns the rule that **an answer's final transcript precedes the reply**: while
+//! an answer is committing ([`TurnWrites::committing`]) the loop does not read the reply
+//! pipeline's progress (no reply text goes out) and no interviewer audio starts.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::*;
-use crate::store::StorageCounters;
+use tokio::time::Instant;
+
+use super::{Actor, Internal};
+use crate::protocol::{Event, TurnKind};
+use crate::store::{StorageCounters, TurnRecord};
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(8);
@@ -42,6 +48,9 @@ pub(super) struct TurnWrites {
     pub(super) paused: bool,
     /// By turn, in conversation order.
     after: Vec<(u32, AfterWrite)>,
+    /// After a failed write: the checkpoint (by number) that keeps the waiting turns up to
+    /// this one; what waits for them goes on once it is written.
+    checkpoint_wait: Option<(u64, u32)>,
 }
 
 impl TurnWrites {
@@ -55,10 +64,11 @@ impl TurnWrites {
             degraded: false,
             paused: false,
             after: Vec::new(),
+            checkpoint_wait: None,
         }
     }
 
-    /// Answers are waiting for their write: no interviewer audio starts meanwhile.
+    /// Answers are waiting for their write: the reply waits (no text, no audio start).
     pub(super) fn committing(&self) -> bool {
         self.after
             .iter()
@@ -124,7 +134,7 @@ impl Actor {
     }
 
     /// The write task is done: `stored` turns from the front of the queue are durable.
-    pub(super) async fn on_written(&mut self, stored: usize, error: Option<String>) {
+    pub(super) fn on_written(&mut self, stored: usize, error: Option<String>) {
         let w = &mut self.writes;
         w.in_flight = false;
         w.queue.drain(..stored.min(w.queue.len()));
@@ -141,8 +151,14 @@ impl Actor {
                 } else {
                     tracing::debug!(interview = %self.id, error = %e, "turn write retry failed");
                 }
-                // Durable in the hot checkpoint instead, before any transcript goes out.
-                self.checkpoint().await;
+                // Durable in the hot checkpoint instead: what waits goes on once it is written.
+                let up_to = self.writes.queue.back().map(|t| t.seq);
+                let n = self.checkpoint();
+                if let Some(up_to) = up_to {
+                    let w = &mut self.writes;
+                    let up_to = w.checkpoint_wait.map_or(up_to, |(_, u)| u.max(up_to));
+                    w.checkpoint_wait = Some((n, up_to));
+                }
             }
             None => {
                 w.retry_at = None;
@@ -153,7 +169,7 @@ impl Actor {
                 }
             }
         }
-        self.release_after(error.is_some()).await;
+        self.release_after(None);
         if self.writes.paused && self.writes.queue.len() < self.deps.cfg.max_unsaved_turns {
             self.writes.paused = false;
             tracing::info!(interview = %self.id, "store back; interview resumes");
@@ -162,22 +178,34 @@ impl Actor {
         self.kick_writes();
     }
 
-    /// Goes on with what waited for turns that are now durable (or, after a failed write,
-    /// kept in the checkpoint), in conversation order.
-    async fn release_after(&mut self, failed: bool) {
+    /// Checkpoint `n` is written: turns it keeps count as durable.
+    pub(super) fn writes_checkpointed(&mut self, n: u64) {
+        if let Some((wanted, up_to)) = self.writes.checkpoint_wait {
+            if n >= wanted {
+                self.writes.checkpoint_wait = None;
+                self.release_after(Some(up_to));
+            }
+        }
+    }
+
+    /// Goes on with what waited for turns that are now durable in the store (or kept by a
+    /// checkpoint, up to `checkpointed`), in conversation order.
+    fn release_after(&mut self, checkpointed: Option<u32>) {
         let first_unsaved = self.writes.queue.front().map(|t| t.seq);
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.writes.after)
             .into_iter()
-            .partition(|(turn, _)| failed || first_unsaved.is_none_or(|s| *turn < s));
+            .partition(|(turn, _)| {
+                checkpointed.is_some_and(|u| *turn <= u) || first_unsaved.is_none_or(|s| *turn < s)
+            });
         self.writes.after = waiting;
         for (turn, then) in ready {
             match then {
                 AfterWrite::Transcript { text, since } => {
                     let commit_ms = since.elapsed().as_millis() as u64;
-                    self.on_committed(turn, text, commit_ms).await;
+                    self.on_committed(turn, text, commit_ms);
                 }
                 AfterWrite::ReplyDone { audio_started, end } => {
-                    self.reply_done(turn, audio_started, end).await;
+                    self.reply_done(turn, audio_started, end);
                 }
                 AfterWrite::Notice { text } => self.emit(Event::AgentText {
                     turn,
@@ -187,7 +215,6 @@ impl Actor {
                 }),
             }
         }
-        self.release_deferred();
     }
 
     /// Whether a new question may be asked; pauses the interview (once) if too many turns wait.
@@ -213,9 +240,7 @@ impl Actor {
     pub(super) async fn settle_writes(&mut self) {
         while self.writes.in_flight() {
             match tokio::time::timeout(Duration::from_secs(10), self.internal_rx.recv()).await {
-                Ok(Some(Internal::Written { stored, error })) => {
-                    self.on_written(stored, error).await;
-                }
+                Ok(Some(Internal::Written { stored, error })) => self.on_written(stored, error),
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }

@@ -1,0 +1,174 @@
+//! The candidate's connection and the monitors: attaching (with the resume secret), detaching,
+//! and every event going out, in `seq` order, to both.
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::lines::WELCOME_BACK_TEXT;
+use super::{Actor, Phase};
+use crate::interview::events::Replay;
+use crate::interview::handle::{AttachError, Connection, Outbound};
+use crate::interview::speak::Source;
+use crate::protocol::{close, ConnectionMessage, Event, InterviewState, TurnKind};
+use crate::store::StoredEvent;
+
+impl Actor {
+    /// Logs an event, sends it to the connection and the monitors, and queues its durable copy.
+    pub(super) fn emit(&mut self, event: Event) {
+        let (seq, json) = self.log.append(event);
+        self.deps.events.append(StoredEvent {
+            interview_id: self.id,
+            seq,
+            body: json.to_string(),
+        });
+        self.monitors
+            .retain(|m| match m.try_send(Outbound::Text(json.clone())) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!("monitor not reading; dropping it");
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
+        self.send(Outbound::Text(json));
+    }
+
+    pub(super) fn set_state(&mut self, state: InterviewState) {
+        if self.state != state {
+            self.state = state;
+            self.emit(Event::State { state });
+        }
+    }
+
+    /// Hands a message to the candidate's connection; one that is not reading is dropped.
+    pub(super) fn send(&mut self, msg: Outbound) {
+        let Some(conn) = &self.conn else { return };
+        if conn.tx.try_send(msg).is_err() {
+            tracing::warn!(interview = %self.id, conn = conn.id, "client not reading; disconnecting");
+            let conn = self.conn.take().expect("checked");
+            let _ = conn
+                .tx
+                .try_send(Outbound::Close(close::POLICY, "client not reading"));
+            self.detached();
+        }
+    }
+
+    /// The first message of every connection. `resumed`: the interview had already started.
+    /// The resume secret goes to the candidate's connection only.
+    fn ready(&self, resume_secret: Option<String>) -> ConnectionMessage {
+        ConnectionMessage::Ready {
+            interview_id: self.id,
+            resumed: self.phase != Phase::Waiting || !self.conv.turns.is_empty(),
+            state: self.state,
+            last_seq: self.log.last_seq(),
+            resume_secret,
+        }
+    }
+
+    /// The full state, for clients that cannot be caught up by replay.
+    fn resync(&self) -> ConnectionMessage {
+        ConnectionMessage::Resync {
+            snapshot: self.conv.snapshot(self.state, self.log.last_seq()),
+        }
+    }
+
+    /// A read-only watcher: `ready` and a snapshot now, then every event.
+    pub(super) fn add_monitor(&mut self, tx: mpsc::Sender<Outbound>) -> Result<(), AttachError> {
+        let hello = Outbound::Batch(vec![to_json(&self.ready(None)), to_json(&self.resync())]);
+        tx.try_send(hello).map_err(|_| AttachError::Stopped)?;
+        self.monitors.push(tx);
+        Ok(())
+    }
+
+    /// Closes every monitor (the interview ended or is unloading).
+    pub(super) fn close_monitors(&mut self, code: u16, reason: &'static str) {
+        for m in self.monitors.drain(..) {
+            let _ = m.try_send(Outbound::Close(code, reason));
+        }
+    }
+
+    pub(super) fn attach(
+        &mut self,
+        conn: Connection,
+        resume_from: Option<u64>,
+        resume_secret: Option<String>,
+    ) -> Result<(), AttachError> {
+        if self.is_over() {
+            return Err(AttachError::Ended);
+        }
+        let proven = resume_secret
+            .as_deref()
+            .is_some_and(|s| same_secret(s, &self.resume_secret));
+        let held = self.conn.is_some()
+            || self
+                .holder_left
+                .is_some_and(|left| Instant::now() < left + self.deps.cfg.takeover_hold);
+        if held && !proven {
+            tracing::info!(interview = %self.id, "refused a second connection without the resume secret");
+            return Err(AttachError::Busy);
+        }
+        if !proven {
+            // A new holder (first connection, or a takeover after the hold): the old secret
+            // no longer works.
+            self.resume_secret = crate::auth::new_ticket();
+        }
+        if let Some(old) = self.conn.take() {
+            let _ = old.tx.try_send(Outbound::Close(
+                close::REPLACED,
+                "replaced by a newer connection",
+            ));
+        }
+        let mut batch = vec![to_json(&self.ready(Some(self.resume_secret.clone())))];
+        if let Some(after) = resume_from {
+            match self.log.replay_after(after) {
+                Replay::Events(events) => batch.extend(events),
+                Replay::Resync => batch.push(to_json(&self.resync())),
+            }
+        }
+        conn.tx
+            .try_send(Outbound::Batch(batch))
+            .map_err(|_| AttachError::Stopped)?;
+        self.conn = Some(conn);
+        self.grace_until = None;
+        if self.phase == Phase::Waiting {
+            self.start_conversation();
+        } else if let Some(s) = &mut self.speaking {
+            // This connection has not heard the turn in progress: play it from the start.
+            s.playback.restart();
+        } else if std::mem::take(&mut self.welcome_back) {
+            self.begin_reply(
+                Source::Fixed(WELCOME_BACK_TEXT.into()),
+                TurnKind::Notice,
+                true,
+            );
+        }
+        Ok(())
+    }
+
+    /// The candidate's connection is gone: the grace period starts.
+    pub(super) fn detached(&mut self) {
+        let now = Instant::now();
+        self.holder_left = Some(now);
+        self.grace_until = Some(now + self.deps.cfg.grace);
+        // An answer cut off by the drop is committed as said so far; the candidate is invited
+        // to go on when they are back.
+        if let Some(stt) = self.ear.cut() {
+            self.welcome_back = true;
+            self.finish_utterance(stt, 0, false);
+        }
+    }
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(v).expect("protocol types serialise"))
+}
