@@ -373,3 +373,41 @@ async fn a_bad_database_url_is_a_clear_start_up_error() {
         "{err:#}"
     );
 }
+
+#[tokio::test]
+async fn the_database_holds_no_audio() {
+    // The only binary columns are encrypted provider keys (and sqlx's migration checksums):
+    // no table can hold audio.
+    let pg = Postgres::start();
+    let store = PgStore::connect(&pg.url(), PgSettings::default())
+        .await
+        .unwrap();
+    let binary: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type IN ('bytea', 'oid') \
+         AND table_name <> '_sqlx_migrations' ORDER BY 1, 2",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let binary: Vec<(&str, &str)> = binary
+        .iter()
+        .map(|(t, c)| (t.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(binary, [("api_keys", "ciphertext"), ("api_keys", "nonce")]);
+    // The embedded store likewise: no BLOB column anywhere.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("viva.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    let sqlite = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    let blobs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name <> '_sqlx_migrations' AND upper(p.type) = 'BLOB'",
+    )
+    .fetch_all(&sqlite)
+    .await
+    .unwrap();
+    assert_eq!(blobs, Vec::<(String, String)>::new());
+}

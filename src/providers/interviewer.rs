@@ -8,10 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{
-    ContextTurn, InterviewContext, LlmEvent, LlmProvider, LlmStream, ProviderResult, TurnKind,
-};
-use crate::protocol::Speaker;
+use super::{ContextTurn, InterviewContext, LlmEvent, LlmProvider, LlmStream, ProviderResult};
+use crate::protocol::{Speaker, TurnKind};
 
 /// Asks at most `max_questions` main questions (`VIVA_MAX_QUESTIONS`), spread over the phases.
 pub struct OfflineInterviewer {

@@ -28,7 +28,7 @@ use futures_util::stream::BoxStream;
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::protocol::Speaker;
+use crate::protocol::{Speaker, TurnKind};
 
 #[derive(Debug, Clone, Error)]
 #[error("{provider}: {message}")]
@@ -81,8 +81,6 @@ pub trait SttSession: Send {
     /// Ends the utterance and returns its final transcript.
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult>;
 }
-
-pub use crate::protocol::TurnKind;
 
 /// One turn as the interviewer model sees it.
 #[derive(Debug, Clone, PartialEq)]

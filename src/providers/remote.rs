@@ -8,8 +8,9 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::resilience::{BreakerPolicy, Resilience, RetryPolicy};
-use super::{ContextTurn, InterviewContext, TurnKind};
+use super::{ContextTurn, InterviewContext};
 use crate::protocol::Speaker;
+use crate::protocol::TurnKind;
 use crate::secret::Secret;
 
 /// Per-stage deadlines.

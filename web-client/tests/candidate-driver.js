@@ -2,8 +2,10 @@
 // through a whole interview, for tests/browser.rs, which starts the server and asserts on what
 // this prints and on what the server stored.
 //
-//   node tests/candidate-driver.js --url URL --audio speech.wav --artifacts DIR [--cut]
+//   node tests/candidate-driver.js --url URL --audio speech.wav --artifacts DIR [--cut] [--second-tab]
 //
+// --second-tab: once the interview is live, the same link is opened in another tab (its own
+// storage, like another device), which must be refused while this one holds the interview.
 // Prints one JSON object per line on stdout: {"event":"answered"} (with --cut: then waits for a
 // "cut" line on stdin, i.e. the test has dropped the connection, and for the page to resume),
 // and at the end {"event":"done", ...what the page showed}. Screenshots go to DIR.
@@ -18,6 +20,7 @@ const { values: opts } = parseArgs({
     audio: { type: "string" },
     artifacts: { type: "string", default: "." },
     cut: { type: "boolean", default: false },
+    "second-tab": { type: "boolean", default: false },
     chromium: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
     "timeout-ms": { type: "string", default: "240000" },
   },
@@ -140,6 +143,23 @@ try {
   const startTabs = await keyboardActivate(page, "start");
   await page.waitForSelector("#live:not([hidden])");
 
+  let secondTab = null;
+  if (opts["second-tab"]) {
+    // The interviewer's first words: this page holds the live session.
+    await page.waitForSelector("#captions li");
+    const tab = await browser.newPage({ viewport: { width: 768, height: 900 } });
+    tab.setDefaultTimeout(TIMEOUT);
+    tab.on("pageerror", (e) => problems.push(`second tab pageerror: ${e.message}`));
+    await tab.goto(opts.url);
+    await tab.click("#allow");
+    await tab.waitForSelector("#start:not([disabled])");
+    await tab.click("#start");
+    await tab.waitForFunction(() => document.getElementById("status")?.textContent?.includes("another tab"));
+    secondTab = await tab.textContent("#status");
+    await tab.screenshot({ path: join(artifacts, "1b-second-tab.png"), fullPage: true });
+    await tab.close();
+  }
+
   let resumedAfterCut = false;
   if (opts.cut) {
     await page.waitForSelector("#captions li.candidate:not(.partial)");
@@ -176,7 +196,7 @@ try {
       .filter((e) => e.matches(":disabled")).map((e) => e.id),
   }));
   const contrast = await page.evaluate(minContrast);
-  emit({ event: "done", allowTabs, startTabs, micCheck, devices, resumedAfterCut, contrast, problems, ...shown });
+  emit({ event: "done", allowTabs, startTabs, micCheck, devices, resumedAfterCut, secondTab, contrast, problems, ...shown });
 } finally {
   await browser.close();
   stdin.close();
