@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use uuid::Uuid;
+use viva::protocol::TurnKind;
 use viva::protocol::{InterviewState, Speaker};
-use viva::providers::TurnKind;
 use viva::store::postgres::{PgSettings, PgStore};
 use viva::store::redis::RedisHot;
 use viva::store::sqlite::SqliteStore;

@@ -13,7 +13,7 @@ use common::fakes::{reply_for, FakeVendor, Misbehave};
 use common::*;
 use futures_util::StreamExt;
 use viva::config::Secret;
-use viva::protocol::{Event, Speaker};
+use viva::protocol::{Event, Speaker, TurnKind};
 use viva::providers::deepgram::DeepgramStt;
 use viva::providers::gemini::GeminiLlm;
 use viva::providers::openai::{OpenAiLlm, OpenAiStt, OpenAiTts, TTS_PCM_RATE};
@@ -21,7 +21,6 @@ use viva::providers::remote::{Endpoint, Remote, RemoteSettings, Timeouts};
 use viva::providers::resilience::{BreakerPolicy, Counters, RetryPolicy};
 use viva::providers::{
     ContextTurn, InterviewContext, LlmEvent, LlmProvider, Providers, SttProvider, TtsProvider,
-    TurnKind,
 };
 
 const KEY: &str = "sk-test-not-a-real-key-123456";
