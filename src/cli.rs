@@ -1,4 +1,4 @@
-//! Command line: `viva serve`, `viva migrate`, `viva interview create`.
+//! Command line: `viva serve`, `viva migrate`, `viva interview create`, `viva admin create`.
 
 use std::path::PathBuf;
 
@@ -24,6 +24,30 @@ pub enum Command {
     /// Interviews.
     #[command(subcommand)]
     Interview(InterviewCommand),
+    /// Recruiter organizations' administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an organization (if it does not exist yet) and an admin of it; the password is
+    /// read from standard input. Prints the user as one JSON line.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// The organization's name.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (its first line); required, so that it never
+        /// appears in the shell history or the process list.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,4 +133,79 @@ pub struct Created {
     pub url: String,
     /// Read-only token to watch the interview live (`/v1/interviews/{id}/monitor`).
     pub monitor_token: String,
+}
+
+/// What `viva admin create` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedAdmin {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: crate::accounts::Role,
+    pub organization: CreatedOrganization,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedOrganization {
+    pub id: uuid::Uuid,
+    pub name: String,
+    /// Whether this command created it.
+    pub created: bool,
+}
+
+/// Creates the organization if new, then an admin of it with `password` (checked against the
+/// policy). Fails, changing nothing, if the email is taken or the password is refused.
+pub async fn create_admin(
+    config: &Config,
+    email: &str,
+    org: &str,
+    name: Option<String>,
+    password: &str,
+) -> anyhow::Result<CreatedAdmin> {
+    use crate::accounts::{password as pw, NewUser, Role};
+    let email = email.trim();
+    let org_name = org.trim();
+    anyhow::ensure!(
+        email
+            .find('@')
+            .is_some_and(|at| at > 0 && at + 1 < email.len())
+            && email.len() <= 320,
+        "--email must be an email address"
+    );
+    anyhow::ensure!(
+        (1..=200).contains(&org_name.chars().count()),
+        "--org must be 1 to 200 characters"
+    );
+    pw::check_policy(password, email).map_err(|e| anyhow::anyhow!("password refused: {e}"))?;
+    let storage = crate::server::open_storage(config).await?;
+    let accounts = storage.accounts;
+    if accounts.user_by_email(email).await?.is_some() {
+        anyhow::bail!("a user with the email {email} already exists");
+    }
+    let (organization, created) = match accounts.organization_by_name(org_name).await? {
+        Some(o) => (o, false),
+        None => (accounts.create_organization(org_name).await?, true),
+    };
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || pw::hash(&password)).await?;
+    let user = accounts
+        .create_user(&NewUser {
+            organization_id: organization.id,
+            email: email.to_owned(),
+            name,
+            role: Role::Admin,
+            password_hash: Some(hash),
+        })
+        .await?;
+    Ok(CreatedAdmin {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        organization: CreatedOrganization {
+            id: organization.id,
+            name: organization.name,
+            created,
+        },
+    })
 }

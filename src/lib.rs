@@ -24,9 +24,12 @@
 //!   chains with fallbacks.
 //! - [`store`]: durable [`store::Store`] (Postgres, or the embedded SQLite) and
 //!   [`store::HotState`] (Redis, or in-process).
+//! - [`accounts`]: recruiters — organizations, staff users and roles, argon2id passwords,
+//!   sign-in sessions with rotating refresh tokens, the staff principal.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
-//! - [`cli`]: `viva serve | migrate | interview create`.
+//! - [`cli`]: `viva serve | migrate | interview create | admin create`.
 
+pub mod accounts;
 pub mod audio;
 pub mod auth;
 pub mod cli;

@@ -1,7 +1,7 @@
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
-use viva::cli::{Cli, Command, InterviewCommand};
+use viva::cli::{AdminCommand, Cli, Command, InterviewCommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -33,6 +33,20 @@ async fn main() -> anyhow::Result<()> {
             for c in created {
                 println!("{}", serde_json::to_string(&c)?);
             }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Create {
+            email,
+            org,
+            name,
+            password_stdin: _,
+            config,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let admin = viva::cli::create_admin(&config, &email, &org, name, password).await?;
+            println!("{}", serde_json::to_string(&admin)?);
             Ok(())
         }
     }

@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::accounts::service::Accounts;
+use crate::accounts::AccountStore;
 use crate::auth::{load_or_create_secret, Auth};
 use crate::config::Config;
 use crate::http::admission::ConnectionLimits;
@@ -27,11 +29,34 @@ use crate::store::redis::RedisHot;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{HotState, Store};
 
+/// The durable store: interviews, turns and events, and the recruiters' accounts (one
+/// database behind two traits).
+#[derive(Clone)]
+pub struct Storage {
+    pub store: Arc<dyn Store>,
+    pub accounts: Arc<dyn AccountStore>,
+}
+
+impl Storage {
+    fn of<S: Store + AccountStore>(s: S) -> Self {
+        let s = Arc::new(s);
+        Self {
+            store: s.clone(),
+            accounts: s,
+        }
+    }
+}
+
+/// Opens the durable store the config names (see [`open_storage`]).
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_storage(cfg).await?.store)
+}
+
 /// Opens the durable store the config names: Postgres for a `postgres://` `DATABASE_URL`
 /// (migrated on open unless `no_migrate`), SQLite for `sqlite:`, else the embedded SQLite file.
-pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_storage(cfg: &Config) -> anyhow::Result<Storage> {
     match &cfg.database_url {
-        Some(url) if url.expose().starts_with("sqlite:") => Ok(Arc::new(
+        Some(url) if url.expose().starts_with("sqlite:") => Ok(Storage::of(
             SqliteStore::open_url(url.expose())
                 .await
                 .context("opening DATABASE_URL")?,
@@ -45,7 +70,7 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 migrate: !cfg.no_migrate,
                 ..PgSettings::default()
             };
-            Ok(Arc::new(
+            Ok(Storage::of(
                 PgStore::connect(url.expose(), settings)
                     .await
                     .context("connecting to DATABASE_URL (Postgres)")?,
@@ -62,7 +87,7 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
             // Created private before SQLite opens it: its -wal and -shm files take its mode.
             crate::auth::private_file(&path)
                 .with_context(|| format!("creating {}", path.display()))?;
-            Ok(Arc::new(
+            Ok(Storage::of(
                 SqliteStore::open(&path)
                     .await
                     .with_context(|| format!("opening {}", path.display()))?,
@@ -84,12 +109,17 @@ pub async fn open_hot(cfg: &Config) -> anyhow::Result<Arc<dyn HotState>> {
 }
 
 pub fn auth(cfg: &Config) -> anyhow::Result<Auth> {
-    let secret = load_or_create_secret(cfg.jwt_secret.as_ref().map(|s| s.expose()), &cfg.data_dir)
-        .context("loading the token signing key")?;
+    let secret = signing_key(cfg)?;
     Ok(Auth::new(
         &secret,
         Duration::from_secs(cfg.token_ttl_hours * 3600),
     ))
+}
+
+/// The token signing key (configured, or generated once into the data dir).
+fn signing_key(cfg: &Config) -> anyhow::Result<Vec<u8>> {
+    load_or_create_secret(cfg.jwt_secret.as_ref().map(|s| s.expose()), &cfg.data_dir)
+        .context("loading the token signing key")
 }
 
 /// Everything the interview actors share, from config.
@@ -149,9 +179,15 @@ pub async fn run(
     cfg: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = open_store(&cfg).await?;
+    let storage = open_storage(&cfg).await?;
+    let store = storage.store.clone();
     let hot = open_hot(&cfg).await?;
     let auth = Arc::new(auth(&cfg)?);
+    let accounts = Arc::new(Accounts::new(
+        storage.accounts.clone(),
+        hot.clone(),
+        &signing_key(&cfg)?,
+    ));
     let providers = Providers::from_settings(&cfg.providers())?;
 
     let root = CancellationToken::new();
@@ -198,7 +234,7 @@ pub async fn run(
         connections: connections.clone(),
         max_monitors: http_cfg.max_monitors,
     };
-    let state = AppState::new(registry, auth, store, hot, door, tracker.clone());
+    let state = AppState::new(registry, auth, accounts, store, hot, door, tracker.clone());
     let router = http::router(state, http_cfg.web_dir.as_deref(), http_cfg.https());
 
     log_sources(&cfg);

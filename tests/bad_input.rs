@@ -144,17 +144,18 @@ async fn tickets_work_once_for_their_interview_only() {
     let r = http.post(url(id)).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(body["error"]["code"], "AUTHENTICATION_ERROR");
     let r = http
         .post(url(other_id))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    // Another interview's ticket: not found (a token never learns whether another id exists).
+    assert_eq!(r.status(), 404);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "forbidden"
+        "NOT_FOUND"
     );
 
     let r = http.post(url(id)).bearer_auth(&token).send().await.unwrap();
@@ -197,7 +198,7 @@ async fn tickets_work_once_for_their_interview_only() {
         statuses.push(r.status().as_u16());
         if r.status() == 429 {
             let body: serde_json::Value = r.json().await.unwrap();
-            assert_eq!(body["error"]["code"], "rate_limited");
+            assert_eq!(body["error"]["code"], "RATE_LIMIT_EXCEEDED");
         }
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");

@@ -304,7 +304,7 @@ async fn silent_and_dribbling_connections_are_closed_and_capped_per_client() {
         refused.to_ascii_lowercase().contains("retry-after: 5"),
         "{refused}"
     );
-    assert!(refused.contains(r#""code":"busy""#), "{refused}");
+    assert!(refused.contains(r#""code":"UNAVAILABLE""#), "{refused}");
 
     // The header timeout closes the silent, the dribbling and the idle one.
     assert_eq!(read_to_close(&mut silent).await, "");

@@ -1,4 +1,11 @@
-//! The HTTP boundary's one error type: a status and a JSON body; internals are logged, not sent.
+//! The HTTP boundary's one error type, answered as the JSON error envelope
+//! `{"error": {"code", "message", "details"}}` with the matching status. Internals are logged,
+//! never sent. Codes (a contract, listed in docs/api.md): `VALIDATION_ERROR` 400/422,
+//! `AUTHENTICATION_ERROR` 401, `AUTHORIZATION_ERROR` 403, `NOT_FOUND` 404, `CONFLICT` 409,
+//! `GONE` 410, `PAYLOAD_TOO_LARGE` 413, `RATE_LIMIT_EXCEEDED` 429, `UNAVAILABLE` 503,
+//! `INTERNAL_ERROR` 500.
+
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -8,16 +15,30 @@ use axum::Json;
 pub enum ApiError {
     #[error("missing or invalid credentials")]
     Unauthorized,
-    #[error("credentials are for another interview")]
-    Forbidden,
-    #[error("no such interview")]
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Also what another organization's resource is (no existence oracle).
+    #[error("not found")]
     NotFound,
     #[error("the interview has ended")]
     Ended,
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: Option<serde_json::Value>,
+    },
+    /// Well-formed, but its content cannot be used (422).
     #[error("{0}")]
-    BadRequest(String),
-    #[error("too many requests; retry later")]
-    RateLimited,
+    Unprocessable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("{message}")]
+    RateLimited {
+        message: &'static str,
+        retry_after: Duration,
+    },
     #[error("too many connections; retry shortly")]
     Busy,
     #[error("storage is unavailable; retry shortly")]
@@ -27,17 +48,42 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::Validation {
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Too many requests of one kind: retry after `retry_after`.
+    pub fn too_many(retry_after: Duration) -> Self {
+        Self::RateLimited {
+            message: "too many requests; retry later",
+            retry_after,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Ended => (StatusCode::GONE, "interview_ended"),
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "AUTHENTICATION_ERROR"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Self::Ended => (StatusCode::GONE, "GONE"),
+            Self::Validation { .. } => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED"),
+            Self::Busy | Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Busy => Some(super::serve::RETRY_AFTER_SECS),
+            Self::RateLimited { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            _ => None,
         }
     }
 }
@@ -46,6 +92,9 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::Corrupt(_) => Self::Internal(e.into()),
+            crate::store::StoreError::Conflict(what) => {
+                Self::Conflict(format!("{what} already in use"))
+            }
             _ => Self::Unavailable(e.into()),
         }
     }
@@ -59,13 +108,17 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let (status, code) = self.parts();
-        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        let details = match &self {
+            Self::Validation { details, .. } => details.clone(),
+            _ => None,
+        };
+        let body = serde_json::json!({
+            "error": { "code": code, "message": self.to_string(), "details": details }
+        });
         let mut res = (status, Json(body)).into_response();
-        if matches!(self, Self::Busy) {
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                super::serve::RETRY_AFTER_SECS.into(),
-            );
+        if let Some(secs) = self.retry_after() {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         res
     }

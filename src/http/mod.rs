@@ -22,6 +22,7 @@ use axum::Router;
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::service::Accounts;
 use crate::auth::Auth;
 use crate::interview::Registry;
 use crate::store::{HotState, Store};
@@ -82,6 +83,8 @@ impl HttpStats {
 pub struct AppState {
     pub registry: Registry,
     pub auth: Arc<Auth>,
+    /// Staff sign-in and the checks of every staff request.
+    pub accounts: Arc<Accounts>,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -105,6 +108,7 @@ impl AppState {
     pub fn new(
         registry: Registry,
         auth: Arc<Auth>,
+        accounts: Arc<Accounts>,
         store: Arc<dyn Store>,
         hot: Arc<dyn HotState>,
         door: Door,
@@ -113,6 +117,7 @@ impl AppState {
         Self {
             registry,
             auth,
+            accounts,
             store,
             hot,
             limits: door.limits,
@@ -136,7 +141,12 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
         .route("/health", get(api::health))
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
-        .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor));
+        .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))
+        .route("/v1/auth/login", post(api::sessions::login))
+        .route("/v1/auth/refresh", post(api::sessions::refresh))
+        .route("/v1/auth/logout", post(api::sessions::logout))
+        .route("/v1/auth/me", get(api::sessions::me))
+        .layer(axum::extract::DefaultBodyLimit::max(api::body::MAX_BODY));
     web::routes(api, web_dir)
         .layer(axum::middleware::map_response_with_state(
             headers::Hsts(hsts),

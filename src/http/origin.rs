@@ -7,17 +7,26 @@ pub struct OriginPolicy {
     /// Exact origins (`scheme://host[:port]`, lower case, no trailing slash).
     allowed: Vec<String>,
     loopback: bool,
+    /// The server is reached over https (cookies are `Secure`).
+    https: bool,
 }
 
 impl OriginPolicy {
     /// `public_url`: `VIVA_PUBLIC_URL` if set; `default_url`: the URL links use without it.
     pub fn new(public_url: Option<&str>, default_url: &str, extra: &[String]) -> Self {
         let mut allowed: Vec<String> = extra.iter().filter_map(|o| origin_of(o)).collect();
-        allowed.extend(origin_of(public_url.unwrap_or(default_url)));
+        let public = public_url.unwrap_or(default_url);
+        allowed.extend(origin_of(public));
         Self {
             allowed,
             loopback: public_url.is_none(),
+            https: public.starts_with("https://"),
         }
+    }
+
+    /// Whether the public URL is https.
+    pub fn https(&self) -> bool {
+        self.https
     }
 
     pub fn allows(&self, origin: &[u8]) -> bool {

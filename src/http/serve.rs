@@ -154,7 +154,9 @@ fn refuse(mut tcp: TcpStream, full: Full, refusals: &Arc<Semaphore>, limits: &Co
     let Ok(permit) = refusals.clone().try_acquire_owned() else {
         return; // Dropped: under a flood, closing is the answer.
     };
-    let body = serde_json::json!({"error": {"code": "busy", "message": message}}).to_string();
+    let body =
+        serde_json::json!({"error": {"code": "UNAVAILABLE", "message": message, "details": null}})
+            .to_string();
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\nretry-after: {RETRY_AFTER_SECS}\r\n\
          content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

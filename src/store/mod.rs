@@ -4,6 +4,8 @@
 //!
 //! The database never touches audio: only text, timings and serialised events cross this line.
 
+mod accounts_postgres;
+mod accounts_sqlite;
 pub mod event_writer;
 pub mod memory;
 pub mod postgres;
@@ -34,6 +36,19 @@ pub enum StoreError {
     Batch(String),
     #[error("redis: {0}")]
     Redis(#[from] fred::error::Error),
+    /// A unique rule refused the row (e.g. an email already in use).
+    #[error("already exists: {0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    /// `Conflict` for a unique violation, else the database error as it is.
+    pub(crate) fn unique(e: sqlx::Error, what: &str) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => Self::Conflict(what.into()),
+            _ => Self::Database(e),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,9 +31,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     /// Readers (WAL: they never block the writer).
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     /// The single write connection, shared by the group-commit task and rare direct writes.
-    writer: SqlitePool,
+    pub(super) writer: SqlitePool,
     writes: mpsc::Sender<Write>,
     /// Stops the background checkpointer when the last handle is dropped.
     _checkpointer: Arc<DropGuard>,
@@ -54,21 +54,21 @@ const EVENT_ROWS_PER_INSERT: usize = 300;
 /// How often the write-ahead log is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
-fn ts(t: DateTime<Utc>) -> String {
+pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
+pub(super) fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
 }
 
-fn opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
+pub(super) fn opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_ts).transpose()
 }
 
-fn parse_uuid(s: &str) -> StoreResult<Uuid> {
+pub(super) fn parse_uuid(s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))
 }
 

@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for ClientSlot {
 }
 
 /// The nearest `X-Forwarded-For` address that is not itself a trusted proxy.
-fn forwarded_client(parts: &Parts, app: &AppState) -> Option<IpAddr> {
+pub(crate) fn forwarded_client(parts: &Parts, app: &AppState) -> Option<IpAddr> {
     let hops: Vec<IpAddr> = parts
         .headers
         .get_all("x-forwarded-for")

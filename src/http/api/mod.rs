@@ -1,4 +1,12 @@
-//! Plain HTTP endpoints: health and WebSocket tickets.
+//! Plain HTTP endpoints: health, WebSocket tickets, and the recruiters' REST API v1.
+//!
+//! - [`principal`]: who a request speaks for (the staff extractor; organization scoping).
+//! - [`body`]: JSON bodies: unknown fields refused, size-limited, errors in the envelope.
+//! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
+
+pub mod body;
+pub mod principal;
+pub mod sessions;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -46,7 +54,7 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
     }))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
@@ -74,7 +82,8 @@ pub async fn ticket(
     }
     let for_id = claims.interview;
     if for_id != id {
-        return Err(ApiError::Forbidden);
+        // Another interview: not found (a token never learns whether another id exists).
+        return Err(ApiError::NotFound);
     }
     let interview = app
         .store
@@ -95,7 +104,7 @@ pub async fn ticket(
         .await
     {
         Ok(true) => {}
-        Ok(false) => return Err(ApiError::RateLimited),
+        Ok(false) => return Err(ApiError::too_many(Duration::from_secs(60))),
         Err(e) => tracing::warn!(error = %e, "rate limit unavailable; allowing"),
     }
     let ticket = new_ticket();

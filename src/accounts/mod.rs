@@ -1,0 +1,152 @@
+//! Recruiter accounts: organizations, staff users with roles, passwords, and sign-in sessions
+//! with rotating refresh tokens.
+//!
+//! - [`password`]: argon2id hashing and the password policy.
+//! - [`tokens`]: access tokens (15-minute JWTs) and opaque refresh tokens.
+//! - [`service`]: sign-in, refresh (with reuse detection), sign-out, lockout.
+//! - [`AccountStore`]: what they need from the durable store (SQLite and Postgres implement it).
+//!
+//! Every staff user belongs to one organization; what they can reach is scoped to it by the
+//! principal the HTTP layer extracts (`http::api::principal`), never per handler.
+
+pub mod password;
+pub mod service;
+pub mod tokens;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::store::StoreResult;
+
+/// The built-in organization that owns interviews made with `viva interview create` (and every
+/// interview made before organizations existed).
+pub const DEFAULT_ORG: Uuid = Uuid::from_u128(1);
+
+/// What a staff user may do, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads.
+    Viewer,
+    /// Also creates and cancels.
+    Recruiter,
+    /// Also manages users, keys and settings.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Recruiter => "recruiter",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "viewer" => Self::Viewer,
+            "recruiter" => Self::Recruiter,
+            "admin" => Self::Admin,
+            _ => return None,
+        })
+    }
+
+    /// Whether this role includes what `needed` may do.
+    pub fn includes(self, needed: Role) -> bool {
+        self >= needed
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    /// argon2id PHC string; `None` until the user has set a password.
+    pub password_hash: Option<String>,
+    pub failed_logins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub organization_id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub password_hash: Option<String>,
+}
+
+/// One sign-in. Its refresh tokens form one family: presenting a used one revokes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub ip: Option<String>,
+}
+
+impl Session {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refreshed {
+    /// It was current: it is spent, and the new one replaces it in its session.
+    Rotated(Session),
+    /// It had been used before (stolen, or replayed): its whole session is now revoked.
+    Reused { session_id: Uuid },
+    /// No such token.
+    Unknown,
+}
+
+/// Accounts in the durable store. Emails are unique regardless of case
+/// ([`crate::store::StoreError::Conflict`] on a duplicate).
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+    async fn organization_by_name(&self, name: &str) -> StoreResult<Option<Organization>>;
+    async fn create_organization(&self, name: &str) -> StoreResult<Organization>;
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// Records failed sign-ins in a row and, at the limit, until when the account is locked.
+    async fn set_login_failures(
+        &self,
+        user: Uuid,
+        failed: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Stores a new session with its first refresh token (by hash).
+    async fn create_session(&self, session: &Session, refresh_hash: &str) -> StoreResult<()>;
+    /// A session and its user (one lookup per authenticated request).
+    async fn session_user(&self, session: Uuid) -> StoreResult<Option<(Session, User)>>;
+    /// Spends a refresh token (by hash) and stores its successor, atomically; a token used
+    /// before revokes its session instead.
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Refreshed>;
+    async fn revoke_session(&self, session: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+}

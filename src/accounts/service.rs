@@ -1,0 +1,248 @@
+//! Signing in and out: passwords checked off the runtime, lockout after repeated failures,
+//! sessions with rotating refresh tokens (a reused one revokes its session), and the check every
+//! authenticated request makes.
+//!
+//! Revocation is durable: a request's access token is checked against its session row in the
+//! store, so neither a restart nor a Redis outage revives a signed-out session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::tokens::{new_refresh_token, refresh_hash, AccessTokens, ACCESS_TTL, REFRESH_TTL};
+use super::{password, AccountStore, Refreshed, Role, Session, User};
+use crate::auth::AuthError;
+use crate::store::{HotState, StoreError};
+
+/// Failed sign-ins in a row before the account is locked.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// How long a locked account stays locked.
+pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
+/// A signed-in staff user, as every authenticated request sees them (role from the store, not
+/// the token, so a changed role applies at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub user: Uuid,
+    pub org: Uuid,
+    pub role: Role,
+    pub session: Uuid,
+}
+
+/// What signing in or refreshing hands out.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    pub session: Uuid,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Wrong email or password, a disabled account, or an unknown/used refresh token (one
+    /// answer for all: no oracle).
+    #[error("invalid credentials")]
+    Invalid,
+    #[error("too many failed sign-ins; try again later")]
+    Locked { retry_after: Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an access token is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("invalid or expired token")]
+    Invalid,
+    #[error("the session has ended")]
+    Ended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Accounts {
+    pub store: Arc<dyn AccountStore>,
+    pub tokens: AccessTokens,
+    hot: Arc<dyn HotState>,
+    /// Verified against when there is nothing to verify, to keep timings alike.
+    dummy_hash: String,
+}
+
+impl Accounts {
+    pub fn new(store: Arc<dyn AccountStore>, hot: Arc<dyn HotState>, secret: &[u8]) -> Self {
+        Self {
+            store,
+            tokens: AccessTokens::new(secret),
+            hot,
+            dummy_hash: password::dummy_hash(),
+        }
+    }
+
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<String>,
+    ) -> Result<Issued, SignInError> {
+        let now = Utc::now();
+        let email = email.trim().to_lowercase();
+        let Some(user) = self.store.user_by_email(&email).await? else {
+            // The same work as a real check, and the same lockout after as many tries.
+            verify(password, &self.dummy_hash).await;
+            let key = format!("signin-unknown:{email}");
+            let allowed = self
+                .hot
+                .rate_limit(&key, MAX_FAILED_LOGINS, LOCKOUT)
+                .await
+                .unwrap_or(true);
+            return Err(if allowed {
+                SignInError::Invalid
+            } else {
+                SignInError::Locked {
+                    retry_after: LOCKOUT,
+                }
+            });
+        };
+        if let Some(until) = user.locked_until.filter(|t| *t > now) {
+            verify(password, &self.dummy_hash).await;
+            return Err(SignInError::Locked {
+                retry_after: (until - now).to_std().unwrap_or(LOCKOUT),
+            });
+        }
+        let hash = user.password_hash.as_deref().unwrap_or(&self.dummy_hash);
+        let matches = verify(password, hash).await && user.password_hash.is_some();
+        if !matches {
+            let failed = user.failed_logins + 1;
+            let (failed, locked) = if failed >= MAX_FAILED_LOGINS {
+                tracing::warn!(user = %user.id, "account locked after repeated failed sign-ins");
+                (
+                    0,
+                    Some(now + chrono::Duration::from_std(LOCKOUT).expect("fits")),
+                )
+            } else {
+                (failed, None)
+            };
+            self.store
+                .set_login_failures(user.id, failed, locked)
+                .await?;
+            return Err(SignInError::Invalid);
+        }
+        if user.disabled_at.is_some() {
+            return Err(SignInError::Invalid);
+        }
+        if user.failed_logins > 0 || user.locked_until.is_some() {
+            self.store.set_login_failures(user.id, 0, None).await?;
+        }
+        self.start_session(&user, now, ip).await
+    }
+
+    async fn start_session(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+        ip: Option<String>,
+    ) -> Result<Issued, SignInError> {
+        let session = Session {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + chrono::Duration::from_std(REFRESH_TTL).expect("fits"),
+            revoked_at: None,
+            ip,
+        };
+        let refresh_token = new_refresh_token();
+        self.store
+            .create_session(&session, &refresh_hash(&refresh_token))
+            .await?;
+        Ok(Issued {
+            access_token: self
+                .tokens
+                .issue(user.id, user.organization_id, user.role, session.id),
+            refresh_token,
+            expires_in: ACCESS_TTL.as_secs(),
+            session: session.id,
+        })
+    }
+
+    /// Spends a refresh token for a new pair. A token used before revokes its session (the
+    /// thief's and the owner's copies both stop working).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Issued, SignInError> {
+        let now = Utc::now();
+        let next = new_refresh_token();
+        match self
+            .store
+            .rotate_refresh(&refresh_hash(refresh_token), &refresh_hash(&next), now)
+            .await?
+        {
+            Refreshed::Unknown => Err(SignInError::Invalid),
+            Refreshed::Reused { session_id } => {
+                tracing::warn!(session = %session_id, "a used refresh token was presented again; session revoked");
+                Err(SignInError::Invalid)
+            }
+            Refreshed::Rotated(session) => {
+                let Some((session, user)) = self.store.session_user(session.id).await? else {
+                    return Err(SignInError::Invalid);
+                };
+                if !session.is_live(now) || user.disabled_at.is_some() {
+                    return Err(SignInError::Invalid);
+                }
+                Ok(Issued {
+                    access_token: self.tokens.issue(
+                        user.id,
+                        user.organization_id,
+                        user.role,
+                        session.id,
+                    ),
+                    refresh_token: next,
+                    expires_in: ACCESS_TTL.as_secs(),
+                    session: session.id,
+                })
+            }
+        }
+    }
+
+    pub async fn sign_out(&self, session: Uuid) -> Result<(), StoreError> {
+        self.store.revoke_session(session, Utc::now()).await
+    }
+
+    /// The staff user an access token speaks for: valid signature, audience and kind, a live
+    /// session, an enabled user still in the token's organization.
+    pub async fn authenticate(&self, token: &str) -> Result<Staff, AccessError> {
+        let claims = self.tokens.verify(token).map_err(|e| match e {
+            AuthError::Expired | AuthError::Invalid => AccessError::Invalid,
+        })?;
+        self.session_staff(claims.sid, Some(claims.org)).await
+    }
+
+    /// Whether a session still speaks for its user (a socket opened with it re-checks this).
+    pub async fn session_staff(
+        &self,
+        session: Uuid,
+        org: Option<Uuid>,
+    ) -> Result<Staff, AccessError> {
+        let Some((session, user)) = self.store.session_user(session).await? else {
+            return Err(AccessError::Ended);
+        };
+        let live = session.is_live(Utc::now()) && user.disabled_at.is_none();
+        if !live || org.is_some_and(|o| o != user.organization_id) {
+            return Err(AccessError::Ended);
+        }
+        Ok(Staff {
+            user: user.id,
+            org: user.organization_id,
+            role: user.role,
+            session: session.id,
+        })
+    }
+}
+
+/// Verifies off the async runtime (argon2 takes tens of milliseconds of CPU).
+async fn verify(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+        .await
+        .unwrap_or(false)
+}

@@ -1,0 +1,186 @@
+//! `/v1/auth/*`: staff sign-in, refresh, sign-out and `me`.
+//!
+//! A browser (a request with an `Origin`) gets its refresh token in an `HttpOnly;
+//! SameSite=Strict` cookie scoped to `/v1/auth` (`Secure` on https) and never sees it; other
+//! clients get it in the body and send it back in the body.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header::{COOKIE, ORIGIN, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::body::Body;
+use super::principal::{ClientIp, Staff};
+use crate::accounts::service::{Issued, SignInError};
+use crate::accounts::tokens::REFRESH_TTL;
+use crate::accounts::AccountStore;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+/// The refresh cookie's name.
+pub const REFRESH_COOKIE: &str = "viva_refresh";
+/// Sign-in and refresh attempts per client IP per minute.
+const PER_IP_PER_MINUTE: u32 = 30;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: Option<String>,
+}
+
+/// `POST /v1/auth/login {email, password}` → `{access_token, refresh_token, token_type,
+/// expires_in}`. Five failures in a row lock the account for 15 minutes (429, `Retry-After`);
+/// an unknown email is answered like a wrong password.
+pub async fn login(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Body(req): Body<SignIn>,
+) -> Result<Response, ApiError> {
+    per_ip_limit(&app, "login", ip).await?;
+    if req.email.len() > 320 || req.password.len() > 1024 {
+        return Err(ApiError::Unauthorized);
+    }
+    let issued = app
+        .accounts
+        .sign_in(&req.email, &req.password, ip.map(|i| i.to_string()))
+        .await
+        .map_err(sign_in_error)?;
+    Ok(issue(&app, &headers, issued))
+}
+
+/// `POST /v1/auth/refresh {refresh_token}` (a browser: `{}` and the cookie): a new pair; the
+/// token presented is spent. Presenting a spent one revokes its whole session.
+pub async fn refresh(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Body(body): Body<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    per_ip_limit(&app, "refresh", ip).await?;
+    let token = body
+        .refresh_token
+        .or_else(|| cookie(&headers, REFRESH_COOKIE))
+        .ok_or(ApiError::Unauthorized)?;
+    let issued = app.accounts.refresh(&token).await.map_err(sign_in_error)?;
+    Ok(issue(&app, &headers, issued))
+}
+
+/// `POST /v1/auth/logout`: ends the session; its access token stops working at once.
+pub async fn logout(State(app): State<AppState>, staff: Staff) -> Result<Response, ApiError> {
+    app.accounts.sign_out(staff.session()).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut()
+        .insert(SET_COOKIE, refresh_cookie(&app, "", Duration::ZERO));
+    Ok(res)
+}
+
+/// `GET /v1/auth/me`: the signed-in user and their organization.
+pub async fn me(
+    State(app): State<AppState>,
+    staff: Staff,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let store: &dyn AccountStore = app.accounts.store.as_ref();
+    let user = store
+        .user(staff.user())
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let org = store
+        .organization(staff.org())
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Json(json!({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "organization": { "id": org.id, "name": org.name },
+    })))
+}
+
+fn sign_in_error(e: SignInError) -> ApiError {
+    match e {
+        SignInError::Invalid => ApiError::Unauthorized,
+        SignInError::Locked { retry_after } => ApiError::RateLimited {
+            message: "too many failed sign-ins; try again later",
+            retry_after,
+        },
+        SignInError::Store(e) => e.into(),
+    }
+}
+
+/// Fails open: a hot-state outage does not lock staff out (the account lockout is durable).
+async fn per_ip_limit(
+    app: &AppState,
+    what: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), ApiError> {
+    let Some(ip) = ip else { return Ok(()) };
+    let window = Duration::from_secs(60);
+    match app
+        .hot
+        .rate_limit(&format!("{what}-ip:{ip}"), PER_IP_PER_MINUTE, window)
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::too_many(window)),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit unavailable; allowing");
+            Ok(())
+        }
+    }
+}
+
+fn issue(app: &AppState, headers: &HeaderMap, issued: Issued) -> Response {
+    let browser = headers.contains_key(ORIGIN);
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+    });
+    if !browser {
+        body["refresh_token"] = json!(issued.refresh_token);
+    }
+    let mut res = Json(body).into_response();
+    if browser {
+        res.headers_mut().insert(
+            SET_COOKIE,
+            refresh_cookie(app, &issued.refresh_token, REFRESH_TTL),
+        );
+    }
+    res.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-store"));
+    res
+}
+
+fn refresh_cookie(app: &AppState, value: &str, max_age: Duration) -> HeaderValue {
+    let secure = if app.origins.https() { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{REFRESH_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/v1/auth; Max-Age={}{secure}",
+        max_age.as_secs()
+    ))
+    .expect("a base64url token is a valid header value")
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
