@@ -26,6 +26,7 @@
 //!   [`store::HotState`] (Redis, or in-process).
 //! - [`accounts`]: recruiters — organizations, staff users and roles, argon2id passwords,
 //!   sign-in sessions with rotating refresh tokens, the staff principal.
+//! - [`hiring`]: what recruiters manage — job postings (organization-scoped).
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
 
@@ -34,6 +35,7 @@ pub mod audio;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod hiring;
 pub mod http;
 pub mod interview;
 pub mod protocol;

@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::accounts::service::Accounts;
-use crate::accounts::AccountStore;
 use crate::auth::{load_or_create_secret, Auth};
 use crate::config::Config;
 use crate::http::admission::ConnectionLimits;
@@ -27,25 +26,7 @@ use crate::store::memory::{MemoryHot, MemoryStore};
 use crate::store::postgres::{PgSettings, PgStore};
 use crate::store::redis::RedisHot;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{HotState, Store};
-
-/// The durable store: interviews, turns and events, and the recruiters' accounts (one
-/// database behind two traits).
-#[derive(Clone)]
-pub struct Storage {
-    pub store: Arc<dyn Store>,
-    pub accounts: Arc<dyn AccountStore>,
-}
-
-impl Storage {
-    fn of<S: Store + AccountStore>(s: S) -> Self {
-        let s = Arc::new(s);
-        Self {
-            store: s.clone(),
-            accounts: s,
-        }
-    }
-}
+use crate::store::{HotState, Storage, Store};
 
 /// Opens the durable store the config names (see [`open_storage`]).
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -234,7 +215,15 @@ pub async fn run(
         connections: connections.clone(),
         max_monitors: http_cfg.max_monitors,
     };
-    let state = AppState::new(registry, auth, accounts, store, hot, door, tracker.clone());
+    let state = AppState::new(
+        registry,
+        auth,
+        accounts,
+        &storage,
+        hot,
+        door,
+        tracker.clone(),
+    );
     let router = http::router(state, http_cfg.web_dir.as_deref(), http_cfg.https());
 
     log_sources(&cfg);

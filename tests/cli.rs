@@ -80,10 +80,23 @@ async fn viva_serve_works_from_any_directory_and_says_what_it_uses() {
 }
 
 /// `viva admin create` with the password on standard input; what it prints or why it refused.
-fn admin_create(dir: &std::path::Path, email: &str, org: &str, password: &str) -> std::process::Output {
+fn admin_create(
+    dir: &std::path::Path,
+    email: &str,
+    org: &str,
+    password: &str,
+) -> std::process::Output {
     use std::io::Write;
     let mut child = viva(dir)
-        .args(["admin", "create", "--email", email, "--org", org, "--password-stdin"])
+        .args([
+            "admin",
+            "create",
+            "--email",
+            email,
+            "--org",
+            org,
+            "--password-stdin",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -96,8 +109,17 @@ fn admin_create(dir: &std::path::Path, email: &str, org: &str, password: &str) -
 #[test]
 fn admin_create_bootstraps_an_organization_and_refuses_what_it_should() {
     let dir = tempfile::tempdir().unwrap();
-    let out = admin_create(dir.path(), "ada@acme.example", "Acme", "Analytical Engine 1843");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = admin_create(
+        dir.path(),
+        "ada@acme.example",
+        "Acme",
+        "Analytical Engine 1843",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(first["email"], "ada@acme.example");
     assert_eq!(first["role"], "admin");
@@ -105,22 +127,42 @@ fn admin_create_bootstraps_an_organization_and_refuses_what_it_should() {
     assert_eq!(first["organization"]["created"], true);
     assert!(first.get("password_hash").is_none());
     // A second admin of the same organization (its name in any case) joins it.
-    let out = admin_create(dir.path(), "grace@acme.example", "ACME", "Compiler A-0 1952");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = admin_create(
+        dir.path(),
+        "grace@acme.example",
+        "ACME",
+        "Compiler A-0 1952",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(second["organization"]["id"], first["organization"]["id"]);
     assert_eq!(second["organization"]["created"], false);
     // Refused, nothing created: a taken email, a weak password, no password flag.
     for (email, password, why) in [
-        ("ADA@acme.example", "Analytical Engine 1843", "already exists"),
+        (
+            "ADA@acme.example",
+            "Analytical Engine 1843",
+            "already exists",
+        ),
         ("alan@acme.example", "short1", "at least 10 characters"),
-        ("alan@acme.example", "alan@acme.example-1", "must not contain the email"),
+        (
+            "alan@acme.example",
+            "alan@acme.example-1",
+            "must not contain the email",
+        ),
     ] {
         let out = admin_create(dir.path(), email, "Acme", password);
         assert!(!out.status.success(), "{email}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(why), "{err}");
-        assert!(!err.contains(password), "the password is never echoed: {err}");
+        assert!(
+            !err.contains(password),
+            "the password is never echoed: {err}"
+        );
     }
     let out = viva(dir.path())
         .args(["admin", "create", "--email", "x@y.example", "--org", "Acme"])

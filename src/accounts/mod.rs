@@ -150,3 +150,25 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<Refreshed>;
     async fn revoke_session(&self, session: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
 }
+
+/// The organization a request may read and change. Store queries of organization-owned
+/// resources take a `Scope`, and a `Scope` comes only from a signed-in staff user
+/// ([`Scope::of`]) or, named as such, from the operator's command line
+/// ([`Scope::operator`]): no handler can reach another organization's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope(Uuid);
+
+impl Scope {
+    pub fn of(staff: &service::Staff) -> Self {
+        Self(staff.org)
+    }
+
+    /// The server operator acting on an organization (`viva` commands).
+    pub fn operator(org: Uuid) -> Self {
+        Self(org)
+    }
+
+    pub fn org(self) -> Uuid {
+        self.0
+    }
+}

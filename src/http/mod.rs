@@ -24,8 +24,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::accounts::service::Accounts;
 use crate::auth::Auth;
+use crate::hiring::jobs::JobStore;
 use crate::interview::Registry;
-use crate::store::{HotState, Store};
+use crate::store::{HotState, Storage, Store};
 use admission::{ConnectionLimits, MonitorSeats};
 use origin::OriginPolicy;
 
@@ -85,6 +86,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Staff sign-in and the checks of every staff request.
     pub accounts: Arc<Accounts>,
+    pub jobs: Arc<dyn JobStore>,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -109,7 +111,7 @@ impl AppState {
         registry: Registry,
         auth: Arc<Auth>,
         accounts: Arc<Accounts>,
-        store: Arc<dyn Store>,
+        storage: &Storage,
         hot: Arc<dyn HotState>,
         door: Door,
         tracker: TaskTracker,
@@ -118,7 +120,8 @@ impl AppState {
             registry,
             auth,
             accounts,
-            store,
+            jobs: storage.jobs.clone(),
+            store: storage.store.clone(),
             hot,
             limits: door.limits,
             tracker,
@@ -146,6 +149,13 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
         .route("/v1/auth/refresh", post(api::sessions::refresh))
         .route("/v1/auth/logout", post(api::sessions::logout))
         .route("/v1/auth/me", get(api::sessions::me))
+        .route("/v1/jobs", post(api::jobs::create).get(api::jobs::list))
+        .route(
+            "/v1/jobs/{id}",
+            get(api::jobs::get)
+                .patch(api::jobs::update)
+                .delete(api::jobs::delete),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(api::body::MAX_BODY));
     web::routes(api, web_dir)
         .layer(axum::middleware::map_response_with_state(

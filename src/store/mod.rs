@@ -7,6 +7,8 @@
 mod accounts_postgres;
 mod accounts_sqlite;
 pub mod event_writer;
+mod jobs_postgres;
+mod jobs_sqlite;
 pub mod memory;
 pub mod postgres;
 pub mod redis;
@@ -23,6 +25,29 @@ use crate::protocol::TurnKind;
 use crate::protocol::{InterviewState, Speaker, TurnTimings};
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The durable store behind its traits: interviews, turns and events ([`Store`]), recruiters'
+/// accounts and what they manage (one database).
+#[derive(Clone)]
+pub struct Storage {
+    pub store: std::sync::Arc<dyn Store>,
+    pub accounts: std::sync::Arc<dyn crate::accounts::AccountStore>,
+    pub jobs: std::sync::Arc<dyn crate::hiring::jobs::JobStore>,
+}
+
+impl Storage {
+    pub fn of<S>(s: S) -> Self
+    where
+        S: Store + crate::accounts::AccountStore + crate::hiring::jobs::JobStore,
+    {
+        let s = std::sync::Arc::new(s);
+        Self {
+            store: s.clone(),
+            accounts: s.clone(),
+            jobs: s,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

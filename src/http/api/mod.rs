@@ -3,8 +3,10 @@
 //! - [`principal`]: who a request speaks for (the staff extractor; organization scoping).
 //! - [`body`]: JSON bodies: unknown fields refused, size-limited, errors in the envelope.
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
+//! - [`jobs`]: `/v1/jobs` — job postings.
 
 pub mod body;
+pub mod jobs;
 pub mod principal;
 pub mod sessions;
 

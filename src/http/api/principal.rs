@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::bearer;
 use crate::accounts::service::{AccessError, Staff as Signed};
-use crate::accounts::Role;
+use crate::accounts::{Role, Scope};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 
@@ -28,6 +28,11 @@ impl Staff {
     /// The caller's organization: the scope of everything it may read or change.
     pub fn org(&self) -> Uuid {
         self.0.org
+    }
+
+    /// What store queries of organization-owned resources take.
+    pub fn scope(&self) -> Scope {
+        Scope::of(&self.0)
     }
 
     pub fn role(&self) -> Role {
