@@ -10,7 +10,7 @@ mod common;
 
 use std::future::Future;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use common::services::{Postgres, Redis};
@@ -152,7 +152,7 @@ async fn postgres_and_redis_carry_a_whole_interview() {
 // ---- kill -9 ---------------------------------------------------------------------------------
 
 struct Node {
-    child: Child,
+    child: common::Served,
     addr: String,
 }
 

@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::process::{Child, Command};
+use std::process::Command;
 
 use viva_loadtest::{create_invites, run, Options};
 
 struct Server {
-    child: Child,
+    child: common::Served,
     url: String,
 }
 

@@ -490,17 +490,39 @@ pub fn final_agent_texts(events: &[&EventEnvelope]) -> Vec<(u32, String)> {
         .collect()
 }
 
+/// A `viva serve` process, killed when dropped — also when the test fails before it stops it
+/// (a leaked server would go on taking CPU from the tests after it).
+pub struct Served(std::process::Child);
+
+impl std::ops::Deref for Served {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts a `viva serve` command (bound to port 0) as its own process; returns it and the
 /// address it logs. Its log keeps being drained so it never blocks on a full pipe.
-pub fn spawn_serve(cmd: std::process::Command) -> (std::process::Child, String) {
+pub fn spawn_serve(cmd: std::process::Command) -> (Served, String) {
     let (child, addr, _) = spawn_serve_logged(cmd);
     (child, addr)
 }
 
 /// [`spawn_serve`], also returning the log lines written before it listened.
-pub fn spawn_serve_logged(
-    mut cmd: std::process::Command,
-) -> (std::process::Child, String, Vec<String>) {
+pub fn spawn_serve_logged(mut cmd: std::process::Command) -> (Served, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     let mut child = cmd
         .env("RUST_LOG", "info")
@@ -522,7 +544,7 @@ pub fn spawn_serve_logged(
         before.push(line);
     };
     std::thread::spawn(move || for _ in lines {});
-    (child, addr, before)
+    (Served(child), addr, before)
 }
 
 /// Reads until the server closes; returns its close code and reason.
