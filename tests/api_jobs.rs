@@ -3,83 +3,12 @@
 
 mod common;
 
+use common::api::{code, staff};
 use common::services::{Postgres, Redis};
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use viva::accounts::{password, NewUser, Role};
-
-const PASSWORD: &str = "Analytical Engine 1843";
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let r = r.send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-}
-
-/// Signs in a staff user of `org` with `role` (admins through `viva admin create`, the others
-/// written to the store as an admin's invitation will).
-async fn staff(server: &TestServer, email: &str, org: &str, role: Role) -> Client {
-    if role == Role::Admin {
-        viva::cli::create_admin(&server.config, email, org, None, PASSWORD)
-            .await
-            .unwrap();
-    } else {
-        let storage = viva::server::open_storage(&server.config).await.unwrap();
-        let org = storage
-            .accounts
-            .organization_by_name(org)
-            .await
-            .unwrap()
-            .expect("the organization's admin first");
-        storage
-            .accounts
-            .create_user(&NewUser {
-                organization_id: org.id,
-                email: email.into(),
-                name: None,
-                role,
-                password_hash: Some(password::hash(PASSWORD)),
-            })
-            .await
-            .unwrap();
-    }
-    let http = reqwest::Client::new();
-    let base = format!("http://{}", server.addr);
-    let signed: Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    Client {
-        token: signed["access_token"].as_str().expect("signed in").into(),
-        http,
-        base,
-    }
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_default()
-}
+use viva::accounts::Role;
 
 async fn jobs_are_scoped_checked_and_paged(server: &TestServer) {
     let admin = staff(server, "ada@acme.example", "Acme", Role::Admin).await;

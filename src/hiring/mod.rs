@@ -1,8 +1,10 @@
-//! What recruiters manage: job postings (and next, candidates). Every record belongs to one
+//! What recruiters manage: job postings and candidates. Every record belongs to one
 //! organization and is reached only through a [`Scope`](crate::accounts::Scope).
 //!
 //! - [`jobs`]: job postings — title, description, skills, seniority, language, open/closed.
+//! - [`candidates`]: the people interviewed — name, email, résumé text.
 
+pub mod candidates;
 pub mod jobs;
 
 use serde::Serialize;
@@ -50,4 +52,14 @@ impl PageRequest {
             pages: total.div_ceil(u64::from(self.per_page)) as u32,
         }
     }
+}
+
+/// `%part%` for a case-insensitive `LIKE … ESCAPE '\'` search, with `%`, `_` and `\` in `part`
+/// taken literally.
+pub(crate) fn like_pattern(part: &str) -> String {
+    let escaped = part
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
 }

@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::accounts::service::Accounts;
 use crate::auth::Auth;
+use crate::hiring::candidates::CandidateStore;
 use crate::hiring::jobs::JobStore;
 use crate::interview::Registry;
 use crate::store::{HotState, Storage, Store};
@@ -87,6 +88,7 @@ pub struct AppState {
     /// Staff sign-in and the checks of every staff request.
     pub accounts: Arc<Accounts>,
     pub jobs: Arc<dyn JobStore>,
+    pub candidates: Arc<dyn CandidateStore>,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -121,6 +123,7 @@ impl AppState {
             auth,
             accounts,
             jobs: storage.jobs.clone(),
+            candidates: storage.candidates.clone(),
             store: storage.store.clone(),
             hot,
             limits: door.limits,
@@ -150,6 +153,16 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
         .route("/v1/auth/logout", post(api::sessions::logout))
         .route("/v1/auth/me", get(api::sessions::me))
         .route("/v1/jobs", post(api::jobs::create).get(api::jobs::list))
+        .route(
+            "/v1/candidates",
+            post(api::candidates::create).get(api::candidates::list),
+        )
+        .route(
+            "/v1/candidates/{id}",
+            get(api::candidates::get)
+                .patch(api::candidates::update)
+                .delete(api::candidates::delete),
+        )
         .route(
             "/v1/jobs/{id}",
             get(api::jobs::get)

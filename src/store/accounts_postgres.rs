@@ -85,7 +85,7 @@ impl AccountStore for PgStore {
         .bind(name)
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| StoreError::unique(e, "organization name"))?;
+        .map_err(|e| StoreError::unique(e, "an organization with this name"))?;
         organization(&row)
     }
 
@@ -104,7 +104,7 @@ impl AccountStore for PgStore {
         .bind(&new.password_hash)
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| StoreError::unique(e, "email"))?;
+        .map_err(|e| StoreError::unique(e, "a user with this email"))?;
         user(&row)
     }
 

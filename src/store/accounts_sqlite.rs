@@ -85,7 +85,7 @@ impl AccountStore for SqliteStore {
             .bind(ts(org.created_at))
             .execute(&self.writer)
             .await
-            .map_err(|e| StoreError::unique(e, "organization name"))?;
+            .map_err(|e| StoreError::unique(e, "an organization with this name"))?;
         Ok(org)
     }
 
@@ -115,7 +115,7 @@ impl AccountStore for SqliteStore {
         .bind(ts(u.created_at))
         .execute(&self.writer)
         .await
-        .map_err(|e| StoreError::unique(e, "email"))?;
+        .map_err(|e| StoreError::unique(e, "a user with this email"))?;
         Ok(u)
     }
 

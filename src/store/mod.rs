@@ -6,6 +6,8 @@
 
 mod accounts_postgres;
 mod accounts_sqlite;
+mod candidates_postgres;
+mod candidates_sqlite;
 pub mod event_writer;
 mod jobs_postgres;
 mod jobs_sqlite;
@@ -33,18 +35,23 @@ pub struct Storage {
     pub store: std::sync::Arc<dyn Store>,
     pub accounts: std::sync::Arc<dyn crate::accounts::AccountStore>,
     pub jobs: std::sync::Arc<dyn crate::hiring::jobs::JobStore>,
+    pub candidates: std::sync::Arc<dyn crate::hiring::candidates::CandidateStore>,
 }
 
 impl Storage {
     pub fn of<S>(s: S) -> Self
     where
-        S: Store + crate::accounts::AccountStore + crate::hiring::jobs::JobStore,
+        S: Store
+            + crate::accounts::AccountStore
+            + crate::hiring::jobs::JobStore
+            + crate::hiring::candidates::CandidateStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
             store: s.clone(),
             accounts: s.clone(),
-            jobs: s,
+            jobs: s.clone(),
+            candidates: s,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! client whose microphone task streams one 20 ms packet per 20 ms, like a browser.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod fakes;
 pub mod proxy;
 pub mod services;

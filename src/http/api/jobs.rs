@@ -6,9 +6,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Deserializer};
-use uuid::Uuid;
 
 use super::body::Body;
+use super::path_id;
 use super::principal::Staff;
 use crate::accounts::Role;
 use crate::hiring::jobs::{Job, JobFields, JobStatus, Seniority};
@@ -57,11 +57,6 @@ pub struct ListJobs {
     per_page: Option<u32>,
 }
 
-/// A path id: one that is not a UUID names nothing.
-fn id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
-}
-
 fn invalid(message: String) -> ApiError {
     ApiError::bad_request(message)
 }
@@ -107,7 +102,7 @@ pub async fn get(
     staff: Staff,
     Path(raw): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
-    let job = app.jobs.job(staff.scope(), id(&raw)?).await?;
+    let job = app.jobs.job(staff.scope(), path_id(&raw)?).await?;
     job.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -119,7 +114,7 @@ pub async fn update(
     Body(changes): Body<JobChanges>,
 ) -> Result<Json<Job>, ApiError> {
     staff.require(Role::Recruiter)?;
-    let (scope, id) = (staff.scope(), id(&raw)?);
+    let (scope, id) = (staff.scope(), path_id(&raw)?);
     let job = app.jobs.job(scope, id).await?.ok_or(ApiError::NotFound)?;
     let fields = JobFields {
         title: changes.title.unwrap_or(job.title),
@@ -142,7 +137,7 @@ pub async fn delete(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(Role::Recruiter)?;
-    if app.jobs.delete_job(staff.scope(), id(&raw)?).await? {
+    if app.jobs.delete_job(staff.scope(), path_id(&raw)?).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

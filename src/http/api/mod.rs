@@ -4,8 +4,10 @@
 //! - [`body`]: JSON bodies: unknown fields refused, size-limited, errors in the envelope.
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
 //! - [`jobs`]: `/v1/jobs` — job postings.
+//! - [`candidates`]: `/v1/candidates` — the people interviewed.
 
 pub mod body;
+pub mod candidates;
 pub mod jobs;
 pub mod principal;
 pub mod sessions;
@@ -54,6 +56,11 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
         "audio": { "frames_dropped": app.stats.audio_frames_dropped() },
         "connections": { "open": app.connections.open(), "max": app.connections.max_total() },
     }))
+}
+
+/// A resource id from the path: one that is not a UUID names nothing (404).
+pub(crate) fn path_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
 }
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {

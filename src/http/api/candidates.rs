@@ -1,0 +1,141 @@
+//! `/v1/candidates`: the people the caller's organization interviews. Viewers read; recruiters
+//! and admins also add, change and delete. Another organization's candidate is not found; an
+//! email is unique within an organization (409).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::body::Body;
+use super::path_id;
+use super::principal::Staff;
+use crate::accounts::Role;
+use crate::hiring::candidates::{Candidate, CandidateFields};
+use crate::hiring::{Page, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCandidate {
+    name: String,
+    email: String,
+    #[serde(default)]
+    resume_text: String,
+}
+
+/// A partial update: what is absent stays.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateChanges {
+    name: Option<String>,
+    email: Option<String>,
+    resume_text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListCandidates {
+    /// A part of the name or email.
+    q: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// `POST /v1/candidates` (recruiter) → 201.
+pub async fn create(
+    State(app): State<AppState>,
+    staff: Staff,
+    Body(new): Body<NewCandidate>,
+) -> Result<(StatusCode, Json<Candidate>), ApiError> {
+    staff.require(Role::Recruiter)?;
+    let fields = CandidateFields {
+        name: new.name,
+        email: new.email,
+        resume_text: new.resume_text,
+    }
+    .validated()
+    .map_err(ApiError::bad_request)?;
+    let c = app
+        .candidates
+        .create_candidate(staff.scope(), Some(staff.user()), &fields)
+        .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// `GET /v1/candidates?q=&page=&per_page=`, newest first.
+pub async fn list(
+    State(app): State<AppState>,
+    staff: Staff,
+    query: Result<Query<ListCandidates>, QueryRejection>,
+) -> Result<Json<Page<Candidate>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let page = PageRequest::new(q.page, q.per_page);
+    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if search.is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::bad_request("q: at most 200 characters"));
+    }
+    Ok(Json(
+        app.candidates
+            .candidates(staff.scope(), search, page)
+            .await?,
+    ))
+}
+
+/// `GET /v1/candidates/{id}`.
+pub async fn get(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> Result<Json<Candidate>, ApiError> {
+    let c = app
+        .candidates
+        .candidate(staff.scope(), path_id(&raw)?)
+        .await?;
+    c.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// `PATCH /v1/candidates/{id}` (recruiter).
+pub async fn update(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    Body(changes): Body<CandidateChanges>,
+) -> Result<Json<Candidate>, ApiError> {
+    staff.require(Role::Recruiter)?;
+    let (scope, id) = (staff.scope(), path_id(&raw)?);
+    let c = app
+        .candidates
+        .candidate(scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let fields = CandidateFields {
+        name: changes.name.unwrap_or(c.name),
+        email: changes.email.unwrap_or(c.email),
+        resume_text: changes.resume_text.unwrap_or(c.resume_text),
+    }
+    .validated()
+    .map_err(ApiError::bad_request)?;
+    let c = app.candidates.update_candidate(scope, id, &fields).await?;
+    c.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// `DELETE /v1/candidates/{id}` (recruiter) → 204.
+pub async fn delete(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    staff.require(Role::Recruiter)?;
+    if app
+        .candidates
+        .delete_candidate(staff.scope(), path_id(&raw)?)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}

@@ -1,0 +1,84 @@
+//! Staff clients of the REST API for the tests: sign-in and calls with the access token.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use viva::accounts::{password, NewUser, Role};
+
+use super::TestServer;
+
+pub const PASSWORD: &str = "Analytical Engine 1843";
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Signs in a staff user of `org` with `role` (admins through `viva admin create`, the others
+/// written to the store as an admin's invitation will).
+pub async fn staff(server: &TestServer, email: &str, org: &str, role: Role) -> Client {
+    if role == Role::Admin {
+        viva::cli::create_admin(&server.config, email, org, None, PASSWORD)
+            .await
+            .unwrap();
+    } else {
+        let storage = viva::server::open_storage(&server.config).await.unwrap();
+        let org = storage
+            .accounts
+            .organization_by_name(org)
+            .await
+            .unwrap()
+            .expect("the organization's admin first");
+        storage
+            .accounts
+            .create_user(&NewUser {
+                organization_id: org.id,
+                email: email.into(),
+                name: None,
+                role,
+                password_hash: Some(password::hash(PASSWORD)),
+            })
+            .await
+            .unwrap();
+    }
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let signed: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Client {
+        token: signed["access_token"].as_str().expect("signed in").into(),
+        http,
+        base,
+    }
+}
+
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or_default()
+}
