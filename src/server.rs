@@ -214,6 +214,7 @@ pub async fn run(
         ),
         connections: connections.clone(),
         max_monitors: http_cfg.max_monitors,
+        public_url: http_cfg.public_url.clone(),
     };
     let state = AppState::new(
         registry,

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::hiring::{Page, PageRequest};
 use crate::store::StoreResult;
 
 /// The built-in organization that owns interviews made with `viva interview create` (and every
@@ -149,6 +150,38 @@ pub trait AccountStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Refreshed>;
     async fn revoke_session(&self, session: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The organization's staff, oldest first.
+    async fn users_of(&self, scope: Scope, page: PageRequest) -> StoreResult<Page<User>>;
+    /// A user of the organization.
+    async fn user_in(&self, scope: Scope, id: Uuid) -> StoreResult<Option<User>>;
+    /// Changes a user's role and whether they are disabled (`None`: unchanged); `None` if there
+    /// is no such user in the organization. Disabling ends every session of theirs.
+    async fn update_user(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+    /// Stores a single-use link (by hash) for the user to set a password; earlier unused ones
+    /// stop working.
+    async fn create_invite(
+        &self,
+        user: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The user a link is for, if it is unused, unexpired and its user enabled.
+    async fn invite_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    /// Spends a link: sets the user's password (and clears a lockout) if the link is unused,
+    /// unexpired and its user enabled; `None` otherwise.
+    async fn accept_invite(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
 }
 
 /// The organization a request may read and change. Store queries of organization-owned

@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::tokens::{new_refresh_token, refresh_hash, AccessTokens, ACCESS_TTL, REFRESH_TTL};
+use super::tokens::{
+    new_refresh_token, refresh_hash, AccessTokens, ACCESS_TTL, INVITE_TTL, REFRESH_TTL,
+};
 use super::{password, AccountStore, Refreshed, Role, Session, User};
 use crate::auth::AuthError;
 use crate::store::{HotState, StoreError};
@@ -236,6 +238,57 @@ impl Accounts {
             role: user.role,
             session: session.id,
         })
+    }
+}
+
+/// A single-use link's token and when it stops working.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a link could not set a password.
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("the link is invalid, used or expired")]
+    Invalid,
+    #[error(transparent)]
+    Policy(#[from] password::PolicyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Accounts {
+    /// A new single-use link for `user` to set a password; earlier ones stop working.
+    pub async fn invite(&self, user: Uuid) -> Result<Invite, StoreError> {
+        let token = new_refresh_token();
+        let expires_at = Utc::now() + chrono::Duration::from_std(INVITE_TTL).expect("fits");
+        self.store
+            .create_invite(user, &refresh_hash(&token), expires_at)
+            .await?;
+        Ok(Invite { token, expires_at })
+    }
+
+    /// Spends a link to set the user's password (checked against the policy first; a refused
+    /// password leaves the link usable).
+    pub async fn accept_invite(&self, token: &str, password: &str) -> Result<User, InviteError> {
+        let hash = refresh_hash(token);
+        let now = Utc::now();
+        let user = self
+            .store
+            .invite_user(&hash, now)
+            .await?
+            .ok_or(InviteError::Invalid)?;
+        password::check_policy(password, &user.email)?;
+        let password = password.to_owned();
+        let phc = tokio::task::spawn_blocking(move || password::hash(&password))
+            .await
+            .map_err(|_| InviteError::Invalid)?;
+        self.store
+            .accept_invite(&hash, &phc, now)
+            .await?
+            .ok_or(InviteError::Invalid)
     }
 }
 

@@ -92,14 +92,17 @@ impl AccessTokens {
     }
 }
 
-/// A new refresh token: 32 random bytes, base64url.
+/// How long an invitation or password-reset link works.
+pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A new opaque token (refresh token, invitation link): 32 random bytes, base64url.
 pub fn new_refresh_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What the store keeps of a refresh token.
+/// What the store keeps of an opaque token (refresh token, invitation link).
 pub fn refresh_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()

@@ -97,6 +97,8 @@ pub struct AppState {
     pub connections: Arc<ConnectionLimits>,
     pub monitors: Arc<MonitorSeats>,
     pub stats: Arc<HttpStats>,
+    /// Where links (invitations) point.
+    pub public_url: Arc<str>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -106,6 +108,8 @@ pub struct Door {
     pub origins: OriginPolicy,
     pub connections: Arc<ConnectionLimits>,
     pub max_monitors: usize,
+    /// Where links (invitations) point.
+    pub public_url: String,
 }
 
 impl AppState {
@@ -131,6 +135,7 @@ impl AppState {
             origins: Arc::new(door.origins),
             connections: door.connections,
             monitors: MonitorSeats::new(door.max_monitors),
+            public_url: door.public_url.into(),
             stats: Arc::default(),
             next_conn: Arc::new(AtomicU64::new(1)),
         }
@@ -152,6 +157,18 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
         .route("/v1/auth/refresh", post(api::sessions::refresh))
         .route("/v1/auth/logout", post(api::sessions::logout))
         .route("/v1/auth/me", get(api::sessions::me))
+        .route("/v1/auth/accept-invite", post(api::users::accept_invite))
+        .route("/v1/users", post(api::users::create).get(api::users::list))
+        .route(
+            "/v1/users/{id}",
+            get(api::users::get)
+                .patch(api::users::update)
+                .delete(api::users::delete),
+        )
+        .route(
+            "/v1/users/{id}/password-reset",
+            post(api::users::password_reset),
+        )
         .route("/v1/jobs", post(api::jobs::create).get(api::jobs::list))
         .route(
             "/v1/candidates",

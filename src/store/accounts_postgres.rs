@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::postgres::PgStore;
 use super::{StoreError, StoreResult};
-use crate::accounts::{AccountStore, NewUser, Organization, Refreshed, Role, Session, User};
+use crate::accounts::{AccountStore, NewUser, Organization, Refreshed, Role, Scope, Session, User};
+use crate::hiring::{Page, PageRequest};
 
 const USER_COLUMNS: &str = "u.id, u.organization_id, u.email, u.name, u.role, u.password_hash, \
                             u.failed_logins, u.locked_until, u.disabled_at, u.created_at";
@@ -237,5 +238,145 @@ impl AccountStore for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn users_of(&self, scope: Scope, page: PageRequest) -> StoreResult<Page<User>> {
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM users u WHERE u.organization_id = $1 AND {STAFF}"
+        ))
+        .bind(scope.org())
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.organization_id = $1 AND {STAFF} \
+             ORDER BY u.created_at, u.id LIMIT $2 OFFSET $3"
+        ))
+        .bind(scope.org())
+        .bind(i64::from(page.per_page))
+        .bind(page.offset() as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(user).collect::<StoreResult<Vec<_>>>()?;
+        Ok(page.of(items, total as u64))
+    }
+
+    async fn user_in(&self, scope: Scope, id: Uuid) -> StoreResult<Option<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.organization_id = $2 \
+             AND {STAFF}"
+        ))
+        .bind(id)
+        .bind(scope.org())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(user)
+        .transpose()
+    }
+
+    async fn update_user(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE users AS u SET role = coalesce($3, u.role), disabled_at = CASE $4::boolean \
+             WHEN true THEN coalesce(u.disabled_at, $5) WHEN false THEN NULL ELSE u.disabled_at END \
+             WHERE u.id = $1 AND u.organization_id = $2 AND {STAFF} RETURNING {USER_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(scope.org())
+        .bind(role.map(Role::as_str))
+        .bind(disabled)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        if disabled == Some(true) {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = coalesce(revoked_at, $1) WHERE user_id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        user(&row).map(Some)
+    }
+
+    async fn create_invite(
+        &self,
+        user: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE invites SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO invites (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn invite_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM invites i JOIN users u ON u.id = i.user_id \
+             WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at > $2 \
+             AND u.disabled_at IS NULL AND {STAFF}"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(user)
+        .transpose()
+    }
+
+    async fn accept_invite(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.pool.begin().await?;
+        let spent: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE invites SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
+             AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = spent else {
+            return Ok(None);
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE users AS u SET password_hash = $1, failed_logins = 0, locked_until = NULL \
+             WHERE u.id = $2 AND u.disabled_at IS NULL RETURNING {USER_COLUMNS}"
+        ))
+        .bind(password_hash)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        tx.commit().await?;
+        user(&row).map(Some)
     }
 }

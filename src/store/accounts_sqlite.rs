@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::sqlite::{opt_ts, parse_ts, parse_uuid, ts, SqliteStore};
 use super::{StoreError, StoreResult};
-use crate::accounts::{AccountStore, NewUser, Organization, Refreshed, Role, Session, User};
+use crate::accounts::{AccountStore, NewUser, Organization, Refreshed, Role, Scope, Session, User};
+use crate::hiring::{Page, PageRequest};
 
 const USER_COLUMNS: &str = "u.id, u.organization_id, u.email, u.name, u.role, u.password_hash, \
                             u.failed_logins, u.locked_until, u.disabled_at, u.created_at";
@@ -248,5 +249,150 @@ impl AccountStore for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+
+    async fn users_of(&self, scope: Scope, page: PageRequest) -> StoreResult<Page<User>> {
+        let org = scope.org().to_string();
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE organization_id = ?")
+            .bind(&org)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.organization_id = ? \
+             ORDER BY u.created_at, u.id LIMIT ? OFFSET ?"
+        ))
+        .bind(&org)
+        .bind(i64::from(page.per_page))
+        .bind(page.offset() as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(user).collect::<StoreResult<Vec<_>>>()?;
+        Ok(page.of(items, total as u64))
+    }
+
+    async fn user_in(&self, scope: Scope, id: Uuid) -> StoreResult<Option<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ? AND u.organization_id = ?"
+        ))
+        .bind(id.to_string())
+        .bind(scope.org().to_string())
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(user)
+        .transpose()
+    }
+
+    async fn update_user(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET role = coalesce(?, role), disabled_at = CASE ? \
+             WHEN 1 THEN coalesce(disabled_at, ?) WHEN 0 THEN NULL ELSE disabled_at END \
+             WHERE id = ? AND organization_id = ?",
+        )
+        .bind(role.map(Role::as_str))
+        .bind(disabled.map(i64::from))
+        .bind(ts(now))
+        .bind(id.to_string())
+        .bind(scope.org().to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        if disabled == Some(true) {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE user_id = ?",
+            )
+            .bind(ts(now))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.user_in(scope, id).await
+    }
+
+    async fn create_invite(
+        &self,
+        user: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = ts(Utc::now());
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE invites SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
+            .bind(&now)
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO invites (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.to_string())
+        .bind(&now)
+        .bind(ts(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn invite_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM invites i JOIN users u ON u.id = i.user_id \
+             WHERE i.token_hash = ? AND i.used_at IS NULL AND i.expires_at > ? \
+             AND u.disabled_at IS NULL"
+        ))
+        .bind(token_hash)
+        .bind(ts(now))
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(user)
+        .transpose()
+    }
+
+    async fn accept_invite(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.writer.begin().await?;
+        let spent = sqlx::query(
+            "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL \
+             AND expires_at > ? RETURNING user_id",
+        )
+        .bind(ts(now))
+        .bind(token_hash)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = spent else {
+            return Ok(None);
+        };
+        let user_id: String = row.try_get("user_id")?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL \
+             WHERE id = ? AND disabled_at IS NULL",
+        )
+        .bind(password_hash)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        self.user(parse_uuid(&user_id)?).await
     }
 }

@@ -9,9 +9,9 @@ use super::TestServer;
 pub const PASSWORD: &str = "Analytical Engine 1843";
 
 pub struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
 }
 
 impl Client {
@@ -81,4 +81,45 @@ pub async fn staff(server: &TestServer, email: &str, org: &str, role: Role) -> C
 
 pub fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()
+}
+
+/// Signs in with a password; the client, or the status it was refused with.
+pub async fn sign_in(
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> Result<Client, StatusCode> {
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let r = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    if r.status() != StatusCode::OK {
+        return Err(r.status());
+    }
+    let signed: Value = r.json().await.unwrap();
+    Ok(Client {
+        token: signed["access_token"].as_str().unwrap().into(),
+        http,
+        base,
+    })
+}
+
+/// `POST /v1/auth/accept-invite` (no credentials).
+pub async fn accept_invite(
+    server: &TestServer,
+    token: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/v1/auth/accept-invite", server.addr))
+        .json(&json!({"token": token, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
 }

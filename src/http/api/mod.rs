@@ -5,12 +5,14 @@
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
 //! - [`jobs`]: `/v1/jobs` — job postings.
 //! - [`candidates`]: `/v1/candidates` — the people interviewed.
+//! - [`users`]: `/v1/users` — the organization's staff, and accepting an invitation.
 
 pub mod body;
 pub mod candidates;
 pub mod jobs;
 pub mod principal;
 pub mod sessions;
+pub mod users;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -122,7 +122,7 @@ fn sign_in_error(e: SignInError) -> ApiError {
 }
 
 /// Fails open: a hot-state outage does not lock staff out (the account lockout is durable).
-async fn per_ip_limit(
+pub(crate) async fn per_ip_limit(
     app: &AppState,
     what: &str,
     ip: Option<std::net::IpAddr>,
