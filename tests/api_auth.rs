@@ -423,3 +423,45 @@ async fn a_browser_keeps_its_refresh_token_in_an_http_only_cookie() {
         "{cleared}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_kept_or_made_and_ready_says_what_is_down() {
+    let (pg, mut redis) = (Postgres::start(), Redis::start());
+    let server = TestServer::start_with(|c| use_services(c, &pg, &redis)).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str, id: Option<&str>| {
+        let mut r = http.get(format!("http://{}{path}", server.addr));
+        if let Some(id) = id {
+            r = r.header("x-request-id", id);
+        }
+        r.send()
+    };
+    // Kept when plain and short; replaced by a UUID otherwise; made when absent.
+    let r = get("/health", Some("abc-123_X.y")).await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "abc-123_X.y");
+    for bad in [Some("<script>"), Some(&*"x".repeat(65)), None] {
+        let r = get("/ready", bad).await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap();
+        assert!(Uuid::parse_str(id).is_ok(), "{bad:?} → {id}");
+    }
+    // Ready while the store and Redis answer; not while Redis is down, and back by itself.
+    let r = get("/ready", None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    redis.stop();
+    let r = get("/ready", None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "UNAVAILABLE");
+    assert_eq!(body["error"]["details"]["unavailable"], json!(["hot"]));
+    redis.resume();
+    let mut ready = false;
+    for _ in 0..50 {
+        // Reconnecting takes the client's backoff: poll, bounded.
+        if get("/ready", None).await.unwrap().status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(ready, "ready again once Redis is back");
+}

@@ -1,4 +1,5 @@
-//! Tokens, tickets and vendor API keys never appear in logs, even at TRACE level.
+//! Tokens, tickets, passwords and vendor API keys never appear in logs, even at TRACE level;
+//! a request's log lines carry its id.
 
 mod common;
 
@@ -9,6 +10,7 @@ use common::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const VENDOR_KEY: &str = "sk-live-abcdef0123456789";
+const STAFF_PASSWORD: &str = "Analytical Engine 1843";
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -82,6 +84,56 @@ async fn credentials_never_reach_the_logs() {
     let mut c2 = Candidate::start_resuming(ws, &c.resume_point(), true).await;
     assert_eq!(c.until_closed().await.map(|c| c.0), Some(4009));
     c2.next().await;
+
+    // Staff credentials: a password, access and refresh tokens and an invitation link, through
+    // sign-in, refresh, a staff call and an invitation, with a request id to find the lines by.
+    let admin = viva::cli::create_admin(
+        &server.config,
+        "ada@acme.example",
+        "Acme",
+        None,
+        STAFF_PASSWORD,
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let signed: serde_json::Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .header("x-request-id", "req-logging-1")
+        .json(&serde_json::json!({"email": admin.email, "password": STAFF_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = signed["access_token"].as_str().unwrap().to_owned();
+    let refresh = signed["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed: serde_json::Value = http
+        .post(format!("{base}/v1/auth/refresh"))
+        .json(&serde_json::json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = refreshed["access_token"]
+        .as_str()
+        .unwrap_or(&access)
+        .to_owned();
+    let invited: serde_json::Value = http
+        .post(format!("{base}/v1/users"))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({"email": "rex@acme.example", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invite = invited["invite"]["token"].as_str().unwrap().to_owned();
     server.shutdown().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -97,6 +149,24 @@ async fn credentials_never_reach_the_logs() {
         logs.contains("speech-to-text failed"),
         "vendor errors were logged"
     );
+    for (what, secret) in [
+        ("password", STAFF_PASSWORD),
+        ("access token", access.rsplit('.').next().unwrap()),
+        ("refresh token", refresh.as_str()),
+        ("invitation link", invite.as_str()),
+    ] {
+        if let Some(line) = logs.lines().find(|l| l.contains(secret)) {
+            panic!("{what} leaked into logs: {line}");
+        }
+    }
+    // Every line of a request carries its id.
+    assert!(
+        logs.lines()
+            .filter(|l| l.contains("/v1/auth/login"))
+            .all(|l| l.contains("request_id") && l.contains("req-logging-1")),
+        "the request id is in the request's log lines"
+    );
+    assert!(logs.contains("req-logging-1"));
     if let Some(line) = logs.lines().find(|l| l.contains(VENDOR_KEY)) {
         panic!("API key leaked into logs: {line}");
     }

@@ -43,6 +43,9 @@ pub enum ApiError {
     Busy,
     #[error("storage is unavailable; retry shortly")]
     Unavailable(#[source] anyhow::Error),
+    /// `/ready`: these parts do not answer.
+    #[error("not ready: {0} unavailable")]
+    NotReady(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -74,7 +77,9 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED"),
-            Self::Busy | Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            Self::Busy | Self::Unavailable(_) | Self::NotReady(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         }
     }
@@ -110,6 +115,9 @@ impl IntoResponse for ApiError {
         let (status, code) = self.parts();
         let details = match &self {
             Self::Validation { details, .. } => details.clone(),
+            Self::NotReady(down) => {
+                Some(serde_json::json!({ "unavailable": down.split(", ").collect::<Vec<_>>() }))
+            }
             _ => None,
         };
         let body = serde_json::json!({

@@ -8,6 +8,7 @@ pub mod error;
 pub mod headers;
 pub mod origin;
 pub mod relay;
+pub mod request_id;
 pub mod serve;
 pub mod web;
 pub mod ws;
@@ -150,6 +151,7 @@ impl AppState {
 pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> Router {
     let api = Router::new()
         .route("/health", get(api::health))
+        .route("/ready", get(api::ready))
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))
@@ -192,9 +194,17 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
             headers::Hsts(hsts),
             headers::add,
         ))
-        // Spans carry the path only: query strings (tickets) and headers (tokens) are never logged.
+        // Spans carry the path and the request id only: query strings (tickets) and other
+        // headers (tokens) are never logged.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            let id = req
+                .headers()
+                .get(request_id::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
+        // Outermost: the id is on the request before the span above is made.
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(app)
 }

@@ -65,6 +65,26 @@ pub(crate) fn path_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
 }
 
+/// `GET /ready`: 200 while the store and the hot state answer within a second, else 503 (the
+/// error envelope, `details` naming what is down) — for a load balancer to route around a node
+/// that cannot take new interviews. `/health` is liveness.
+pub async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let (store, hot) = tokio::join!(
+        tokio::time::timeout(HEALTH_PROBE, app.store.ping()),
+        tokio::time::timeout(HEALTH_PROBE, app.hot.ping()),
+    );
+    let down: Vec<&str> = [("store", store), ("hot", hot)]
+        .into_iter()
+        .filter(|(_, r)| !matches!(r, Ok(Ok(()))))
+        .map(|(name, _)| name)
+        .collect();
+    if down.is_empty() {
+        Ok(Json(json!({ "status": "ready" })))
+    } else {
+        Err(ApiError::NotReady(down.join(", ")))
+    }
+}
+
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(axum::http::header::AUTHORIZATION)?
