@@ -90,6 +90,11 @@ impl Auth {
         }
     }
 
+    /// How long an issued token works.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// A candidate token for one interview.
     pub fn issue(&self, interview: Uuid) -> String {
         self.issue_for(Audience::Candidate, interview)

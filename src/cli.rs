@@ -101,39 +101,30 @@ pub async fn create_interviews(
         job_description: read_opt(job_description)?,
         resume: read_opt(resume)?,
     };
-    let store = crate::server::open_store(config).await?;
+    let storage = crate::server::open_storage(config).await?;
     let auth = crate::server::auth(config)?;
+    let public_url = config.public_url();
+    // Operators' interviews belong to the built-in organization.
+    let scope = crate::accounts::Scope::operator(crate::accounts::DEFAULT_ORG);
     let mut out = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let rec = store.create_interview(&new).await?;
-        let token = auth.issue(rec.id);
-        let monitor_token = auth.issue_for(crate::auth::Audience::Monitor, rec.id);
-        // The token travels in the URL fragment, which browsers never send to a server.
-        let url = format!(
-            "{}/interview/{}#token={}",
-            config.public_url(),
-            rec.id,
-            token
+        out.push(
+            crate::hiring::interviews::create(
+                storage.interviews.as_ref(),
+                &auth,
+                &public_url,
+                scope,
+                &new,
+                &Default::default(),
+            )
+            .await?,
         );
-        out.push(Created {
-            interview_id: rec.id,
-            candidate_token: token,
-            url,
-            monitor_token,
-        });
     }
     Ok(out)
 }
 
-/// What `viva interview create` prints.
-#[derive(Debug, serde::Serialize)]
-pub struct Created {
-    pub interview_id: uuid::Uuid,
-    pub candidate_token: String,
-    pub url: String,
-    /// Read-only token to watch the interview live (`/v1/interviews/{id}/monitor`).
-    pub monitor_token: String,
-}
+/// What `viva interview create` prints (one JSON line per interview).
+pub use crate::hiring::interviews::Created;
 
 /// What `viva admin create` prints.
 #[derive(Debug, serde::Serialize)]

@@ -3,8 +3,10 @@
 //!
 //! - [`jobs`]: job postings — title, description, skills, seniority, language, open/closed.
 //! - [`candidates`]: the people interviewed — name, email, résumé text.
+//! - [`interviews`]: interviews made for a candidate and a job; the one creation function.
 
 pub mod candidates;
+pub mod interviews;
 pub mod jobs;
 
 use serde::Serialize;

@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use crate::accounts::service::Accounts;
 use crate::auth::Auth;
 use crate::hiring::candidates::CandidateStore;
+use crate::hiring::interviews::InterviewDirectory;
 use crate::hiring::jobs::JobStore;
 use crate::interview::Registry;
 use crate::store::{HotState, Storage, Store};
@@ -90,6 +91,7 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub jobs: Arc<dyn JobStore>,
     pub candidates: Arc<dyn CandidateStore>,
+    pub interviews: Arc<dyn InterviewDirectory>,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -129,6 +131,7 @@ impl AppState {
             accounts,
             jobs: storage.jobs.clone(),
             candidates: storage.candidates.clone(),
+            interviews: storage.interviews.clone(),
             store: storage.store.clone(),
             hot,
             limits: door.limits,
@@ -152,6 +155,11 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
     let api = Router::new()
         .route("/health", get(api::health))
         .route("/ready", get(api::ready))
+        .route(
+            "/v1/interviews",
+            post(api::interviews::create).get(api::interviews::list),
+        )
+        .route("/v1/interviews/{id}", get(api::interviews::get))
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))

@@ -9,6 +9,8 @@ mod accounts_sqlite;
 mod candidates_postgres;
 mod candidates_sqlite;
 pub mod event_writer;
+mod interviews_postgres;
+mod interviews_sqlite;
 mod jobs_postgres;
 mod jobs_sqlite;
 pub mod memory;
@@ -36,6 +38,7 @@ pub struct Storage {
     pub accounts: std::sync::Arc<dyn crate::accounts::AccountStore>,
     pub jobs: std::sync::Arc<dyn crate::hiring::jobs::JobStore>,
     pub candidates: std::sync::Arc<dyn crate::hiring::candidates::CandidateStore>,
+    pub interviews: std::sync::Arc<dyn crate::hiring::interviews::InterviewDirectory>,
 }
 
 impl Storage {
@@ -44,14 +47,16 @@ impl Storage {
         S: Store
             + crate::accounts::AccountStore
             + crate::hiring::jobs::JobStore
-            + crate::hiring::candidates::CandidateStore,
+            + crate::hiring::candidates::CandidateStore
+            + crate::hiring::interviews::InterviewDirectory,
     {
         let s = std::sync::Arc::new(s);
         Self {
             store: s.clone(),
             accounts: s.clone(),
             jobs: s.clone(),
-            candidates: s,
+            candidates: s.clone(),
+            interviews: s,
         }
     }
 }

@@ -5,10 +5,12 @@
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
 //! - [`jobs`]: `/v1/jobs` — job postings.
 //! - [`candidates`]: `/v1/candidates` — the people interviewed.
+//! - [`interviews`]: `/v1/interviews` — made for a candidate and a job, listed, filtered.
 //! - [`users`]: `/v1/users` — the organization's staff, and accepting an invitation.
 
 pub mod body;
 pub mod candidates;
+pub mod interviews;
 pub mod jobs;
 pub mod principal;
 pub mod sessions;

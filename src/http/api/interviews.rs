@@ -1,0 +1,144 @@
+//! `/v1/interviews`: interviews of the caller's organization, made for one of its candidates
+//! and jobs. Viewers read; recruiters and admins also create. Another organization's interview
+//! is not found.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::body::Body;
+use super::path_id;
+use super::principal::Staff;
+use crate::accounts::Role;
+use crate::hiring::interviews::{self, InterviewFilter, InterviewLinks, InterviewView};
+use crate::hiring::jobs::Job;
+use crate::hiring::{Page, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use crate::store::{InterviewStatus, NewInterview};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiInterview {
+    job_id: Uuid,
+    candidate_id: Uuid,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListInterviews {
+    status: Option<InterviewStatus>,
+    job_id: Option<Uuid>,
+    candidate_id: Option<Uuid>,
+    created_after: Option<DateTime<Utc>>,
+    created_before: Option<DateTime<Utc>>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// What the interviewer is told about the job.
+fn job_description(job: &Job) -> String {
+    let mut d = job.description.clone();
+    if let Some(s) = job.seniority {
+        d.push_str(&format!("\n\nSeniority: {}.", s.as_str()));
+    }
+    if !job.skills.is_empty() {
+        d.push_str(&format!("\n\nSkills: {}.", job.skills.join(", ")));
+    }
+    d.trim().to_owned()
+}
+
+/// `POST /v1/interviews {job_id, candidate_id}` (recruiter) → 201 `{id, status, invite_url,
+/// expires_at, job_id, candidate_id}`. The interviewer gets the job's title, description and
+/// skills and the candidate's résumé, as they are now.
+pub async fn create(
+    State(app): State<AppState>,
+    staff: Staff,
+    Body(req): Body<NewApiInterview>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    staff.require(Role::Recruiter)?;
+    let scope = staff.scope();
+    let job = app
+        .jobs
+        .job(scope, req.job_id)
+        .await?
+        .ok_or_else(|| ApiError::Unprocessable("job_id: no such job".into()))?;
+    let candidate = app
+        .candidates
+        .candidate(scope, req.candidate_id)
+        .await?
+        .ok_or_else(|| ApiError::Unprocessable("candidate_id: no such candidate".into()))?;
+    let description = job_description(&job);
+    let new = NewInterview {
+        role: job.title.clone(),
+        job_description: (!description.is_empty()).then_some(description),
+        resume: (!candidate.resume_text.is_empty()).then(|| candidate.resume_text.clone()),
+    };
+    let links = InterviewLinks {
+        job_id: Some(job.id),
+        candidate_id: Some(candidate.id),
+        created_by: Some(staff.user()),
+    };
+    let created = interviews::create(
+        app.interviews.as_ref(),
+        &app.auth,
+        &app.public_url,
+        scope,
+        &new,
+        &links,
+    )
+    .await?;
+    tracing::info!(by = %staff.user(), interview = %created.interview_id, "interview created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": created.interview_id,
+            "status": InterviewStatus::Scheduled,
+            "invite_url": created.url,
+            "expires_at": created.expires_at,
+            "job_id": job.id,
+            "candidate_id": candidate.id,
+        })),
+    ))
+}
+
+/// `GET /v1/interviews?status=&job_id=&candidate_id=&created_after=&created_before=&page=&per_page=`,
+/// newest first.
+pub async fn list(
+    State(app): State<AppState>,
+    staff: Staff,
+    query: Result<Query<ListInterviews>, QueryRejection>,
+) -> Result<Json<Page<InterviewView>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let filter = InterviewFilter {
+        status: q.status,
+        job_id: q.job_id,
+        candidate_id: q.candidate_id,
+        created_after: q.created_after,
+        created_before: q.created_before,
+    };
+    let page = PageRequest::new(q.page, q.per_page);
+    Ok(Json(
+        app.interviews
+            .interviews_in(staff.scope(), &filter, page)
+            .await?,
+    ))
+}
+
+/// `GET /v1/interviews/{id}`: status, timings, usage and cost.
+pub async fn get(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> Result<Json<InterviewView>, ApiError> {
+    let found = app
+        .interviews
+        .interview_in(staff.scope(), path_id(&raw)?)
+        .await?;
+    found.map(Json).ok_or(ApiError::NotFound)
+}

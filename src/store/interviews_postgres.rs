@@ -1,0 +1,127 @@
+//! [`InterviewDirectory`] on Postgres.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::postgres::PgStore;
+use super::{InterviewRecord, InterviewStatus, NewInterview, StoreError, StoreResult};
+use crate::accounts::Scope;
+use crate::hiring::interviews::{
+    InterviewDirectory, InterviewFilter, InterviewLinks, InterviewView, UsageView,
+};
+use crate::hiring::{Page, PageRequest};
+
+const COLUMNS: &str = "id, status, role, job_posting_id, candidate_id, created_by, created_at, \
+                       started_at, completed_at, prompt_tokens, completion_tokens, stt_seconds, \
+                       tts_characters, cost_usd::float8 AS cost_usd";
+
+fn view(r: &PgRow) -> StoreResult<InterviewView> {
+    let status: &str = r.try_get("status")?;
+    Ok(InterviewView {
+        id: r.try_get("id")?,
+        status: InterviewStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        role: r.try_get("role")?,
+        job_id: r.try_get("job_posting_id")?,
+        candidate_id: r.try_get("candidate_id")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        started_at: r.try_get("started_at")?,
+        completed_at: r.try_get("completed_at")?,
+        usage: UsageView {
+            prompt_tokens: r.try_get::<i64, _>("prompt_tokens")? as u64,
+            completion_tokens: r.try_get::<i64, _>("completion_tokens")? as u64,
+            stt_seconds: r.try_get("stt_seconds")?,
+            tts_characters: r.try_get::<i64, _>("tts_characters")? as u64,
+            cost_usd: r.try_get("cost_usd")?,
+        },
+    })
+}
+
+const FILTER: &str = "organization_id = $1 AND ($2::text IS NULL OR status = $2) \
+                      AND ($3::uuid IS NULL OR job_posting_id = $3) \
+                      AND ($4::uuid IS NULL OR candidate_id = $4) \
+                      AND ($5::timestamptz IS NULL OR created_at >= $5) \
+                      AND ($6::timestamptz IS NULL OR created_at < $6)";
+
+/// `q` with [`FILTER`]'s six values bound.
+fn filtered<'q>(
+    q: &'q str,
+    scope: Scope,
+    f: &InterviewFilter,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(q)
+        .bind(scope.org())
+        .bind(f.status.map(InterviewStatus::as_str))
+        .bind(f.job_id)
+        .bind(f.candidate_id)
+        .bind(f.created_after)
+        .bind(f.created_before)
+}
+
+#[async_trait]
+impl InterviewDirectory for PgStore {
+    async fn create_in(
+        &self,
+        scope: Scope,
+        new: &NewInterview,
+        links: &InterviewLinks,
+    ) -> StoreResult<InterviewRecord> {
+        let rec = InterviewRecord::scheduled(new);
+        sqlx::query(
+            "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
+             role, job_description, resume, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(rec.id)
+        .bind(scope.org())
+        .bind(links.job_id)
+        .bind(links.candidate_id)
+        .bind(links.created_by)
+        .bind(&rec.role)
+        .bind(&rec.job_description)
+        .bind(&rec.resume)
+        .bind(rec.status.as_str())
+        .bind(rec.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(rec)
+    }
+
+    async fn interview_in(&self, scope: Scope, id: Uuid) -> StoreResult<Option<InterviewView>> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM interviews WHERE id = $1 AND organization_id = $2"
+        ))
+        .bind(id)
+        .bind(scope.org())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(view)
+        .transpose()
+    }
+
+    async fn interviews_in(
+        &self,
+        scope: Scope,
+        f: &InterviewFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<InterviewView>> {
+        let bind = |q| filtered(q, scope, f);
+        let count = format!("SELECT count(*) AS n FROM interviews WHERE {FILTER}");
+        let total: i64 = bind(&count).fetch_one(&self.pool).await?.try_get("n")?;
+        let list = format!(
+            "SELECT {COLUMNS} FROM interviews WHERE {FILTER} \
+             ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8"
+        );
+        let rows = bind(&list)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset() as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows.iter().map(view).collect::<StoreResult<Vec<_>>>()?;
+        Ok(page.of(items, total as u64))
+    }
+}

@@ -1,0 +1,131 @@
+//! [`InterviewDirectory`] on the embedded SQLite store.
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::sqlite::{opt_ts, parse_ts, parse_uuid, ts, SqliteStore};
+use super::{InterviewRecord, InterviewStatus, NewInterview, StoreError, StoreResult};
+use crate::accounts::Scope;
+use crate::hiring::interviews::{
+    InterviewDirectory, InterviewFilter, InterviewLinks, InterviewView, UsageView,
+};
+use crate::hiring::{Page, PageRequest};
+
+const COLUMNS: &str = "id, status, role, job_posting_id, candidate_id, created_by, created_at, \
+                       started_at, completed_at, prompt_tokens, completion_tokens, stt_seconds, \
+                       tts_characters, cost_usd";
+
+fn opt_uuid(r: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
+    r.try_get::<Option<&str>, _>(col)?
+        .map(parse_uuid)
+        .transpose()
+}
+
+fn view(r: &SqliteRow) -> StoreResult<InterviewView> {
+    let status: &str = r.try_get("status")?;
+    Ok(InterviewView {
+        id: parse_uuid(r.try_get("id")?)?,
+        status: InterviewStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        role: r.try_get("role")?,
+        job_id: opt_uuid(r, "job_posting_id")?,
+        candidate_id: opt_uuid(r, "candidate_id")?,
+        created_by: opt_uuid(r, "created_by")?,
+        created_at: parse_ts(r.try_get("created_at")?)?,
+        started_at: opt_ts(r.try_get("started_at")?)?,
+        completed_at: opt_ts(r.try_get("completed_at")?)?,
+        usage: UsageView {
+            prompt_tokens: r.try_get::<i64, _>("prompt_tokens")? as u64,
+            completion_tokens: r.try_get::<i64, _>("completion_tokens")? as u64,
+            stt_seconds: r.try_get("stt_seconds")?,
+            tts_characters: r.try_get::<i64, _>("tts_characters")? as u64,
+            cost_usd: r.try_get("cost_usd")?,
+        },
+    })
+}
+
+const FILTER: &str = "organization_id = ?1 AND (?2 IS NULL OR status = ?2) \
+                      AND (?3 IS NULL OR job_posting_id = ?3) AND (?4 IS NULL OR candidate_id = ?4) \
+                      AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)";
+
+/// `q` with [`FILTER`]'s six values bound.
+fn filtered<'q>(
+    q: &'q str,
+    scope: Scope,
+    f: &InterviewFilter,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query(q)
+        .bind(scope.org().to_string())
+        .bind(f.status.map(InterviewStatus::as_str))
+        .bind(f.job_id.map(|u| u.to_string()))
+        .bind(f.candidate_id.map(|u| u.to_string()))
+        .bind(f.created_after.map(ts))
+        .bind(f.created_before.map(ts))
+}
+
+#[async_trait]
+impl InterviewDirectory for SqliteStore {
+    async fn create_in(
+        &self,
+        scope: Scope,
+        new: &NewInterview,
+        links: &InterviewLinks,
+    ) -> StoreResult<InterviewRecord> {
+        let rec = InterviewRecord::scheduled(new);
+        sqlx::query(
+            "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
+             role, job_description, resume, status, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(rec.id.to_string())
+        .bind(scope.org().to_string())
+        .bind(links.job_id.map(|u| u.to_string()))
+        .bind(links.candidate_id.map(|u| u.to_string()))
+        .bind(links.created_by.map(|u| u.to_string()))
+        .bind(&rec.role)
+        .bind(&rec.job_description)
+        .bind(&rec.resume)
+        .bind(rec.status.as_str())
+        .bind(ts(rec.created_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(rec)
+    }
+
+    async fn interview_in(&self, scope: Scope, id: Uuid) -> StoreResult<Option<InterviewView>> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM interviews WHERE id = ? AND organization_id = ?"
+        ))
+        .bind(id.to_string())
+        .bind(scope.org().to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(view)
+        .transpose()
+    }
+
+    async fn interviews_in(
+        &self,
+        scope: Scope,
+        f: &InterviewFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<InterviewView>> {
+        let bind = |q| filtered(q, scope, f);
+        let count = format!("SELECT count(*) AS n FROM interviews WHERE {FILTER}");
+        let total: i64 = bind(&count).fetch_one(&self.pool).await?.try_get("n")?;
+        let list = format!(
+            "SELECT {COLUMNS} FROM interviews WHERE {FILTER} \
+             ORDER BY created_at DESC, id DESC LIMIT ?7 OFFSET ?8"
+        );
+        let rows = bind(&list)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset() as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows.iter().map(view).collect::<StoreResult<Vec<_>>>()?;
+        Ok(page.of(items, total as u64))
+    }
+}

@@ -1,0 +1,138 @@
+//! `/v1/interviews` over the real server: a recruiter makes an interview for a candidate and a
+//! job of their organization, its link opens the candidate's stream, and the organization lists
+//! and filters its interviews; other organizations (and the operator's) see none of them — on
+//! SQLite and on Postgres.
+
+mod common;
+
+use common::api::{code, staff, Client};
+use common::services::{Postgres, Redis};
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+use viva::accounts::Role;
+
+async fn post(c: &Client, path: &str, body: Value) -> Value {
+    let (s, v) = c.call(Method::POST, path, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
+    v
+}
+
+async fn interviews_are_made_opened_and_listed(server: &TestServer) {
+    let admin = staff(server, "ada@acme.example", "Acme", Role::Admin).await;
+    let viewer = staff(server, "vi@acme.example", "Acme", Role::Viewer).await;
+    let other = staff(server, "bea@bee.example", "Bee", Role::Admin).await;
+    let job = post(
+        &admin,
+        "/v1/jobs",
+        json!({"title": "Data Engineer", "description": "Pipelines.", "skills": ["SQL"]}),
+    )
+    .await;
+    let grace = post(
+        &admin,
+        "/v1/candidates",
+        json!({"name": "Grace Hopper", "email": "grace@navy.example", "resume_text": "COBOL."}),
+    )
+    .await;
+    let alan = post(
+        &admin,
+        "/v1/candidates",
+        json!({"name": "Alan Turing", "email": "alan@bletchley.example"}),
+    )
+    .await;
+    let theirs = post(&other, "/v1/jobs", json!({"title": "Theirs"})).await;
+
+    let made = post(
+        &admin,
+        "/v1/interviews",
+        json!({"job_id": job["id"], "candidate_id": grace["id"]}),
+    )
+    .await;
+    assert_eq!(made["status"], "scheduled");
+    let id: Uuid = made["id"].as_str().unwrap().parse().unwrap();
+    let url = made["invite_url"].as_str().unwrap();
+    let token = url
+        .split_once(&format!("/interview/{id}#token="))
+        .map(|(_, t)| t.to_owned())
+        .expect("the candidate link, token in the fragment");
+    assert!(made["expires_at"].as_str().unwrap() > "2026");
+    post(&admin, "/v1/interviews", json!({"job_id": job["id"], "candidate_id": alan["id"]})).await;
+
+    // The link opens the interview: the interviewer asks about the job.
+    let mut c = Candidate::join(server, id, &token, None).await;
+    hear_question(&mut c).await;
+    let stored = server.store().await.get_interview(id).await.unwrap().unwrap();
+    assert_eq!(stored.role, "Data Engineer");
+    assert!(stored.job_description.unwrap().contains("Skills: SQL."));
+    assert_eq!(stored.resume.as_deref(), Some("COBOL."));
+
+    // Read back, filtered; the operator's interviews are the default organization's.
+    server.create_interview().await;
+    let (s, one) = viewer.call(Method::GET, &format!("/v1/interviews/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one["candidate_id"], grace["id"]);
+    assert_eq!(one["job_id"], job["id"]);
+    assert!(one["usage"]["cost_usd"].is_number());
+    let count = |q: String| {
+        let viewer = &viewer;
+        async move {
+            let (s, page) = viewer.call(Method::GET, &format!("/v1/interviews{q}"), None).await;
+            assert_eq!(s, StatusCode::OK, "{q}: {page}");
+            page["total"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(count(String::new()).await, 2);
+    assert_eq!(count(format!("?candidate_id={}", grace["id"].as_str().unwrap())).await, 1);
+    assert_eq!(count(format!("?job_id={}", job["id"].as_str().unwrap())).await, 2);
+    assert_eq!(count("?created_after=2099-01-01T00:00:00Z".into()).await, 0);
+    assert_eq!(count("?created_before=2099-01-01T00:00:00Z".into()).await, 2);
+    assert_eq!(count("?status=completed".into()).await, 0);
+    for bad in ["?status=paused", "?created_after=yesterday", "?job_id=7"] {
+        let (s, err) = viewer.call(Method::GET, &format!("/v1/interviews{bad}"), None).await;
+        assert_eq!((s, code(&err)), (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"), "{bad}");
+    }
+
+    // Another organization sees nothing and cannot use these ids; a viewer makes nothing.
+    let (s, _) = other.call(Method::GET, &format!("/v1/interviews/{id}"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, none) = other.call(Method::GET, "/v1/interviews", None).await;
+    assert_eq!(none["total"], 0);
+    let (s, err) = other
+        .call(
+            Method::POST,
+            "/v1/interviews",
+            Some(json!({"job_id": theirs["id"], "candidate_id": grace["id"]})),
+        )
+        .await;
+    assert_eq!((s, code(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"), "{err}");
+    let (s, err) = admin
+        .call(
+            Method::POST,
+            "/v1/interviews",
+            Some(json!({"job_id": theirs["id"], "candidate_id": grace["id"]})),
+        )
+        .await;
+    assert_eq!((s, code(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"));
+    let (s, err) = viewer
+        .call(
+            Method::POST,
+            "/v1/interviews",
+            Some(json!({"job_id": job["id"], "candidate_id": grace["id"]})),
+        )
+        .await;
+    assert_eq!((s, code(&err)), (StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interviews_on_the_embedded_store() {
+    let server = TestServer::start().await;
+    interviews_are_made_opened_and_listed(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interviews_on_postgres() {
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    let server = TestServer::start_with(|c| use_services(c, &pg, &redis)).await;
+    interviews_are_made_opened_and_listed(&server).await;
+}
