@@ -57,19 +57,69 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
         .map(|(_, t)| t.to_owned())
         .expect("the candidate link, token in the fragment");
     assert!(made["expires_at"].as_str().unwrap() > "2026");
-    post(&admin, "/v1/interviews", json!({"job_id": job["id"], "candidate_id": alan["id"]})).await;
+    post(
+        &admin,
+        "/v1/interviews",
+        json!({"job_id": job["id"], "candidate_id": alan["id"]}),
+    )
+    .await;
 
     // The link opens the interview: the interviewer asks about the job.
     let mut c = Candidate::join(server, id, &token, None).await;
     hear_question(&mut c).await;
-    let stored = server.store().await.get_interview(id).await.unwrap().unwrap();
+    let stored = server
+        .store()
+        .await
+        .get_interview(id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.role, "Data Engineer");
     assert!(stored.job_description.unwrap().contains("Skills: SQL."));
     assert_eq!(stored.resume.as_deref(), Some("COBOL."));
 
+    // The transcript: the question asked, then the answer, with offsets from the start.
+    c.answer("I build pipelines that fail loudly.").await;
+    c.final_transcript().await;
+    let (s, tr) = viewer
+        .call(
+            Method::GET,
+            &format!("/v1/interviews/{id}/transcript"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tr}");
+    let turns = tr["turns"].as_array().unwrap();
+    assert_eq!(turns[0]["speaker"], "interviewer");
+    assert_eq!(turns[0]["kind"], "question");
+    let answer = turns
+        .iter()
+        .find(|t| t["speaker"] == "candidate")
+        .expect("the answer is stored before its final transcript goes out");
+    assert_eq!(answer["text"], "I build pipelines that fail loudly.");
+    assert!(answer["turn"].as_u64().unwrap() > turns[0]["turn"].as_u64().unwrap());
+    let (q_end, a_start) = (
+        turns[0]["end_ms"].as_i64().unwrap(),
+        answer["start_ms"].as_i64().unwrap(),
+    );
+    assert!(
+        turns[0]["start_ms"].as_i64().unwrap() <= q_end && q_end <= a_start,
+        "{tr}"
+    );
+    let (s, _) = other
+        .call(
+            Method::GET,
+            &format!("/v1/interviews/{id}/transcript"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
     // Read back, filtered; the operator's interviews are the default organization's.
     server.create_interview().await;
-    let (s, one) = viewer.call(Method::GET, &format!("/v1/interviews/{id}"), None).await;
+    let (s, one) = viewer
+        .call(Method::GET, &format!("/v1/interviews/{id}"), None)
+        .await;
     assert_eq!(s, StatusCode::OK, "{one}");
     assert_eq!(one["candidate_id"], grace["id"]);
     assert_eq!(one["job_id"], job["id"]);
@@ -77,24 +127,43 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
     let count = |q: String| {
         let viewer = &viewer;
         async move {
-            let (s, page) = viewer.call(Method::GET, &format!("/v1/interviews{q}"), None).await;
+            let (s, page) = viewer
+                .call(Method::GET, &format!("/v1/interviews{q}"), None)
+                .await;
             assert_eq!(s, StatusCode::OK, "{q}: {page}");
             page["total"].as_u64().unwrap()
         }
     };
     assert_eq!(count(String::new()).await, 2);
-    assert_eq!(count(format!("?candidate_id={}", grace["id"].as_str().unwrap())).await, 1);
-    assert_eq!(count(format!("?job_id={}", job["id"].as_str().unwrap())).await, 2);
+    assert_eq!(
+        count(format!("?candidate_id={}", grace["id"].as_str().unwrap())).await,
+        1
+    );
+    assert_eq!(
+        count(format!("?job_id={}", job["id"].as_str().unwrap())).await,
+        2
+    );
     assert_eq!(count("?created_after=2099-01-01T00:00:00Z".into()).await, 0);
-    assert_eq!(count("?created_before=2099-01-01T00:00:00Z".into()).await, 2);
+    assert_eq!(
+        count("?created_before=2099-01-01T00:00:00Z".into()).await,
+        2
+    );
     assert_eq!(count("?status=completed".into()).await, 0);
     for bad in ["?status=paused", "?created_after=yesterday", "?job_id=7"] {
-        let (s, err) = viewer.call(Method::GET, &format!("/v1/interviews{bad}"), None).await;
-        assert_eq!((s, code(&err)), (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"), "{bad}");
+        let (s, err) = viewer
+            .call(Method::GET, &format!("/v1/interviews{bad}"), None)
+            .await;
+        assert_eq!(
+            (s, code(&err)),
+            (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
+            "{bad}"
+        );
     }
 
     // Another organization sees nothing and cannot use these ids; a viewer makes nothing.
-    let (s, _) = other.call(Method::GET, &format!("/v1/interviews/{id}"), None).await;
+    let (s, _) = other
+        .call(Method::GET, &format!("/v1/interviews/{id}"), None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, none) = other.call(Method::GET, "/v1/interviews", None).await;
     assert_eq!(none["total"], 0);
@@ -105,7 +174,11 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
             Some(json!({"job_id": theirs["id"], "candidate_id": grace["id"]})),
         )
         .await;
-    assert_eq!((s, code(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"), "{err}");
+    assert_eq!(
+        (s, code(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+        "{err}"
+    );
     let (s, err) = admin
         .call(
             Method::POST,
@@ -113,7 +186,10 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
             Some(json!({"job_id": theirs["id"], "candidate_id": grace["id"]})),
         )
         .await;
-    assert_eq!((s, code(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"));
+    assert_eq!(
+        (s, code(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")
+    );
     let (s, err) = viewer
         .call(
             Method::POST,
@@ -121,7 +197,10 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
             Some(json!({"job_id": job["id"], "candidate_id": grace["id"]})),
         )
         .await;
-    assert_eq!((s, code(&err)), (StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR"));
+    assert_eq!(
+        (s, code(&err)),
+        (StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -160,6 +160,10 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
             post(api::interviews::create).get(api::interviews::list),
         )
         .route("/v1/interviews/{id}", get(api::interviews::get))
+        .route(
+            "/v1/interviews/{id}/transcript",
+            get(api::interviews::transcript),
+        )
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))

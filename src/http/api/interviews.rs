@@ -142,3 +142,58 @@ pub async fn get(
         .await?;
     found.map(Json).ok_or(ApiError::NotFound)
 }
+
+/// One turn of a transcript, its times in milliseconds from the interview's start on the
+/// server's clock (stable across reconnects: they are the stored times).
+#[derive(Debug, serde::Serialize)]
+pub struct TranscriptTurn {
+    /// The protocol's `turn` number.
+    turn: u32,
+    speaker: crate::protocol::Speaker,
+    kind: crate::protocol::TurnKind,
+    text: String,
+    /// `false`: speech kept without a transcript (no recogniser was available).
+    transcribed: bool,
+    /// The interviewer was cut off: `text` is what was heard.
+    interrupted: bool,
+    start_ms: i64,
+    end_ms: i64,
+}
+
+/// `GET /v1/interviews/{id}/transcript` → `{interview_id, started_at, turns: [...]}`.
+pub async fn transcript(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let view = app
+        .interviews
+        .interview_in(staff.scope(), path_id(&raw)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let turns = app.store.turns(view.id).await?;
+    // The interview's start: when it was started, else its first turn.
+    let origin = view
+        .started_at
+        .or_else(|| turns.first().map(|t| t.started_at))
+        .unwrap_or(view.created_at);
+    let ms = |t: DateTime<Utc>| (t - origin).num_milliseconds().max(0);
+    let turns: Vec<TranscriptTurn> = turns
+        .into_iter()
+        .map(|t| TranscriptTurn {
+            turn: t.seq,
+            speaker: t.speaker,
+            kind: t.kind,
+            start_ms: ms(t.started_at),
+            end_ms: ms(t.ended_at),
+            text: t.text,
+            transcribed: t.transcribed,
+            interrupted: t.interrupted,
+        })
+        .collect();
+    Ok(Json(json!({
+        "interview_id": view.id,
+        "started_at": origin,
+        "turns": turns,
+    })))
+}
