@@ -115,6 +115,39 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
+    // The event log, paged forward, as the candidate received it.
+    let received: Vec<u64> = c.events().iter().map(|e| e.seq).collect();
+    let mut logged = Vec::new();
+    let mut after = 0;
+    for _ in 0..100 {
+        let (s, page) = viewer
+            .call(
+                Method::GET,
+                &format!("/v1/interviews/{id}/events?after_seq={after}&limit=3"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let items = page["items"].as_array().unwrap();
+        if items.is_empty() {
+            break;
+        }
+        assert!(items.len() <= 3);
+        logged.extend(items.iter().map(|e| e["seq"].as_u64().unwrap()));
+        after = page["next_after_seq"].as_u64().unwrap();
+    }
+    // The durable copy is written behind the live path: everything up to what it has is the same.
+    assert!(!logged.is_empty());
+    assert_eq!(
+        logged,
+        received[..logged.len()],
+        "the same events, in order"
+    );
+    let (s, _) = other
+        .call(Method::GET, &format!("/v1/interviews/{id}/events"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
     // Read back, filtered; the operator's interviews are the default organization's.
     server.create_interview().await;
     let (s, one) = viewer

@@ -64,6 +64,15 @@ pub trait InterviewDirectory: Send + Sync + 'static {
         links: &InterviewLinks,
     ) -> StoreResult<InterviewRecord>;
     async fn interview_in(&self, scope: Scope, id: Uuid) -> StoreResult<Option<InterviewView>>;
+    /// The interview's event log (as sent, `seq` order), the first `limit` events with
+    /// `seq > after`; empty for an interview not in the scope.
+    async fn events_in(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::store::StoredEvent>>;
     /// Newest first.
     async fn interviews_in(
         &self,

@@ -164,6 +164,7 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
             "/v1/interviews/{id}/transcript",
             get(api::interviews::transcript),
         )
+        .route("/v1/interviews/{id}/events", get(api::interviews::events))
         .route("/v1/interviews/{id}/ticket", post(api::ticket))
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))

@@ -6,7 +6,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::postgres::PgStore;
-use super::{InterviewRecord, InterviewStatus, NewInterview, StoreError, StoreResult};
+use super::{InterviewRecord, InterviewStatus, NewInterview, StoreError, StoreResult, StoredEvent};
 use crate::accounts::Scope;
 use crate::hiring::interviews::{
     InterviewDirectory, InterviewFilter, InterviewLinks, InterviewView, UsageView,
@@ -101,6 +101,36 @@ impl InterviewDirectory for PgStore {
         .as_ref()
         .map(view)
         .transpose()
+    }
+
+    async fn events_in(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT e.seq, e.body::text AS body FROM events e \
+             JOIN interviews i ON i.id = e.interview_id \
+             WHERE e.interview_id = $1 AND i.organization_id = $2 AND e.seq > $3 \
+             ORDER BY e.seq LIMIT $4",
+        )
+        .bind(id)
+        .bind(scope.org())
+        .bind(after as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredEvent {
+                    interview_id: id,
+                    seq: r.try_get::<i64, _>("seq")? as u64,
+                    body: r.try_get("body")?,
+                })
+            })
+            .collect()
     }
 
     async fn interviews_in(

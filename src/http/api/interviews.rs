@@ -197,3 +197,43 @@ pub async fn transcript(
         "turns": turns,
     })))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    after_seq: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// Events a page of the log may hold, at most.
+const MAX_EVENTS: u32 = 1000;
+
+/// `GET /v1/interviews/{id}/events?after_seq=N&limit=` → `{items, next_after_seq}`: the
+/// interview's event log as the candidate received it (the protocol's events, `seq` order), the
+/// first `limit` (100; at most 1000) with `seq > N`. Page on with `after_seq=next_after_seq`.
+pub async fn events(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let id = path_id(&raw)?;
+    app.interviews
+        .interview_in(staff.scope(), id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let after = q.after_seq.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_EVENTS);
+    let events = app
+        .interviews
+        .events_in(staff.scope(), id, after, limit)
+        .await?;
+    let next = events.last().map_or(after, |e| e.seq);
+    let items = events
+        .into_iter()
+        .map(|e| serde_json::from_str::<Value>(&e.body))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Json(json!({ "items": items, "next_after_seq": next })))
+}
