@@ -136,13 +136,11 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
         logged.extend(items.iter().map(|e| e["seq"].as_u64().unwrap()));
         after = page["next_after_seq"].as_u64().unwrap();
     }
-    // The durable copy is written behind the live path: everything up to what it has is the same.
-    assert!(!logged.is_empty());
-    assert_eq!(
-        logged,
-        received[..logged.len()],
-        "the same events, in order"
-    );
+    // The durable copy is written behind the live path, and the interview goes on meanwhile:
+    // where both have events, they are the same, in order.
+    let n = logged.len().min(received.len());
+    assert!(n > 0);
+    assert_eq!(logged[..n], received[..n], "the same events, in order");
     let (s, _) = other
         .call(Method::GET, &format!("/v1/interviews/{id}/events"), None)
         .await;
