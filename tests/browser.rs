@@ -314,10 +314,17 @@ async fn a_candidate_completes_a_spoken_interview_in_chromium() {
     assert_eq!(run.page["stats"]["reconnects"], 0);
     // The same link opened in another tab meanwhile was refused (4011), said why, and took
     // nothing over: the interview above went on to the end in the first tab.
-    let second = run.page["secondTab"].as_str().unwrap_or_default();
+    let second = run.page["secondTab"]["status"].as_str().unwrap_or_default();
     assert!(
         second.contains("open in another tab or device"),
         "the second tab showed {second:?}"
+    );
+    let mut disabled = strings(&run.page["secondTab"]["disabled"]);
+    disabled.sort();
+    assert_eq!(
+        disabled,
+        ["answer", "end", "repeat", "send"],
+        "nothing to press there"
     );
 }
 

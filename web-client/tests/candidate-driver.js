@@ -155,7 +155,12 @@ try {
     await tab.waitForSelector("#start:not([disabled])");
     await tab.click("#start");
     await tab.waitForFunction(() => document.getElementById("status")?.textContent?.includes("another tab"));
-    secondTab = await tab.textContent("#status");
+    secondTab = {
+      status: await tab.textContent("#status"),
+      // Nothing to press while the other tab holds the interview.
+      disabled: await tab.$$eval("#live button, #live input", (es) =>
+        es.filter((e) => e.matches(":disabled")).map((e) => e.id)),
+    };
     await tab.screenshot({ path: join(artifacts, "1b-second-tab.png"), fullPage: true });
     await tab.close();
   }

@@ -128,6 +128,7 @@ function onMessage(m) {
       status(m.resumed ? "Connected. Picking up where we were." : "Connected.");
       if (m.resume_secret) sessionStorage.setItem(SECRET_KEY, m.resume_secret);
       backoff = BACKOFF_FIRST_MS;
+      controls(true);
       break;
     case "resync":
       lastSeq = m.snapshot.last_seq;
@@ -148,6 +149,16 @@ function onMessage(m) {
   }
 }
 
+/**
+ * Whether the interview's controls can be used (not while another tab holds the interview).
+ * @param {boolean} usable
+ */
+function controls(usable) {
+  for (const id of ["repeat", "end", "answer", "send"]) {
+    /** @type {HTMLButtonElement|HTMLInputElement} */ ($(id)).disabled = !usable;
+  }
+}
+
 /** @param {string} text */
 function finish(text) {
   ended = true;
@@ -155,7 +166,7 @@ function finish(text) {
   sessionStorage.removeItem(SECRET_KEY);
   status(text);
   showState("ended");
-  for (const id of ["repeat", "end", "answer", "send"]) $(/** @type {string} */ (id)).setAttribute("disabled", "");
+  controls(false);
   mic?.close();
   ws?.close(1000);
 }
@@ -192,6 +203,7 @@ function connect() {
       finish("The interview has ended. Thank you!");
     } else if (e.code === CLOSE_LIVE_ELSEWHERE) {
       player?.stop();
+      controls(false);
       status("This interview is open in another tab or device. Close it there; this page tries again in 20 s.");
       setTimeout(connect, LIVE_ELSEWHERE_RETRY_MS);
     } else {
