@@ -157,10 +157,7 @@ pub async fn create_admin(
     let email = email.trim();
     let org_name = org.trim();
     anyhow::ensure!(
-        email
-            .find('@')
-            .is_some_and(|at| at > 0 && at + 1 < email.len())
-            && email.len() <= 320,
+        crate::accounts::is_plausible_email(email),
         "--email must be an email address"
     );
     anyhow::ensure!(

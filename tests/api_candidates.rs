@@ -8,7 +8,7 @@ use common::api::{code, staff};
 use common::services::{Postgres, Redis};
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use viva::accounts::Role;
 
 async fn candidates_are_scoped_unique_and_searchable(server: &TestServer) {
@@ -144,7 +144,6 @@ async fn candidates_are_scoped_unique_and_searchable(server: &TestServer) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, left) = viewer.call(Method::GET, "/v1/candidates", None).await;
     assert_eq!(left["total"], 1);
-    let _: &Value = &left;
 }
 
 fn urlencode(s: &str) -> String {

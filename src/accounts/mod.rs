@@ -25,6 +25,19 @@ use crate::store::StoreResult;
 /// interview made before organizations existed).
 pub const DEFAULT_ORG: Uuid = Uuid::from_u128(1);
 
+/// The longest email address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 320;
+
+/// Whether `email` (trimmed) looks like an address: something, `@`, something, no spaces, at
+/// most [`MAX_EMAIL`]. Delivery is not checked (there is none).
+pub fn is_plausible_email(email: &str) -> bool {
+    email.len() <= MAX_EMAIL
+        && !email.contains(char::is_whitespace)
+        && email
+            .find('@')
+            .is_some_and(|at| at > 0 && at + 1 < email.len())
+}
+
 /// What a staff user may do, from least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::tokens::{
-    new_refresh_token, refresh_hash, AccessTokens, ACCESS_TTL, INVITE_TTL, REFRESH_TTL,
+    new_opaque_token, opaque_hash, AccessTokens, ACCESS_TTL, INVITE_TTL, REFRESH_TTL,
 };
 use super::{password, AccountStore, Refreshed, Role, Session, User};
 use crate::auth::AuthError;
@@ -155,9 +155,9 @@ impl Accounts {
             revoked_at: None,
             ip,
         };
-        let refresh_token = new_refresh_token();
+        let refresh_token = new_opaque_token();
         self.store
-            .create_session(&session, &refresh_hash(&refresh_token))
+            .create_session(&session, &opaque_hash(&refresh_token))
             .await?;
         Ok(Issued {
             access_token: self
@@ -173,10 +173,10 @@ impl Accounts {
     /// thief's and the owner's copies both stop working).
     pub async fn refresh(&self, refresh_token: &str) -> Result<Issued, SignInError> {
         let now = Utc::now();
-        let next = new_refresh_token();
+        let next = new_opaque_token();
         match self
             .store
-            .rotate_refresh(&refresh_hash(refresh_token), &refresh_hash(&next), now)
+            .rotate_refresh(&opaque_hash(refresh_token), &opaque_hash(&next), now)
             .await?
         {
             Refreshed::Unknown => Err(SignInError::Invalid),
@@ -262,10 +262,10 @@ pub enum InviteError {
 impl Accounts {
     /// A new single-use link for `user` to set a password; earlier ones stop working.
     pub async fn invite(&self, user: Uuid) -> Result<Invite, StoreError> {
-        let token = new_refresh_token();
+        let token = new_opaque_token();
         let expires_at = Utc::now() + chrono::Duration::from_std(INVITE_TTL).expect("fits");
         self.store
-            .create_invite(user, &refresh_hash(&token), expires_at)
+            .create_invite(user, &opaque_hash(&token), expires_at)
             .await?;
         Ok(Invite { token, expires_at })
     }
@@ -273,7 +273,7 @@ impl Accounts {
     /// Spends a link to set the user's password (checked against the policy first; a refused
     /// password leaves the link usable).
     pub async fn accept_invite(&self, token: &str, password: &str) -> Result<User, InviteError> {
-        let hash = refresh_hash(token);
+        let hash = opaque_hash(token);
         let now = Utc::now();
         let user = self
             .store

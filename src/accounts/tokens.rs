@@ -96,14 +96,14 @@ impl AccessTokens {
 pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A new opaque token (refresh token, invitation link): 32 random bytes, base64url.
-pub fn new_refresh_token() -> String {
+pub fn new_opaque_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// What the store keeps of an opaque token (refresh token, invitation link).
-pub fn refresh_hash(token: &str) -> String {
+pub fn opaque_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -155,11 +155,11 @@ mod tests {
 
     #[test]
     fn refresh_tokens_are_random_and_kept_only_as_hashes() {
-        let (a, b) = (new_refresh_token(), new_refresh_token());
+        let (a, b) = (new_opaque_token(), new_opaque_token());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert_eq!(refresh_hash(&a).len(), 64);
-        assert_eq!(refresh_hash(&a), refresh_hash(&a));
-        assert_ne!(refresh_hash(&a), refresh_hash(&b));
+        assert_eq!(opaque_hash(&a).len(), 64);
+        assert_eq!(opaque_hash(&a), opaque_hash(&a));
+        assert_ne!(opaque_hash(&a), opaque_hash(&b));
     }
 }

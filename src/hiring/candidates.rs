@@ -30,7 +30,6 @@ pub struct CandidateFields {
 }
 
 pub const MAX_NAME: usize = 200;
-pub const MAX_EMAIL: usize = 320;
 /// About 40 pages of text.
 pub const MAX_RESUME: usize = 100_000;
 
@@ -44,11 +43,7 @@ impl CandidateFields {
         if n == 0 || n > MAX_NAME {
             return Err(format!("name: 1 to {MAX_NAME} characters"));
         }
-        let at = self.email.find('@');
-        let plausible = at.is_some_and(|i| i > 0 && i + 1 < self.email.len())
-            && !self.email.contains(char::is_whitespace)
-            && self.email.len() <= MAX_EMAIL;
-        if !plausible {
+        if !crate::accounts::is_plausible_email(&self.email) {
             return Err("email: an email address".into());
         }
         if self.resume_text.chars().count() > MAX_RESUME {

@@ -21,6 +21,19 @@ pub struct Page<T> {
     pub pages: u32,
 }
 
+impl<T> Page<T> {
+    /// The same page with each item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            per_page: self.per_page,
+            pages: self.pages,
+        }
+    }
+}
+
 /// Which page of a list, at most [`PageRequest::MAX_PER_PAGE`] a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {

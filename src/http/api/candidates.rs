@@ -60,7 +60,7 @@ pub async fn create(
     .map_err(ApiError::bad_request)?;
     let c = app
         .candidates
-        .create_candidate(staff.scope(), Some(staff.user()), &fields)
+        .create_candidate(staff.scope(), Some(staff.user), &fields)
         .await?;
     Ok((StatusCode::CREATED, Json(c)))
 }

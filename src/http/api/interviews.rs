@@ -82,7 +82,7 @@ pub async fn create(
     let links = InterviewLinks {
         job_id: Some(job.id),
         candidate_id: Some(candidate.id),
-        created_by: Some(staff.user()),
+        created_by: Some(staff.user),
     };
     let created = interviews::create(
         app.interviews.as_ref(),
@@ -93,7 +93,7 @@ pub async fn create(
         &links,
     )
     .await?;
-    tracing::info!(by = %staff.user(), interview = %created.interview_id, "interview created");
+    tracing::info!(by = %staff.user, interview = %created.interview_id, "interview created");
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -80,7 +80,7 @@ pub async fn create(
     .map_err(invalid)?;
     let job = app
         .jobs
-        .create_job(staff.scope(), Some(staff.user()), &fields)
+        .create_job(staff.scope(), Some(staff.user), &fields)
         .await?;
     Ok((StatusCode::CREATED, Json(job)))
 }

@@ -62,6 +62,20 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// At most `limit` hits a minute on `key` (hot state: shared by the nodes with Redis), else
+/// 429 with `Retry-After`. Fails open: a hot-state outage locks nobody out.
+pub(crate) async fn per_minute(app: &AppState, key: &str, limit: u32) -> Result<(), ApiError> {
+    let window = Duration::from_secs(60);
+    match app.hot.rate_limit(key, limit, window).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::too_many(window)),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit unavailable; allowing");
+            Ok(())
+        }
+    }
+}
+
 /// A resource id from the path: one that is not a UUID names nothing (404).
 pub(crate) fn path_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
@@ -126,20 +140,7 @@ pub async fn ticket(
     if interview.status.is_finished() {
         return Err(ApiError::Ended);
     }
-    // Fails open: a hot-state outage does not lock candidates out.
-    match app
-        .hot
-        .rate_limit(
-            &format!("ticket:{id}"),
-            TICKETS_PER_MINUTE,
-            Duration::from_secs(60),
-        )
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return Err(ApiError::too_many(Duration::from_secs(60))),
-        Err(e) => tracing::warn!(error = %e, "rate limit unavailable; allowing"),
-    }
+    per_minute(&app, &format!("ticket:{id}"), TICKETS_PER_MINUTE).await?;
     let ticket = new_ticket();
     app.hot.put_ticket(&ticket, id, TICKET_TTL).await?;
     Ok((

@@ -3,49 +3,31 @@
 //! or a disabled user is refused at once, on every node, across restarts and Redis outages).
 //!
 //! Organization scoping lives here: a handler gets the caller's organization only through
-//! [`Staff::org`], and passes it to every store query, so another organization's resource is
+//! [`Staff::scope`], and passes it to every store query, so another organization's resource is
 //! simply not found (404, never 403: no existence oracle). Role checks are [`Staff::require`].
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use uuid::Uuid;
 
 use super::bearer;
-use crate::accounts::service::{AccessError, Staff as Signed};
+use crate::accounts::service::AccessError;
 use crate::accounts::{Role, Scope};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 
-/// A signed-in staff user of one organization.
-#[derive(Debug, Clone)]
-pub struct Staff(pub Signed);
+pub use crate::accounts::service::Staff;
 
+// The HTTP side of a signed-in staff user: its scope for store queries, and role checks as
+// refusals (an inherent impl beside the extractor; the type is `accounts`').
 impl Staff {
-    pub fn user(&self) -> Uuid {
-        self.0.user
-    }
-
-    /// The caller's organization: the scope of everything it may read or change.
-    pub fn org(&self) -> Uuid {
-        self.0.org
-    }
-
     /// What store queries of organization-owned resources take.
     pub fn scope(&self) -> Scope {
-        Scope::of(&self.0)
-    }
-
-    pub fn role(&self) -> Role {
-        self.0.role
-    }
-
-    pub fn session(&self) -> Uuid {
-        self.0.session
+        Scope::of(self)
     }
 
     /// Refuses (403) unless the caller's role includes `needed`.
     pub fn require(&self, needed: Role) -> Result<(), ApiError> {
-        if self.0.role.includes(needed) {
+        if self.role.includes(needed) {
             Ok(())
         } else {
             Err(ApiError::Forbidden(match needed {
@@ -63,7 +45,7 @@ impl FromRequestParts<AppState> for Staff {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
         match app.accounts.authenticate(token).await {
-            Ok(staff) => Ok(Self(staff)),
+            Ok(staff) => Ok(staff),
             Err(AccessError::Invalid | AccessError::Ended) => Err(ApiError::Unauthorized),
             Err(AccessError::Store(e)) => Err(e.into()),
         }

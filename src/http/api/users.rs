@@ -96,12 +96,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     staff.require(Role::Admin)?;
     let email = new.email.trim().to_owned();
-    let plausible = email
-        .find('@')
-        .is_some_and(|at| at > 0 && at + 1 < email.len())
-        && !email.contains(char::is_whitespace)
-        && email.len() <= 320;
-    if !plausible {
+    if !crate::accounts::is_plausible_email(&email) {
         return Err(ApiError::bad_request("email: an email address"));
     }
     let name = new
@@ -115,7 +110,7 @@ pub async fn create(
         .accounts
         .store
         .create_user(&NewUser {
-            organization_id: staff.org(),
+            organization_id: staff.org,
             email,
             name,
             role: new.role,
@@ -123,7 +118,7 @@ pub async fn create(
         })
         .await?;
     let invite = app.accounts.invite(user.id).await?;
-    tracing::info!(by = %staff.user(), user = %user.id, role = user.role.as_str(), "staff user added");
+    tracing::info!(by = %staff.user, user = %user.id, role = user.role.as_str(), "staff user added");
     Ok((
         StatusCode::CREATED,
         Json(json!({ "user": UserView::from(user), "invite": link(&app, &invite) })),
@@ -143,13 +138,7 @@ pub async fn list(
         .store
         .users_of(staff.scope(), PageRequest::new(q.page, q.per_page))
         .await?;
-    Ok(Json(Page {
-        items: page.items.into_iter().map(UserView::from).collect(),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
-        pages: page.pages,
-    }))
+    Ok(Json(page.map(UserView::from)))
 }
 
 /// `GET /v1/users/{id}` (admin).
@@ -200,7 +189,7 @@ async fn change(
     role: Option<Role>,
     disabled: Option<bool>,
 ) -> Result<UserView, ApiError> {
-    if id == staff.user() && (role.is_some_and(|r| r != staff.role()) || disabled == Some(true)) {
+    if id == staff.user && (role.is_some_and(|r| r != staff.role) || disabled == Some(true)) {
         return Err(ApiError::Conflict(
             "an admin cannot change their own role or disable themselves".into(),
         ));
@@ -211,7 +200,7 @@ async fn change(
         .update_user(staff.scope(), id, role, disabled, Utc::now())
         .await?
         .ok_or(ApiError::NotFound)?;
-    tracing::info!(by = %staff.user(), user = %id, ?role, ?disabled, "staff user changed");
+    tracing::info!(by = %staff.user, user = %id, ?role, ?disabled, "staff user changed");
     Ok(user.into())
 }
 
@@ -233,7 +222,7 @@ pub async fn password_reset(
         return Err(ApiError::Conflict("the user is disabled".into()));
     }
     let invite = app.accounts.invite(user.id).await?;
-    tracing::info!(by = %staff.user(), user = %user.id, "password reset link issued");
+    tracing::info!(by = %staff.user, user = %user.id, "password reset link issued");
     Ok((StatusCode::CREATED, Json(link(&app, &invite))))
 }
 

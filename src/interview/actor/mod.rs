@@ -208,7 +208,7 @@ impl Actor {
                     break (close::SERVICE_RESTART, "server restarting; reconnect to resume");
                 }
                 Some(msg) = self.internal_rx.recv() => self.on_internal(msg),
-                Some(done) = self.upkeep.checkpoint_written() => self.on_checkpointed(done),
+                Some(done) = self.upkeep.checkpoint_written() => self.writes_checkpointed(done),
                 progress = speaking::next_progress(&mut self.speaking), if !hold_reply => {
                     self.on_progress(progress);
                 }

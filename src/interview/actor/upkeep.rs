@@ -129,7 +129,7 @@ impl Actor {
         }
     }
 
-    /// Asks for a checkpoint of the state now; returns its number (see [`Self::on_checkpointed`]).
+    /// Asks for a checkpoint of the state now; returns its number (see `writes_checkpointed`).
     pub(super) fn checkpoint(&mut self) -> u64 {
         let cp = self.checkpoint_record(false);
         let u = &mut self.upkeep;
@@ -138,11 +138,6 @@ impl Actor {
         let n = u.requested;
         u.next.send_replace(Some((n, cp)));
         n
-    }
-
-    /// Checkpoint `n` (and every earlier one) is written or has failed.
-    pub(super) fn on_checkpointed(&mut self, n: u64) {
-        self.writes_checkpointed(n);
     }
 
     pub(super) fn on_lease(&mut self, ours: bool) {
