@@ -1,7 +1,7 @@
 //! The interview actor: owns one live conversation. Never touches a socket (it hands
 //! [`Outbound`] messages to the attached connection's writer) and never awaits a provider, the
 //! store or the hot state on its loop: STT, reply pipelines, turn writes, checkpoints, the
-//! lease and status writes run as tasks that report back. Only the way out ([`Actor::finish`],
+//! lease and status writes run as tasks that report back. Only the way out (`Actor::finish`,
 //! after the loop) waits, for the last writes and the final checkpoint.
 //!
 //! - `connection`: attaching and detaching the candidate, monitors, sending events.
