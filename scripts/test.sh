@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh --test
 
+# A clean build gains nothing from incremental state, which would only take disk (CI's is small).
+if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
+df -h . >&2 || true
+
 echo "== web-client: tsc --checkJs, eslint" >&2
 (cd web-client && npx --no-install tsc -p . && npx --no-install eslint --max-warnings 0 .)
 echo "== cargo fmt --check" >&2
@@ -24,4 +28,5 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --all-targets --locked "${features[@]}" 2>&1 | tee "$log"
 # One closing line with the totals of every test binary.
+df -h . >&2 || true
 awk '/^test result:/ { p += $4; f += $6 } END { print "tests: " p " passed, " f " failed" }' "$log"
