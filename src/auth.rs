@@ -102,6 +102,11 @@ impl Auth {
 
     /// A token for one interview and audience.
     pub fn issue_for(&self, audience: Audience, interview: Uuid) -> String {
+        self.issue_with_id(audience, interview, Uuid::new_v4().to_string())
+    }
+
+    /// A token with a chosen id (`jti`): a candidate link the interview's record names.
+    pub fn issue_with_id(&self, audience: Audience, interview: Uuid, jti: String) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: interview.to_string(),
@@ -109,7 +114,7 @@ impl Auth {
             iss: ISSUER.into(),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
-            jti: Uuid::new_v4().to_string(),
+            jti,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.enc)
             .expect("HS256 signing cannot fail")

@@ -26,15 +26,20 @@
 //!   [`store::HotState`] (Redis, or in-process).
 //! - [`accounts`]: recruiters — organizations, staff users and roles, argon2id passwords,
 //!   sign-in sessions with rotating refresh tokens, the staff principal.
-//! - [`hiring`]: what recruiters manage — job postings (organization-scoped).
+//! - [`hiring`]: what recruiters manage — job postings, candidates, interviews
+//!   (organization-scoped).
+//! - [`consent`]: the notice a candidate accepts before an AI interview starts.
+//! - [`audit`]: the audit log (who did what in an organization, when, from where).
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
 
 pub mod accounts;
 pub mod audio;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod consent;
 pub mod hiring;
 pub mod http;
 pub mod interview;

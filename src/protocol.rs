@@ -47,6 +47,9 @@ pub mod close {
     pub const ENDED: u16 = 4010;
     /// The interview is live in another tab or device (the newcomer has no resume secret).
     pub const LIVE_ELSEWHERE: u16 = 4011;
+    /// The candidate has not accepted the organization's notice yet (`POST
+    /// /v1/interviews/{id}/consent`, then reconnect).
+    pub const CONSENT_REQUIRED: u16 = 4012;
 }
 
 /// Longest typed answer, in characters (about two minutes of speech; longer: close 4008).

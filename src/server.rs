@@ -167,6 +167,7 @@ pub async fn run(
     let accounts = Arc::new(Accounts::new(
         storage.accounts.clone(),
         hot.clone(),
+        storage.audit.clone(),
         &signing_key(&cfg)?,
     ));
     let providers = Providers::from_settings(&cfg.providers())?;

@@ -64,7 +64,16 @@ async fn interviews_are_made_opened_and_listed(server: &TestServer) {
     )
     .await;
 
-    // The link opens the interview: the interviewer asks about the job.
+    // The link opens the interview once the candidate accepted the notice: the interviewer
+    // asks about the job.
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/v1/interviews/{id}/consent", server.addr))
+        .bearer_auth(&token)
+        .json(&json!({"notice_version": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let mut c = Candidate::join(server, id, &token, None).await;
     hear_question(&mut c).await;
     let stored = server

@@ -61,6 +61,7 @@ fn ctx(turns: Vec<(Speaker, &str)>) -> Arc<InterviewContext> {
         role: "Backend Engineer".into(),
         job_description: Some("Rust services, Postgres.".into()),
         resume: Some("Five years of Rust.".into()),
+        settings: Default::default(),
         turns: turns
             .into_iter()
             .map(|(speaker, text)| ContextTurn {

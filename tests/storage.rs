@@ -63,6 +63,7 @@ async fn store_contract(store: Arc<dyn Store>) {
             role: "Backend Engineer".into(),
             job_description: Some("Rust, Postgres".into()),
             resume: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -410,4 +411,91 @@ async fn the_database_holds_no_audio() {
     .await
     .unwrap();
     assert_eq!(blobs, Vec::<(String, String)>::new());
+}
+
+/// A database made before interviews could be cancelled (migration 7) keeps its interviews and
+/// their turns through the migration that widens the status rule in place, and takes the new
+/// status after it.
+#[tokio::test]
+async fn an_embedded_database_from_before_cancelling_keeps_its_turns() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("viva.db");
+    let mut old = sqlx::migrate::Migrator::new(std::path::Path::new("migrations/sqlite"))
+        .await
+        .unwrap();
+    old.migrations = old
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 7)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .unwrap();
+    old.run(&pool).await.unwrap();
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO interviews (id, role, status, created_at) \
+         VALUES (?, 'Analyst', 'in_progress', '2026-11-01T00:00:00Z')",
+    )
+    .bind(id.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted, \
+         audio_ms, started_at, ended_at) VALUES (?, 1, 'candidate', 'answer', 'Kept.', 1, 0, \
+         0, '2026-11-01T00:00:00Z', '2026-11-01T00:00:01Z')",
+    )
+    .bind(id.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let turns = store.turns(id).await.unwrap();
+    assert_eq!(turns.len(), 1, "the turn survives the migration");
+    assert_eq!(turns[0].text, "Kept.");
+    let rec = store.get_interview(id).await.unwrap().unwrap();
+    assert!(
+        rec.link_works("any") && !rec.needs_consent(),
+        "old links keep working"
+    );
+    store
+        .set_status(id, InterviewStatus::Cancelled, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_interview(id).await.unwrap().unwrap().status,
+        InterviewStatus::Cancelled
+    );
+    // Cancelled is final, and the rule still refuses a status it does not know.
+    store
+        .set_status(id, InterviewStatus::Completed, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_interview(id).await.unwrap().unwrap().status,
+        InterviewStatus::Cancelled
+    );
+    let raw = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(&path))
+        .await
+        .unwrap();
+    let refused = sqlx::query("UPDATE interviews SET status = 'paused' WHERE id = ?")
+        .bind(id.to_string())
+        .execute(&raw)
+        .await;
+    assert!(refused.is_err(), "the status rule still holds");
 }

@@ -12,6 +12,7 @@
 pub mod password;
 pub mod service;
 pub mod tokens;
+pub mod watch;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

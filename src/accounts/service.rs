@@ -14,7 +14,9 @@ use uuid::Uuid;
 use super::tokens::{
     new_opaque_token, opaque_hash, AccessTokens, ACCESS_TTL, INVITE_TTL, REFRESH_TTL,
 };
+use super::watch::SessionWatch;
 use super::{password, AccountStore, Refreshed, Role, Session, User};
+use crate::audit::{self, AuditStore, Record};
 use crate::auth::AuthError;
 use crate::store::{HotState, StoreError};
 
@@ -67,19 +69,30 @@ pub enum AccessError {
 
 pub struct Accounts {
     pub store: Arc<dyn AccountStore>,
+    /// Sign-ins, failed ones and sign-outs are recorded here.
+    audit: Arc<dyn AuditStore>,
     pub tokens: AccessTokens,
     hot: Arc<dyn HotState>,
     /// Verified against when there is nothing to verify, to keep timings alike.
     dummy_hash: String,
+    /// Sockets opened with a session, closed when it ends.
+    pub watch: SessionWatch,
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn AccountStore>, hot: Arc<dyn HotState>, secret: &[u8]) -> Self {
+    pub fn new(
+        store: Arc<dyn AccountStore>,
+        hot: Arc<dyn HotState>,
+        audit: Arc<dyn AuditStore>,
+        secret: &[u8],
+    ) -> Self {
         Self {
             store,
+            audit,
             tokens: AccessTokens::new(secret),
             hot,
             dummy_hash: password::dummy_hash(),
+            watch: SessionWatch::default(),
         }
     }
 
@@ -108,8 +121,14 @@ impl Accounts {
                 }
             });
         };
+        let failed = |locked: bool| {
+            Record::new(user.organization_id, Some(user.id), "login_failed")
+                .ip(ip.as_deref())
+                .details(serde_json::json!({ "locked": locked }))
+        };
         if let Some(until) = user.locked_until.filter(|t| *t > now) {
             verify(password, &self.dummy_hash).await;
+            audit::record(self.audit.as_ref(), failed(true)).await;
             return Err(SignInError::Locked {
                 retry_after: (until - now).to_std().unwrap_or(LOCKOUT),
             });
@@ -117,28 +136,36 @@ impl Accounts {
         let hash = user.password_hash.as_deref().unwrap_or(&self.dummy_hash);
         let matches = verify(password, hash).await && user.password_hash.is_some();
         if !matches {
-            let failed = user.failed_logins + 1;
-            let (failed, locked) = if failed >= MAX_FAILED_LOGINS {
+            let failures = user.failed_logins + 1;
+            let (failures, locked) = if failures >= MAX_FAILED_LOGINS {
                 tracing::warn!(user = %user.id, "account locked after repeated failed sign-ins");
                 (
                     0,
                     Some(now + chrono::Duration::from_std(LOCKOUT).expect("fits")),
                 )
             } else {
-                (failed, None)
+                (failures, None)
             };
             self.store
-                .set_login_failures(user.id, failed, locked)
+                .set_login_failures(user.id, failures, locked)
                 .await?;
+            audit::record(self.audit.as_ref(), failed(locked.is_some())).await;
             return Err(SignInError::Invalid);
         }
         if user.disabled_at.is_some() {
+            audit::record(self.audit.as_ref(), failed(false)).await;
             return Err(SignInError::Invalid);
         }
         if user.failed_logins > 0 || user.locked_until.is_some() {
             self.store.set_login_failures(user.id, 0, None).await?;
         }
-        self.start_session(&user, now, ip).await
+        let issued = self.start_session(&user, now, ip.clone()).await?;
+        audit::record(
+            self.audit.as_ref(),
+            Record::new(user.organization_id, Some(user.id), "login").ip(ip.as_deref()),
+        )
+        .await;
+        Ok(issued)
     }
 
     async fn start_session(
@@ -182,6 +209,7 @@ impl Accounts {
             Refreshed::Unknown => Err(SignInError::Invalid),
             Refreshed::Reused { session_id } => {
                 tracing::warn!(session = %session_id, "a used refresh token was presented again; session revoked");
+                self.watch.end_session(session_id);
                 Err(SignInError::Invalid)
             }
             Refreshed::Rotated(session) => {
@@ -206,8 +234,16 @@ impl Accounts {
         }
     }
 
-    pub async fn sign_out(&self, session: Uuid) -> Result<(), StoreError> {
-        self.store.revoke_session(session, Utc::now()).await
+    /// Ends `staff`'s session: its access tokens, refresh token and sockets stop working.
+    pub async fn sign_out(&self, staff: &Staff, ip: Option<&str>) -> Result<(), StoreError> {
+        self.store.revoke_session(staff.session, Utc::now()).await?;
+        self.watch.end_session(staff.session);
+        audit::record(
+            self.audit.as_ref(),
+            Record::new(staff.org, Some(staff.user), "logout").ip(ip),
+        )
+        .await;
+        Ok(())
     }
 
     /// The staff user an access token speaks for: valid signature, audience and kind, a live

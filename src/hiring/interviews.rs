@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{Page, PageRequest};
 use crate::accounts::Scope;
 use crate::auth::{Audience, Auth};
+use crate::interview::settings::InterviewSettings;
 use crate::store::{InterviewRecord, InterviewStatus, NewInterview, StoreResult};
 
 /// What an interview was made for, and by whom.
@@ -42,6 +43,13 @@ pub struct InterviewView {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub usage: UsageView,
+    pub settings: InterviewSettings,
+    /// The candidate must accept the organization's notice before it starts.
+    pub consent_required: bool,
+    /// When the candidate accepted it.
+    pub consented_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled, as the recruiter said it.
+    pub cancel_reason: Option<String>,
 }
 
 /// `GET /v1/interviews` filters; all optional.
@@ -73,6 +81,16 @@ pub trait InterviewDirectory: Send + Sync + 'static {
         after: u64,
         limit: u32,
     ) -> StoreResult<Vec<crate::store::StoredEvent>>;
+    /// Cancels an interview that has not ended: `false` if it is not in the scope or has ended.
+    /// Final: an actor that ends it afterwards does not change its status.
+    async fn cancel_in(&self, scope: Scope, id: Uuid, reason: Option<&str>) -> StoreResult<bool>;
+    /// Makes the candidate token with id `link_id` the only one that opens the interview:
+    /// `false` if it is not in the scope or has ended.
+    async fn relink_in(&self, scope: Scope, id: Uuid, link_id: &str) -> StoreResult<bool>;
+    /// The organization an interview belongs to.
+    async fn organization_of(&self, id: Uuid) -> StoreResult<Option<Uuid>>;
+    /// Records the candidate's consent to notice `version` (the latest consent counts).
+    async fn record_consent(&self, id: Uuid, version: u32, ip: Option<&str>) -> StoreResult<()>;
     /// Newest first.
     async fn interviews_in(
         &self,
@@ -108,14 +126,55 @@ pub async fn create(
     new: &NewInterview,
     links: &InterviewLinks,
 ) -> StoreResult<Created> {
-    let rec = dir.create_in(scope, new, links).await?;
-    let token = auth.issue(rec.id);
+    let link_id = Uuid::new_v4().to_string();
+    let new = NewInterview {
+        link_id: Some(link_id.clone()),
+        ..new.clone()
+    };
+    let rec = dir.create_in(scope, &new, links).await?;
+    let link = Link::issue(auth, public_url, rec.id, link_id);
     Ok(Created {
         interview_id: rec.id,
-        url: format!("{public_url}/interview/{}#token={token}", rec.id),
-        candidate_token: token,
+        url: link.url,
+        candidate_token: link.token,
         monitor_token: auth.issue_for(Audience::Monitor, rec.id),
-        expires_at: Utc::now() + chrono::Duration::from_std(auth.ttl()).unwrap_or_default(),
+        expires_at: link.expires_at,
         record: Some(rec),
     })
+}
+
+/// A candidate's link to one interview.
+pub struct Link {
+    pub token: String,
+    /// The token travels in the fragment, which browsers never send.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Link {
+    /// The link whose token has id `link_id`.
+    pub fn issue(auth: &Auth, public_url: &str, interview: Uuid, link_id: String) -> Self {
+        let token = auth.issue_with_id(Audience::Candidate, interview, link_id);
+        Self {
+            url: format!("{public_url}/interview/{interview}#token={token}"),
+            token,
+            expires_at: Utc::now() + chrono::Duration::from_std(auth.ttl()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Re-issues an interview's candidate link: the new one works, the one before stops working.
+/// `None`: not in the scope, or ended.
+pub async fn relink(
+    dir: &dyn InterviewDirectory,
+    auth: &Auth,
+    public_url: &str,
+    scope: Scope,
+    id: Uuid,
+) -> StoreResult<Option<Link>> {
+    let link_id = Uuid::new_v4().to_string();
+    if !dir.relink_in(scope, id, &link_id).await? {
+        return Ok(None);
+    }
+    Ok(Some(Link::issue(auth, public_url, id, link_id)))
 }

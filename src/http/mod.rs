@@ -92,6 +92,8 @@ pub struct AppState {
     pub jobs: Arc<dyn JobStore>,
     pub candidates: Arc<dyn CandidateStore>,
     pub interviews: Arc<dyn InterviewDirectory>,
+    pub notices: Arc<dyn crate::consent::NoticeStore>,
+    pub audit: Arc<dyn crate::audit::AuditStore>,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -132,6 +134,8 @@ impl AppState {
             jobs: storage.jobs.clone(),
             candidates: storage.candidates.clone(),
             interviews: storage.interviews.clone(),
+            notices: storage.notices.clone(),
+            audit: storage.audit.clone(),
             store: storage.store.clone(),
             hot,
             limits: door.limits,
@@ -165,7 +169,19 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
             get(api::interviews::transcript),
         )
         .route("/v1/interviews/{id}/events", get(api::interviews::events))
-        .route("/v1/interviews/{id}/ticket", post(api::ticket))
+        .route("/v1/interviews/{id}/ticket", post(api::candidate::ticket))
+        .route("/v1/interviews/{id}/notice", get(api::candidate::notice))
+        .route("/v1/interviews/{id}/consent", post(api::candidate::consent))
+        .route("/v1/interviews/{id}/cancel", post(api::interviews::cancel))
+        .route(
+            "/v1/interviews/{id}/invite",
+            post(api::interviews::reinvite),
+        )
+        .route(
+            "/v1/org/notice",
+            get(api::org::notice).put(api::org::put_notice),
+        )
+        .route("/v1/audit", get(api::org::audit_log))
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))
         .route("/v1/auth/login", post(api::sessions::login))

@@ -74,6 +74,7 @@ impl Conversation {
             role: self.interview.role.clone(),
             job_description: self.interview.job_description.clone(),
             resume: self.interview.resume.clone(),
+            settings: self.interview.settings.clone(),
             turns: self
                 .turns
                 .iter()

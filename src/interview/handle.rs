@@ -58,6 +58,13 @@ pub enum Command {
     Snapshot {
         reply: oneshot::Sender<Snapshot>,
     },
+    /// The hiring team cancelled the interview: the interviewer says so (with `reason`) and
+    /// it ends as `cancelled`.
+    Cancel {
+        reason: Option<String>,
+    },
+    /// The candidate's link was re-issued: the connection holding the old one is closed.
+    DropCandidate,
     /// A read-only watcher: gets `ready`, a snapshot, then every event.
     Monitor {
         tx: mpsc::Sender<Outbound>,
@@ -165,6 +172,16 @@ impl InterviewHandle {
             .await
             .map_err(|_| AttachError::Stopped)?;
         rx.await.map_err(|_| AttachError::Stopped)?
+    }
+
+    /// Tells the actor the interview was cancelled; `false` if it has stopped.
+    pub async fn cancel(&self, reason: Option<String>) -> bool {
+        self.tx.send(Command::Cancel { reason }).await.is_ok()
+    }
+
+    /// Closes the candidate's connection (its link was replaced); `false` if the actor stopped.
+    pub async fn drop_candidate(&self) -> bool {
+        self.tx.send(Command::DropCandidate).await.is_ok()
     }
 
     pub async fn snapshot(&self) -> Option<Snapshot> {

@@ -7,6 +7,8 @@
 //! - [`events`]: seq numbering and the replay window.
 //! - [`conversation`]: committed turns, the model's context, snapshots.
 //! - [`remote`]: what a watcher of an interview another node drives starts from.
+//! - [`settings`]: what one interview asks of its interviewer (questions, minutes, language,
+//!   question bank, accommodations).
 
 pub mod actor;
 pub mod conversation;
@@ -15,6 +17,7 @@ pub mod handle;
 pub mod listen;
 pub mod registry;
 pub mod remote;
+pub mod settings;
 pub mod speak;
 
 use std::sync::Arc;

@@ -186,6 +186,16 @@ pub fn bank_for(role: &str) -> &'static Bank {
     }
 }
 
+/// The bank a template names (`software`, `data`, `product`; anything else: the general one).
+pub fn bank_named(template: &str) -> &'static Bank {
+    match template {
+        "software" => &SOFTWARE,
+        "data" => &DATA,
+        "product" => &PRODUCT,
+        _ => &GENERAL,
+    }
+}
+
 /// The main questions of one interview: at most `limit` of a bank's, taken from its phases in
 /// turn (warm-up, core, advanced, warm-up, …) so a short interview still walks every phase.
 pub struct Selection<'a> {
@@ -337,7 +347,15 @@ impl LlmProvider for OfflineInterviewer {
     }
 
     async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
-        let sel = bank_for(&ctx.role).select(self.max_questions);
+        let bank = match ctx.settings.template.as_deref() {
+            Some(t) => bank_named(t),
+            None => bank_for(&ctx.role),
+        };
+        let limit = ctx
+            .settings
+            .max_questions
+            .map_or(self.max_questions, |n| n as usize);
+        let sel = bank.select(limit);
         let (text, end) = reply(&sel, &ctx, plan(&sel, &ctx.turns));
         let events = tokens(&text)
             .into_iter()
@@ -421,6 +439,30 @@ mod tests {
         assert_eq!(plan(bank, &turns), Step::FollowUp(0));
     }
 
+    #[tokio::test]
+    async fn an_interviews_own_settings_choose_the_bank_and_the_length() {
+        use futures_util::StreamExt;
+        let ctx = InterviewContext {
+            role: "Backend Engineer".into(),
+            settings: crate::interview::settings::InterviewSettings {
+                max_questions: Some(2),
+                template: Some("data".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let llm = OfflineInterviewer { max_questions: 6 };
+        let mut text = String::new();
+        let mut stream = llm.stream(Arc::new(ctx)).await.unwrap();
+        while let Some(Ok(e)) = stream.next().await {
+            if let LlmEvent::Token(t) = e {
+                text.push_str(&t);
+            }
+        }
+        assert!(text.contains("about 2 questions"), "{text}");
+        assert!(text.ends_with(DATA.warm_up[0].text), "{text}");
+    }
+
     #[test]
     fn opening_names_the_interviewer_honestly() {
         let ctx = InterviewContext {
@@ -443,6 +485,7 @@ mod tests {
         assert_eq!(two.questions[0].text, SOFTWARE.warm_up[0].text);
         assert_eq!(two.questions[1].text, SOFTWARE.core[0].text);
         let ctx = InterviewContext {
+            settings: Default::default(),
             turns: vec![agent("q0"), answer(40)],
             ..Default::default()
         };

@@ -98,6 +98,8 @@ pub struct InterviewContext {
     pub role: String,
     pub job_description: Option<String>,
     pub resume: Option<String>,
+    /// The interview's own settings (questions, language, question bank).
+    pub settings: crate::interview::settings::InterviewSettings,
     pub turns: Vec<ContextTurn>,
 }
 

@@ -177,8 +177,19 @@ pub fn system_prompt(ctx: &InterviewContext, max_questions: u32) -> String {
 
 /// The system prompt, told to close once enough questions were asked.
 pub fn instructions(ctx: &InterviewContext, s: &RemoteSettings) -> String {
-    let mut system = system_prompt(ctx, s.max_questions);
-    if questions_asked(ctx) as u32 >= s.max_questions {
+    let max_questions = ctx.settings.max_questions.unwrap_or(s.max_questions);
+    let mut system = system_prompt(ctx, max_questions);
+    if let Some(t) = &ctx.settings.template {
+        system.push_str(&format!(
+            "\n\nDraw your questions from the {t} interview subject."
+        ));
+    }
+    if let Some(l) = &ctx.settings.language {
+        system.push_str(&format!(
+            "\n\nConduct the whole interview in the language with the BCP 47 tag \"{l}\"."
+        ));
+    }
+    if questions_asked(ctx) as u32 >= max_questions {
         system.push_str("\n\nYou have asked enough questions: close the interview now.");
     }
     system
@@ -340,6 +351,7 @@ mod tests {
             role: "Engineer".into(),
             job_description: None,
             resume: None,
+            settings: Default::default(),
             turns: vec![
                 turn(Speaker::Interviewer, "Tell me about a project.".into()),
                 turn(Speaker::Candidate, huge.clone()),
@@ -357,6 +369,7 @@ mod tests {
         assert!(kept[0].1.contains('\u{2026}'), "the cut is marked");
         // Turns that fit are sent whole, oldest first.
         let ctx = InterviewContext {
+            settings: Default::default(),
             turns: vec![
                 turn(Speaker::Interviewer, "Q?".into()),
                 turn(Speaker::Candidate, "A.".into()),
@@ -410,6 +423,7 @@ mod tests {
         };
         let ctx = InterviewContext {
             role: "Engineer".into(),
+            settings: Default::default(),
             turns: (0..100)
                 .map(|i| {
                     turn(

@@ -236,6 +236,7 @@ mod tests {
         };
         // Asked but unanswered: the same question again.
         let ctx = InterviewContext {
+            settings: Default::default(),
             turns: vec![q.clone()],
             ..Default::default()
         };
@@ -244,6 +245,7 @@ mod tests {
         assert!(matches!(&tokens[1], Ok(LlmEvent::Token(t)) if t == " question"));
         assert!(matches!(&tokens[2], Ok(LlmEvent::Token(t)) if t == " 1"));
         let ctx = InterviewContext {
+            settings: Default::default(),
             turns: vec![q.clone(), a.clone(), q, a],
             ..Default::default()
         };

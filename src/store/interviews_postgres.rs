@@ -15,7 +15,8 @@ use crate::hiring::{Page, PageRequest};
 
 const COLUMNS: &str = "id, status, role, job_posting_id, candidate_id, created_by, created_at, \
                        started_at, completed_at, prompt_tokens, completion_tokens, stt_seconds, \
-                       tts_characters, cost_usd::float8 AS cost_usd";
+                       tts_characters, cost_usd::float8 AS cost_usd, settings, consent_required, \
+                       consented_at, cancel_reason";
 
 fn view(r: &PgRow) -> StoreResult<InterviewView> {
     let status: &str = r.try_get("status")?;
@@ -37,6 +38,10 @@ fn view(r: &PgRow) -> StoreResult<InterviewView> {
             tts_characters: r.try_get::<i64, _>("tts_characters")? as u64,
             cost_usd: r.try_get("cost_usd")?,
         },
+        settings: serde_json::from_value(r.try_get("settings")?).unwrap_or_default(),
+        consent_required: r.try_get("consent_required")?,
+        consented_at: r.try_get("consented_at")?,
+        cancel_reason: r.try_get("cancel_reason")?,
     })
 }
 
@@ -72,8 +77,8 @@ impl InterviewDirectory for PgStore {
         let rec = InterviewRecord::scheduled(new);
         sqlx::query(
             "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
-             role, job_description, resume, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             role, job_description, resume, status, created_at, settings, link_id, \
+             consent_required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(rec.id)
         .bind(scope.org())
@@ -85,6 +90,9 @@ impl InterviewDirectory for PgStore {
         .bind(&rec.resume)
         .bind(rec.status.as_str())
         .bind(rec.created_at)
+        .bind(super::postgres::settings_json(&rec.settings))
+        .bind(&rec.link_id)
+        .bind(rec.consent_required)
         .execute(&self.pool)
         .await?;
         Ok(rec)
@@ -131,6 +139,55 @@ impl InterviewDirectory for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn cancel_in(&self, scope: Scope, id: Uuid, reason: Option<&str>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE interviews SET status = 'cancelled', cancel_reason = $1, \
+             completed_at = coalesce(completed_at, now()) \
+             WHERE id = $2 AND organization_id = $3 AND status IN ('scheduled', 'in_progress')",
+        )
+        .bind(reason)
+        .bind(id)
+        .bind(scope.org())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn relink_in(&self, scope: Scope, id: Uuid, link_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE interviews SET link_id = $1 WHERE id = $2 AND organization_id = $3 \
+             AND status IN ('scheduled', 'in_progress')",
+        )
+        .bind(link_id)
+        .bind(id)
+        .bind(scope.org())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn organization_of(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        Ok(
+            sqlx::query_scalar::<_, Uuid>("SELECT organization_id FROM interviews WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn record_consent(&self, id: Uuid, version: u32, ip: Option<&str>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE interviews SET consented_at = now(), consent_notice_version = $1, \
+             consent_ip = $2 WHERE id = $3",
+        )
+        .bind(version as i32)
+        .bind(ip)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn interviews_in(

@@ -12,10 +12,12 @@ use crate::hiring::interviews::{
     InterviewDirectory, InterviewFilter, InterviewLinks, InterviewView, UsageView,
 };
 use crate::hiring::{Page, PageRequest};
+use crate::interview::settings::InterviewSettings;
 
 const COLUMNS: &str = "id, status, role, job_posting_id, candidate_id, created_by, created_at, \
                        started_at, completed_at, prompt_tokens, completion_tokens, stt_seconds, \
-                       tts_characters, cost_usd";
+                       tts_characters, cost_usd, settings, consent_required, consented_at, \
+                       cancel_reason";
 
 fn opt_uuid(r: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
     r.try_get::<Option<&str>, _>(col)?
@@ -43,6 +45,10 @@ fn view(r: &SqliteRow) -> StoreResult<InterviewView> {
             tts_characters: r.try_get::<i64, _>("tts_characters")? as u64,
             cost_usd: r.try_get("cost_usd")?,
         },
+        settings: InterviewSettings::from_json(r.try_get("settings")?),
+        consent_required: r.try_get("consent_required")?,
+        consented_at: opt_ts(r.try_get("consented_at")?)?,
+        cancel_reason: r.try_get("cancel_reason")?,
     })
 }
 
@@ -76,8 +82,8 @@ impl InterviewDirectory for SqliteStore {
         let rec = InterviewRecord::scheduled(new);
         sqlx::query(
             "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
-             role, job_description, resume, status, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             role, job_description, resume, status, created_at, settings, link_id, \
+             consent_required) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(rec.id.to_string())
         .bind(scope.org().to_string())
@@ -89,6 +95,9 @@ impl InterviewDirectory for SqliteStore {
         .bind(&rec.resume)
         .bind(rec.status.as_str())
         .bind(ts(rec.created_at))
+        .bind(rec.settings.to_json())
+        .bind(&rec.link_id)
+        .bind(rec.consent_required)
         .execute(&self.writer)
         .await?;
         Ok(rec)
@@ -134,6 +143,57 @@ impl InterviewDirectory for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn cancel_in(&self, scope: Scope, id: Uuid, reason: Option<&str>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE interviews SET status = 'cancelled', cancel_reason = ?, \
+             completed_at = coalesce(completed_at, ?) \
+             WHERE id = ? AND organization_id = ? AND status IN ('scheduled', 'in_progress')",
+        )
+        .bind(reason)
+        .bind(ts(chrono::Utc::now()))
+        .bind(id.to_string())
+        .bind(scope.org().to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn relink_in(&self, scope: Scope, id: Uuid, link_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE interviews SET link_id = ? WHERE id = ? AND organization_id = ? \
+             AND status IN ('scheduled', 'in_progress')",
+        )
+        .bind(link_id)
+        .bind(id.to_string())
+        .bind(scope.org().to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn organization_of(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        sqlx::query_scalar::<_, String>("SELECT organization_id FROM interviews WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|s| parse_uuid(&s))
+            .transpose()
+    }
+
+    async fn record_consent(&self, id: Uuid, version: u32, ip: Option<&str>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE interviews SET consented_at = ?, consent_notice_version = ?, consent_ip = ? \
+             WHERE id = ?",
+        )
+        .bind(ts(chrono::Utc::now()))
+        .bind(i64::from(version))
+        .bind(ip)
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn interviews_in(

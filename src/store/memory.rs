@@ -50,6 +50,9 @@ impl Store for MemoryStore {
         _providers: Option<&ProviderNames>,
     ) -> StoreResult<()> {
         if let Some(mut r) = self.interviews.get_mut(&id) {
+            if r.status == InterviewStatus::Cancelled {
+                return Ok(());
+            }
             r.status = status;
             let now = Utc::now();
             if status == InterviewStatus::InProgress {

@@ -14,6 +14,8 @@ mod interviews_sqlite;
 mod jobs_postgres;
 mod jobs_sqlite;
 pub mod memory;
+mod org_postgres;
+mod org_sqlite;
 pub mod postgres;
 pub mod redis;
 pub mod sqlite;
@@ -24,6 +26,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::interview::settings::InterviewSettings;
 
 use crate::protocol::TurnKind;
 use crate::protocol::{InterviewState, Speaker, TurnTimings};
@@ -39,6 +43,8 @@ pub struct Storage {
     pub jobs: std::sync::Arc<dyn crate::hiring::jobs::JobStore>,
     pub candidates: std::sync::Arc<dyn crate::hiring::candidates::CandidateStore>,
     pub interviews: std::sync::Arc<dyn crate::hiring::interviews::InterviewDirectory>,
+    pub notices: std::sync::Arc<dyn crate::consent::NoticeStore>,
+    pub audit: std::sync::Arc<dyn crate::audit::AuditStore>,
 }
 
 impl Storage {
@@ -48,7 +54,9 @@ impl Storage {
             + crate::accounts::AccountStore
             + crate::hiring::jobs::JobStore
             + crate::hiring::candidates::CandidateStore
-            + crate::hiring::interviews::InterviewDirectory,
+            + crate::hiring::interviews::InterviewDirectory
+            + crate::consent::NoticeStore
+            + crate::audit::AuditStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -56,7 +64,9 @@ impl Storage {
             accounts: s.clone(),
             jobs: s.clone(),
             candidates: s.clone(),
-            interviews: s,
+            interviews: s.clone(),
+            notices: s.clone(),
+            audit: s,
         }
     }
 }
@@ -95,6 +105,8 @@ pub enum InterviewStatus {
     InProgress,
     Completed,
     Abandoned,
+    /// Ended by a recruiter (`POST /v1/interviews/{id}/cancel`).
+    Cancelled,
 }
 
 impl InterviewStatus {
@@ -104,6 +116,7 @@ impl InterviewStatus {
             Self::InProgress => "in_progress",
             Self::Completed => "completed",
             Self::Abandoned => "abandoned",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -113,12 +126,13 @@ impl InterviewStatus {
             "in_progress" => Self::InProgress,
             "completed" => Self::Completed,
             "abandoned" => Self::Abandoned,
+            "cancelled" => Self::Cancelled,
             _ => return None,
         })
     }
 
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Completed | Self::Abandoned)
+        matches!(self, Self::Completed | Self::Abandoned | Self::Cancelled)
     }
 }
 
@@ -127,6 +141,12 @@ pub struct NewInterview {
     pub role: String,
     pub job_description: Option<String>,
     pub resume: Option<String>,
+    pub settings: InterviewSettings,
+    /// The id of the candidate token that will open it (`None`: any valid candidate token).
+    pub link_id: Option<String>,
+    /// The candidate must accept the organization's notice before it starts (API-made
+    /// interviews; `viva interview create` makes them without).
+    pub consent_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,9 +159,25 @@ pub struct InterviewRecord {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub settings: InterviewSettings,
+    /// The id of the candidate token that opens it now; `None`: any valid candidate token.
+    pub link_id: Option<String>,
+    pub consent_required: bool,
+    pub consented_at: Option<DateTime<Utc>>,
 }
 
 impl InterviewRecord {
+    /// Whether a candidate token with this id still opens the interview (a re-issued link
+    /// replaces the one before it).
+    pub fn link_works(&self, jti: &str) -> bool {
+        self.link_id.as_deref().is_none_or(|id| id == jti)
+    }
+
+    /// The candidate still has to accept the notice.
+    pub fn needs_consent(&self) -> bool {
+        self.consent_required && self.consented_at.is_none()
+    }
+
     /// A new interview, not started yet.
     pub fn scheduled(new: &NewInterview) -> Self {
         Self {
@@ -153,6 +189,10 @@ impl InterviewRecord {
             created_at: Utc::now(),
             started_at: None,
             completed_at: None,
+            settings: new.settings.clone(),
+            link_id: new.link_id.clone(),
+            consent_required: new.consent_required,
+            consented_at: None,
         }
     }
 }
@@ -218,7 +258,8 @@ pub struct StoredEvent {
 pub trait Store: Send + Sync + 'static {
     async fn create_interview(&self, new: &NewInterview) -> StoreResult<InterviewRecord>;
     async fn get_interview(&self, id: Uuid) -> StoreResult<Option<InterviewRecord>>;
-    /// Moves an interview to `status`, stamping `started_at`/`completed_at` the first time.
+    /// Moves an interview to `status`, stamping `started_at`/`completed_at` the first time. A
+    /// cancelled interview stays cancelled.
     async fn set_status(
         &self,
         id: Uuid,

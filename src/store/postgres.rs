@@ -13,6 +13,8 @@ use chrono::Utc;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
+use crate::interview::settings::InterviewSettings;
+
 use super::{
     kind_str, parse_kind, parse_speaker, speaker_str, InterviewRecord, InterviewStatus,
     NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord, Usage,
@@ -76,6 +78,36 @@ struct InterviewRow {
     created_at: chrono::DateTime<Utc>,
     started_at: Option<chrono::DateTime<Utc>>,
     completed_at: Option<chrono::DateTime<Utc>>,
+    settings: serde_json::Value,
+    link_id: Option<String>,
+    consent_required: bool,
+    consented_at: Option<chrono::DateTime<Utc>>,
+}
+
+const INTERVIEW_COLUMNS: &str = "id, role, job_description, resume, status, created_at, \
+    started_at, completed_at, settings, link_id, consent_required, consented_at";
+
+fn interview_row(r: &sqlx::postgres::PgRow) -> StoreResult<InterviewRow> {
+    use sqlx::Row;
+    Ok(InterviewRow {
+        id: r.try_get("id")?,
+        role: r.try_get("role")?,
+        job_description: r.try_get("job_description")?,
+        resume: r.try_get("resume")?,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+        started_at: r.try_get("started_at")?,
+        completed_at: r.try_get("completed_at")?,
+        settings: r.try_get("settings")?,
+        link_id: r.try_get("link_id")?,
+        consent_required: r.try_get("consent_required")?,
+        consented_at: r.try_get("consented_at")?,
+    })
+}
+
+/// Settings as the `jsonb` column holds them.
+pub(super) fn settings_json(s: &InterviewSettings) -> serde_json::Value {
+    serde_json::to_value(s).expect("settings serialise")
 }
 
 impl TryFrom<InterviewRow> for InterviewRecord {
@@ -91,6 +123,13 @@ impl TryFrom<InterviewRow> for InterviewRecord {
             created_at: r.created_at,
             started_at: r.started_at,
             completed_at: r.completed_at,
+            settings: serde_json::from_value(r.settings).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "interview settings not understood; using the defaults");
+                InterviewSettings::default()
+            }),
+            link_id: r.link_id,
+            consent_required: r.consent_required,
+            consented_at: r.consented_at,
         })
     }
 }
@@ -136,31 +175,32 @@ impl TryFrom<TurnRow> for TurnRecord {
 impl Store for PgStore {
     async fn create_interview(&self, new: &NewInterview) -> StoreResult<InterviewRecord> {
         let rec = InterviewRecord::scheduled(new);
-        sqlx::query!(
-            "INSERT INTO interviews (id, role, job_description, resume, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            rec.id,
-            rec.role,
-            rec.job_description,
-            rec.resume,
-            rec.status.as_str(),
-            rec.created_at,
+        sqlx::query(
+            "INSERT INTO interviews (id, role, job_description, resume, status, created_at, \
+             settings, link_id, consent_required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
+        .bind(rec.id)
+        .bind(&rec.role)
+        .bind(&rec.job_description)
+        .bind(&rec.resume)
+        .bind(rec.status.as_str())
+        .bind(rec.created_at)
+        .bind(settings_json(&rec.settings))
+        .bind(&rec.link_id)
+        .bind(rec.consent_required)
         .execute(&self.pool)
         .await?;
         Ok(rec)
     }
 
     async fn get_interview(&self, id: Uuid) -> StoreResult<Option<InterviewRecord>> {
-        sqlx::query_as!(
-            InterviewRow,
-            "SELECT id, role, job_description, resume, status, created_at, started_at, completed_at
-             FROM interviews WHERE id = $1",
-            id
-        )
+        sqlx::query(&format!(
+            "SELECT {INTERVIEW_COLUMNS} FROM interviews WHERE id = $1"
+        ))
+        .bind(id)
         .fetch_optional(&self.pool)
         .await?
-        .map(InterviewRecord::try_from)
+        .map(|r| interview_row(&r).and_then(InterviewRecord::try_from))
         .transpose()
     }
 
@@ -170,20 +210,20 @@ impl Store for PgStore {
         status: InterviewStatus,
         providers: Option<&ProviderNames>,
     ) -> StoreResult<()> {
-        sqlx::query!(
+        sqlx::query(
             "UPDATE interviews SET status = $1,
                started_at = CASE WHEN $1 = 'in_progress' THEN COALESCE(started_at, now()) ELSE started_at END,
-               completed_at = CASE WHEN $1 IN ('completed', 'abandoned') THEN COALESCE(completed_at, now()) ELSE completed_at END,
+               completed_at = CASE WHEN $1 IN ('completed', 'abandoned', 'cancelled') THEN COALESCE(completed_at, now()) ELSE completed_at END,
                stt_provider = COALESCE($2, stt_provider),
                llm_provider = COALESCE($3, llm_provider),
                tts_provider = COALESCE($4, tts_provider)
-             WHERE id = $5",
-            status.as_str(),
-            providers.map(|p| p.stt.as_str()),
-            providers.map(|p| p.llm.as_str()),
-            providers.map(|p| p.tts.as_str()),
-            id,
+             WHERE id = $5 AND status <> 'cancelled'",
         )
+        .bind(status.as_str())
+        .bind(providers.map(|p| p.stt.as_str()))
+        .bind(providers.map(|p| p.llm.as_str()))
+        .bind(providers.map(|p| p.tts.as_str()))
+        .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(())

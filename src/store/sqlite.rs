@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 use uuid::Uuid;
 
+use crate::interview::settings::InterviewSettings;
+
 use super::{
     kind_str, parse_kind, parse_speaker, speaker_str, InterviewRecord, InterviewStatus,
     NewInterview, ProviderNames, Store, StoreError, StoreResult, StoredEvent, TurnRecord, Usage,
@@ -94,19 +96,18 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("wal_autocheckpoint", "0");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts.clone())
-            .await?;
-        let writer = SqlitePoolOptions::new()
+        // Migrations run on a connection of their own, closed before the store's are opened: a
+        // migration may change the schema in ways (a widened CHECK) that a connection open
+        // during it would not see.
+        let migrator = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         // Another process (`viva interview create` beside `viva serve`) may be migrating the same
         // fresh file: each migration is one transaction, so a retry sees it applied.
         let mut attempt = 0;
         loop {
-            match MIGRATOR.run(&writer).await {
+            match MIGRATOR.run(&migrator).await {
                 Ok(()) => break,
                 Err(e) if attempt < 5 => {
                     attempt += 1;
@@ -116,6 +117,15 @@ impl SqliteStore {
                 Err(e) => return Err(e.into()),
             }
         }
+        migrator.close().await;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.clone())
+            .await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await?;
         let stop = CancellationToken::new();
         // On a reader connection: a passive checkpoint needs no write lock, and the one write
         // connection stays free for commits.
@@ -156,6 +166,10 @@ impl SqliteStore {
             created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
             started_at: opt_ts(row.try_get("started_at")?)?,
             completed_at: opt_ts(row.try_get("completed_at")?)?,
+            settings: InterviewSettings::from_json(row.try_get("settings")?),
+            link_id: row.try_get("link_id")?,
+            consent_required: row.try_get("consent_required")?,
+            consented_at: opt_ts(row.try_get("consented_at")?)?,
         })
     }
 
@@ -187,8 +201,8 @@ impl Store for SqliteStore {
     async fn create_interview(&self, new: &NewInterview) -> StoreResult<InterviewRecord> {
         let rec = InterviewRecord::scheduled(new);
         sqlx::query(
-            "INSERT INTO interviews (id, role, job_description, resume, status, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO interviews (id, role, job_description, resume, status, created_at, \
+             settings, link_id, consent_required) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(rec.id.to_string())
         .bind(&rec.role)
@@ -196,6 +210,9 @@ impl Store for SqliteStore {
         .bind(&rec.resume)
         .bind(rec.status.as_str())
         .bind(ts(rec.created_at))
+        .bind(rec.settings.to_json())
+        .bind(&rec.link_id)
+        .bind(rec.consent_required)
         .execute(&self.writer)
         .await?;
         Ok(rec)
@@ -219,11 +236,11 @@ impl Store for SqliteStore {
         sqlx::query(
             "UPDATE interviews SET status = ?,
                started_at = CASE WHEN ? = 'in_progress' THEN COALESCE(started_at, ?) ELSE started_at END,
-               completed_at = CASE WHEN ? IN ('completed', 'abandoned') THEN COALESCE(completed_at, ?) ELSE completed_at END,
+               completed_at = CASE WHEN ? IN ('completed', 'abandoned', 'cancelled') THEN COALESCE(completed_at, ?) ELSE completed_at END,
                stt_provider = COALESCE(?, stt_provider),
                llm_provider = COALESCE(?, llm_provider),
                tts_provider = COALESCE(?, tts_provider)
-             WHERE id = ?",
+             WHERE id = ? AND status <> 'cancelled'",
         )
         .bind(status.as_str())
         .bind(status.as_str())

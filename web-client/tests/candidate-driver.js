@@ -134,6 +134,8 @@ try {
   await page.addInitScript(recordHistory);
   await page.goto(opts.url);
 
+  // The page first asks the server whether there is a notice to accept.
+  await page.waitForSelector("#setup:not([hidden])");
   const allowTabs = await keyboardActivate(page, "allow");
   await page.waitForSelector("#start:not([disabled])");
   await page.waitForFunction(() => document.getElementById("mic-check")?.textContent !== "");
@@ -151,6 +153,7 @@ try {
     tab.setDefaultTimeout(TIMEOUT);
     tab.on("pageerror", (e) => problems.push(`second tab pageerror: ${e.message}`));
     await tab.goto(opts.url);
+    await tab.waitForSelector("#setup:not([hidden])");
     await tab.click("#allow");
     await tab.waitForSelector("#start:not([disabled])");
     await tab.click("#start");

@@ -11,15 +11,17 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::body::Body;
+use super::body::{Body, OptionalBody};
 use super::path_id;
-use super::principal::Staff;
+use super::principal::{ClientIp, Staff};
 use crate::accounts::Role;
+use crate::audit;
 use crate::hiring::interviews::{self, InterviewFilter, InterviewLinks, InterviewView};
 use crate::hiring::jobs::Job;
 use crate::hiring::{Page, PageRequest};
 use crate::http::error::ApiError;
 use crate::http::AppState;
+use crate::interview::settings::{Accommodation, InterviewSettings};
 use crate::store::{InterviewStatus, NewInterview};
 
 #[derive(Deserialize)]
@@ -27,6 +29,12 @@ use crate::store::{InterviewStatus, NewInterview};
 pub struct NewApiInterview {
     job_id: Uuid,
     candidate_id: Uuid,
+    max_questions: Option<u32>,
+    max_minutes: Option<u32>,
+    language: Option<String>,
+    template: Option<String>,
+    #[serde(default)]
+    accommodations: Vec<Accommodation>,
 }
 
 #[derive(Deserialize)]
@@ -53,9 +61,11 @@ fn job_description(job: &Job) -> String {
     d.trim().to_owned()
 }
 
-/// `POST /v1/interviews {job_id, candidate_id}` (recruiter) → 201 `{id, status, invite_url,
-/// expires_at, job_id, candidate_id}`. The interviewer gets the job's title, description and
-/// skills and the candidate's résumé, as they are now.
+/// `POST /v1/interviews {job_id, candidate_id, max_questions?, max_minutes?, language?,
+/// template?, accommodations?}` (recruiter) → 201 `{id, status, invite_url, expires_at, job_id,
+/// candidate_id, settings}`. The interviewer gets the job's title, description and skills and
+/// the candidate's résumé, as they are now. The candidate accepts the organization's notice
+/// before it starts.
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
@@ -73,11 +83,26 @@ pub async fn create(
         .candidate(scope, req.candidate_id)
         .await?
         .ok_or_else(|| ApiError::Unprocessable("candidate_id: no such candidate".into()))?;
+    let settings = InterviewSettings {
+        max_questions: req.max_questions,
+        max_minutes: req.max_minutes,
+        // The job's language unless the interview names its own.
+        language: req
+            .language
+            .or_else(|| (!job.language.is_empty()).then(|| job.language.clone())),
+        template: req.template,
+        accommodations: req.accommodations,
+    };
+    settings.validate().map_err(ApiError::bad_request)?;
     let description = job_description(&job);
     let new = NewInterview {
         role: job.title.clone(),
         job_description: (!description.is_empty()).then_some(description),
         resume: (!candidate.resume_text.is_empty()).then(|| candidate.resume_text.clone()),
+        settings,
+        link_id: None,
+        // The candidate accepts the organization's notice before it starts.
+        consent_required: true,
     };
     let links = InterviewLinks {
         job_id: Some(job.id),
@@ -103,7 +128,131 @@ pub async fn create(
             "expires_at": created.expires_at,
             "job_id": job.id,
             "candidate_id": candidate.id,
+            "settings": new.settings,
         })),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    reason: Option<String>,
+}
+
+/// Longest cancel reason, in characters (the interviewer reads it out).
+const MAX_REASON_CHARS: usize = 300;
+
+/// `POST /v1/interviews/{id}/cancel {reason?}` (recruiter) → 200, the interview now
+/// `cancelled`. A live interview ends politely: the interviewer tells the candidate the hiring
+/// team ended it (with the reason, if given), then the stream ends (`ended`, reason
+/// `cancelled`). One that has ended is 409.
+pub async fn cancel(
+    State(app): State<AppState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    Path(raw): Path<String>,
+    OptionalBody(req): OptionalBody<CancelRequest>,
+) -> Result<Json<InterviewView>, ApiError> {
+    staff.require(Role::Recruiter)?;
+    let id = path_id(&raw)?;
+    let reason = req
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+    {
+        return Err(ApiError::bad_request(format!(
+            "reason: at most {MAX_REASON_CHARS} characters"
+        )));
+    }
+    let scope = staff.scope();
+    let view = app
+        .interviews
+        .interview_in(scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !app
+        .interviews
+        .cancel_in(scope, id, reason.as_deref())
+        .await?
+    {
+        return Err(ApiError::Conflict(format!(
+            "the interview has ended ({})",
+            view.status.as_str()
+        )));
+    }
+    // Live here: the interviewer says so and ends it. (Live on another node: the store says
+    // cancelled, so it cannot be rejoined; see docs/api.md.)
+    if let Some(handle) = app.registry.get(id) {
+        handle.cancel(reason.clone()).await;
+    }
+    let ip = ip.map(|i| i.to_string());
+    audit::record(
+        app.audit.as_ref(),
+        staff
+            .record("interview.cancelled")
+            .target("interview", id)
+            .ip(ip.as_deref())
+            .details(json!({ "reason": reason })),
+    )
+    .await;
+    tracing::info!(by = %staff.user, interview = %id, "interview cancelled");
+    app.interviews
+        .interview_in(scope, id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+/// `POST /v1/interviews/{id}/invite` (recruiter) → 201 `{id, invite_url, expires_at}`: a new
+/// candidate link; the one before stops working at once (durably: the interview's record names
+/// the link that works), and a candidate connected with it is disconnected (4001). An ended
+/// interview is 409.
+pub async fn reinvite(
+    State(app): State<AppState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    Path(raw): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    staff.require(Role::Recruiter)?;
+    let id = path_id(&raw)?;
+    let scope = staff.scope();
+    let view = app
+        .interviews
+        .interview_in(scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let link = interviews::relink(
+        app.interviews.as_ref(),
+        &app.auth,
+        &app.public_url,
+        scope,
+        id,
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "the interview has ended ({})",
+            view.status.as_str()
+        ))
+    })?;
+    if let Some(handle) = app.registry.get(id) {
+        handle.drop_candidate().await;
+    }
+    let ip = ip.map(|i| i.to_string());
+    audit::record(
+        app.audit.as_ref(),
+        staff
+            .record("interview.link_reissued")
+            .target("interview", id)
+            .ip(ip.as_deref()),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "invite_url": link.url, "expires_at": link.expires_at })),
     ))
 }
 

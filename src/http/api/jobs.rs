@@ -9,8 +9,9 @@ use serde::{Deserialize, Deserializer};
 
 use super::body::Body;
 use super::path_id;
-use super::principal::Staff;
+use super::principal::{ClientIp, Staff};
 use crate::accounts::Role;
+use crate::audit;
 use crate::hiring::jobs::{Job, JobFields, JobStatus, Seniority};
 use crate::hiring::{Page, PageRequest};
 use crate::http::error::ApiError;
@@ -134,10 +135,15 @@ pub async fn update(
 pub async fn delete(
     State(app): State<AppState>,
     staff: Staff,
+    ip: ClientIp,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(Role::Recruiter)?;
-    if app.jobs.delete_job(staff.scope(), path_id(&raw)?).await? {
+    let id = path_id(&raw)?;
+    if app.jobs.delete_job(staff.scope(), id).await? {
+        let ip = ip.text();
+        let entry = staff.record("job.deleted").target("job", id);
+        audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -1,6 +1,8 @@
-//! Plain HTTP endpoints: health, WebSocket tickets, and the recruiters' REST API v1.
+//! Plain HTTP endpoints: health, what candidates' tokens open, and the recruiters' REST API v1.
 //!
 //! - [`principal`]: who a request speaks for (the staff extractor; organization scoping).
+//! - [`candidate`]: what a candidate token opens — a WebSocket ticket, the notice, consent.
+//! - [`org`]: `/v1/org/notice` and `/v1/audit` — the organization's notice and audit log.
 //! - [`body`]: JSON bodies: unknown fields refused, size-limited, errors in the envelope.
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
 //! - [`jobs`]: `/v1/jobs` — job postings.
@@ -9,15 +11,17 @@
 //! - [`users`]: `/v1/users` — the organization's staff, and accepting an invitation.
 
 pub mod body;
+pub mod candidate;
 pub mod candidates;
 pub mod interviews;
 pub mod jobs;
+pub mod org;
 pub mod principal;
 pub mod sessions;
 pub mod users;
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -26,11 +30,8 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::{new_ticket, Audience, TICKET_TTL};
 use crate::store::StoreError;
 
-/// Tickets one interview may be issued per minute.
-const TICKETS_PER_MINUTE: u32 = 30;
 const HEALTH_PROBE: Duration = Duration::from_secs(1);
 
 /// `GET /health`: always 200 while the process serves (interviews go on through storage
@@ -107,44 +108,4 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .to_str()
         .ok()?
         .strip_prefix("Bearer ")
-}
-
-/// `POST /v1/interviews/{id}/ticket` with `Authorization: Bearer <candidate token>`:
-/// a single-use ticket, valid for 60 s, for clients that cannot set WebSocket subprotocols.
-pub async fn ticket(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
-    let token = bearer(&headers).ok_or(ApiError::Unauthorized)?;
-    let claims = app
-        .auth
-        .verify_claims(Audience::Candidate, token)
-        .map_err(|_| ApiError::Unauthorized)?;
-    match app.hot.is_revoked(&claims.jti).await {
-        Ok(false) => {}
-        Ok(true) => return Err(ApiError::Unauthorized),
-        Err(e) => tracing::warn!(error = %e, "revocation list unavailable; token accepted"),
-    }
-    let for_id = claims.interview;
-    if for_id != id {
-        // Another interview: not found (a token never learns whether another id exists).
-        return Err(ApiError::NotFound);
-    }
-    let interview = app
-        .store
-        .get_interview(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if interview.status.is_finished() {
-        return Err(ApiError::Ended);
-    }
-    per_minute(&app, &format!("ticket:{id}"), TICKETS_PER_MINUTE).await?;
-    let ticket = new_ticket();
-    app.hot.put_ticket(&ticket, id, TICKET_TTL).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "ticket": ticket, "expires_in_secs": TICKET_TTL.as_secs() })),
-    ))
 }

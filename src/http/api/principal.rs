@@ -25,6 +25,11 @@ impl Staff {
         Scope::of(self)
     }
 
+    /// An audit-log entry of `action` by this user (add a target, the address, details).
+    pub fn record<'a>(&self, action: &'a str) -> crate::audit::Record<'a> {
+        crate::audit::Record::new(self.org, Some(self.user), action)
+    }
+
     /// Refuses (403) unless the caller's role includes `needed`.
     pub fn require(&self, needed: Role) -> Result<(), ApiError> {
         if self.role.includes(needed) {
@@ -56,6 +61,13 @@ impl FromRequestParts<AppState> for Staff {
 /// client (for rate limits and the audit trail).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl ClientIp {
+    /// As the audit log and sessions store it.
+    pub fn text(self) -> Option<String> {
+        self.0.map(|ip| ip.to_string())
+    }
+}
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;

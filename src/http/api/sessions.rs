@@ -79,8 +79,13 @@ pub async fn refresh(
 }
 
 /// `POST /v1/auth/logout`: ends the session; its access token stops working at once.
-pub async fn logout(State(app): State<AppState>, staff: Staff) -> Result<Response, ApiError> {
-    app.accounts.sign_out(staff.session).await?;
+pub async fn logout(
+    State(app): State<AppState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, ApiError> {
+    let ip = ip.map(|i| i.to_string());
+    app.accounts.sign_out(&staff, ip.as_deref()).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut()
         .insert(SET_COOKIE, refresh_cookie(&app, "", Duration::ZERO));

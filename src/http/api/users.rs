@@ -19,6 +19,7 @@ use super::principal::{ClientIp, Staff};
 use super::sessions::per_ip_limit;
 use crate::accounts::service::{Invite, InviteError};
 use crate::accounts::{NewUser, Role, User};
+use crate::audit;
 use crate::hiring::{Page, PageRequest};
 use crate::http::error::ApiError;
 use crate::http::AppState;
@@ -92,6 +93,7 @@ fn link(app: &AppState, invite: &Invite) -> Value {
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
+    ip: ClientIp,
     Body(new): Body<NewStaff>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     staff.require(Role::Admin)?;
@@ -119,6 +121,10 @@ pub async fn create(
         .await?;
     let invite = app.accounts.invite(user.id).await?;
     tracing::info!(by = %staff.user, user = %user.id, role = user.role.as_str(), "staff user added");
+    let entry = staff.record("user.created").target("user", user.id);
+    let details = json!({ "role": user.role.as_str() });
+    let ip = ip.text();
+    audit::record(app.audit.as_ref(), entry.ip(ip.as_deref()).details(details)).await;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "user": UserView::from(user), "invite": link(&app, &invite) })),
@@ -161,12 +167,13 @@ pub async fn get(
 pub async fn update(
     State(app): State<AppState>,
     staff: Staff,
+    ip: ClientIp,
     Path(raw): Path<String>,
     Body(changes): Body<StaffChanges>,
 ) -> Result<Json<UserView>, ApiError> {
     staff.require(Role::Admin)?;
     let id = path_id(&raw)?;
-    change(&app, &staff, id, changes.role, changes.disabled)
+    change(&app, &staff, ip, id, changes.role, changes.disabled)
         .await
         .map(Json)
 }
@@ -175,16 +182,18 @@ pub async fn update(
 pub async fn delete(
     State(app): State<AppState>,
     staff: Staff,
+    ip: ClientIp,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(Role::Admin)?;
-    change(&app, &staff, path_id(&raw)?, None, Some(true)).await?;
+    change(&app, &staff, ip, path_id(&raw)?, None, Some(true)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn change(
     app: &AppState,
     staff: &Staff,
+    ip: ClientIp,
     id: Uuid,
     role: Option<Role>,
     disabled: Option<bool>,
@@ -200,7 +209,19 @@ async fn change(
         .update_user(staff.scope(), id, role, disabled, Utc::now())
         .await?
         .ok_or(ApiError::NotFound)?;
+    if disabled == Some(true) {
+        app.accounts.watch.end_user(id);
+    }
     tracing::info!(by = %staff.user, user = %id, ?role, ?disabled, "staff user changed");
+    let action = if disabled == Some(true) {
+        "user.disabled"
+    } else {
+        "user.updated"
+    };
+    let details = json!({ "role": role.map(Role::as_str), "disabled": disabled });
+    let ip = ip.text();
+    let entry = staff.record(action).target("user", id).ip(ip.as_deref());
+    audit::record(app.audit.as_ref(), entry.details(details)).await;
     Ok(user.into())
 }
 
@@ -209,6 +230,7 @@ async fn change(
 pub async fn password_reset(
     State(app): State<AppState>,
     staff: Staff,
+    ip: ClientIp,
     Path(raw): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     staff.require(Role::Admin)?;
@@ -223,6 +245,9 @@ pub async fn password_reset(
     }
     let invite = app.accounts.invite(user.id).await?;
     tracing::info!(by = %staff.user, user = %user.id, "password reset link issued");
+    let ip = ip.text();
+    let entry = staff.record("user.password_reset").target("user", user.id);
+    audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;
     Ok((StatusCode::CREATED, Json(link(&app, &invite))))
 }
 

@@ -1,6 +1,8 @@
-//! `GET /v1/interviews/{id}/monitor`: watch an interview live, read-only, with a monitor token.
-//! Local interviews attach to their actor; one another node drives is relayed from the shared
-//! live stream. At most `VIVA_MAX_MONITORS` per interview on a node.
+//! `GET /v1/interviews/{id}/monitor`: watch an interview live, read-only, with a monitor token
+//! or a staff access token of the interview's organization (then the socket lives as long as
+//! the staff session: signing out closes it with 4001). Local interviews attach to their actor;
+//! one another node drives is relayed from the shared live stream. At most `VIVA_MAX_MONITORS`
+//! per interview on a node.
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -9,7 +11,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::principal::{self, Authorized};
+use super::principal::{self, Authorized, StaffSession};
 use super::socket::{self, Reader, Refusal, Stop};
 use super::{attach_refusal, on_actor, upgrade, ClientSlot};
 use crate::http::AppState;
@@ -23,17 +25,21 @@ pub async fn monitor(
     auth: Authorized<principal::Monitor>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let verdict = auth.verdict.map(|p| p.interview);
+    let verdict = auth.verdict.map(|p| (p.interview, p.staff));
     upgrade(app, ws, slot, move |app, socket| {
         session(app, socket, verdict)
     })
 }
 
-async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal>) {
+async fn session(
+    app: AppState,
+    socket: WebSocket,
+    verdict: Result<(Uuid, Option<StaffSession>), Refusal>,
+) {
     let (mut sink, stream) = socket.split();
     let mut reader = Reader::new(stream, app.limits.idle_timeout);
-    let id = match verdict {
-        Ok(id) => id,
+    let (id, staff) = match verdict {
+        Ok(v) => v,
         Err(refusal) => return socket::refuse(&mut sink, &mut reader, Stop::Refuse(refusal)).await,
     };
     let Some(_seat) = app.monitors.take(id) else {
@@ -57,11 +63,23 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal
     let closer = tx.downgrade();
     drop(tx);
     let mut writer = tokio::spawn(socket::write_loop(sink, rx));
+    let watched = staff.map(|s| app.accounts.watch.watch(s.session, s.user));
+    let session_ended = async {
+        match (staff, &watched) {
+            (Some(s), Some(w)) => session_end(&app, s, &w.ended).await,
+            _ => std::future::pending().await,
+        }
+    };
     // A monitor only listens: what it sends is read (within the limits) and ignored. Browsers
     // answer the writer's pings, so one that stops answering goes idle and is closed.
     tokio::select! {
         _ = &mut writer => {}
-        stop = reader.wait_closed() => {
+        stop = async {
+            tokio::select! {
+                stop = reader.wait_closed() => stop,
+                refusal = session_ended => Stop::Refuse(refusal),
+            }
+        } => {
             if let Stop::Refuse((code, reason)) | Stop::Unreadable((code, reason)) = stop {
                 tracing::info!(interview = %id, code, reason, "closing monitor");
                 if let Some(tx) = closer.upgrade() {
@@ -74,6 +92,32 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Uuid, Refusal
             // Until the client's close: dropping a socket with unread frames resets it, and the
             // close (with its reason) could be lost.
             reader.linger(matches!(stop, Stop::Unreadable(_))).await;
+        }
+    }
+}
+
+/// Resolves when the staff session a monitor was opened with ends: at once when it ends on this
+/// node, else at the next re-check in the store.
+async fn session_end(
+    app: &AppState,
+    s: StaffSession,
+    ended: &tokio_util::sync::CancellationToken,
+) -> Refusal {
+    let mut recheck = tokio::time::interval(crate::accounts::watch::RECHECK);
+    recheck.tick().await;
+    loop {
+        tokio::select! {
+            _ = ended.cancelled() => return (close::UNAUTHORIZED, "signed out"),
+            _ = recheck.tick() => {
+                match app.accounts.session_staff(s.session, Some(s.org)).await {
+                    Ok(_) => {}
+                    Err(crate::accounts::service::AccessError::Store(e)) => {
+                        // A store outage closes nobody: the check runs again.
+                        tracing::warn!(error = %e, "cannot re-check a monitor's session");
+                    }
+                    Err(_) => return (close::UNAUTHORIZED, "session ended"),
+                }
+            }
         }
     }
 }

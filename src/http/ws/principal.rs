@@ -21,6 +21,17 @@ use crate::protocol::{close, BEARER_PREFIX};
 pub struct Principal {
     pub audience: Audience,
     pub interview: Uuid,
+    /// A monitor signed in as staff (not a monitor token): the socket lives as long as this
+    /// session.
+    pub staff: Option<StaffSession>,
+}
+
+/// The staff session a socket was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffSession {
+    pub session: Uuid,
+    pub user: Uuid,
+    pub org: Uuid,
 }
 
 /// The endpoint's audience, as a type: `Authorized<Candidate>`, `Authorized<Monitor>`.
@@ -102,20 +113,48 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
     } else {
         None
     };
+    let mut staff = None;
+    // The candidate token's id, checked against the interview's current link.
+    let mut link = None;
     let for_id = match (bearer, ticket) {
-        (Some(token), _) => {
-            let claims = app
-                .auth
-                .verify_claims(R::AUDIENCE, &token)
-                .map_err(|_| (close::UNAUTHORIZED, "invalid or expired token"))?;
-            // A hot-state outage does not lock candidates out (nothing is revoked meanwhile).
-            match app.hot.is_revoked(&claims.jti).await {
-                Ok(false) => {}
-                Ok(true) => return Err((close::UNAUTHORIZED, "token revoked")),
-                Err(e) => tracing::warn!(error = %e, "revocation list unavailable; token accepted"),
+        (Some(token), _) => match app.auth.verify_claims(R::AUDIENCE, &token) {
+            Ok(claims) => {
+                // A hot-state outage does not lock candidates out (nothing is revoked meanwhile).
+                match app.hot.is_revoked(&claims.jti).await {
+                    Ok(false) => {}
+                    Ok(true) => return Err((close::UNAUTHORIZED, "token revoked")),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "revocation list unavailable; token accepted")
+                    }
+                }
+                link = Some(claims.jti);
+                claims.interview
             }
-            claims.interview
-        }
+            // Monitors may also sign in as staff: an access token of their organization.
+            Err(_) if R::AUDIENCE == Audience::Monitor => {
+                let s = app
+                    .accounts
+                    .authenticate(&token)
+                    .await
+                    .map_err(|_| (close::UNAUTHORIZED, "invalid or expired token"))?;
+                match app.interviews.organization_of(id).await {
+                    Ok(Some(org)) if org == s.org => {}
+                    // Another organization's interview is not found (no existence oracle).
+                    Ok(_) => return Err((close::NOT_FOUND, "no such interview")),
+                    Err(e) => {
+                        tracing::error!(error = %e, "interview lookup failed");
+                        return Err((close::INTERNAL, "internal error"));
+                    }
+                }
+                staff = Some(StaffSession {
+                    session: s.session,
+                    user: s.user,
+                    org: s.org,
+                });
+                id
+            }
+            Err(_) => return Err((close::UNAUTHORIZED, "invalid or expired token")),
+        },
         (None, Some(ticket)) => match app.hot.take_ticket(&ticket).await {
             Ok(Some(id)) => id,
             Ok(None) => return Err((close::UNAUTHORIZED, "invalid, used or expired ticket")),
@@ -131,10 +170,22 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
     }
     match app.store.get_interview(id).await {
         Ok(Some(i)) if i.status.is_finished() => Err((close::ENDED, "interview ended")),
-        Ok(Some(_)) => Ok(Principal {
-            audience: R::AUDIENCE,
-            interview: id,
-        }),
+        Ok(Some(i)) => {
+            if R::AUDIENCE == Audience::Candidate {
+                // A re-issued link replaces the one before (tickets were issued for a working one).
+                if link.as_deref().is_some_and(|jti| !i.link_works(jti)) {
+                    return Err((close::UNAUTHORIZED, "link replaced"));
+                }
+                if i.needs_consent() {
+                    return Err((close::CONSENT_REQUIRED, "consent required"));
+                }
+            }
+            Ok(Principal {
+                audience: R::AUDIENCE,
+                interview: id,
+                staff,
+            })
+        }
         Ok(None) => Err((close::NOT_FOUND, "no such interview")),
         Err(e) => {
             tracing::error!(error = %e, "interview lookup failed");

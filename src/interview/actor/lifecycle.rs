@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::lines::asked_again;
+use super::lines::{asked_again, cancelled_text, CANCELLED};
 use super::upkeep::Upkeep;
 use super::writes::TurnWrites;
 use super::{restore, Actor, Phase};
@@ -97,11 +98,12 @@ impl Actor {
         })?;
         let (internal_tx, internal_rx) = mpsc::channel(256);
         let upkeep = Upkeep::start(id, &deps);
+        let end_silence_ms = interview.settings.patience(deps.cfg.end_silence_ms);
         Ok(Self {
             id,
             log: EventLog::new(r.next_seq, r.history, window),
             conv: Conversation::new(interview, r.turns, r.next_turn),
-            end_silence_ms: deps.cfg.end_silence_ms,
+            end_silence_ms,
             deps,
             cancel,
             internal_tx,
@@ -136,6 +138,7 @@ impl Actor {
             grace_until: None,
             replies: 0,
             budget_closed: false,
+            cancelled: false,
             typed: Bucket::new(
                 crate::protocol::TYPED_ANSWERS_BURST,
                 crate::protocol::TYPED_ANSWERS_PER_MINUTE / 60.0,
@@ -164,6 +167,8 @@ impl Actor {
                 }
             }));
             self.conv.interview.status = InterviewStatus::InProgress;
+            // The time budget (`max_minutes`) counts from here.
+            self.conv.interview.started_at.get_or_insert_with(Utc::now);
         }
         if self.conv.awaiting_answer() {
             // Restored after the question was asked but before an answer was committed.
@@ -188,6 +193,23 @@ impl Actor {
                     .into(),
             fatal: false,
         });
+    }
+
+    /// The hiring team cancelled the interview (the store already says so): a connected
+    /// candidate hears why, then it ends; otherwise it ends at once. Nothing more is asked.
+    pub(super) fn cancel_by_staff(&mut self, reason: Option<String>) {
+        if self.is_over() || self.cancelled {
+            return;
+        }
+        tracing::info!(interview = %self.id, "cancelled by the hiring team");
+        self.cancelled = true;
+        if self.conn.is_none() {
+            self.end(CANCELLED);
+            return;
+        }
+        self.interrupt();
+        let text = cancelled_text(reason.as_deref());
+        self.start_reply(Source::Fixed(text), TurnKind::Notice, true, Some(CANCELLED));
     }
 
     /// The interview is over: `ended` goes out now; the loop then exits, and the way out
@@ -218,14 +240,14 @@ impl Actor {
         if let Some(started) = self.status_write.take() {
             let _ = started.await;
         }
-        if let Phase::Ended(_) = self.phase {
-            if let Err(e) = self
-                .deps
-                .store
-                .set_status(self.id, InterviewStatus::Completed, None)
-                .await
-            {
-                tracing::error!(interview = %self.id, error = %e, "cannot mark interview completed");
+        if let Phase::Ended(reason) = self.phase {
+            let status = if reason == CANCELLED {
+                InterviewStatus::Cancelled
+            } else {
+                InterviewStatus::Completed
+            };
+            if let Err(e) = self.deps.store.set_status(self.id, status, None).await {
+                tracing::error!(interview = %self.id, error = %e, ?status, "cannot mark interview ended");
             }
         }
         self.final_checkpoint().await;

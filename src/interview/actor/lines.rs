@@ -17,3 +17,21 @@ pub(super) const LONG_ANSWER_TEXT: &str = "That answer reached the time limit fo
 pub(super) fn asked_again(question: &str) -> String {
     format!("Sorry, we were disconnected for a moment. Here is the question again. {question}")
 }
+
+/// `ended.reason` of an interview the hiring team cancelled.
+pub(super) const CANCELLED: &str = "cancelled";
+
+/// What the interviewer says when the hiring team cancels a live interview.
+pub(super) fn cancelled_text(reason: Option<&str>) -> String {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match reason {
+        Some(r) => format!(
+            "I am sorry, but I have to stop here: the hiring team has ended this interview. \
+             They said: {}. Thank you for your time.",
+            r.trim_end_matches(['.', '!'])
+        ),
+        None => "I am sorry, but I have to stop here: the hiring team has ended this \
+                 interview. Thank you for your time."
+            .into(),
+    }
+}

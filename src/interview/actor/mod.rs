@@ -191,6 +191,8 @@ struct Actor {
     replies: u32,
     /// The budget closing has begun.
     budget_closed: bool,
+    /// The hiring team cancelled the interview: nothing more is asked.
+    cancelled: bool,
     /// Typed answers: a few at once, then a few a minute, per interview (not per connection,
     /// so reconnecting does not refill it).
     typed: Bucket,
@@ -332,6 +334,14 @@ impl Actor {
             }
             Command::Monitor { tx, reply } => {
                 let _ = reply.send(self.add_monitor(tx));
+            }
+            Command::Cancel { reason } => self.cancel_by_staff(reason),
+            Command::DropCandidate => {
+                if self.conn.is_some() {
+                    self.send(Outbound::Close(close::UNAUTHORIZED, "link replaced"));
+                    self.conn = None;
+                    self.detached();
+                }
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.conv.snapshot(self.state, self.log.last_seq()));

@@ -4,7 +4,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::lines::BUDGET_CLOSING_TEXT;
+use super::lines::{BUDGET_CLOSING_TEXT, CANCELLED};
 use super::writes::AfterWrite;
 use super::{Actor, Phase, Speaking};
 use crate::interview::conversation::heard_text;
@@ -31,6 +31,11 @@ impl Actor {
     /// transcript bytes); once that is spent the interviewer closes politely instead, and if
     /// that closing is cut short the interview ends at once (`ended.reason = "budget"`).
     pub(super) fn begin_reply(&mut self, source: Source, kind: TurnKind, store: bool) {
+        if self.cancelled {
+            // Its closing words were cut off: nothing more is asked.
+            self.phase = Phase::Ending(CANCELLED);
+            return;
+        }
         if store {
             if let Some(spent) = self.budget_spent() {
                 if self.budget_closed {
@@ -54,12 +59,23 @@ impl Actor {
             Some("interviewer replies")
         } else if self.conv.text_bytes() >= cfg.max_transcript_bytes {
             Some("transcript bytes")
+        } else if self.over_time() {
+            Some("interview minutes")
         } else {
             None
         }
     }
 
-    fn start_reply(
+    /// The interview's own time budget (`max_minutes`) is spent.
+    fn over_time(&self) -> bool {
+        let i = &self.conv.interview;
+        match (i.settings.budget_secs(), i.started_at) {
+            (Some(budget), Some(at)) => (Utc::now() - at).num_seconds() >= budget,
+            _ => false,
+        }
+    }
+
+    pub(super) fn start_reply(
         &mut self,
         source: Source,
         kind: TurnKind,
@@ -298,11 +314,12 @@ impl Actor {
         };
         let (turn, audio_started) = (pb.turn, pb.audio_started());
         if s.kind == TurnKind::Question {
-            self.end_silence_ms = if is_open_question(&pb.text) {
+            let ms = if is_open_question(&pb.text) {
                 self.deps.cfg.open_end_silence_ms
             } else {
                 self.deps.cfg.end_silence_ms
             };
+            self.end_silence_ms = self.conv.interview.settings.patience(ms);
         }
         let rec = (s.store && !pb.text.is_empty()).then(|| TurnRecord {
             interview_id: self.id,

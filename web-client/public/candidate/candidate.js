@@ -4,7 +4,8 @@
 // sides, state, progress and time; typed answers, "repeat", "end"; reconnects with backoff,
 // `resume_from` and the resume secret, so nothing said is lost and the interview continues where
 // it was. The token (from the link's #fragment) and the secret live in sessionStorage, so a reload
-// resumes; the token is then cleared from the address bar.
+// resumes; the token is then cleared from the address bar. Interviews made through the API first
+// show the organization's notice, which the candidate accepts before anything else.
 import { Mic } from "./mic.js";
 import { Player } from "./player.js";
 
@@ -35,6 +36,8 @@ const RESUMABLE = new Set([1001, 1005, 1006, 1011, 1012, 1013, 4008]);
 const CLOSE_ENDED = 4010;
 /** The interview is live in another tab or device; trying again after the hold may take it over. */
 const CLOSE_LIVE_ELSEWHERE = 4011;
+/** The candidate has not accepted the organization's notice yet. */
+const CLOSE_CONSENT_REQUIRED = 4012;
 const LIVE_ELSEWHERE_RETRY_MS = 20000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10000;
@@ -145,7 +148,11 @@ function onMessage(m) {
     case "transcript": caption(m.turn, "candidate", m.text, m.final); break;
     case "audio_interrupted": player?.stop(); break;
     case "error": status(m.message); break;
-    case "ended": finish("The interview has ended. Thank you!"); break;
+    case "ended":
+      finish(m.reason === "cancelled"
+        ? "The hiring team has ended this interview. Thank you for your time."
+        : "The interview has ended. Thank you!");
+      break;
   }
 }
 
@@ -201,6 +208,10 @@ function connect() {
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
     } else if (e.code === CLOSE_ENDED) {
       finish("The interview has ended. Thank you!");
+    } else if (e.code === CLOSE_CONSENT_REQUIRED) {
+      player?.stop();
+      controls(false);
+      checkNotice().catch((err) => status(`The notice could not be loaded: ${err.message}`));
     } else if (e.code === CLOSE_LIVE_ELSEWHERE) {
       player?.stop();
       controls(false);
@@ -281,9 +292,85 @@ async function start() {
   $("repeat").focus();
 }
 
+/**
+ * A call with the candidate's token (`docs/api.md`, "The candidate's notice and consent").
+ * @param {string} method
+ * @param {string} path under the interview
+ * @param {object} [body]
+ */
+function call(method, path, body) {
+  return fetch(`/v1/interviews/${interviewId}/${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+}
+
+/** The notice version the candidate is reading. */
+let noticeVersion = 0;
+
+/**
+ * Shows the organization's notice if the candidate has yet to accept it, else the microphone
+ * check (or, if the interview is under way, tells the candidate to reconnect).
+ */
+async function checkNotice() {
+  const r = await call("GET", "notice");
+  if (r.status === 401) {
+    status("This link no longer works. Ask the hiring team for a new one.");
+    return;
+  }
+  if (!r.ok) {
+    status(`The interview could not be loaded (${r.status}). Try again in a moment.`);
+    return;
+  }
+  /** @type {{version: number, text: string, consent_required: boolean, consented: boolean}} */
+  const n = await r.json();
+  if (n.consent_required && !n.consented) {
+    noticeVersion = n.version;
+    $("notice-text").textContent = n.text;
+    /** @type {HTMLInputElement} */ ($("agree")).checked = false;
+    /** @type {HTMLButtonElement} */ ($("accept")).disabled = true;
+    $("notice").hidden = false;
+    $("setup").hidden = true;
+    $("live").hidden = true;
+    status("Please read this first.");
+  } else if (!ws) {
+    $("setup").hidden = false;
+  } else {
+    connect();
+  }
+}
+
+async function accept() {
+  /** @type {HTMLButtonElement} */ ($("accept")).disabled = true;
+  const r = await call("POST", "consent", { notice_version: noticeVersion });
+  if (r.status === 409) {
+    status("The notice has just changed: please read it again.");
+    await checkNotice();
+    return;
+  }
+  if (!r.ok) {
+    status(r.status === 410 ? "The interview has ended." : `Your answer could not be recorded (${r.status}). Try again.`);
+    /** @type {HTMLButtonElement} */ ($("accept")).disabled = false;
+    return;
+  }
+  $("notice").hidden = true;
+  if (ws) {
+    $("live").hidden = false;
+    connect();
+  } else {
+    $("setup").hidden = false;
+    status("Allow the microphone to begin.");
+  }
+}
+
 /** @param {object} msg */
 function send(msg) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg)); }
 
+$("agree").onchange = (e) => {
+  /** @type {HTMLButtonElement} */ ($("accept")).disabled = !(/** @type {HTMLInputElement} */ (e.target).checked);
+};
+$("accept").onclick = () => accept().catch((e) => status(`Your answer could not be sent: ${e.message}`));
 $("allow").onclick = () => allow();
 $("device").onchange = (e) => openMic(/** @type {HTMLSelectElement} */ (e.target).value)
   .catch((err) => status(`That microphone could not be opened: ${err.message}`));
@@ -299,3 +386,6 @@ $("typed").onsubmit = (e) => {
   if (text) send({ type: "answer_text", text });
   input.value = "";
 };
+
+if (token) checkNotice().catch((e) => status(`The interview could not be loaded: ${e.message}`));
+else status("This link has no interview token. Use the link you were sent.");

@@ -1,0 +1,146 @@
+//! What a candidate token opens over HTTP, besides its interview's stream: a WebSocket ticket,
+//! the organization's notice, and the candidate's consent to it. Nothing else: every other
+//! endpoint wants a staff token.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::Body;
+use super::principal::ClientIp;
+use super::{bearer, path_id, per_minute};
+use crate::auth::{new_ticket, Audience, TICKET_TTL};
+use crate::consent::{notice_of, DEFAULT_RETENTION_DAYS};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use crate::store::InterviewRecord;
+
+/// Tickets one interview may be issued per minute.
+const TICKETS_PER_MINUTE: u32 = 30;
+/// Consents one interview may record per minute.
+const CONSENTS_PER_MINUTE: u32 = 10;
+
+/// The interview `raw` names, if the request's candidate token opens it: valid, not revoked,
+/// the interview's current link, for this interview (another interview's is not found).
+async fn candidates_interview(
+    app: &AppState,
+    raw: &str,
+    headers: &HeaderMap,
+) -> Result<InterviewRecord, ApiError> {
+    let id = path_id(raw)?;
+    let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    let claims = app
+        .auth
+        .verify_claims(Audience::Candidate, token)
+        .map_err(|_| ApiError::Unauthorized)?;
+    match app.hot.is_revoked(&claims.jti).await {
+        Ok(false) => {}
+        Ok(true) => return Err(ApiError::Unauthorized),
+        Err(e) => tracing::warn!(error = %e, "revocation list unavailable; token accepted"),
+    }
+    if claims.interview != id {
+        // Another interview: not found (a token never learns whether another id exists).
+        return Err(ApiError::NotFound);
+    }
+    let interview = app
+        .store
+        .get_interview(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !interview.link_works(&claims.jti) {
+        // The link was re-issued: this one stopped working.
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(interview)
+}
+
+/// `POST /v1/interviews/{id}/ticket` with `Authorization: Bearer <candidate token>`:
+/// a single-use ticket, valid for 60 s, for clients that cannot set WebSocket subprotocols.
+pub async fn ticket(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let interview = candidates_interview(&app, &raw, &headers).await?;
+    if interview.status.is_finished() {
+        return Err(ApiError::Ended);
+    }
+    let id = interview.id;
+    per_minute(&app, &format!("ticket:{id}"), TICKETS_PER_MINUTE).await?;
+    let ticket = new_ticket();
+    app.hot.put_ticket(&ticket, id, TICKET_TTL).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "ticket": ticket, "expires_in_secs": TICKET_TTL.as_secs() })),
+    ))
+}
+
+/// `GET /v1/interviews/{id}/notice` (candidate token) → `{version, text, consent_required,
+/// consented}`: what the candidate is told before the interview starts.
+pub async fn notice(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let interview = candidates_interview(&app, &raw, &headers).await?;
+    let org = app
+        .interviews
+        .organization_of(interview.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let notice = notice_of(app.notices.as_ref(), org, DEFAULT_RETENTION_DAYS).await?;
+    Ok(Json(json!({
+        "version": notice.version,
+        "text": notice.text,
+        "consent_required": interview.consent_required,
+        "consented": interview.consented_at.is_some(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    notice_version: u32,
+}
+
+/// `POST /v1/interviews/{id}/consent {"notice_version": v}` (candidate token) → 204: the
+/// candidate accepts notice `v`, recorded with the time and their IP address. A version that is
+/// not the current one is 409 (the notice changed: read it again); an ended interview is 410.
+pub async fn consent(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    Body(req): Body<Consent>,
+) -> Result<StatusCode, ApiError> {
+    let interview = candidates_interview(&app, &raw, &headers).await?;
+    if interview.status.is_finished() {
+        return Err(ApiError::Ended);
+    }
+    per_minute(
+        &app,
+        &format!("consent:{}", interview.id),
+        CONSENTS_PER_MINUTE,
+    )
+    .await?;
+    let org = app
+        .interviews
+        .organization_of(interview.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let current = notice_of(app.notices.as_ref(), org, DEFAULT_RETENTION_DAYS).await?;
+    if req.notice_version != current.version {
+        return Err(ApiError::Conflict(format!(
+            "notice_version: the notice is at version {} now; read it again",
+            current.version
+        )));
+    }
+    let ip = ip.map(|i| i.to_string());
+    app.interviews
+        .record_consent(interview.id, current.version, ip.as_deref())
+        .await?;
+    tracing::info!(interview = %interview.id, version = current.version, "candidate consented");
+    Ok(StatusCode::NO_CONTENT)
+}
