@@ -30,6 +30,8 @@
 //!   (organization-scoped).
 //! - [`consent`]: the notice a candidate accepts before an AI interview starts.
 //! - [`audit`]: the audit log (who did what in an organization, when, from where).
+//! - [`retention`]: the background task deleting interview data past its organization's
+//!   retention.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
 
@@ -46,6 +48,7 @@ pub mod interview;
 pub mod protocol;
 pub mod providers;
 pub mod rate;
+pub mod retention;
 pub mod secret;
 pub mod server;
 pub mod store;

@@ -166,6 +166,7 @@ pub async fn run(
     let auth = Arc::new(auth(&cfg)?);
     let accounts = Arc::new(Accounts::new(
         storage.accounts.clone(),
+        storage.keys.clone(),
         hot.clone(),
         storage.audit.clone(),
         &signing_key(&cfg)?,
@@ -227,6 +228,13 @@ pub async fn run(
         tracker.clone(),
     );
     let router = http::router(state, http_cfg.web_dir.as_deref(), http_cfg.https());
+    // Interview data past each organization's retention is deleted in the background.
+    let retention = crate::retention::Retention {
+        orgs: storage.orgs.clone(),
+        interviews: storage.interviews.clone(),
+        audit: storage.audit.clone(),
+    };
+    tokio::spawn(retention.run(root.child_token()));
 
     log_sources(&cfg);
     tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), max_connections, "viva listening");

@@ -4,11 +4,16 @@
 //! - [`password`]: argon2id hashing and the password policy.
 //! - [`tokens`]: access tokens (15-minute JWTs) and opaque refresh tokens.
 //! - [`service`]: sign-in, refresh (with reuse detection), sign-out, lockout.
+//! - [`keys`]: API keys (service accounts with a role, stored hashed, revocable).
+//! - [`organization`]: an organization's settings (retention, defaults for its interviews).
+//! - [`watch`]: sockets opened with a staff session, closed when it ends.
 //! - [`AccountStore`]: what they need from the durable store (SQLite and Postgres implement it).
 //!
 //! Every staff user belongs to one organization; what they can reach is scoped to it by the
 //! principal the HTTP layer extracts (`http::api::principal`), never per handler.
 
+pub mod keys;
+pub mod organization;
 pub mod password;
 pub mod service;
 pub mod tokens;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::keys::{is_api_key, ApiKey, ApiKeyStore};
 use super::tokens::{
     new_opaque_token, opaque_hash, AccessTokens, ACCESS_TTL, INVITE_TTL, REFRESH_TTL,
 };
@@ -29,10 +30,27 @@ pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// the token, so a changed role applies at once).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staff {
+    /// The user (for an API key: the admin who made it; its actions are theirs).
     pub user: Uuid,
     pub org: Uuid,
     pub role: Role,
+    /// The sign-in session (for an API key: the key's id).
     pub session: Uuid,
+    /// Set when the request came with an API key rather than a sign-in.
+    pub api_key: Option<Uuid>,
+}
+
+impl Staff {
+    /// What a request with this API key may do.
+    pub fn of_key(key: &ApiKey) -> Self {
+        Self {
+            user: key.created_by,
+            org: key.organization_id,
+            role: key.role,
+            session: key.id,
+            api_key: Some(key.id),
+        }
+    }
 }
 
 /// What signing in or refreshing hands out.
@@ -69,6 +87,7 @@ pub enum AccessError {
 
 pub struct Accounts {
     pub store: Arc<dyn AccountStore>,
+    pub keys: Arc<dyn ApiKeyStore>,
     /// Sign-ins, failed ones and sign-outs are recorded here.
     audit: Arc<dyn AuditStore>,
     pub tokens: AccessTokens,
@@ -82,12 +101,14 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(
         store: Arc<dyn AccountStore>,
+        keys: Arc<dyn ApiKeyStore>,
         hot: Arc<dyn HotState>,
         audit: Arc<dyn AuditStore>,
         secret: &[u8],
     ) -> Self {
         Self {
             store,
+            keys,
             audit,
             tokens: AccessTokens::new(secret),
             hot,
@@ -249,6 +270,14 @@ impl Accounts {
     /// The staff user an access token speaks for: valid signature, audience and kind, a live
     /// session, an enabled user still in the token's organization.
     pub async fn authenticate(&self, token: &str) -> Result<Staff, AccessError> {
+        if is_api_key(token) {
+            let key = self
+                .keys
+                .key_by_hash(&opaque_hash(token))
+                .await?
+                .ok_or(AccessError::Invalid)?;
+            return Ok(Staff::of_key(&key));
+        }
         let claims = self.tokens.verify(token).map_err(|e| match e {
             AuthError::Expired | AuthError::Invalid => AccessError::Invalid,
         })?;
@@ -273,7 +302,26 @@ impl Accounts {
             org: user.organization_id,
             role: user.role,
             session: session.id,
+            api_key: None,
         })
+    }
+
+    /// Whether what a socket was opened with still works: the sign-in session (in
+    /// `org`), or the API key (`api_key`: the session is the key's id).
+    pub async fn still_valid(
+        &self,
+        session: Uuid,
+        org: Uuid,
+        api_key: bool,
+    ) -> Result<(), AccessError> {
+        if api_key {
+            match self.keys.working_key(session).await? {
+                Some(k) if k.organization_id == org => Ok(()),
+                _ => Err(AccessError::Ended),
+            }
+        } else {
+            self.session_staff(session, Some(org)).await.map(|_| ())
+        }
     }
 }
 

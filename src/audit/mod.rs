@@ -39,6 +39,8 @@ pub struct Record<'a> {
     pub target: Option<(&'a str, String)>,
     pub ip: Option<&'a str>,
     pub details: serde_json::Value,
+    /// The API key the actor acted with (kept in `details.api_key`).
+    pub api_key: Option<Uuid>,
 }
 
 impl<'a> Record<'a> {
@@ -50,7 +52,13 @@ impl<'a> Record<'a> {
             target: None,
             ip: None,
             details: serde_json::Value::Object(Default::default()),
+            api_key: None,
         }
+    }
+
+    pub fn via_key(mut self, key: Option<Uuid>) -> Self {
+        self.api_key = key;
+        self
     }
 
     pub fn target(mut self, kind: &'a str, id: impl ToString) -> Self {
@@ -82,7 +90,12 @@ pub trait AuditStore: Send + Sync + 'static {
 }
 
 /// Writes `entry`; a failure is logged, never returned (the action it records has happened).
-pub async fn record(store: &dyn AuditStore, entry: Record<'_>) {
+pub async fn record(store: &dyn AuditStore, mut entry: Record<'_>) {
+    if let Some(key) = entry.api_key {
+        if let serde_json::Value::Object(d) = &mut entry.details {
+            d.insert("api_key".into(), key.to_string().into());
+        }
+    }
     if let Err(e) = store.append(&entry).await {
         tracing::error!(error = %e, action = entry.action, "audit entry not written");
     }

@@ -77,7 +77,10 @@ pub trait CandidateStore: Send + Sync + 'static {
         id: Uuid,
         c: &CandidateFields,
     ) -> StoreResult<Option<Candidate>>;
-    async fn delete_candidate(&self, scope: Scope, id: Uuid) -> StoreResult<bool>;
+    /// Deletes the candidate and their interviews with everything held about them (turns,
+    /// events, analyses), in one transaction: the number of interviews deleted, or `None` if
+    /// there is no such candidate in the organization.
+    async fn delete_candidate(&self, scope: Scope, id: Uuid) -> StoreResult<Option<u64>>;
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub struct InterviewView {
     pub consented_at: Option<DateTime<Utc>>,
     /// Why it was cancelled, as the recruiter said it.
     pub cancel_reason: Option<String>,
+    /// When its transcript and events were deleted (past the organization's retention).
+    pub purged_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /v1/interviews` filters; all optional.
@@ -91,6 +93,9 @@ pub trait InterviewDirectory: Send + Sync + 'static {
     async fn organization_of(&self, id: Uuid) -> StoreResult<Option<Uuid>>;
     /// Records the candidate's consent to notice `version` (the latest consent counts).
     async fn record_consent(&self, id: Uuid, version: u32, ip: Option<&str>) -> StoreResult<()>;
+    /// Deletes the transcripts, event logs, analyses and résumé / job description copies of
+    /// `org`'s interviews made before `cutoff` that are not live, marking them purged: how many.
+    async fn purge_before(&self, org: Uuid, cutoff: DateTime<Utc>) -> StoreResult<u64>;
     /// Newest first.
     async fn interviews_in(
         &self,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Request;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
@@ -94,6 +94,7 @@ pub struct AppState {
     pub interviews: Arc<dyn InterviewDirectory>,
     pub notices: Arc<dyn crate::consent::NoticeStore>,
     pub audit: Arc<dyn crate::audit::AuditStore>,
+    pub orgs: Arc<dyn crate::accounts::organization::OrgStore>,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -136,6 +137,7 @@ impl AppState {
             interviews: storage.interviews.clone(),
             notices: storage.notices.clone(),
             audit: storage.audit.clone(),
+            orgs: storage.orgs.clone(),
             store: storage.store.clone(),
             hot,
             limits: door.limits,
@@ -182,6 +184,10 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
             get(api::org::notice).put(api::org::put_notice),
         )
         .route("/v1/audit", get(api::org::audit_log))
+        .route("/v1/candidates/{id}/export", get(api::candidates::export))
+        .route("/v1/org", get(api::org::get).patch(api::org::update))
+        .route("/v1/api-keys", post(api::keys::create).get(api::keys::list))
+        .route("/v1/api-keys/{id}", delete(api::keys::revoke))
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))
         .route("/v1/auth/login", post(api::sessions::login))

@@ -118,12 +118,25 @@ impl CandidateStore for PgStore {
         .transpose()
     }
 
-    async fn delete_candidate(&self, scope: Scope, id: Uuid) -> StoreResult<bool> {
+    async fn delete_candidate(&self, scope: Scope, id: Uuid) -> StoreResult<Option<u64>> {
+        let mut tx = self.pool.begin().await?;
+        // Their interviews first: turns, events and analyses go with them (ON DELETE CASCADE).
+        let interviews =
+            sqlx::query("DELETE FROM interviews WHERE candidate_id = $1 AND organization_id = $2")
+                .bind(id)
+                .bind(scope.org())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         let done = sqlx::query("DELETE FROM candidates WHERE id = $1 AND organization_id = $2")
             .bind(id)
             .bind(scope.org())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(interviews))
     }
 }

@@ -128,12 +128,25 @@ impl CandidateStore for SqliteStore {
         self.candidate(scope, id).await
     }
 
-    async fn delete_candidate(&self, scope: Scope, id: Uuid) -> StoreResult<bool> {
+    async fn delete_candidate(&self, scope: Scope, id: Uuid) -> StoreResult<Option<u64>> {
+        let mut tx = self.writer.begin().await?;
+        // Their interviews first: turns and events go with them (ON DELETE CASCADE).
+        let interviews =
+            sqlx::query("DELETE FROM interviews WHERE candidate_id = ? AND organization_id = ?")
+                .bind(id.to_string())
+                .bind(scope.org().to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         let done = sqlx::query("DELETE FROM candidates WHERE id = ? AND organization_id = ?")
             .bind(id.to_string())
             .bind(scope.org().to_string())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(interviews))
     }
 }

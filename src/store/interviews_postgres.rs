@@ -1,6 +1,7 @@
 //! [`InterviewDirectory`] on Postgres.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -16,7 +17,7 @@ use crate::hiring::{Page, PageRequest};
 const COLUMNS: &str = "id, status, role, job_posting_id, candidate_id, created_by, created_at, \
                        started_at, completed_at, prompt_tokens, completion_tokens, stt_seconds, \
                        tts_characters, cost_usd::float8 AS cost_usd, settings, consent_required, \
-                       consented_at, cancel_reason";
+                       consented_at, cancel_reason, purged_at";
 
 fn view(r: &PgRow) -> StoreResult<InterviewView> {
     let status: &str = r.try_get("status")?;
@@ -42,6 +43,7 @@ fn view(r: &PgRow) -> StoreResult<InterviewView> {
         consent_required: r.try_get("consent_required")?,
         consented_at: r.try_get("consented_at")?,
         cancel_reason: r.try_get("cancel_reason")?,
+        purged_at: r.try_get("purged_at")?,
     })
 }
 
@@ -188,6 +190,32 @@ impl InterviewDirectory for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn purge_before(&self, org: Uuid, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        const OLD: &str = "organization_id = $1 AND created_at < $2 AND purged_at IS NULL \
+                           AND status <> 'in_progress'";
+        let mut tx = self.pool.begin().await?;
+        for table in ["turns", "events", "assessments"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE interview_id IN (SELECT id FROM interviews WHERE {OLD})"
+            ))
+            .bind(org)
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let purged = sqlx::query(&format!(
+            "UPDATE interviews SET purged_at = now(), resume = NULL, job_description = NULL \
+             WHERE {OLD}"
+        ))
+        .bind(org)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(purged)
     }
 
     async fn interviews_in(

@@ -1,6 +1,7 @@
 //! [`InterviewDirectory`] on the embedded SQLite store.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -17,7 +18,7 @@ use crate::interview::settings::InterviewSettings;
 const COLUMNS: &str = "id, status, role, job_posting_id, candidate_id, created_by, created_at, \
                        started_at, completed_at, prompt_tokens, completion_tokens, stt_seconds, \
                        tts_characters, cost_usd, settings, consent_required, consented_at, \
-                       cancel_reason";
+                       cancel_reason, purged_at";
 
 fn opt_uuid(r: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
     r.try_get::<Option<&str>, _>(col)?
@@ -49,6 +50,7 @@ fn view(r: &SqliteRow) -> StoreResult<InterviewView> {
         consent_required: r.try_get("consent_required")?,
         consented_at: opt_ts(r.try_get("consented_at")?)?,
         cancel_reason: r.try_get("cancel_reason")?,
+        purged_at: opt_ts(r.try_get("purged_at")?)?,
     })
 }
 
@@ -194,6 +196,33 @@ impl InterviewDirectory for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn purge_before(&self, org: Uuid, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        const OLD: &str = "organization_id = ?1 AND created_at < ?2 AND purged_at IS NULL \
+                           AND status <> 'in_progress'";
+        let mut tx = self.writer.begin().await?;
+        for table in ["turns", "events"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE interview_id IN (SELECT id FROM interviews WHERE {OLD})"
+            ))
+            .bind(org.to_string())
+            .bind(ts(cutoff))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let purged = sqlx::query(&format!(
+            "UPDATE interviews SET purged_at = ?3, resume = NULL, job_description = NULL \
+             WHERE {OLD}"
+        ))
+        .bind(org.to_string())
+        .bind(ts(cutoff))
+        .bind(ts(chrono::Utc::now()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(purged)
     }
 
     async fn interviews_in(

@@ -13,6 +13,8 @@ mod interviews_postgres;
 mod interviews_sqlite;
 mod jobs_postgres;
 mod jobs_sqlite;
+mod keys_postgres;
+mod keys_sqlite;
 pub mod memory;
 mod org_postgres;
 mod org_sqlite;
@@ -45,6 +47,8 @@ pub struct Storage {
     pub interviews: std::sync::Arc<dyn crate::hiring::interviews::InterviewDirectory>,
     pub notices: std::sync::Arc<dyn crate::consent::NoticeStore>,
     pub audit: std::sync::Arc<dyn crate::audit::AuditStore>,
+    pub keys: std::sync::Arc<dyn crate::accounts::keys::ApiKeyStore>,
+    pub orgs: std::sync::Arc<dyn crate::accounts::organization::OrgStore>,
 }
 
 impl Storage {
@@ -56,7 +60,9 @@ impl Storage {
             + crate::hiring::candidates::CandidateStore
             + crate::hiring::interviews::InterviewDirectory
             + crate::consent::NoticeStore
-            + crate::audit::AuditStore,
+            + crate::audit::AuditStore
+            + crate::accounts::keys::ApiKeyStore
+            + crate::accounts::organization::OrgStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -66,7 +72,9 @@ impl Storage {
             candidates: s.clone(),
             interviews: s.clone(),
             notices: s.clone(),
-            audit: s,
+            audit: s.clone(),
+            keys: s.clone(),
+            orgs: s,
         }
     }
 }

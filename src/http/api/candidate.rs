@@ -12,7 +12,7 @@ use super::body::Body;
 use super::principal::ClientIp;
 use super::{bearer, path_id, per_minute};
 use crate::auth::{new_ticket, Audience, TICKET_TTL};
-use crate::consent::{notice_of, DEFAULT_RETENTION_DAYS};
+use crate::consent::notice_of;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::InterviewRecord;
@@ -90,7 +90,8 @@ pub async fn notice(
         .organization_of(interview.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let notice = notice_of(app.notices.as_ref(), org, DEFAULT_RETENTION_DAYS).await?;
+    let days = super::org::retention_days(&app, org).await?;
+    let notice = notice_of(app.notices.as_ref(), org, days).await?;
     Ok(Json(json!({
         "version": notice.version,
         "text": notice.text,
@@ -130,7 +131,8 @@ pub async fn consent(
         .organization_of(interview.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let current = notice_of(app.notices.as_ref(), org, DEFAULT_RETENTION_DAYS).await?;
+    let days = super::org::retention_days(&app, org).await?;
+    let current = notice_of(app.notices.as_ref(), org, days).await?;
     if req.notice_version != current.version {
         return Err(ApiError::Conflict(format!(
             "notice_version: the notice is at version {} now; read it again",

@@ -7,8 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::body::Body;
+use super::interviews;
 use super::path_id;
 use super::principal::{ClientIp, Staff};
 use crate::accounts::Role;
@@ -123,7 +125,9 @@ pub async fn update(
     c.map(Json).ok_or(ApiError::NotFound)
 }
 
-/// `DELETE /v1/candidates/{id}` (recruiter) → 204.
+/// `DELETE /v1/candidates/{id}` (recruiter) → 204: the candidate and their interviews with
+/// everything held about them (transcripts, event logs, analyses) are deleted; a live one is
+/// cancelled first. Recorded in the audit log.
 pub async fn delete(
     State(app): State<AppState>,
     staff: Staff,
@@ -131,13 +135,58 @@ pub async fn delete(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(Role::Recruiter)?;
-    let id = path_id(&raw)?;
-    if app.candidates.delete_candidate(staff.scope(), id).await? {
-        let ip = ip.text();
-        let entry = staff.record("candidate.deleted").target("candidate", id);
-        audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
+    let (scope, id) = (staff.scope(), path_id(&raw)?);
+    app.candidates
+        .candidate(scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    // A live interview ends before its data goes (its actor would write turns for nothing).
+    for i in interviews::of_candidate(&app, scope, id).await? {
+        if let Some(handle) = app.registry.get(i.id) {
+            handle.cancel(None).await;
+        }
     }
+    let deleted = app
+        .candidates
+        .delete_candidate(scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let ip = ip.text();
+    let entry = staff.record("candidate.deleted").target("candidate", id);
+    let details = json!({ "interviews_deleted": deleted });
+    audit::record(app.audit.as_ref(), entry.ip(ip.as_deref()).details(details)).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/candidates/{id}/export` (recruiter) → everything held about a candidate as one
+/// document (a data subject's access request): `{exported_at, candidate, interviews: [{…the
+/// interview, transcript}]}`. Recorded in the audit log.
+pub async fn export(
+    State(app): State<AppState>,
+    staff: Staff,
+    ip: ClientIp,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    staff.require(Role::Recruiter)?;
+    let (scope, id) = (staff.scope(), path_id(&raw)?);
+    let candidate = app
+        .candidates
+        .candidate(scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut out = Vec::new();
+    for view in interviews::of_candidate(&app, scope, id).await? {
+        let transcript = interviews::transcript_of(&app, &view).await?;
+        let mut v = serde_json::to_value(&view).map_err(|e| ApiError::Internal(e.into()))?;
+        v["transcript"] = transcript["turns"].clone();
+        out.push(v);
+    }
+    let ip = ip.text();
+    let entry = staff.record("candidate.exported").target("candidate", id);
+    audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;
+    Ok(Json(json!({
+        "exported_at": chrono::Utc::now(),
+        "candidate": candidate,
+        "interviews": out,
+    })))
 }

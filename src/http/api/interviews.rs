@@ -87,12 +87,22 @@ pub async fn create(
         max_questions: req.max_questions,
         max_minutes: req.max_minutes,
         // The job's language unless the interview names its own.
-        language: req
-            .language
-            .or_else(|| (!job.language.is_empty()).then(|| job.language.clone())),
+        language: req.language,
         template: req.template,
         accommodations: req.accommodations,
     };
+    // The organization's defaults fill what the request leaves out.
+    let defaults = app
+        .orgs
+        .org_settings(staff.org)
+        .await?
+        .map(|o| o.interview_defaults)
+        .unwrap_or_default();
+    let mut settings = settings.or(&defaults);
+    // Then the job's language.
+    if settings.language.is_none() && !job.language.is_empty() {
+        settings.language = Some(job.language.clone());
+    }
     settings.validate().map_err(ApiError::bad_request)?;
     let description = job_description(&job);
     let new = NewInterview {
@@ -320,6 +330,11 @@ pub async fn transcript(
         .interview_in(staff.scope(), path_id(&raw)?)
         .await?
         .ok_or(ApiError::NotFound)?;
+    Ok(Json(transcript_of(&app, &view).await?))
+}
+
+/// An interview's transcript as `/transcript` answers it.
+pub(crate) async fn transcript_of(app: &AppState, view: &InterviewView) -> Result<Value, ApiError> {
     let turns = app.store.turns(view.id).await?;
     // The interview's start: when it was started, else its first turn.
     let origin = view
@@ -340,11 +355,40 @@ pub async fn transcript(
             interrupted: t.interrupted,
         })
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "interview_id": view.id,
         "started_at": origin,
         "turns": turns,
-    })))
+    }))
+}
+
+/// Every interview of a candidate (all pages), newest first.
+pub(crate) async fn of_candidate(
+    app: &AppState,
+    scope: crate::accounts::Scope,
+    candidate: Uuid,
+) -> Result<Vec<InterviewView>, ApiError> {
+    let filter = InterviewFilter {
+        candidate_id: Some(candidate),
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    for page in 1.. {
+        let got = app
+            .interviews
+            .interviews_in(
+                scope,
+                &filter,
+                PageRequest::new(Some(page), Some(PageRequest::MAX_PER_PAGE)),
+            )
+            .await?;
+        let last = page >= got.pages;
+        all.extend(got.items);
+        if last {
+            break;
+        }
+    }
+    Ok(all)
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,9 @@
 //!
 //! - [`principal`]: who a request speaks for (the staff extractor; organization scoping).
 //! - [`candidate`]: what a candidate token opens — a WebSocket ticket, the notice, consent.
-//! - [`org`]: `/v1/org/notice` and `/v1/audit` — the organization's notice and audit log.
+//! - [`org`]: `/v1/org`, `/v1/org/notice` and `/v1/audit` — the organization's settings, its
+//!   notice and its audit log.
+//! - [`keys`]: `/v1/api-keys` — service accounts.
 //! - [`body`]: JSON bodies: unknown fields refused, size-limited, errors in the envelope.
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
 //! - [`jobs`]: `/v1/jobs` — job postings.
@@ -15,6 +17,7 @@ pub mod candidate;
 pub mod candidates;
 pub mod interviews;
 pub mod jobs;
+pub mod keys;
 pub mod org;
 pub mod principal;
 pub mod sessions;

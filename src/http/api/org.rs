@@ -1,5 +1,5 @@
-//! The organization's own records: the notice candidates accept (`/v1/org/notice`) and the
-//! audit log (`/v1/audit`).
+//! The organization itself: its settings (`/v1/org`), the notice candidates accept
+//! (`/v1/org/notice`) and the audit log (`/v1/audit`).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -9,18 +9,114 @@ use serde_json::json;
 
 use super::body::Body;
 use super::principal::{ClientIp, Staff};
+use crate::accounts::organization::{OrgChanges, OrgSettings, RETENTION_DAYS};
 use crate::accounts::Role;
 use crate::audit::{self, AuditEntry};
 use crate::consent::{notice_of, Notice, DEFAULT_RETENTION_DAYS, MAX_NOTICE_CHARS};
 use crate::hiring::{Page, PageRequest};
 use crate::http::error::ApiError;
 use crate::http::AppState;
+use crate::interview::settings::InterviewSettings;
+
+/// The organization's settings, or 404 (it cannot be gone while its staff are signed in).
+async fn settings_of(app: &AppState, staff: &Staff) -> Result<OrgSettings, ApiError> {
+    app.orgs
+        .org_settings(staff.org)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// How long `org` keeps data (what the default notice tells candidates).
+pub(crate) async fn retention_days(app: &AppState, org: uuid::Uuid) -> Result<u32, ApiError> {
+    Ok(app
+        .orgs
+        .org_settings(org)
+        .await?
+        .map_or(DEFAULT_RETENTION_DAYS, |o| o.retention_days))
+}
+
+/// `GET /v1/org` (any staff) → `{id, name, retention_days, integrity_signals,
+/// interview_defaults, created_at, notice: {version, text, created_at}}`.
+pub async fn get(
+    State(app): State<AppState>,
+    staff: Staff,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let org = settings_of(&app, &staff).await?;
+    let notice = notice_of(app.notices.as_ref(), staff.org, org.retention_days).await?;
+    let mut body = serde_json::to_value(&org).map_err(|e| ApiError::Internal(e.into()))?;
+    body["notice"] = serde_json::to_value(&notice).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPatch {
+    name: Option<String>,
+    retention_days: Option<u32>,
+    integrity_signals: Option<bool>,
+    interview_defaults: Option<InterviewSettings>,
+}
+
+/// `PATCH /v1/org {name?, retention_days?, integrity_signals?, interview_defaults?}` (admin)
+/// → the settings. The notice has its own endpoint (`PUT /v1/org/notice`).
+pub async fn update(
+    State(app): State<AppState>,
+    staff: Staff,
+    ip: ClientIp,
+    Body(req): Body<OrgPatch>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    staff.require(Role::Admin)?;
+    let name = req.name.map(|n| n.trim().to_owned());
+    if name
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.chars().count() > 200)
+    {
+        return Err(ApiError::bad_request("name: from 1 to 200 characters"));
+    }
+    if let Some(d) = req.retention_days {
+        if !RETENTION_DAYS.contains(&d) {
+            return Err(ApiError::bad_request(format!(
+                "retention_days: from {} to {}",
+                RETENTION_DAYS.start(),
+                RETENTION_DAYS.end()
+            )));
+        }
+    }
+    if let Some(d) = &req.interview_defaults {
+        d.validate()
+            .map_err(|e| ApiError::bad_request(format!("interview_defaults.{e}")))?;
+    }
+    let changes = OrgChanges {
+        name,
+        retention_days: req.retention_days,
+        integrity_signals: req.integrity_signals,
+        interview_defaults: req.interview_defaults,
+    };
+    app.orgs
+        .update_org(staff.org, &changes)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let ip = ip.text();
+    let details = json!({
+        "name": changes.name,
+        "retention_days": changes.retention_days,
+        "integrity_signals": changes.integrity_signals,
+        "interview_defaults": changes.interview_defaults,
+    });
+    let entry = staff
+        .record("org.updated")
+        .ip(ip.as_deref())
+        .details(details);
+    audit::record(app.audit.as_ref(), entry).await;
+    get(State(app), staff).await
+}
 
 /// `GET /v1/org/notice` (any staff) → `{version, text, created_at}`: the notice candidates see
 /// now (version 0: the server's default).
 pub async fn notice(State(app): State<AppState>, staff: Staff) -> Result<Json<Notice>, ApiError> {
+    let days = retention_days(&app, staff.org).await?;
     Ok(Json(
-        notice_of(app.notices.as_ref(), staff.org, DEFAULT_RETENTION_DAYS).await?,
+        notice_of(app.notices.as_ref(), staff.org, days).await?,
     ))
 }
 
@@ -35,7 +131,7 @@ pub struct NewNotice {
 pub async fn put_notice(
     State(app): State<AppState>,
     staff: Staff,
-    ClientIp(ip): ClientIp,
+    ip: ClientIp,
     Body(req): Body<NewNotice>,
 ) -> Result<Json<Notice>, ApiError> {
     staff.require(Role::Admin)?;
@@ -49,7 +145,7 @@ pub async fn put_notice(
         .notices
         .add_notice(staff.org, text, Some(staff.user))
         .await?;
-    let ip = ip.map(|i| i.to_string());
+    let ip = ip.text();
     audit::record(
         app.audit.as_ref(),
         staff

@@ -27,7 +27,7 @@ impl Staff {
 
     /// An audit-log entry of `action` by this user (add a target, the address, details).
     pub fn record<'a>(&self, action: &'a str) -> crate::audit::Record<'a> {
-        crate::audit::Record::new(self.org, Some(self.user), action)
+        crate::audit::Record::new(self.org, Some(self.user), action).via_key(self.api_key)
     }
 
     /// Refuses (403) unless the caller's role includes `needed`.

@@ -84,6 +84,11 @@ pub async fn logout(
     staff: Staff,
     ClientIp(ip): ClientIp,
 ) -> Result<Response, ApiError> {
+    if staff.api_key.is_some() {
+        return Err(ApiError::bad_request(
+            "an API key has no session to end; revoke it with DELETE /v1/api-keys/{id}",
+        ));
+    }
     let ip = ip.map(|i| i.to_string());
     app.accounts.sign_out(&staff, ip.as_deref()).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
@@ -92,12 +97,30 @@ pub async fn logout(
     Ok(res)
 }
 
-/// `GET /v1/auth/me`: the signed-in user and their organization.
+/// `GET /v1/auth/me`: the signed-in user and their organization (with an API key: the key,
+/// its role and organization).
 pub async fn me(
     State(app): State<AppState>,
     staff: Staff,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store: &dyn AccountStore = app.accounts.store.as_ref();
+    if let Some(id) = staff.api_key {
+        let key = app
+            .accounts
+            .keys
+            .working_key(id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let org = store
+            .organization(staff.org)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Json(json!({
+            "api_key": key,
+            "role": key.role,
+            "organization": { "id": org.id, "name": org.name },
+        })));
+    }
     let user = store
         .user(staff.user)
         .await?

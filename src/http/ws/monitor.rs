@@ -107,9 +107,12 @@ async fn session_end(
     recheck.tick().await;
     loop {
         tokio::select! {
-            _ = ended.cancelled() => return (close::UNAUTHORIZED, "signed out"),
+            _ = ended.cancelled() => {
+                let why = if s.api_key { "API key revoked" } else { "signed out" };
+                return (close::UNAUTHORIZED, why);
+            }
             _ = recheck.tick() => {
-                match app.accounts.session_staff(s.session, Some(s.org)).await {
+                match app.accounts.still_valid(s.session, s.org, s.api_key).await {
                     Ok(_) => {}
                     Err(crate::accounts::service::AccessError::Store(e)) => {
                         // A store outage closes nobody: the check runs again.

@@ -29,9 +29,11 @@ pub struct Principal {
 /// The staff session a socket was opened with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StaffSession {
+    /// The sign-in session, or the API key's id.
     pub session: Uuid,
     pub user: Uuid,
     pub org: Uuid,
+    pub api_key: bool,
 }
 
 /// The endpoint's audience, as a type: `Authorized<Candidate>`, `Authorized<Monitor>`.
@@ -150,6 +152,7 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
                     session: s.session,
                     user: s.user,
                     org: s.org,
+                    api_key: s.api_key.is_some(),
                 });
                 id
             }

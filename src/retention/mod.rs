@@ -1,0 +1,66 @@
+//! Retention: each organization keeps interview data `retention_days` (`PATCH /v1/org`, 365 by
+//! default). A background task deletes what is older — transcripts, event logs, analyses and the
+//! copies of the résumé and job description an interview was given — and records each purge in
+//! the organization's audit log. The interview row stays (status, times, usage, `purged_at`).
+//!
+//! Every node may run it: a purge is idempotent (what is gone is not counted again).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::organization::OrgStore;
+use crate::audit::{self, AuditStore, Record};
+use crate::hiring::interviews::InterviewDirectory;
+use crate::store::StoreResult;
+
+/// How often the task looks.
+pub const EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// What the task needs from the store.
+#[derive(Clone)]
+pub struct Retention {
+    pub orgs: Arc<dyn OrgStore>,
+    pub interviews: Arc<dyn InterviewDirectory>,
+    pub audit: Arc<dyn AuditStore>,
+}
+
+impl Retention {
+    /// One pass at `now`: the interviews purged, summed over organizations.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut total = 0;
+        for (org, days) in self.orgs.retention_of_all().await? {
+            let cutoff = now - chrono::Duration::days(i64::from(days));
+            let purged = self.interviews.purge_before(org, cutoff).await?;
+            if purged > 0 {
+                tracing::info!(%org, purged, days, "interview data past its retention deleted");
+                let details = serde_json::json!({ "interviews": purged, "retention_days": days });
+                audit::record(
+                    self.audit.as_ref(),
+                    Record::new(org, None, "retention.purged").details(details),
+                )
+                .await;
+            }
+            total += purged;
+        }
+        Ok(total)
+    }
+
+    /// Sweeps every [`EVERY`] (the first soon after start) until `stop`.
+    pub async fn run(self, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {
+                    if let Err(e) = self.sweep(Utc::now()).await {
+                        tracing::warn!(error = %e, "retention sweep failed; trying again later");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! [`ApiKeyStore`] and [`OrgStore`] on the embedded SQLite store.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::sqlite::{opt_ts, parse_ts, parse_uuid, ts, SqliteStore};
+use super::{StoreError, StoreResult};
+use crate::accounts::keys::{ApiKey, ApiKeyStore, NewKey};
+use crate::accounts::organization::{OrgChanges, OrgSettings, OrgStore};
+use crate::accounts::{Role, Scope};
+use crate::interview::settings::InterviewSettings;
+
+const KEY_COLUMNS: &str =
+    "id, organization_id, name, role, prefix, created_by, created_at, revoked_at";
+
+fn key(r: &SqliteRow) -> StoreResult<ApiKey> {
+    let role: &str = r.try_get("role")?;
+    Ok(ApiKey {
+        id: parse_uuid(r.try_get("id")?)?,
+        organization_id: parse_uuid(r.try_get("organization_id")?)?,
+        name: r.try_get("name")?,
+        role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        prefix: r.try_get("prefix")?,
+        created_by: parse_uuid(r.try_get("created_by")?)?,
+        created_at: parse_ts(r.try_get("created_at")?)?,
+        revoked_at: opt_ts(r.try_get("revoked_at")?)?,
+    })
+}
+
+#[async_trait]
+impl ApiKeyStore for SqliteStore {
+    async fn create_key(&self, k: &NewKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_keys (id, organization_id, name, role, prefix, key_hash, \
+             created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(k.key.id.to_string())
+        .bind(k.key.organization_id.to_string())
+        .bind(&k.key.name)
+        .bind(k.key.role.as_str())
+        .bind(&k.key.prefix)
+        .bind(&k.hash)
+        .bind(k.key.created_by.to_string())
+        .bind(ts(k.key.created_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn keys_in(&self, scope: Scope) -> StoreResult<Vec<ApiKey>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM access_keys WHERE organization_id = ? \
+             AND revoked_at IS NULL ORDER BY created_at DESC"
+        ))
+        .bind(scope.org().to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key).collect()
+    }
+
+    async fn revoke_key(&self, scope: Scope, id: Uuid) -> StoreResult<Option<ApiKey>> {
+        sqlx::query(&format!(
+            "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND organization_id = ? \
+             AND revoked_at IS NULL RETURNING {KEY_COLUMNS}"
+        ))
+        .bind(ts(Utc::now()))
+        .bind(id.to_string())
+        .bind(scope.org().to_string())
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(key)
+        .transpose()
+    }
+
+    async fn key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+        sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM access_keys WHERE key_hash = ? AND revoked_at IS NULL"
+        ))
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(key)
+        .transpose()
+    }
+
+    async fn working_key(&self, id: Uuid) -> StoreResult<Option<ApiKey>> {
+        sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM access_keys WHERE id = ? AND revoked_at IS NULL"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(key)
+        .transpose()
+    }
+}
+
+const ORG_COLUMNS: &str =
+    "id, name, retention_days, integrity_signals, interview_defaults, created_at";
+
+fn org(r: &SqliteRow) -> StoreResult<OrgSettings> {
+    Ok(OrgSettings {
+        id: parse_uuid(r.try_get("id")?)?,
+        name: r.try_get("name")?,
+        retention_days: r.try_get::<i64, _>("retention_days")? as u32,
+        integrity_signals: r.try_get("integrity_signals")?,
+        interview_defaults: InterviewSettings::from_json(r.try_get("interview_defaults")?),
+        created_at: parse_ts(r.try_get("created_at")?)?,
+    })
+}
+
+#[async_trait]
+impl OrgStore for SqliteStore {
+    async fn org_settings(&self, id: Uuid) -> StoreResult<Option<OrgSettings>> {
+        sqlx::query(&format!(
+            "SELECT {ORG_COLUMNS} FROM organizations WHERE id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(org)
+        .transpose()
+    }
+
+    async fn update_org(&self, id: Uuid, c: &OrgChanges) -> StoreResult<Option<OrgSettings>> {
+        sqlx::query(&format!(
+            "UPDATE organizations SET name = coalesce(?, name), \
+             retention_days = coalesce(?, retention_days), \
+             integrity_signals = coalesce(?, integrity_signals), \
+             interview_defaults = coalesce(?, interview_defaults) \
+             WHERE id = ? RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(&c.name)
+        .bind(c.retention_days.map(i64::from))
+        .bind(c.integrity_signals)
+        .bind(
+            c.interview_defaults
+                .as_ref()
+                .map(InterviewSettings::to_json),
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(|e| StoreError::unique(e, "name: another organization has this name"))?
+        .as_ref()
+        .map(org)
+        .transpose()
+    }
+
+    async fn retention_of_all(&self) -> StoreResult<Vec<(Uuid, u32)>> {
+        let rows = sqlx::query("SELECT id, retention_days FROM organizations")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_uuid(r.try_get("id")?)?,
+                    r.try_get::<i64, _>("retention_days")? as u32,
+                ))
+            })
+            .collect()
+    }
+}
