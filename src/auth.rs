@@ -197,17 +197,28 @@ pub fn load_or_create_secret(
     configured: Option<&str>,
     data_dir: &Path,
 ) -> std::io::Result<Vec<u8>> {
+    load_or_create_key(configured, data_dir, "VIVA_JWT_SECRET", "jwt.secret")
+}
+
+/// A secret key: configured (`env`, at least 32 bytes), or generated once into
+/// `<data dir>/<file>` (256 random bits as hex, mode 0600) and read from there after.
+pub fn load_or_create_key(
+    configured: Option<&str>,
+    data_dir: &Path,
+    env: &str,
+    file: &str,
+) -> std::io::Result<Vec<u8>> {
     if let Some(s) = configured {
         if s.len() < MIN_SECRET_BYTES {
             return Err(std::io::Error::other(format!(
-                "VIVA_JWT_SECRET is {} bytes; use at least {MIN_SECRET_BYTES} random bytes \
+                "{env} is {} bytes; use at least {MIN_SECRET_BYTES} random bytes \
                  (e.g. `openssl rand -hex 32`), or unset it to keep a generated key in the data directory",
                 s.len()
             )));
         }
         return Ok(s.as_bytes().to_vec());
     }
-    let path = data_dir.join("jwt.secret");
+    let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= MIN_SECRET_BYTES => return Ok(s.trim().as_bytes().to_vec()),
         Ok(_) => {
@@ -223,7 +234,7 @@ pub fn load_or_create_secret(
     // Written to a private temporary file, then linked into place: a concurrent reader sees
     // either no key or the whole key, and two writers agree on the first one linked.
     let secret = new_ticket();
-    let tmp = data_dir.join(format!("jwt.secret.{}", new_ticket()));
+    let tmp = data_dir.join(format!("{file}.{}", new_ticket()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -57,6 +57,17 @@ pub struct Config {
     /// HS256 key for candidate tokens; unset: generated once into the data directory.
     #[arg(long, env = "VIVA_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
+    /// Key that seals secrets at rest (webhook secrets, provider keys); at least 32
+    /// characters, the same on every node. Unset: generated into `<data dir>/encryption.key`.
+    #[arg(long, env = "VIVA_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<Secret>,
+    /// Lets webhooks point at loopback and private addresses (tests, an intranet receiver).
+    #[arg(long, env = "VIVA_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhooks_allow_private: bool,
+    /// Whether this node posts webhook deliveries (every node may; set `false` to leave it to
+    /// others).
+    #[arg(long, env = "VIVA_WEBHOOKS_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhooks_worker: bool,
     /// Lifetime of candidate tokens, in hours.
     #[arg(long, env = "VIVA_TOKEN_TTL_HOURS", default_value_t = 72)]
     pub token_ttl_hours: u64,

@@ -33,6 +33,8 @@
 //! - [`retention`]: the background task deleting interview data past its organization's
 //!   retention.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
+//! - [`vault`]: secrets at rest (AES-256-GCM under `VIVA_ENCRYPTION_KEY`).
+//! - [`webhooks`]: signed notifications to organizations' endpoints, from a durable queue.
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
 
 pub mod accounts;
@@ -52,3 +54,5 @@ pub mod retention;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod vault;
+pub mod webhooks;

@@ -97,6 +97,18 @@ pub fn auth(cfg: &Config) -> anyhow::Result<Auth> {
     ))
 }
 
+/// What seals secrets at rest: `VIVA_ENCRYPTION_KEY`, or a key generated once into the data dir.
+pub fn vault(cfg: &Config) -> anyhow::Result<crate::vault::Vault> {
+    let key = crate::auth::load_or_create_key(
+        cfg.encryption_key.as_ref().map(|s| s.expose()),
+        &cfg.data_dir,
+        "VIVA_ENCRYPTION_KEY",
+        "encryption.key",
+    )
+    .context("loading the encryption key")?;
+    Ok(crate::vault::Vault::new(&key))
+}
+
 /// The token signing key (configured, or generated once into the data dir).
 fn signing_key(cfg: &Config) -> anyhow::Result<Vec<u8>> {
     load_or_create_secret(cfg.jwt_secret.as_ref().map(|s| s.expose()), &cfg.data_dir)
@@ -172,6 +184,7 @@ pub async fn run(
         &signing_key(&cfg)?,
     ));
     let providers = Providers::from_settings(&cfg.providers())?;
+    let vault = vault(&cfg)?;
 
     let root = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -217,6 +230,8 @@ pub async fn run(
         connections: connections.clone(),
         max_monitors: http_cfg.max_monitors,
         public_url: http_cfg.public_url.clone(),
+        vault: vault.clone(),
+        webhooks_allow_private: cfg.webhooks_allow_private,
     };
     let state = AppState::new(
         registry,
@@ -235,6 +250,15 @@ pub async fn run(
         audit: storage.audit.clone(),
     };
     tokio::spawn(retention.run(root.child_token()));
+    // Webhook deliveries from the durable queue.
+    if cfg.webhooks_worker {
+        let deliverer = crate::webhooks::delivery::Deliverer::new(
+            storage.webhooks.clone(),
+            vault,
+            cfg.webhooks_allow_private,
+        );
+        tokio::spawn(deliverer.run(root.child_token()));
+    }
 
     log_sources(&cfg);
     tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), max_connections, "viva listening");

@@ -95,6 +95,11 @@ pub struct AppState {
     pub notices: Arc<dyn crate::consent::NoticeStore>,
     pub audit: Arc<dyn crate::audit::AuditStore>,
     pub orgs: Arc<dyn crate::accounts::organization::OrgStore>,
+    pub webhooks: Arc<dyn crate::webhooks::WebhookStore>,
+    /// Seals secrets kept at rest (webhook secrets).
+    pub vault: crate::vault::Vault,
+    /// Webhooks may point at loopback and private addresses (and use plain http).
+    pub webhooks_allow_private: bool,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -116,6 +121,8 @@ pub struct Door {
     pub max_monitors: usize,
     /// Where links (invitations) point.
     pub public_url: String,
+    pub vault: crate::vault::Vault,
+    pub webhooks_allow_private: bool,
 }
 
 impl AppState {
@@ -138,6 +145,9 @@ impl AppState {
             notices: storage.notices.clone(),
             audit: storage.audit.clone(),
             orgs: storage.orgs.clone(),
+            webhooks: storage.webhooks.clone(),
+            vault: door.vault,
+            webhooks_allow_private: door.webhooks_allow_private,
             store: storage.store.clone(),
             hot,
             limits: door.limits,
@@ -188,6 +198,15 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
         .route("/v1/org", get(api::org::get).patch(api::org::update))
         .route("/v1/api-keys", post(api::keys::create).get(api::keys::list))
         .route("/v1/api-keys/{id}", delete(api::keys::revoke))
+        .route(
+            "/v1/webhooks",
+            post(api::webhooks::create).get(api::webhooks::list),
+        )
+        .route("/v1/webhooks/{id}", delete(api::webhooks::delete))
+        .route(
+            "/v1/webhooks/{id}/deliveries",
+            get(api::webhooks::deliveries),
+        )
         .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
         .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))
         .route("/v1/auth/login", post(api::sessions::login))

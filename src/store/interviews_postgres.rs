@@ -144,6 +144,7 @@ impl InterviewDirectory for PgStore {
     }
 
     async fn cancel_in(&self, scope: Scope, id: Uuid, reason: Option<&str>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE interviews SET status = 'cancelled', cancel_reason = $1, \
              completed_at = coalesce(completed_at, now()) \
@@ -152,9 +153,15 @@ impl InterviewDirectory for PgStore {
         .bind(reason)
         .bind(id)
         .bind(scope.org())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        // The webhook deliveries announcing it, in the same transaction (the outbox).
+        super::webhooks_postgres::enqueue(&mut tx, id, "interview.cancelled").await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn relink_in(&self, scope: Scope, id: Uuid, link_id: &str) -> StoreResult<bool> {

@@ -148,6 +148,7 @@ impl InterviewDirectory for SqliteStore {
     }
 
     async fn cancel_in(&self, scope: Scope, id: Uuid, reason: Option<&str>) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE interviews SET status = 'cancelled', cancel_reason = ?, \
              completed_at = coalesce(completed_at, ?) \
@@ -157,9 +158,15 @@ impl InterviewDirectory for SqliteStore {
         .bind(ts(chrono::Utc::now()))
         .bind(id.to_string())
         .bind(scope.org().to_string())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        // The webhook deliveries announcing it, in the same transaction (the outbox).
+        super::webhooks_sqlite::enqueue(&mut tx, id, "interview.cancelled").await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn relink_in(&self, scope: Scope, id: Uuid, link_id: &str) -> StoreResult<bool> {

@@ -21,6 +21,8 @@ mod org_sqlite;
 pub mod postgres;
 pub mod redis;
 pub mod sqlite;
+mod webhooks_postgres;
+mod webhooks_sqlite;
 
 use std::time::Duration;
 
@@ -49,6 +51,7 @@ pub struct Storage {
     pub audit: std::sync::Arc<dyn crate::audit::AuditStore>,
     pub keys: std::sync::Arc<dyn crate::accounts::keys::ApiKeyStore>,
     pub orgs: std::sync::Arc<dyn crate::accounts::organization::OrgStore>,
+    pub webhooks: std::sync::Arc<dyn crate::webhooks::WebhookStore>,
 }
 
 impl Storage {
@@ -62,7 +65,8 @@ impl Storage {
             + crate::consent::NoticeStore
             + crate::audit::AuditStore
             + crate::accounts::keys::ApiKeyStore
-            + crate::accounts::organization::OrgStore,
+            + crate::accounts::organization::OrgStore
+            + crate::webhooks::WebhookStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -74,7 +78,8 @@ impl Storage {
             notices: s.clone(),
             audit: s.clone(),
             keys: s.clone(),
-            orgs: s,
+            orgs: s.clone(),
+            webhooks: s,
         }
     }
 }

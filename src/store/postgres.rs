@@ -210,7 +210,14 @@ impl Store for PgStore {
         status: InterviewStatus,
         providers: Option<&ProviderNames>,
     ) -> StoreResult<()> {
-        sqlx::query(
+        // One transaction: the change, and the webhook deliveries announcing it (the outbox).
+        let mut tx = self.pool.begin().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT status FROM interviews WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let changed = sqlx::query(
             "UPDATE interviews SET status = $1,
                started_at = CASE WHEN $1 = 'in_progress' THEN COALESCE(started_at, now()) ELSE started_at END,
                completed_at = CASE WHEN $1 IN ('completed', 'abandoned', 'cancelled') THEN COALESCE(completed_at, now()) ELSE completed_at END,
@@ -224,8 +231,15 @@ impl Store for PgStore {
         .bind(providers.map(|p| p.llm.as_str()))
         .bind(providers.map(|p| p.tts.as_str()))
         .bind(id)
-        .execute(&self.pool)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1
+            && before.as_deref() != Some(status.as_str());
+        if let Some(event) = crate::webhooks::event_for(status).filter(|_| changed) {
+            super::webhooks_postgres::enqueue(&mut tx, id, event).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

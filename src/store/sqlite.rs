@@ -233,7 +233,14 @@ impl Store for SqliteStore {
         providers: Option<&ProviderNames>,
     ) -> StoreResult<()> {
         let now = ts(Utc::now());
-        sqlx::query(
+        // One transaction: the change, and the webhook deliveries announcing it (the outbox).
+        let mut tx = self.writer.begin().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT status FROM interviews WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let changed = sqlx::query(
             "UPDATE interviews SET status = ?,
                started_at = CASE WHEN ? = 'in_progress' THEN COALESCE(started_at, ?) ELSE started_at END,
                completed_at = CASE WHEN ? IN ('completed', 'abandoned', 'cancelled') THEN COALESCE(completed_at, ?) ELSE completed_at END,
@@ -251,8 +258,15 @@ impl Store for SqliteStore {
         .bind(providers.map(|p| p.llm.as_str()))
         .bind(providers.map(|p| p.tts.as_str()))
         .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1
+            && before.as_deref() != Some(status.as_str());
+        if let Some(event) = crate::webhooks::event_for(status).filter(|_| changed) {
+            super::webhooks_sqlite::enqueue(&mut tx, id, event).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

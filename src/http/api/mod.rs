@@ -5,6 +5,7 @@
 //! - [`org`]: `/v1/org`, `/v1/org/notice` and `/v1/audit` — the organization's settings, its
 //!   notice and its audit log.
 //! - [`keys`]: `/v1/api-keys` — service accounts.
+//! - [`webhooks`]: `/v1/webhooks` — signed notifications and their deliveries.
 //! - [`body`]: JSON bodies: unknown fields refused, size-limited, errors in the envelope.
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
 //! - [`jobs`]: `/v1/jobs` — job postings.
@@ -22,6 +23,7 @@ pub mod org;
 pub mod principal;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
