@@ -64,6 +64,9 @@ pub struct Config {
     /// Lets webhooks point at loopback and private addresses (tests, an intranet receiver).
     #[arg(long, env = "VIVA_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
     pub webhooks_allow_private: bool,
+    /// Bearer token that opens `/metrics` to non-loopback clients (unset: loopback only).
+    #[arg(long, env = "VIVA_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
     /// Whether this node posts webhook deliveries (every node may; set `false` to leave it to
     /// others).
     #[arg(long, env = "VIVA_WEBHOOKS_WORKER", default_value_t = true, action = clap::ArgAction::Set)]

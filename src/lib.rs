@@ -33,6 +33,7 @@
 //! - [`retention`]: the background task deleting interview data past its organization's
 //!   retention.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
+//! - [`metrics`]: Prometheus metrics (`/metrics`).
 //! - [`vault`]: secrets at rest (AES-256-GCM under `VIVA_ENCRYPTION_KEY`).
 //! - [`webhooks`]: signed notifications to organizations' endpoints, from a durable queue.
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
@@ -47,6 +48,7 @@ pub mod consent;
 pub mod hiring;
 pub mod http;
 pub mod interview;
+pub mod metrics;
 pub mod protocol;
 pub mod providers;
 pub mod rate;

@@ -232,6 +232,7 @@ pub async fn run(
         public_url: http_cfg.public_url.clone(),
         vault: vault.clone(),
         webhooks_allow_private: cfg.webhooks_allow_private,
+        metrics_token: cfg.metrics_token.as_ref().map(|t| t.expose().to_owned()),
     };
     let state = AppState::new(
         registry,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::proxy::Proxy;
-use common::{interview_create, spawn_serve};
+use common::{interview_create, log_tail, spawn_serve_logging_to};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
@@ -115,7 +115,8 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
 
     let mut serve = viva(dir.path());
     serve.args(["serve", "--bind", "127.0.0.1:0"]);
-    let (mut server, addr) = spawn_serve(serve);
+    let server_log = artifacts.join("server.log");
+    let (mut server, addr) = spawn_serve_logging_to(serve, &server_log);
     let proxy = Proxy::start(addr.parse().unwrap()).await;
     let mut create = viva(dir.path());
     create.env("VIVA_PUBLIC_URL", format!("http://{}", proxy.addr));
@@ -160,7 +161,12 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
                 _ => panic!("unexpected driver output {line}"),
             }
         }
-        panic!("the driver ended early: {:?}", driver.wait().await);
+        panic!(
+            "the driver ended early: {:?}\nthe server's last log lines ({}):\n{}",
+            driver.wait().await,
+            server_log.display(),
+            log_tail(&server_log, 60)
+        );
     })
     .await
     .expect("the browser run hung");

@@ -4,10 +4,12 @@
 //! - [`jobs`]: job postings — title, description, skills, seniority, language, open/closed.
 //! - [`candidates`]: the people interviewed — name, email, résumé text.
 //! - [`interviews`]: interviews made for a candidate and a job; the one creation function.
+//! - [`resume`]: résumé files (PDF, DOCX, text) to text, safely.
 
 pub mod candidates;
 pub mod interviews;
 pub mod jobs;
+pub mod resume;
 
 use serde::Serialize;
 

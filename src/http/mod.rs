@@ -6,6 +6,7 @@ pub mod admission;
 pub mod api;
 pub mod error;
 pub mod headers;
+pub mod metrics;
 pub mod origin;
 pub mod relay;
 pub mod request_id;
@@ -70,6 +71,8 @@ pub struct Limits {
 pub struct HttpStats {
     /// Candidate audio frames dropped because an interview's mailbox was full.
     audio_frames_dropped: AtomicU64,
+    /// WebSocket sessions open now (candidates and monitors).
+    websockets: AtomicU64,
 }
 
 impl HttpStats {
@@ -80,6 +83,18 @@ impl HttpStats {
 
     pub fn audio_frames_dropped(&self) -> u64 {
         self.audio_frames_dropped.load(Ordering::Relaxed)
+    }
+
+    pub fn websocket_opened(&self) {
+        self.websockets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn websocket_closed(&self) {
+        self.websockets.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn websockets(&self) -> u64 {
+        self.websockets.load(Ordering::Relaxed)
     }
 }
 
@@ -100,6 +115,10 @@ pub struct AppState {
     pub vault: crate::vault::Vault,
     /// Webhooks may point at loopback and private addresses (and use plain http).
     pub webhooks_allow_private: bool,
+    /// What `/metrics` asks of non-loopback clients (`VIVA_METRICS_TOKEN`).
+    pub metrics_token: Option<Arc<str>>,
+    /// Résumé extractions at once.
+    pub resume_permits: Arc<tokio::sync::Semaphore>,
     pub store: Arc<dyn Store>,
     pub hot: Arc<dyn HotState>,
     pub limits: Limits,
@@ -123,6 +142,7 @@ pub struct Door {
     pub public_url: String,
     pub vault: crate::vault::Vault,
     pub webhooks_allow_private: bool,
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -148,6 +168,8 @@ impl AppState {
             webhooks: storage.webhooks.clone(),
             vault: door.vault,
             webhooks_allow_private: door.webhooks_allow_private,
+            metrics_token: door.metrics_token.map(Into::into),
+            resume_permits: Arc::new(tokio::sync::Semaphore::new(crate::hiring::resume::PARALLEL)),
             store: storage.store.clone(),
             hot,
             limits: door.limits,
@@ -166,11 +188,43 @@ impl AppState {
     }
 }
 
+/// CORS for the API: pages from the allowed origins (`VIVA_CORS_ORIGINS`, the public URL's; any
+/// loopback page while no public URL is set) may call it, with credentials (the refresh cookie);
+/// never a wildcard.
+fn cors(app: &AppState) -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins = app.origins.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origins.allows(origin.as_bytes())
+        }))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static(request_id::HEADER),
+        ])
+        .expose_headers([
+            HeaderName::from_static(request_id::HEADER),
+            header::RETRY_AFTER,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 /// `web_dir`: serve the web client from this folder instead of the embedded copy.
 pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> Router {
     let api = Router::new()
         .route("/health", get(api::health))
         .route("/ready", get(api::ready))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/v1/interviews",
             post(api::interviews::create).get(api::interviews::list),
@@ -195,6 +249,12 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
         )
         .route("/v1/audit", get(api::org::audit_log))
         .route("/v1/candidates/{id}/export", get(api::candidates::export))
+        .route(
+            "/v1/candidates/{id}/resume",
+            post(api::candidates::upload_resume).layer(axum::extract::DefaultBodyLimit::max(
+                crate::hiring::resume::MAX_FILE + 64 * 1024,
+            )),
+        )
         .route("/v1/org", get(api::org::get).patch(api::org::update))
         .route("/v1/api-keys", post(api::keys::create).get(api::keys::list))
         .route("/v1/api-keys/{id}", delete(api::keys::revoke))
@@ -242,7 +302,9 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
                 .patch(api::jobs::update)
                 .delete(api::jobs::delete),
         )
-        .layer(axum::extract::DefaultBodyLimit::max(api::body::MAX_BODY));
+        .layer(axum::extract::DefaultBodyLimit::max(api::body::MAX_BODY))
+        .layer(cors(&app))
+        .route_layer(axum::middleware::from_fn(metrics::track));
     web::routes(api, web_dir)
         .layer(axum::middleware::map_response_with_state(
             headers::Hsts(hsts),

@@ -260,6 +260,7 @@ impl Resilience {
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         if !self.admit() {
             self.counters.rejected_open.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::global().provider_error(&self.name, "circuit_open");
             return Err(ProviderError::new(&self.name, "circuit open"));
         }
         let mut tried = 0;
@@ -274,6 +275,7 @@ impl Resilience {
                 Attempt::Fatal(error) => {
                     // The vendor is up; the request is wrong. Not the breaker's business.
                     self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::global().provider_error(&self.name, "fatal");
                     return Err(ProviderError::new(&self.name, error));
                 }
                 Attempt::Retry { error, retry_after } => (error, retry_after),
@@ -281,6 +283,7 @@ impl Resilience {
             let wait = retry_after.unwrap_or_else(|| self.backoff(tried - 1));
             if tried >= self.retry.tries || wait > self.retry.max_delay {
                 self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::global().provider_error(&self.name, "transient");
                 self.failed();
                 return Err(ProviderError::new(
                     &self.name,

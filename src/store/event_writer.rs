@@ -36,7 +36,12 @@ enum Sink {
 impl Sink {
     async fn write(&self, batch: &[StoredEvent]) -> StoreResult<()> {
         match self {
-            Sink::Store(s) => s.append_events(batch).await,
+            Sink::Store(s) => {
+                let started = std::time::Instant::now();
+                let written = s.append_events(batch).await;
+                crate::metrics::global().observe_event_write(started.elapsed());
+                written
+            }
             Sink::Stream(h, cap) => h.publish_events(batch, *cap).await,
         }
     }

@@ -493,7 +493,7 @@ pub fn final_agent_texts(events: &[&EventEnvelope]) -> Vec<(u32, String)> {
 
 /// A `viva serve` process, killed when dropped — also when the test fails before it stops it
 /// (a leaked server would go on taking CPU from the tests after it).
-pub struct Served(std::process::Child);
+pub struct Served(pub std::process::Child);
 
 impl std::ops::Deref for Served {
     type Target = std::process::Child;
@@ -522,8 +522,32 @@ pub fn spawn_serve(cmd: std::process::Command) -> (Served, String) {
     (child, addr)
 }
 
+/// [`spawn_serve`], its whole log also written to `log` (for a failing test to show).
+pub fn spawn_serve_logging_to(
+    cmd: std::process::Command,
+    log: &std::path::Path,
+) -> (Served, String) {
+    let file = std::fs::File::create(log).unwrap();
+    let (child, addr, _) = spawn_serve_with(cmd, Some(file));
+    (child, addr)
+}
+
+/// The last `n` lines of a log file.
+pub fn log_tail(log: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 /// [`spawn_serve`], also returning the log lines written before it listened.
-pub fn spawn_serve_logged(mut cmd: std::process::Command) -> (Served, String, Vec<String>) {
+pub fn spawn_serve_logged(cmd: std::process::Command) -> (Served, String, Vec<String>) {
+    spawn_serve_with(cmd, None)
+}
+
+fn spawn_serve_with(
+    mut cmd: std::process::Command,
+    mut log: Option<std::fs::File>,
+) -> (Served, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     let mut child = cmd
         .env("RUST_LOG", "info")
@@ -535,6 +559,10 @@ pub fn spawn_serve_logged(mut cmd: std::process::Command) -> (Served, String, Ve
     let mut before = Vec::new();
     let addr = loop {
         let line = lines.next().expect("viva exited before listening").unwrap();
+        if let Some(f) = log.as_mut() {
+            use std::io::Write;
+            let _ = writeln!(f, "{line}");
+        }
         if let Some(rest) = line
             .split("addr=")
             .nth(1)
@@ -544,7 +572,14 @@ pub fn spawn_serve_logged(mut cmd: std::process::Command) -> (Served, String, Ve
         }
         before.push(line);
     };
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for line in lines.map_while(Result::ok) {
+            if let Some(f) = log.as_mut() {
+                let _ = writeln!(f, "{line}");
+            }
+        }
+    });
     (Served(child), addr, before)
 }
 

@@ -113,16 +113,20 @@ async function keyboardActivate(page, id) {
   throw new Error(`#${id} cannot be reached with the Tab key`);
 }
 
-const browser = await chromium.launch({
-  executablePath: opts.chromium,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${opts.audio}`,
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+/** A headless Chromium whose microphone plays the test's speech file. */
+function launch() {
+  return chromium.launch({
+    executablePath: opts.chromium,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${opts.audio}`,
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}
+const browser = await launch();
 /** @type {string[]} */
 const problems = [];
 try {
@@ -149,7 +153,10 @@ try {
   if (opts["second-tab"]) {
     // The interviewer's first words: this page holds the live session.
     await page.waitForSelector("#captions li");
-    const tab = await browser.newPage({ viewport: { width: 768, height: 900 } });
+    // Another device: a browser of its own, so that its microphone (opened, then closed) never
+    // touches the first page's capture device.
+    const other = await launch();
+    const tab = await other.newPage({ viewport: { width: 768, height: 900 } });
     tab.setDefaultTimeout(TIMEOUT);
     tab.on("pageerror", (e) => problems.push(`second tab pageerror: ${e.message}`));
     await tab.goto(opts.url);
@@ -165,7 +172,7 @@ try {
         es.filter((e) => e.matches(":disabled")).map((e) => e.id)),
     };
     await tab.screenshot({ path: join(artifacts, "1b-second-tab.png"), fullPage: true });
-    await tab.close();
+    await other.close();
   }
 
   let resumedAfterCut = false;
@@ -182,7 +189,20 @@ try {
     await page.screenshot({ path: join(artifacts, "3-resumed.png"), fullPage: true });
   }
 
-  await page.waitForSelector('body[data-state="ended"]');
+  try {
+    await page.waitForSelector('body[data-state="ended"]');
+  } catch (e) {
+    // What the page had got to, for whoever reads the failure.
+    await page.screenshot({ path: join(artifacts, "timeout.png"), fullPage: true });
+    const where = await page.evaluate(() => ({
+      status: document.getElementById("status")?.textContent,
+      state: document.body.dataset.state,
+      captions: [...document.querySelectorAll("#captions li")].map((li) => li.textContent),
+      stats: window.vivaStats,
+    }));
+    process.stderr.write(`the interview did not end: ${JSON.stringify(where)}\n`);
+    throw e;
+  }
   await page.screenshot({ path: join(artifacts, "4-ended.png"), fullPage: true });
   const shown = await page.evaluate(() => ({
     captions: [...document.querySelectorAll("#captions li")].map((li) => ({

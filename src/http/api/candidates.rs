@@ -190,3 +190,72 @@ pub async fn export(
         "interviews": out,
     })))
 }
+
+/// `POST /v1/candidates/{id}/resume` (recruiter), `multipart/form-data` with the file in the
+/// field `file`: a PDF, DOCX or plain-text résumé of at most 5 MiB, stored as its text (the
+/// candidate's `resume_text`). → 200 `{candidate, resume: {kind, characters}}`. A damaged,
+/// encrypted, empty or unknown file is 422; a larger one 413.
+pub async fn upload_resume(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::hiring::candidates::MAX_RESUME;
+    use crate::hiring::resume;
+    staff.require(Role::Recruiter)?;
+    let (scope, id) = (staff.scope(), path_id(&raw)?);
+    let c = app
+        .candidates
+        .candidate(scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body must be multipart/form-data: {}",
+            e.body_text()
+        ))
+    })?;
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::bad_request("the multipart body could not be read")
+        }
+    };
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        if field.name() == Some("file") {
+            file = Some(field.bytes().await.map_err(too_large)?);
+            break;
+        }
+    }
+    let file =
+        file.ok_or_else(|| ApiError::bad_request("file: the résumé, in the field `file`"))?;
+    if file.len() > resume::MAX_FILE {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let (kind, text) = resume::extract(&app.resume_permits, file.to_vec())
+        .await
+        .map_err(|e| ApiError::Unprocessable(format!("file: {e}")))?;
+    let characters = text.chars().count();
+    if characters > MAX_RESUME {
+        return Err(ApiError::Unprocessable(format!(
+            "file: its text is {characters} characters; at most {MAX_RESUME}"
+        )));
+    }
+    let fields = CandidateFields {
+        name: c.name,
+        email: c.email,
+        resume_text: text,
+    };
+    let c = app
+        .candidates
+        .update_candidate(scope, id, &fields)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({
+        "candidate": c,
+        "resume": { "kind": kind, "characters": characters },
+    })))
+}

@@ -52,7 +52,10 @@ where
     let tracker = app.tracker.clone();
     negotiate(ws).on_upgrade(move |socket| {
         tracker.track_future(async move {
+            let stats = app.stats.clone();
+            stats.websocket_opened();
             session(app, socket).await;
+            stats.websocket_closed();
             drop(slot);
         })
     })

@@ -280,6 +280,7 @@ impl Actor {
                     // Stored with the turn.
                     s.sent_timings = Some(timings.clone());
                 }
+                crate::metrics::global().observe_reply(&timings);
                 self.emit(Event::TurnMetrics { turn, timings });
             }
         }

@@ -121,7 +121,10 @@ impl Actor {
             let mut stored = 0;
             let mut error = None;
             for t in &batch {
-                match store.insert_turn(t).await {
+                let started = std::time::Instant::now();
+                let written = store.insert_turn(t).await;
+                crate::metrics::global().observe_turn_write(started.elapsed());
+                match written {
                     Ok(()) => stored += 1,
                     Err(e) => {
                         error = Some(e.to_string());
