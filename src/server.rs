@@ -123,6 +123,18 @@ pub fn build_deps(
     events: EventWriter,
     providers: Providers,
 ) -> Arc<Deps> {
+    build_deps_with(cfg, store, hot, events, providers, None)
+}
+
+/// [`build_deps`], with organizations' own vendor keys.
+pub fn build_deps_with(
+    cfg: &Config,
+    store: Arc<dyn Store>,
+    hot: Arc<dyn HotState>,
+    events: EventWriter,
+    providers: Providers,
+    byok: Option<Arc<crate::providers::byok::OrgProviders>>,
+) -> Arc<Deps> {
     let speak = Arc::new(SpeakDeps {
         llm: providers.llm.clone(),
         tts: providers.tts.clone(),
@@ -139,6 +151,7 @@ pub fn build_deps(
         providers,
         speak,
         cfg: cfg.interview(),
+        byok,
     })
 }
 
@@ -203,7 +216,21 @@ pub async fn run(
         writer_cancel.clone(),
     );
 
-    let deps = build_deps(&cfg, store.clone(), hot.clone(), events, providers);
+    // Organizations that bring their own vendor keys get providers built with them.
+    let byok = Arc::new(crate::providers::byok::OrgProviders::new(
+        cfg.providers(),
+        providers.clone(),
+        storage.provider_keys.clone(),
+        vault.clone(),
+    ));
+    let deps = build_deps_with(
+        &cfg,
+        store.clone(),
+        hot.clone(),
+        events,
+        providers,
+        Some(byok),
+    );
     let registry = Registry::new(deps, tracker.clone(), root.clone());
     let http_cfg = cfg.http();
     let fd_limit = serve::raise_fd_limit();

@@ -93,6 +93,78 @@ fn viva(data_dir: &Path) -> Command {
     c
 }
 
+/// An interview a recruiter makes through the API on the server at `addr` (its first admin made
+/// with `viva admin create`): its id and candidate link.
+async fn recruiters_interview(dir: &Path, addr: &str) -> (Uuid, String) {
+    use std::io::Write;
+    const PASSWORD: &str = "Analytical Engine 1843";
+    let mut admin = viva(dir);
+    let mut child = admin
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "ada@acme.example",
+            "--org",
+            "Acme",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let call = |path: &str, body: Value, token: Option<&str>| {
+        let mut r = http.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let signed = call(
+        "/v1/auth/login",
+        serde_json::json!({"email": "ada@acme.example", "password": PASSWORD}),
+        None,
+    )
+    .await;
+    let token = signed["access_token"].as_str().unwrap();
+    let job = call(
+        "/v1/jobs",
+        serde_json::json!({"title": "Software Engineer"}),
+        Some(token),
+    )
+    .await;
+    let candidate = call(
+        "/v1/candidates",
+        serde_json::json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
+        Some(token),
+    )
+    .await;
+    let made = call(
+        "/v1/interviews",
+        serde_json::json!({"job_id": job["id"], "candidate_id": candidate["id"]}),
+        Some(token),
+    )
+    .await;
+    (
+        made["id"].as_str().unwrap().parse().unwrap(),
+        made["invite_url"].as_str().unwrap().to_owned(),
+    )
+}
+
 struct Run {
     /// What the driver printed at the end: what the page showed.
     page: Value,
@@ -100,10 +172,13 @@ struct Run {
     turns: Vec<TurnRecord>,
     status: InterviewStatus,
     cuts: usize,
+    /// The server has the candidate's consent.
+    consented: bool,
 }
 
 /// Serves the embedded default behind a cuttable proxy, creates an interview with
-/// `viva interview create`, and lets Chromium take it from the printed link.
+/// `viva interview create` (or, for the complete run, a recruiter through the API), and lets
+/// Chromium take it from the link.
 async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run {
     check_tools();
     let dir = tempfile::tempdir().unwrap();
@@ -118,11 +193,19 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
     let server_log = artifacts.join("server.log");
     let (mut server, addr) = spawn_serve_logging_to(serve, &server_log);
     let proxy = Proxy::start(addr.parse().unwrap()).await;
-    let mut create = viva(dir.path());
-    create.env("VIVA_PUBLIC_URL", format!("http://{}", proxy.addr));
-    let created = interview_create(create, "Software Engineer");
-    let id: Uuid = created["interview_id"].as_str().unwrap().parse().unwrap();
-    let url = created["url"].as_str().unwrap().to_owned();
+    let (id, url) = if cut_after_first_answer {
+        // An operator's interview (`viva interview create`): no notice to accept.
+        let mut create = viva(dir.path());
+        create.env("VIVA_PUBLIC_URL", format!("http://{}", proxy.addr));
+        let created = interview_create(create, "Software Engineer");
+        let id: Uuid = created["interview_id"].as_str().unwrap().parse().unwrap();
+        (id, created["url"].as_str().unwrap().to_owned())
+    } else {
+        // A recruiter's, through the API: the page asks for consent first.
+        let (id, url) = recruiters_interview(dir.path(), &addr).await;
+        let url = url.replace(&format!("http://{addr}"), &format!("http://{}", proxy.addr));
+        (id, url)
+    };
 
     let audio = microphone_wav(dir.path()).await;
     let mut driver = tokio::process::Command::new("node");
@@ -140,7 +223,7 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
     if cut_after_first_answer {
         driver.arg("--cut");
     } else {
-        driver.arg("--second-tab");
+        driver.args(["--second-tab", "--consent"]);
     }
     let mut driver = driver
         .spawn()
@@ -175,7 +258,8 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
         .await
         .unwrap();
     let turns = store.turns(id).await.unwrap();
-    let status = store.get_interview(id).await.unwrap().unwrap().status;
+    let record = store.get_interview(id).await.unwrap().unwrap();
+    let (status, consented) = (record.status, record.consented_at.is_some());
     let _ = server.kill();
     let _ = server.wait();
     Run {
@@ -184,6 +268,7 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
         turns,
         status,
         cuts,
+        consented,
     }
 }
 
@@ -320,6 +405,16 @@ async fn a_candidate_completes_a_spoken_interview_in_chromium() {
     assert_eq!(run.page["stats"]["reconnects"], 0);
     // The same link opened in another tab meanwhile was refused (4011), said why, and took
     // nothing over: the interview above went on to the end in the first tab.
+    // It was a recruiter's interview: the page showed the organization's notice first, with
+    // nothing to start until the candidate agreed, and the server recorded the consent.
+    let notice = &run.page["notice"];
+    assert!(
+        notice["text"].as_str().unwrap().contains("AI interviewer"),
+        "{notice}"
+    );
+    assert_eq!(notice["acceptDisabled"], true, "{notice}");
+    assert_eq!(notice["setupHidden"], true, "{notice}");
+    assert!(run.consented, "the consent is stored");
     let second = run.page["secondTab"]["status"].as_str().unwrap_or_default();
     assert!(
         second.contains("open in another tab or device"),

@@ -111,6 +111,7 @@ pub struct AppState {
     pub audit: Arc<dyn crate::audit::AuditStore>,
     pub orgs: Arc<dyn crate::accounts::organization::OrgStore>,
     pub webhooks: Arc<dyn crate::webhooks::WebhookStore>,
+    pub provider_keys: Arc<dyn crate::providers::byok::ProviderKeyStore>,
     /// Seals secrets kept at rest (webhook secrets).
     pub vault: crate::vault::Vault,
     /// Webhooks may point at loopback and private addresses (and use plain http).
@@ -166,6 +167,7 @@ impl AppState {
             audit: storage.audit.clone(),
             orgs: storage.orgs.clone(),
             webhooks: storage.webhooks.clone(),
+            provider_keys: storage.provider_keys.clone(),
             vault: door.vault,
             webhooks_allow_private: door.webhooks_allow_private,
             metrics_token: door.metrics_token.map(Into::into),
@@ -256,6 +258,11 @@ pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> R
             )),
         )
         .route("/v1/org", get(api::org::get).patch(api::org::update))
+        .route("/v1/org/provider-keys", get(api::org::provider_keys))
+        .route(
+            "/v1/org/provider-keys/{vendor}",
+            axum::routing::put(api::org::put_provider_key).delete(api::org::delete_provider_key),
+        )
         .route("/v1/api-keys", post(api::keys::create).get(api::keys::list))
         .route("/v1/api-keys/{id}", delete(api::keys::revoke))
         .route(

@@ -127,6 +127,28 @@ pub struct Deps {
     pub providers: Providers,
     pub speak: Arc<SpeakDeps>,
     pub cfg: InterviewConfig,
+    /// Organizations' own vendor keys (`None`: every interview uses the server's providers).
+    pub byok: Option<Arc<crate::providers::byok::OrgProviders>>,
+}
+
+impl Deps {
+    /// The providers (and the speaking side's) for an interview of `org`.
+    pub async fn providers_for(&self, org: uuid::Uuid) -> (Providers, Arc<SpeakDeps>) {
+        let Some(byok) = &self.byok else {
+            return (self.providers.clone(), self.speak.clone());
+        };
+        let p = byok.for_org(org).await;
+        if Arc::ptr_eq(&p.llm, &self.providers.llm) && Arc::ptr_eq(&p.tts, &self.providers.tts) {
+            return (p, self.speak.clone());
+        }
+        let speak = Arc::new(SpeakDeps {
+            llm: p.llm.clone(),
+            tts: p.tts.clone(),
+            cache: self.speak.cache.clone(),
+            voice: self.speak.voice,
+        });
+        (p, speak)
+    }
 }
 
 /// Whether a question invites a long answer (its end-of-turn silence is longer).

@@ -6,6 +6,7 @@
 //!
 //! Chains (`VIVA_STT=a,b`) try providers in order; see [`chain`].
 
+pub mod byok;
 pub mod chain;
 pub mod chunker;
 pub mod deepgram;
@@ -154,6 +155,9 @@ pub struct Providers {
     pub stt: Arc<dyn SttProvider>,
     pub llm: Arc<dyn LlmProvider>,
     pub tts: Arc<dyn TtsProvider>,
+    /// The offline recogniser, if one was loaded (providers built for an organization's own
+    /// vendor keys share it rather than load the model again).
+    pub local_stt: Option<Arc<dyn SttProvider>>,
 }
 
 /// Latency figures of the `scripted` providers.
@@ -198,7 +202,16 @@ pub enum BuildError {
 impl Providers {
     /// Builds the configured chains. Unknown names are a start-up error, not a silent fallback.
     pub fn from_settings(s: &ProviderSettings) -> Result<Self, BuildError> {
+        Self::from_settings_sharing(s, None)
+    }
+
+    /// [`Self::from_settings`], using `local_stt` (already loaded) for `whisper-local`.
+    pub fn from_settings_sharing(
+        s: &ProviderSettings,
+        local_stt: Option<Arc<dyn SttProvider>>,
+    ) -> Result<Self, BuildError> {
         let remote = remote::Remote::new(s.remote.clone());
+        let mut loaded: Option<Arc<dyn SttProvider>> = None;
         // A local recogniser always has the untranscribed marker behind it: when it is
         // overloaded the answer is still kept (as its length), never lost.
         let mut stt_names = s.stt.clone();
@@ -215,12 +228,19 @@ impl Providers {
                     "scripted" => Ok(Arc::new(scripted::ScriptedStt::new(s.scripted))),
                     "openai" => Ok(Arc::new(openai::OpenAiStt::new(remote.clone()))),
                     "deepgram" => Ok(Arc::new(deepgram::DeepgramStt::new(remote.clone()))),
-                    whisper::NAME => whisper::WhisperLocal::load(&s.whisper)
-                        .map(|w| Arc::new(w) as Arc<dyn SttProvider>)
-                        .map_err(|message| BuildError::Load {
-                            name: whisper::NAME,
-                            message,
-                        }),
+                    whisper::NAME => {
+                        let w = match &local_stt {
+                            Some(w) => w.clone(),
+                            None => whisper::WhisperLocal::load(&s.whisper)
+                                .map(|w| Arc::new(w) as Arc<dyn SttProvider>)
+                                .map_err(|message| BuildError::Load {
+                                    name: whisper::NAME,
+                                    message,
+                                })?,
+                        };
+                        loaded = Some(w.clone());
+                        Ok(w)
+                    }
                     _ => Err(BuildError::Unknown {
                         stage: "STT",
                         name: name.clone(),
@@ -282,6 +302,7 @@ impl Providers {
             stt: chain::SttChain::build(stt).ok_or(BuildError::Empty { stage: "STT" })?,
             llm: chain::LlmChain::build(llm).ok_or(BuildError::Empty { stage: "LLM" })?,
             tts: chain::TtsChain::build(tts).ok_or(BuildError::Empty { stage: "TTS" })?,
+            local_stt: loaded,
         })
     }
 }

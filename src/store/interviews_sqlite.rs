@@ -81,7 +81,10 @@ impl InterviewDirectory for SqliteStore {
         new: &NewInterview,
         links: &InterviewLinks,
     ) -> StoreResult<InterviewRecord> {
-        let rec = InterviewRecord::scheduled(new);
+        let rec = InterviewRecord {
+            organization_id: scope.org(),
+            ..InterviewRecord::scheduled(new)
+        };
         sqlx::query(
             "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
              role, job_description, resume, status, created_at, settings, link_id, \

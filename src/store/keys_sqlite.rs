@@ -168,3 +168,64 @@ impl OrgStore for SqliteStore {
             .collect()
     }
 }
+
+#[async_trait]
+impl crate::providers::byok::ProviderKeyStore for SqliteStore {
+    async fn set_provider_key(
+        &self,
+        org: Uuid,
+        vendor: &str,
+        sealed: &str,
+        last4: &str,
+        by: Option<Uuid>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO provider_keys (organization_id, vendor, sealed, last4, updated_by, \
+             updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (organization_id, vendor) \
+             DO UPDATE SET sealed = excluded.sealed, last4 = excluded.last4, \
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        )
+        .bind(org.to_string())
+        .bind(vendor)
+        .bind(sealed)
+        .bind(last4)
+        .bind(by.map(|u| u.to_string()))
+        .bind(ts(Utc::now()))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_provider_key(&self, org: Uuid, vendor: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM provider_keys WHERE organization_id = ? AND vendor = ?")
+                .bind(org.to_string())
+                .bind(vendor)
+                .execute(&self.writer)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn provider_keys(
+        &self,
+        org: Uuid,
+    ) -> StoreResult<Vec<crate::providers::byok::StoredKey>> {
+        let rows = sqlx::query(
+            "SELECT vendor, sealed, last4, updated_at FROM provider_keys \
+             WHERE organization_id = ? ORDER BY vendor",
+        )
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::providers::byok::StoredKey {
+                    vendor: r.try_get("vendor")?,
+                    sealed: r.try_get("sealed")?,
+                    last4: r.try_get("last4")?,
+                    updated_at: parse_ts(r.try_get("updated_at")?)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -52,6 +52,7 @@ pub struct Storage {
     pub keys: std::sync::Arc<dyn crate::accounts::keys::ApiKeyStore>,
     pub orgs: std::sync::Arc<dyn crate::accounts::organization::OrgStore>,
     pub webhooks: std::sync::Arc<dyn crate::webhooks::WebhookStore>,
+    pub provider_keys: std::sync::Arc<dyn crate::providers::byok::ProviderKeyStore>,
 }
 
 impl Storage {
@@ -66,7 +67,8 @@ impl Storage {
             + crate::audit::AuditStore
             + crate::accounts::keys::ApiKeyStore
             + crate::accounts::organization::OrgStore
-            + crate::webhooks::WebhookStore,
+            + crate::webhooks::WebhookStore
+            + crate::providers::byok::ProviderKeyStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -79,7 +81,8 @@ impl Storage {
             audit: s.clone(),
             keys: s.clone(),
             orgs: s.clone(),
-            webhooks: s,
+            webhooks: s.clone(),
+            provider_keys: s,
         }
     }
 }
@@ -177,6 +180,8 @@ pub struct InterviewRecord {
     pub link_id: Option<String>,
     pub consent_required: bool,
     pub consented_at: Option<DateTime<Utc>>,
+    /// The organization it belongs to.
+    pub organization_id: Uuid,
 }
 
 impl InterviewRecord {
@@ -206,6 +211,7 @@ impl InterviewRecord {
             link_id: new.link_id.clone(),
             consent_required: new.consent_required,
             consented_at: None,
+            organization_id: crate::accounts::DEFAULT_ORG,
         }
     }
 }

@@ -82,10 +82,11 @@ struct InterviewRow {
     link_id: Option<String>,
     consent_required: bool,
     consented_at: Option<chrono::DateTime<Utc>>,
+    organization_id: Uuid,
 }
 
 const INTERVIEW_COLUMNS: &str = "id, role, job_description, resume, status, created_at, \
-    started_at, completed_at, settings, link_id, consent_required, consented_at";
+    started_at, completed_at, settings, link_id, consent_required, consented_at, organization_id";
 
 fn interview_row(r: &sqlx::postgres::PgRow) -> StoreResult<InterviewRow> {
     use sqlx::Row;
@@ -102,6 +103,7 @@ fn interview_row(r: &sqlx::postgres::PgRow) -> StoreResult<InterviewRow> {
         link_id: r.try_get("link_id")?,
         consent_required: r.try_get("consent_required")?,
         consented_at: r.try_get("consented_at")?,
+        organization_id: r.try_get("organization_id")?,
     })
 }
 
@@ -130,6 +132,7 @@ impl TryFrom<InterviewRow> for InterviewRecord {
             link_id: r.link_id,
             consent_required: r.consent_required,
             consented_at: r.consented_at,
+            organization_id: r.organization_id,
         })
     }
 }

@@ -170,6 +170,7 @@ impl SqliteStore {
             link_id: row.try_get("link_id")?,
             consent_required: row.try_get("consent_required")?,
             consented_at: opt_ts(row.try_get("consented_at")?)?,
+            organization_id: parse_uuid(row.try_get("organization_id")?)?,
         })
     }
 

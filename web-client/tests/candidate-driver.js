@@ -2,8 +2,10 @@
 // through a whole interview, for tests/browser.rs, which starts the server and asserts on what
 // this prints and on what the server stored.
 //
-//   node tests/candidate-driver.js --url URL --audio speech.wav --artifacts DIR [--cut] [--second-tab]
+//   node tests/candidate-driver.js --url URL --audio speech.wav --artifacts DIR [--cut] [--second-tab] [--consent]
 //
+// --consent: the interview was made through the API, so the page first shows the organization's
+// notice; it is read, agreed to and accepted by keyboard before the microphone check.
 // --second-tab: once the interview is live, the same link is opened in another tab (its own
 // storage, like another device), which must be refused while this one holds the interview.
 // Prints one JSON object per line on stdout: {"event":"answered"} (with --cut: then waits for a
@@ -21,6 +23,7 @@ const { values: opts } = parseArgs({
     artifacts: { type: "string", default: "." },
     cut: { type: "boolean", default: false },
     "second-tab": { type: "boolean", default: false },
+    consent: { type: "boolean", default: false },
     chromium: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
     "timeout-ms": { type: "string", default: "240000" },
   },
@@ -98,15 +101,17 @@ function minContrast() {
 }
 
 /**
- * Presses Tab until the element with `id` has the focus, then Enter: the page works by keyboard.
+ * Presses Tab until the element with `id` has the focus, then `key` (Enter; Space for a
+ * checkbox): the page works by keyboard.
  * @param {import("playwright-core").Page} page
  * @param {string} id
+ * @param {string} [key]
  */
-async function keyboardActivate(page, id) {
+async function keyboardActivate(page, id, key = "Enter") {
   for (let tabs = 1; tabs <= 10; tabs++) {
     await page.keyboard.press("Tab");
     if (await page.evaluate(() => document.activeElement?.id) === id) {
-      await page.keyboard.press("Enter");
+      await page.keyboard.press(key);
       return tabs;
     }
   }
@@ -139,6 +144,19 @@ try {
   await page.goto(opts.url);
 
   // The page first asks the server whether there is a notice to accept.
+  let notice = null;
+  if (opts.consent) {
+    await page.waitForSelector("#notice:not([hidden])");
+    notice = {
+      text: await page.textContent("#notice-text"),
+      // Nothing starts before the candidate agrees.
+      acceptDisabled: await page.$eval("#accept", (b) => b.matches(":disabled")),
+      setupHidden: await page.$eval("#setup", (e) => e.hasAttribute("hidden")),
+    };
+    await page.screenshot({ path: join(artifacts, "0-notice.png"), fullPage: true });
+    await keyboardActivate(page, "agree", " ");
+    await keyboardActivate(page, "accept");
+  }
   await page.waitForSelector("#setup:not([hidden])");
   const allowTabs = await keyboardActivate(page, "allow");
   await page.waitForSelector("#start:not([disabled])");
@@ -224,7 +242,7 @@ try {
       .filter((e) => e.matches(":disabled")).map((e) => e.id),
   }));
   const contrast = await page.evaluate(minContrast);
-  emit({ event: "done", allowTabs, startTabs, micCheck, devices, resumedAfterCut, secondTab, contrast, problems, ...shown });
+  emit({ event: "done", notice, allowTabs, startTabs, micCheck, devices, resumedAfterCut, secondTab, contrast, problems, ...shown });
 } finally {
   await browser.close();
   stdin.close();

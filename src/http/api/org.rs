@@ -180,3 +180,105 @@ pub async fn audit_log(
             .await?,
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProviderKey {
+    key: String,
+}
+
+/// The vendor a path names, or 404.
+fn vendor(raw: &str) -> Result<&'static str, ApiError> {
+    crate::providers::byok::VENDORS
+        .into_iter()
+        .find(|v| *v == raw)
+        .ok_or(ApiError::NotFound)
+}
+
+/// `GET /v1/org/provider-keys` (admin) → `{items: [{vendor, set, last4, updated_at}]}`: never
+/// the keys themselves.
+pub async fn provider_keys(
+    State(app): State<AppState>,
+    staff: Staff,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    staff.require(Role::Admin)?;
+    let keys = app.provider_keys.provider_keys(staff.org).await?;
+    Ok(Json(
+        json!({ "items": crate::providers::byok::views(&keys) }),
+    ))
+}
+
+/// `PUT /v1/org/provider-keys/{openai|gemini|deepgram} {key}` (admin) → `{vendor, set, last4,
+/// updated_at}`: the organization's interviews use this key for that vendor from their next
+/// start. Stored sealed; never returned or logged.
+pub async fn put_provider_key(
+    State(app): State<AppState>,
+    staff: Staff,
+    ip: ClientIp,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    Body(req): Body<NewProviderKey>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    staff.require(Role::Admin)?;
+    let vendor = vendor(&raw)?;
+    let key = req.key.trim();
+    if key.len() < 8 || key.len() > 500 || key.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ApiError::bad_request(
+            "key: the vendor's API key (8 to 500 characters, no spaces)",
+        ));
+    }
+    let last4: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    app.provider_keys
+        .set_provider_key(
+            staff.org,
+            vendor,
+            &app.vault.seal(key),
+            &last4,
+            Some(staff.user),
+        )
+        .await?;
+    let ip = ip.text();
+    let entry = staff
+        .record("provider_key.set")
+        .target("provider_key", vendor);
+    audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;
+    let keys = app.provider_keys.provider_keys(staff.org).await?;
+    let view = crate::providers::byok::views(&keys)
+        .into_iter()
+        .find(|v| v.vendor == vendor)
+        .expect("every vendor has a view");
+    Ok(Json(
+        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.into()))?,
+    ))
+}
+
+/// `DELETE /v1/org/provider-keys/{vendor}` (admin) → 204: the server's key again.
+pub async fn delete_provider_key(
+    State(app): State<AppState>,
+    staff: Staff,
+    ip: ClientIp,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    staff.require(Role::Admin)?;
+    let vendor = vendor(&raw)?;
+    if !app
+        .provider_keys
+        .delete_provider_key(staff.org, vendor)
+        .await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    let ip = ip.text();
+    let entry = staff
+        .record("provider_key.deleted")
+        .target("provider_key", vendor);
+    audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -99,7 +99,11 @@ impl Actor {
         let (internal_tx, internal_rx) = mpsc::channel(256);
         let upkeep = Upkeep::start(id, &deps);
         let end_silence_ms = interview.settings.patience(deps.cfg.end_silence_ms);
+        // The organization's own vendor keys, if it brought any.
+        let (providers, speak) = deps.providers_for(interview.organization_id).await;
         Ok(Self {
+            providers,
+            speak,
             id,
             log: EventLog::new(r.next_seq, r.history, window),
             conv: Conversation::new(interview, r.turns, r.next_turn),
@@ -151,7 +155,7 @@ impl Actor {
     pub(super) fn start_conversation(&mut self) {
         self.phase = Phase::Live;
         if self.conv.interview.status == InterviewStatus::Scheduled {
-            let p = &self.deps.providers;
+            let p = &self.providers;
             let names = ProviderNames {
                 stt: p.stt.name().to_owned(),
                 llm: p.llm.name().to_owned(),
@@ -268,7 +272,7 @@ impl Actor {
         let usage = std::mem::take(&mut self.usage);
         let (store, id) = (self.deps.store.clone(), self.id);
         let llm = (usage.prompt_tokens + usage.completion_tokens > 0)
-            .then(|| self.deps.providers.llm.name().to_owned());
+            .then(|| self.providers.llm.name().to_owned());
         Some(tokio::spawn(async move {
             let version = llm
                 .as_ref()

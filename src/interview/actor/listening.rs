@@ -28,7 +28,7 @@ impl Actor {
 
     fn on_frame(&mut self, packet: Option<&[u8]>) {
         // Borrowed, not cloned: this runs for every 20 ms frame; a session starts only at speech.
-        let stt = &self.deps.providers.stt;
+        let stt = &self.providers.stt;
         let mut partials_rx = None;
         let hearing = self.ear.hear(packet, self.end_silence_ms, || {
             let (tx, rx) = mpsc::channel(8);
@@ -274,7 +274,7 @@ impl Actor {
                                     fatal: false,
                                 });
                     }
-                    if r.transcribed && self.deps.providers.stt.is_remote() {
+                    if r.transcribed && self.providers.stt.is_remote() {
                         self.add_usage(Usage {
                             stt_seconds: f64::from(p.audio_ms) / 1000.0,
                             ..Default::default()

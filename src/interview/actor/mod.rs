@@ -193,6 +193,9 @@ struct Actor {
     budget_closed: bool,
     /// The hiring team cancelled the interview: nothing more is asked.
     cancelled: bool,
+    /// This interview's providers: the server's, or built with its organization's own keys.
+    providers: crate::providers::Providers,
+    speak: Arc<crate::interview::speak::SpeakDeps>,
     /// Typed answers: a few at once, then a few a minute, per interview (not per connection,
     /// so reconnecting does not refill it).
     typed: Bucket,

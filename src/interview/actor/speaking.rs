@@ -86,7 +86,7 @@ impl Actor {
         let gen = self.gen;
         let turn = self.conv.alloc_turn();
         let (tx, rx) = mpsc::channel(PROGRESS_QUEUE);
-        let task = tokio::spawn(speak::run(gen, source, self.deps.speak.clone(), tx));
+        let task = tokio::spawn(speak::run(gen, source, self.speak.clone(), tx));
         let timings = if kind == TurnKind::Question {
             self.reply_timings.take()
         } else {
