@@ -37,6 +37,9 @@ pub struct SqliteStore {
     /// The single write connection, shared by the group-commit task and rare direct writes.
     pub(super) writer: SqlitePool,
     writes: mpsc::Sender<Write>,
+    /// Whether any webhook is on: while none is, a status change is one plain UPDATE (the
+    /// embedded default is one process; the API that adds webhooks shares this store).
+    pub(super) webhooks_on: Arc<std::sync::atomic::AtomicBool>,
     /// Stops the background checkpointer when the last handle is dropped.
     _checkpointer: Arc<DropGuard>,
 }
@@ -126,6 +129,10 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(opts)
             .await?;
+        let webhooks_on: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhooks WHERE disabled_at IS NULL)")
+                .fetch_one(&pool)
+                .await?;
         let stop = CancellationToken::new();
         // On a reader connection: a passive checkpoint needs no write lock, and the one write
         // connection stays free for commits.
@@ -136,6 +143,7 @@ impl SqliteStore {
             pool,
             writer,
             writes,
+            webhooks_on: Arc::new(std::sync::atomic::AtomicBool::new(webhooks_on)),
             _checkpointer: Arc::new(stop.drop_guard()),
         })
     }
@@ -233,7 +241,32 @@ impl Store for SqliteStore {
         status: InterviewStatus,
         providers: Option<&ProviderNames>,
     ) -> StoreResult<()> {
+        const UPDATE: &str = "UPDATE interviews SET status = ?,
+               started_at = CASE WHEN ? = 'in_progress' THEN COALESCE(started_at, ?) ELSE started_at END,
+               completed_at = CASE WHEN ? IN ('completed', 'abandoned', 'cancelled') THEN COALESCE(completed_at, ?) ELSE completed_at END,
+               stt_provider = COALESCE(?, stt_provider),
+               llm_provider = COALESCE(?, llm_provider),
+               tts_provider = COALESCE(?, tts_provider)
+             WHERE id = ? AND status <> 'cancelled'";
         let now = ts(Utc::now());
+        let update = || {
+            sqlx::query(UPDATE)
+                .bind(status.as_str())
+                .bind(status.as_str())
+                .bind(now.clone())
+                .bind(status.as_str())
+                .bind(now.clone())
+                .bind(providers.map(|p| p.stt.clone()))
+                .bind(providers.map(|p| p.llm.clone()))
+                .bind(providers.map(|p| p.tts.clone()))
+                .bind(id.to_string())
+        };
+        let event = crate::webhooks::event_for(status);
+        if event.is_none() || !self.webhooks_on.load(std::sync::atomic::Ordering::Relaxed) {
+            // Nothing to announce: one statement, as before webhooks.
+            update().execute(&self.writer).await?;
+            return Ok(());
+        }
         // One transaction: the change, and the webhook deliveries announcing it (the outbox).
         let mut tx = self.writer.begin().await?;
         let before: Option<String> =
@@ -241,30 +274,9 @@ impl Store for SqliteStore {
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-        let changed = sqlx::query(
-            "UPDATE interviews SET status = ?,
-               started_at = CASE WHEN ? = 'in_progress' THEN COALESCE(started_at, ?) ELSE started_at END,
-               completed_at = CASE WHEN ? IN ('completed', 'abandoned', 'cancelled') THEN COALESCE(completed_at, ?) ELSE completed_at END,
-               stt_provider = COALESCE(?, stt_provider),
-               llm_provider = COALESCE(?, llm_provider),
-               tts_provider = COALESCE(?, tts_provider)
-             WHERE id = ? AND status <> 'cancelled'",
-        )
-        .bind(status.as_str())
-        .bind(status.as_str())
-        .bind(&now)
-        .bind(status.as_str())
-        .bind(&now)
-        .bind(providers.map(|p| p.stt.as_str()))
-        .bind(providers.map(|p| p.llm.as_str()))
-        .bind(providers.map(|p| p.tts.as_str()))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1
+        let changed = update().execute(&mut *tx).await?.rows_affected() == 1
             && before.as_deref() != Some(status.as_str());
-        if let Some(event) = crate::webhooks::event_for(status).filter(|_| changed) {
+        if let Some(event) = event.filter(|_| changed) {
             super::webhooks_sqlite::enqueue(&mut tx, id, event).await?;
         }
         tx.commit().await?;

@@ -103,6 +103,8 @@ impl WebhookStore for SqliteStore {
         .bind(ts(hook.created_at))
         .execute(&self.writer)
         .await?;
+        self.webhooks_on
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(hook)
     }
 
