@@ -5,25 +5,13 @@
 
 mod common;
 
-use common::api::{code, staff, Client};
+use common::api::{code, consented, ok, staff, Client};
 use common::services::{Postgres, Redis};
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 use viva::accounts::Role;
-
-async fn ok(
-    c: &Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    want: StatusCode,
-) -> Value {
-    let (s, v) = c.call(method, path, body).await;
-    assert_eq!(s, want, "{path}: {v}");
-    v
-}
 
 /// Makes an interview for `candidate`, has the candidate accept the notice, answer once, and
 /// the recruiter cancel it (so it has ended, with a transcript).
@@ -42,27 +30,7 @@ async fn interviewed(
         StatusCode::CREATED,
     )
     .await;
-    let id: Uuid = made["id"].as_str().unwrap().parse().unwrap();
-    let token = made["invite_url"]
-        .as_str()
-        .unwrap()
-        .split_once("#token=")
-        .unwrap()
-        .1
-        .to_owned();
-    let holder = Client {
-        http: admin.http.clone(),
-        base: admin.base.clone(),
-        token: token.clone(),
-    };
-    ok(
-        &holder,
-        Method::POST,
-        &format!("/v1/interviews/{id}/consent"),
-        Some(json!({"notice_version": 0})),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    let (id, token) = consented(admin, &made).await;
     let mut c = Candidate::join(server, id, &token, None).await;
     hear_question(&mut c).await;
     c.answer(answer).await;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::api::{code, staff, Client};
+use common::api::{code, staff, with_token, Client};
 use common::services::{Postgres, Redis};
 use common::*;
 use futures_util::StreamExt;
@@ -21,15 +21,6 @@ async fn post(c: &Client, path: &str, body: Value) -> Value {
     let (s, v) = c.call(Method::POST, path, Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
     v
-}
-
-/// A client holding a candidate's token (the link's fragment).
-fn holding(c: &Client, token: &str) -> Client {
-    Client {
-        http: c.http.clone(),
-        base: c.base.clone(),
-        token: token.into(),
-    }
 }
 
 fn link(made: &Value) -> (Uuid, String) {
@@ -102,7 +93,7 @@ async fn an_interview_is_steered_by_its_recruiters(server: &TestServer) {
     assert_eq!(made["settings"]["max_questions"], 2);
     assert_eq!(made["settings"]["accommodations"], json!(["extra_time"]));
     let (id, token) = link(&made);
-    let me = holding(&admin, &token);
+    let me = with_token(&admin, &token);
 
     // The notice first: without consent the stream refuses to start.
     let (s, notice) = me

@@ -6,34 +6,14 @@
 
 mod common;
 
-use common::api::{code, staff, Client};
+use common::api::{code, consented, ok, staff, with_token};
 use common::services::{Postgres, Redis};
 use common::*;
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use viva::accounts::Role;
-
-async fn ok(
-    c: &Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    want: StatusCode,
-) -> Value {
-    let (s, v) = c.call(method, path, body).await;
-    assert_eq!(s, want, "{path}: {v}");
-    v
-}
-
-fn with_token(c: &Client, token: &str) -> Client {
-    Client {
-        http: c.http.clone(),
-        base: c.base.clone(),
-        token: token.into(),
-    }
-}
 
 async fn keys_and_settings(server: &TestServer) {
     let admin = staff(server, "ada@acme.example", "Acme", Role::Admin).await;
@@ -238,23 +218,7 @@ async fn keys_and_settings(server: &TestServer) {
     assert_eq!(own["settings"]["max_questions"], 2);
 
     // A monitor opened with the key, closed when the key is revoked.
-    let id = plain["id"].as_str().unwrap().parse().unwrap();
-    let token = plain["invite_url"]
-        .as_str()
-        .unwrap()
-        .split_once("#token=")
-        .unwrap()
-        .1
-        .to_owned();
-    let candidate = with_token(&admin, &token);
-    ok(
-        &candidate,
-        Method::POST,
-        &format!("/v1/interviews/{id}/consent"),
-        Some(json!({"notice_version": 0})),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    let (id, token) = consented(&admin, &plain).await;
     let mut c = Candidate::join(server, id, &token, None).await;
     hear_question(&mut c).await;
     let mut watch = connect_url(&server.monitor_url(id), &secret).await;

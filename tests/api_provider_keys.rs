@@ -5,28 +5,16 @@
 
 mod common;
 
-use common::api::{code, staff, Client};
+use common::api::{code, consented, ok, staff, Client};
 use common::services::{Postgres, Redis};
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 use viva::accounts::Role;
 
 const SERVER_KEY: &str = "sk-server-key-0001";
 const ACME_KEY: &str = "sk-acme-own-key-1234";
-
-async fn ok(
-    c: &Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    want: StatusCode,
-) -> Value {
-    let (s, v) = c.call(method, path, body).await;
-    assert_eq!(s, want, "{path}: {v}");
-    v
-}
 
 /// The LLM keys the fake vendor saw, in order.
 fn keys_seen(fake: &fakes::FakeVendor) -> Vec<String> {
@@ -60,27 +48,7 @@ async fn acme_interview(server: &TestServer, admin: &Client) {
         StatusCode::CREATED,
     )
     .await;
-    let id: Uuid = made["id"].as_str().unwrap().parse().unwrap();
-    let token = made["invite_url"]
-        .as_str()
-        .unwrap()
-        .split_once("#token=")
-        .unwrap()
-        .1
-        .to_owned();
-    let holder = Client {
-        http: admin.http.clone(),
-        base: admin.base.clone(),
-        token: token.clone(),
-    };
-    ok(
-        &holder,
-        Method::POST,
-        &format!("/v1/interviews/{id}/consent"),
-        Some(json!({"notice_version": 0})),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    let (id, token) = consented(admin, &made).await;
     let mut c = Candidate::join(server, id, &token, None).await;
     hear_question(&mut c).await;
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use common::api::{code, staff, Client};
+use common::api::{code, consented, ok, staff};
 use common::services::{Postgres, Redis};
 use common::*;
 use hmac::{Hmac, Mac};
@@ -18,21 +18,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 use viva::accounts::Role;
 use viva::webhooks::delivery::Deliverer;
-
-async fn ok(
-    c: &Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    want: StatusCode,
-) -> Value {
-    let (s, v) = c.call(method, path, body).await;
-    assert_eq!(s, want, "{path}: {v}");
-    v
-}
 
 /// What the receiver got: its headers and body.
 type Received = (HeaderMap, String);
@@ -230,27 +217,7 @@ async fn webhooks(server: &TestServer) {
 
     // An interview taken and ended by the candidate: started, then completed.
     let second = new_interview().await;
-    let id: Uuid = second["id"].as_str().unwrap().parse().unwrap();
-    let token = second["invite_url"]
-        .as_str()
-        .unwrap()
-        .split_once("#token=")
-        .unwrap()
-        .1
-        .to_owned();
-    let holder = Client {
-        http: admin.http.clone(),
-        base: admin.base.clone(),
-        token: token.clone(),
-    };
-    ok(
-        &holder,
-        Method::POST,
-        &format!("/v1/interviews/{id}/consent"),
-        Some(json!({"notice_version": 0})),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    let (id, token) = consented(&admin, &second).await;
     let mut c = Candidate::join(server, id, &token, None).await;
     hear_question(&mut c).await;
     c.send_text(json!({"type": "control", "action": "end"}))

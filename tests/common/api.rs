@@ -123,3 +123,55 @@ pub async fn accept_invite(
     let status = r.status();
     (status, r.json().await.unwrap_or(Value::Null))
 }
+
+/// `call`, asserting the answer's status: its body.
+pub async fn ok(
+    c: &Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    want: StatusCode,
+) -> Value {
+    let (s, v) = c.call(method, path, body).await;
+    assert_eq!(s, want, "{path}: {v}");
+    v
+}
+
+/// The same client with another bearer token (a candidate's link, an API key).
+pub fn with_token(c: &Client, token: &str) -> Client {
+    Client {
+        http: c.http.clone(),
+        base: c.base.clone(),
+        token: token.into(),
+    }
+}
+
+/// An interview made through the API (`made`, the 201 body) whose candidate has accepted the
+/// current notice: its id and the candidate's token.
+pub async fn consented(c: &Client, made: &Value) -> (uuid::Uuid, String) {
+    let id: uuid::Uuid = made["id"].as_str().unwrap().parse().unwrap();
+    let token = made["invite_url"]
+        .as_str()
+        .unwrap()
+        .split_once("#token=")
+        .expect("the token in the fragment")
+        .1
+        .to_owned();
+    let notice = ok(
+        &with_token(c, &token),
+        Method::GET,
+        &format!("/v1/interviews/{id}/notice"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    ok(
+        &with_token(c, &token),
+        Method::POST,
+        &format!("/v1/interviews/{id}/consent"),
+        Some(json!({ "notice_version": notice["version"] })),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    (id, token)
+}
