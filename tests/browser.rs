@@ -203,7 +203,9 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
     } else {
         // A recruiter's, through the API: the page asks for consent first.
         let (id, url) = recruiters_interview(dir.path(), &addr).await;
-        let url = url.replace(&format!("http://{addr}"), &format!("http://{}", proxy.addr));
+        // Through the proxy (the link names the server's configured address).
+        let path = url.split_once("/interview/").expect("a candidate link").1;
+        let url = format!("http://{}/interview/{path}", proxy.addr);
         (id, url)
     };
 
