@@ -34,23 +34,6 @@ pub struct OrgChanges {
     pub interview_defaults: Option<InterviewSettings>,
 }
 
-impl InterviewSettings {
-    /// These settings, with `defaults` for each field they leave unset.
-    pub fn or(self, defaults: &InterviewSettings) -> InterviewSettings {
-        InterviewSettings {
-            max_questions: self.max_questions.or(defaults.max_questions),
-            max_minutes: self.max_minutes.or(defaults.max_minutes),
-            language: self.language.or_else(|| defaults.language.clone()),
-            template: self.template.or_else(|| defaults.template.clone()),
-            accommodations: if self.accommodations.is_empty() {
-                defaults.accommodations.clone()
-            } else {
-                self.accommodations
-            },
-        }
-    }
-}
-
 #[async_trait]
 pub trait OrgStore: Send + Sync + 'static {
     async fn org_settings(&self, org: Uuid) -> StoreResult<Option<OrgSettings>>;
@@ -60,29 +43,4 @@ pub trait OrgStore: Send + Sync + 'static {
         -> StoreResult<Option<OrgSettings>>;
     /// Every organization and how long it keeps data (the retention task's list).
     async fn retention_of_all(&self) -> StoreResult<Vec<(Uuid, u32)>>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::interview::settings::Accommodation;
-
-    #[test]
-    fn a_requests_own_settings_win_over_the_defaults() {
-        let defaults = InterviewSettings {
-            max_questions: Some(8),
-            language: Some("de".into()),
-            accommodations: vec![Accommodation::ExtraTime],
-            ..Default::default()
-        };
-        let own = InterviewSettings {
-            max_questions: Some(3),
-            ..Default::default()
-        };
-        let got = own.or(&defaults);
-        assert_eq!(got.max_questions, Some(3));
-        assert_eq!(got.language.as_deref(), Some("de"));
-        assert_eq!(got.accommodations, vec![Accommodation::ExtraTime]);
-        assert_eq!(got.max_minutes, None);
-    }
 }

@@ -89,8 +89,6 @@ pub trait InterviewDirectory: Send + Sync + 'static {
     /// Makes the candidate token with id `link_id` the only one that opens the interview:
     /// `false` if it is not in the scope or has ended.
     async fn relink_in(&self, scope: Scope, id: Uuid, link_id: &str) -> StoreResult<bool>;
-    /// The organization an interview belongs to.
-    async fn organization_of(&self, id: Uuid) -> StoreResult<Option<Uuid>>;
     /// Records the candidate's consent to notice `version` (the latest consent counts).
     async fn record_consent(&self, id: Uuid, version: u32, ip: Option<&str>) -> StoreResult<()>;
     /// Deletes the transcripts, event logs, analyses and résumé / job description copies of

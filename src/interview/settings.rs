@@ -77,6 +77,21 @@ impl InterviewSettings {
         Ok(())
     }
 
+    /// These settings, with `defaults` for each field they leave unset.
+    pub fn or(self, defaults: &InterviewSettings) -> InterviewSettings {
+        InterviewSettings {
+            max_questions: self.max_questions.or(defaults.max_questions),
+            max_minutes: self.max_minutes.or(defaults.max_minutes),
+            language: self.language.or_else(|| defaults.language.clone()),
+            template: self.template.or_else(|| defaults.template.clone()),
+            accommodations: if self.accommodations.is_empty() {
+                defaults.accommodations.clone()
+            } else {
+                self.accommodations
+            },
+        }
+    }
+
     pub fn extra_time(&self) -> bool {
         self.accommodations.contains(&Accommodation::ExtraTime)
     }
@@ -127,6 +142,25 @@ fn is_language_tag(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_requests_own_settings_win_over_the_defaults() {
+        let defaults = InterviewSettings {
+            max_questions: Some(8),
+            language: Some("de".into()),
+            accommodations: vec![Accommodation::ExtraTime],
+            ..Default::default()
+        };
+        let own = InterviewSettings {
+            max_questions: Some(3),
+            ..Default::default()
+        };
+        let got = own.or(&defaults);
+        assert_eq!(got.max_questions, Some(3));
+        assert_eq!(got.language.as_deref(), Some("de"));
+        assert_eq!(got.accommodations, vec![Accommodation::ExtraTime]);
+        assert_eq!(got.max_minutes, None);
+    }
 
     #[test]
     fn every_field_is_checked() {

@@ -180,15 +180,6 @@ impl InterviewDirectory for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn organization_of(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
-        Ok(
-            sqlx::query_scalar::<_, Uuid>("SELECT organization_id FROM interviews WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
     async fn record_consent(&self, id: Uuid, version: u32, ip: Option<&str>) -> StoreResult<()> {
         sqlx::query(
             "UPDATE interviews SET consented_at = now(), consent_notice_version = $1, \

@@ -185,15 +185,6 @@ impl InterviewDirectory for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn organization_of(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
-        sqlx::query_scalar::<_, String>("SELECT organization_id FROM interviews WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|s| parse_uuid(&s))
-            .transpose()
-    }
-
     async fn record_consent(&self, id: Uuid, version: u32, ip: Option<&str>) -> StoreResult<()> {
         sqlx::query(
             "UPDATE interviews SET consented_at = ?, consent_notice_version = ?, consent_ip = ? \

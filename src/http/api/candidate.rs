@@ -85,11 +85,7 @@ pub async fn notice(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let interview = candidates_interview(&app, &raw, &headers).await?;
-    let org = app
-        .interviews
-        .organization_of(interview.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let org = interview.organization_id;
     let days = super::org::retention_days(&app, org).await?;
     let notice = notice_of(app.notices.as_ref(), org, days).await?;
     Ok(Json(json!({
@@ -126,11 +122,7 @@ pub async fn consent(
         CONSENTS_PER_MINUTE,
     )
     .await?;
-    let org = app
-        .interviews
-        .organization_of(interview.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let org = interview.organization_id;
     let days = super::org::retention_days(&app, org).await?;
     let current = notice_of(app.notices.as_ref(), org, days).await?;
     if req.notice_version != current.version {

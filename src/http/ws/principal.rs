@@ -139,15 +139,6 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
                     .authenticate(&token)
                     .await
                     .map_err(|_| (close::UNAUTHORIZED, "invalid or expired token"))?;
-                match app.interviews.organization_of(id).await {
-                    Ok(Some(org)) if org == s.org => {}
-                    // Another organization's interview is not found (no existence oracle).
-                    Ok(_) => return Err((close::NOT_FOUND, "no such interview")),
-                    Err(e) => {
-                        tracing::error!(error = %e, "interview lookup failed");
-                        return Err((close::INTERNAL, "internal error"));
-                    }
-                }
                 staff = Some(StaffSession {
                     session: s.session,
                     user: s.user,
@@ -172,6 +163,10 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
         return Err((close::FORBIDDEN, "credentials are for another interview"));
     }
     match app.store.get_interview(id).await {
+        // Another organization's interview is not found (no existence oracle: checked first).
+        Ok(Some(i)) if staff.is_some_and(|s| s.org != i.organization_id) => {
+            Err((close::NOT_FOUND, "no such interview"))
+        }
         Ok(Some(i)) if i.status.is_finished() => Err((close::ENDED, "interview ended")),
         Ok(Some(i)) => {
             if R::AUDIENCE == Audience::Candidate {
