@@ -26,12 +26,12 @@ fn turn(id: Uuid, seq: u32) -> TurnRecord {
     TurnRecord {
         interview_id: id,
         seq,
-        speaker: if seq % 2 == 0 {
+        speaker: if seq.is_multiple_of(2) {
             Speaker::Interviewer
         } else {
             Speaker::Candidate
         },
-        kind: if seq % 2 == 0 {
+        kind: if seq.is_multiple_of(2) {
             TurnKind::Question
         } else {
             TurnKind::Answer

@@ -27,6 +27,9 @@ pub enum Command {
     /// Recruiter organizations' administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print the API's OpenAPI 3.1 document (as the server serves it at `/openapi.json`), e.g.
+    /// to generate a client.
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]

@@ -14,7 +14,7 @@
 //!
 //! # Modules
 //! - [`protocol`]: wire types v1 — the only types serialised onto the WebSocket.
-//! - [`http`]: routes, the WebSocket session (reader/writer tasks), monitors relayed from other
+//! - [`http`]: routes and their OpenAPI document (`http::openapi`), the WebSocket session (reader/writer tasks), monitors relayed from other
 //!   nodes, HTTP errors.
 //! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
 //! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.

@@ -28,6 +28,11 @@ async fn main() -> anyhow::Result<()> {
             let listener = TcpListener::bind(config.bind).await?;
             viva::server::run(listener, config, shutdown_signal()).await
         }
+        Command::Openapi => {
+            let doc = viva::http::openapi::document();
+            println!("{}", doc.to_pretty_json()?);
+            Ok(())
+        }
         Command::Migrate(mut config) => {
             config.no_migrate = false;
             viva::server::open_store(&config).await?;

@@ -116,7 +116,7 @@ pub enum InterviewState {
     Ended,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Speaker {
     Interviewer,
@@ -124,7 +124,7 @@ pub enum Speaker {
 }
 
 /// What kind of turn a turn is (stored with it, and sent with the interviewer's text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TurnKind {
     /// A reply from the interviewer model (question, follow-up or closing).

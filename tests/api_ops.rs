@@ -1,6 +1,7 @@
 //! What operators get: Prometheus metrics at `/metrics` (loopback, or with its token), CORS for
 //! the API from the allowed origins only, and JSON logs (`VIVA_LOG=json`) whose request lines
-//! carry the request's id.
+//! carry the request's id; and the API's OpenAPI 3.1 document, which lists every route (each
+//! served), validates against the specification's schema, and renders at `/docs` in Chromium.
 
 mod common;
 
@@ -192,4 +193,227 @@ async fn next_line(
         .expect("a log line")
         .unwrap()
         .expect("viva exited")
+}
+
+/// Every operation of the API and the streams (issue #14, docs/api.md): what outside clients
+/// rely on. A route added or removed changes this list on purpose.
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/metrics"),
+    ("GET", "/ready"),
+    ("GET", "/v1/api-keys"),
+    ("POST", "/v1/api-keys"),
+    ("DELETE", "/v1/api-keys/{id}"),
+    ("GET", "/v1/audit"),
+    ("POST", "/v1/auth/accept-invite"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/v1/auth/me"),
+    ("POST", "/v1/auth/refresh"),
+    ("GET", "/v1/candidates"),
+    ("POST", "/v1/candidates"),
+    ("GET", "/v1/candidates/{id}"),
+    ("DELETE", "/v1/candidates/{id}"),
+    ("PATCH", "/v1/candidates/{id}"),
+    ("GET", "/v1/candidates/{id}/export"),
+    ("POST", "/v1/candidates/{id}/resume"),
+    ("GET", "/v1/interviews"),
+    ("POST", "/v1/interviews"),
+    ("GET", "/v1/interviews/{id}"),
+    ("POST", "/v1/interviews/{id}/cancel"),
+    ("POST", "/v1/interviews/{id}/consent"),
+    ("GET", "/v1/interviews/{id}/events"),
+    ("POST", "/v1/interviews/{id}/invite"),
+    ("GET", "/v1/interviews/{id}/monitor"),
+    ("GET", "/v1/interviews/{id}/notice"),
+    ("GET", "/v1/interviews/{id}/stream"),
+    ("POST", "/v1/interviews/{id}/ticket"),
+    ("GET", "/v1/interviews/{id}/transcript"),
+    ("GET", "/v1/jobs"),
+    ("POST", "/v1/jobs"),
+    ("GET", "/v1/jobs/{id}"),
+    ("DELETE", "/v1/jobs/{id}"),
+    ("PATCH", "/v1/jobs/{id}"),
+    ("GET", "/v1/org"),
+    ("PATCH", "/v1/org"),
+    ("GET", "/v1/org/notice"),
+    ("PUT", "/v1/org/notice"),
+    ("GET", "/v1/org/provider-keys"),
+    ("PUT", "/v1/org/provider-keys/{vendor}"),
+    ("DELETE", "/v1/org/provider-keys/{vendor}"),
+    ("GET", "/v1/users"),
+    ("POST", "/v1/users"),
+    ("GET", "/v1/users/{id}"),
+    ("DELETE", "/v1/users/{id}"),
+    ("PATCH", "/v1/users/{id}"),
+    ("POST", "/v1/users/{id}/password-reset"),
+    ("GET", "/v1/webhooks"),
+    ("POST", "/v1/webhooks"),
+    ("DELETE", "/v1/webhooks/{id}"),
+    ("GET", "/v1/webhooks/{id}/deliveries"),
+];
+
+fn documented(doc: &Value) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_document_lists_every_route_and_each_is_served() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let doc: Value = http
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let listed = documented(&doc);
+    let expected: std::collections::BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let missing: Vec<_> = expected.difference(&listed).collect();
+    let unexpected: Vec<_> = listed.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "not in the document: {missing:?}; in it but not in ROUTES: {unexpected:?}"
+    );
+    // `viva openapi` prints the same document.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_viva"))
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, doc);
+
+    // Operation ids are unique (clients generated from the document name methods by them).
+    let mut ids = std::collections::BTreeSet::new();
+    for (method, path) in &listed {
+        let id = doc["paths"][path.as_str()][method.to_lowercase()]["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path}: no operationId"))
+            .to_owned();
+        assert!(ids.insert(id.clone()), "operationId {id} twice");
+    }
+
+    // Every documented operation is served by its handler: never the router's 405, and a 404 is
+    // the handler's (the error envelope), not the static-file fallback's empty one.
+    for (method, path) in &listed {
+        let url = path
+            .replace("{id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{vendor}", "openai");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let r = http
+            .request(method.clone(), format!("{base}{url}"))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if status == StatusCode::NOT_FOUND {
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            assert_eq!(
+                body["error"]["code"], "NOT_FOUND",
+                "{method} {path}: {body}"
+            );
+        }
+        // Each operation documents its errors in the envelope.
+        let op = &doc["paths"][path.as_str()][method.as_str().to_lowercase()];
+        assert!(
+            op["responses"]["default"]["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("/ErrorBody")),
+            "{method} {path}: no error envelope in {op}"
+        );
+    }
+
+    // No route is registered around the document: outside src/http/openapi.rs (the document and
+    // its page) and src/http/web.rs (the web client's pages), the code adds routes only through
+    // `routes!`, which documents them.
+    let mut stray = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("http/openapi.rs")
+                && !path.ends_with("http/web.rs")
+            {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if text.contains(".route(") || text.contains(".route_service(") {
+                    stray.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "routes added outside `routes!`: {stray:?}"
+    );
+    server.shutdown().await;
+}
+
+/// The document validates against the OpenAPI 3.1 specification's JSON Schema (every `$ref`
+/// resolving), and `/docs` — Swagger UI, served from the binary — renders each operation in
+/// Chromium with no console error (a Content-Security-Policy refusal would be one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_document_validates_as_openapi_3_1_and_renders_at_docs() {
+    let web_client = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web-client");
+    assert!(
+        web_client
+            .join("node_modules/@seriousme/openapi-schema-validator")
+            .exists(),
+        "web-client/node_modules is missing: run `npm ci` in web-client/ (scripts/setup.sh --test does)"
+    );
+    let server = TestServer::start().await;
+    let base = format!("http://{}", server.addr);
+    let doc: Value = reqwest::get(format!("{base}/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-page");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg(web_client.join("tests/openapi-check.js"))
+        .arg("--url")
+        .arg(&base)
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .current_dir(&web_client)
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .expect("node (scripts/setup.sh --test installs it)");
+    assert!(out.status.success(), "openapi-check.js failed");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], true, "not valid OpenAPI: {report}");
+    assert_eq!(report["version"], "3.1", "{report}");
+    assert_eq!(report["refs_resolve"], true, "{report}");
+    assert_eq!(
+        report["operations_rendered"].as_u64().unwrap() as usize,
+        documented(&doc).len(),
+        "{report}"
+    );
+    assert_eq!(report["console_errors"], json!([]), "{report}");
+    server.shutdown().await;
 }

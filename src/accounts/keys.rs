@@ -19,7 +19,7 @@ const SHOWN: usize = PREFIX.len() + 8;
 /// Keys an organization may hold (revoked ones not counted).
 pub const MAX_KEYS: u64 = 100;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
     pub id: Uuid,
     #[serde(skip)]

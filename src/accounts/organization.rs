@@ -12,7 +12,7 @@ use crate::store::StoreResult;
 /// Days interview data may be kept, at least and at most.
 pub const RETENTION_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OrgSettings {
     pub id: Uuid,
     pub name: String,

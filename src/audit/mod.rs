@@ -14,7 +14,7 @@ use crate::hiring::{Page, PageRequest};
 use crate::store::StoreResult;
 
 /// One entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: Uuid,
     /// The user who acted; `None` for the server itself or an unknown email.

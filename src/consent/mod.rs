@@ -31,7 +31,7 @@ hiring organization before you start: they will offer you an alternative process
 By continuing you agree to take this interview on these terms.";
 
 /// A version of an organization's notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Notice {
     /// 0: the server's default notice.
     pub version: u32,

@@ -9,7 +9,7 @@ use super::{Page, PageRequest};
 use crate::accounts::Scope;
 use crate::store::StoreResult;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Candidate {
     pub id: Uuid,
     pub name: String,

@@ -21,7 +21,7 @@ pub struct InterviewLinks {
 }
 
 /// Vendor usage and its estimated cost so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageView {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -30,7 +30,7 @@ pub struct UsageView {
     pub cost_usd: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InterviewView {
     pub id: Uuid,
     pub status: InterviewStatus,

@@ -14,7 +14,7 @@ pub mod resume;
 use serde::Serialize;
 
 /// One page of a list: `{items, total, page, per_page, pages}` (pages count from 1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,

@@ -20,8 +20,9 @@ pub const TIMEOUT: Duration = Duration::from_secs(15);
 /// The most of a DOCX's document part read (a zip bomb stops here).
 const MAX_DOCX_XML: u64 = 20 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ResumeKind)]
 pub enum Kind {
     Pdf,
     Docx,

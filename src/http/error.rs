@@ -66,21 +66,25 @@ impl ApiError {
         }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str) {
+    fn parts(&self) -> (StatusCode, ErrorCode) {
         match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "AUTHENTICATION_ERROR"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR"),
-            Self::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-            Self::Ended => (StatusCode::GONE, "GONE"),
-            Self::Validation { .. } => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
-            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
-            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED"),
-            Self::Busy | Self::Unavailable(_) | Self::NotReady(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::AuthenticationError),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::AuthorizationError),
+            Self::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            Self::Ended => (StatusCode::GONE, ErrorCode::Gone),
+            Self::Validation { .. } => (StatusCode::BAD_REQUEST, ErrorCode::ValidationError),
+            Self::Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError)
             }
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            Self::RateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimitExceeded)
+            }
+            Self::Busy | Self::Unavailable(_) | Self::NotReady(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
+            }
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
         }
     }
 
@@ -105,6 +109,37 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// The error envelope every API error is answered with.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// What kind of error: the client's switch (the message is for people).
+    code: ErrorCode,
+    message: String,
+    /// More about it, when there is more (e.g. which parts are unavailable); else null.
+    details: Option<serde_json::Value>,
+}
+
+/// The envelope's `code` (a contract: docs/api.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    ValidationError,
+    AuthenticationError,
+    AuthorizationError,
+    NotFound,
+    Conflict,
+    Gone,
+    RateLimitExceeded,
+    PayloadTooLarge,
+    Unavailable,
+    InternalError,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
@@ -120,9 +155,13 @@ impl IntoResponse for ApiError {
             }
             _ => None,
         };
-        let body = serde_json::json!({
-            "error": { "code": code, "message": self.to_string(), "details": details }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.to_string(),
+                details,
+            },
+        };
         let mut res = (status, Json(body)).into_response();
         if let Some(secs) = self.retry_after() {
             res.headers_mut()

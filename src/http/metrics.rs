@@ -23,6 +23,14 @@ pub async fn track(req: Request, next: Next) -> Response {
     res
 }
 
+/// `GET /metrics`: Prometheus text. With `VIVA_METRICS_TOKEN` set, for bearers of that token;
+/// otherwise for loopback clients only. Anyone else gets 404.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 404, description = "Not for this client", body = crate::http::error::ErrorBody),
+    ),
+    security((), ("metrics" = [])))]
 pub async fn metrics(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,

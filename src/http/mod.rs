@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod headers;
 pub mod metrics;
+pub mod openapi;
 pub mod origin;
 pub mod relay;
 pub mod request_id;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Request;
-use axum::routing::{delete, get, post};
+
 use axum::Router;
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
@@ -223,95 +224,13 @@ fn cors(app: &AppState) -> tower_http::cors::CorsLayer {
 
 /// `web_dir`: serve the web client from this folder instead of the embedded copy.
 pub fn router(app: AppState, web_dir: Option<&std::path::Path>, hsts: bool) -> Router {
-    let api = Router::new()
-        .route("/health", get(api::health))
-        .route("/ready", get(api::ready))
-        .route("/metrics", get(metrics::metrics))
-        .route(
-            "/v1/interviews",
-            post(api::interviews::create).get(api::interviews::list),
-        )
-        .route("/v1/interviews/{id}", get(api::interviews::get))
-        .route(
-            "/v1/interviews/{id}/transcript",
-            get(api::interviews::transcript),
-        )
-        .route("/v1/interviews/{id}/events", get(api::interviews::events))
-        .route("/v1/interviews/{id}/ticket", post(api::candidate::ticket))
-        .route("/v1/interviews/{id}/notice", get(api::candidate::notice))
-        .route("/v1/interviews/{id}/consent", post(api::candidate::consent))
-        .route("/v1/interviews/{id}/cancel", post(api::interviews::cancel))
-        .route(
-            "/v1/interviews/{id}/invite",
-            post(api::interviews::reinvite),
-        )
-        .route(
-            "/v1/org/notice",
-            get(api::org::notice).put(api::org::put_notice),
-        )
-        .route("/v1/audit", get(api::org::audit_log))
-        .route("/v1/candidates/{id}/export", get(api::candidates::export))
-        .route(
-            "/v1/candidates/{id}/resume",
-            post(api::candidates::upload_resume).layer(axum::extract::DefaultBodyLimit::max(
-                crate::hiring::resume::MAX_FILE + 64 * 1024,
-            )),
-        )
-        .route("/v1/org", get(api::org::get).patch(api::org::update))
-        .route("/v1/org/provider-keys", get(api::org::provider_keys))
-        .route(
-            "/v1/org/provider-keys/{vendor}",
-            axum::routing::put(api::org::put_provider_key).delete(api::org::delete_provider_key),
-        )
-        .route("/v1/api-keys", post(api::keys::create).get(api::keys::list))
-        .route("/v1/api-keys/{id}", delete(api::keys::revoke))
-        .route(
-            "/v1/webhooks",
-            post(api::webhooks::create).get(api::webhooks::list),
-        )
-        .route("/v1/webhooks/{id}", delete(api::webhooks::delete))
-        .route(
-            "/v1/webhooks/{id}/deliveries",
-            get(api::webhooks::deliveries),
-        )
-        .route("/v1/interviews/{id}/stream", get(ws::candidate::stream))
-        .route("/v1/interviews/{id}/monitor", get(ws::monitor::monitor))
-        .route("/v1/auth/login", post(api::sessions::login))
-        .route("/v1/auth/refresh", post(api::sessions::refresh))
-        .route("/v1/auth/logout", post(api::sessions::logout))
-        .route("/v1/auth/me", get(api::sessions::me))
-        .route("/v1/auth/accept-invite", post(api::users::accept_invite))
-        .route("/v1/users", post(api::users::create).get(api::users::list))
-        .route(
-            "/v1/users/{id}",
-            get(api::users::get)
-                .patch(api::users::update)
-                .delete(api::users::delete),
-        )
-        .route(
-            "/v1/users/{id}/password-reset",
-            post(api::users::password_reset),
-        )
-        .route("/v1/jobs", post(api::jobs::create).get(api::jobs::list))
-        .route(
-            "/v1/candidates",
-            post(api::candidates::create).get(api::candidates::list),
-        )
-        .route(
-            "/v1/candidates/{id}",
-            get(api::candidates::get)
-                .patch(api::candidates::update)
-                .delete(api::candidates::delete),
-        )
-        .route(
-            "/v1/jobs/{id}",
-            get(api::jobs::get)
-                .patch(api::jobs::update)
-                .delete(api::jobs::delete),
-        )
+    // Every route comes with its documentation (src/http/openapi.rs).
+    let (api, doc) = openapi::api_routes().split_for_parts();
+    let api = api
         .layer(axum::extract::DefaultBodyLimit::max(api::body::MAX_BODY))
         .layer(cors(&app))
-        .route_layer(axum::middleware::from_fn(metrics::track));
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .merge(openapi::doc_routes(doc));
     web::routes(api, web_dir)
         .layer(axum::middleware::map_response_with_state(
             headers::Hsts(hsts),

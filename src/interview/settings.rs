@@ -13,7 +13,7 @@ pub const MINUTES: std::ops::RangeInclusive<u32> = 5..=180;
 /// is told the bank's subject).
 pub const TEMPLATES: [&str; 4] = ["software", "data", "product", "general"];
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InterviewSettings {
     /// Main questions to ask (follow-ups not counted); default `VIVA_MAX_QUESTIONS`.
@@ -35,7 +35,7 @@ pub struct InterviewSettings {
 }
 
 /// An accommodation a candidate was granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Accommodation {
     /// More patience: the interviewer waits twice as long in silence before it takes the turn,

@@ -33,7 +33,7 @@ pub struct StoredKey {
 }
 
 /// What the API shows of a key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     pub vendor: String,
     pub set: bool,

@@ -32,7 +32,7 @@ pub const EVENTS: [&str; 4] = [
 /// Webhooks an organization may have.
 pub const MAX_WEBHOOKS: usize = 20;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Webhook {
     pub id: Uuid,
     pub url: String,
@@ -49,7 +49,7 @@ pub struct NewWebhook {
     pub created_by: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
@@ -69,7 +69,7 @@ impl DeliveryStatus {
 }
 
 /// One delivery, as `GET /v1/webhooks/{id}/deliveries` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: Uuid,
     pub event: String,

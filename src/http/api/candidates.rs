@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::body::Body;
 use super::interviews;
@@ -16,11 +16,12 @@ use super::principal::{ClientIp, Staff};
 use crate::accounts::Role;
 use crate::audit;
 use crate::hiring::candidates::{Candidate, CandidateFields};
+use crate::hiring::interviews::InterviewView;
 use crate::hiring::{Page, PageRequest};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCandidate {
     name: String,
@@ -30,7 +31,7 @@ pub struct NewCandidate {
 }
 
 /// A partial update: what is absent stays.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CandidateChanges {
     name: Option<String>,
@@ -38,7 +39,8 @@ pub struct CandidateChanges {
     resume_text: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListCandidates {
     /// A part of the name or email.
@@ -48,6 +50,12 @@ pub struct ListCandidates {
 }
 
 /// `POST /v1/candidates` (recruiter) → 201.
+#[utoipa::path(post, path = "/v1/candidates", tag = "candidates", request_body = NewCandidate,
+    responses(
+        (status = 201, description = "Added", body = Candidate),
+        (status = 409, description = "The email is already a candidate's", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
@@ -69,6 +77,9 @@ pub async fn create(
 }
 
 /// `GET /v1/candidates?q=&page=&per_page=`, newest first.
+#[utoipa::path(get, path = "/v1/candidates", tag = "candidates", params(ListCandidates),
+    responses((status = 200, description = "A page of candidates, newest first", body = Page<Candidate>)),
+    security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,
     staff: Staff,
@@ -88,6 +99,9 @@ pub async fn list(
 }
 
 /// `GET /v1/candidates/{id}`.
+#[utoipa::path(get, path = "/v1/candidates/{id}", tag = "candidates", params(("id" = Uuid, Path, description = "The candidate")),
+    responses((status = 200, description = "The candidate", body = Candidate)),
+    security(("bearer" = [])))]
 pub async fn get(
     State(app): State<AppState>,
     staff: Staff,
@@ -101,6 +115,10 @@ pub async fn get(
 }
 
 /// `PATCH /v1/candidates/{id}` (recruiter).
+#[utoipa::path(patch, path = "/v1/candidates/{id}", tag = "candidates", params(("id" = Uuid, Path, description = "The candidate")),
+    request_body = CandidateChanges,
+    responses((status = 200, description = "The candidate as changed", body = Candidate)),
+    security(("bearer" = [])))]
 pub async fn update(
     State(app): State<AppState>,
     staff: Staff,
@@ -128,6 +146,9 @@ pub async fn update(
 /// `DELETE /v1/candidates/{id}` (recruiter) → 204: the candidate and their interviews with
 /// everything held about them (transcripts, event logs, analyses) are deleted; a live one is
 /// cancelled first. Recorded in the audit log.
+#[utoipa::path(delete, path = "/v1/candidates/{id}", tag = "candidates", params(("id" = Uuid, Path, description = "The candidate")),
+    responses((status = 204, description = "Deleted, with their interviews' transcripts, events and audio-derived data")),
+    security(("bearer" = [])))]
 pub async fn delete(
     State(app): State<AppState>,
     staff: Staff,
@@ -158,15 +179,34 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A data subject's access request answered: everything held about a candidate.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CandidateExport {
+    exported_at: chrono::DateTime<chrono::Utc>,
+    candidate: Candidate,
+    interviews: Vec<ExportedInterview>,
+}
+
+/// One of the candidate's interviews, with its transcript.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ExportedInterview {
+    #[serde(flatten)]
+    interview: InterviewView,
+    transcript: Vec<interviews::TranscriptTurn>,
+}
+
 /// `GET /v1/candidates/{id}/export` (recruiter) → everything held about a candidate as one
 /// document (a data subject's access request): `{exported_at, candidate, interviews: [{…the
 /// interview, transcript}]}`. Recorded in the audit log.
+#[utoipa::path(get, path = "/v1/candidates/{id}/export", tag = "candidates", params(("id" = Uuid, Path, description = "The candidate")),
+    responses((status = 200, description = "Everything held about the candidate", body = CandidateExport)),
+    security(("bearer" = [])))]
 pub async fn export(
     State(app): State<AppState>,
     staff: Staff,
     ip: ClientIp,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CandidateExport>, ApiError> {
     staff.require(Role::Recruiter)?;
     let (scope, id) = (staff.scope(), path_id(&raw)?);
     let candidate = app
@@ -176,31 +216,64 @@ pub async fn export(
         .ok_or(ApiError::NotFound)?;
     let mut out = Vec::new();
     for view in interviews::of_candidate(&app, scope, id).await? {
-        let transcript = interviews::transcript_of(&app, &view).await?;
-        let mut v = serde_json::to_value(&view).map_err(|e| ApiError::Internal(e.into()))?;
-        v["transcript"] = transcript["turns"].clone();
-        out.push(v);
+        let transcript = interviews::transcript_of(&app, &view).await?.turns;
+        out.push(ExportedInterview {
+            interview: view,
+            transcript,
+        });
     }
     let ip = ip.text();
     let entry = staff.record("candidate.exported").target("candidate", id);
     audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;
-    Ok(Json(json!({
-        "exported_at": chrono::Utc::now(),
-        "candidate": candidate,
-        "interviews": out,
-    })))
+    Ok(Json(CandidateExport {
+        exported_at: chrono::Utc::now(),
+        candidate,
+        interviews: out,
+    }))
+}
+
+/// The upload's form (`multipart/form-data`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the form for the API document; the handler reads it as multipart.
+pub struct ResumeFile {
+    /// The résumé: PDF, DOCX or plain text, at most 5 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// A résumé stored.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResumeUploaded {
+    candidate: Candidate,
+    resume: ResumeInfo,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResumeInfo {
+    /// What the file was read as.
+    kind: crate::hiring::resume::Kind,
+    /// Characters of text kept.
+    characters: usize,
 }
 
 /// `POST /v1/candidates/{id}/resume` (recruiter), `multipart/form-data` with the file in the
 /// field `file`: a PDF, DOCX or plain-text résumé of at most 5 MiB, stored as its text (the
 /// candidate's `resume_text`). → 200 `{candidate, resume: {kind, characters}}`. A damaged,
 /// encrypted, empty or unknown file is 422; a larger one 413.
+#[utoipa::path(post, path = "/v1/candidates/{id}/resume", tag = "candidates", params(("id" = Uuid, Path, description = "The candidate")),
+    request_body(content = ResumeFile, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Stored as the candidate's résumé text", body = ResumeUploaded),
+        (status = 413, description = "Larger than 5 MiB", body = ErrorBody),
+        (status = 422, description = "Damaged, encrypted, empty or of an unknown kind", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn upload_resume(
     State(app): State<AppState>,
     staff: Staff,
     Path(raw): Path<String>,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ResumeUploaded>, ApiError> {
     use crate::hiring::candidates::MAX_RESUME;
     use crate::hiring::resume;
     staff.require(Role::Recruiter)?;
@@ -254,8 +327,8 @@ pub async fn upload_resume(
         .update_candidate(scope, id, &fields)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(json!({
-        "candidate": c,
-        "resume": { "kind": kind, "characters": characters },
-    })))
+    Ok(Json(ResumeUploaded {
+        candidate: c,
+        resume: ResumeInfo { kind, characters },
+    }))
 }

@@ -19,12 +19,12 @@ use crate::audit;
 use crate::hiring::interviews::{self, InterviewFilter, InterviewLinks, InterviewView};
 use crate::hiring::jobs::Job;
 use crate::hiring::{Page, PageRequest};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 use crate::interview::settings::{Accommodation, InterviewSettings};
 use crate::store::{InterviewStatus, NewInterview};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiInterview {
     job_id: Uuid,
@@ -37,7 +37,8 @@ pub struct NewApiInterview {
     accommodations: Vec<Accommodation>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListInterviews {
     status: Option<InterviewStatus>,
@@ -61,16 +62,37 @@ fn job_description(job: &Job) -> String {
     d.trim().to_owned()
 }
 
+/// A new interview: where the candidate goes, and until when the link works.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedInterview {
+    id: Uuid,
+    status: InterviewStatus,
+    /// The candidate's link; its token is in the fragment (browsers never send it).
+    invite_url: String,
+    expires_at: DateTime<Utc>,
+    job_id: Uuid,
+    candidate_id: Uuid,
+    settings: InterviewSettings,
+}
+
 /// `POST /v1/interviews {job_id, candidate_id, max_questions?, max_minutes?, language?,
 /// template?, accommodations?}` (recruiter) → 201 `{id, status, invite_url, expires_at, job_id,
 /// candidate_id, settings}`. The interviewer gets the job's title, description and skills and
 /// the candidate's résumé, as they are now. The candidate accepts the organization's notice
 /// before it starts.
+#[utoipa::path(post, path = "/v1/interviews", tag = "interviews",
+    request_body = NewApiInterview,
+    responses(
+        (status = 201, description = "Made; send the candidate `invite_url`", body = CreatedInterview),
+        (status = 422, description = "`job_id` or `candidate_id` names nothing of the organization's", body = ErrorBody),
+        (status = 429, description = "Too many interviews made this minute", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
     Body(req): Body<NewApiInterview>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedInterview>), ApiError> {
     staff.require(Role::Recruiter)?;
     let scope = staff.scope();
     let job = app
@@ -131,19 +153,19 @@ pub async fn create(
     tracing::info!(by = %staff.user, interview = %created.interview_id, "interview created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": created.interview_id,
-            "status": InterviewStatus::Scheduled,
-            "invite_url": created.url,
-            "expires_at": created.expires_at,
-            "job_id": job.id,
-            "candidate_id": candidate.id,
-            "settings": new.settings,
-        })),
+        Json(CreatedInterview {
+            id: created.interview_id,
+            status: InterviewStatus::Scheduled,
+            invite_url: created.url,
+            expires_at: created.expires_at,
+            job_id: job.id,
+            candidate_id: candidate.id,
+            settings: new.settings,
+        }),
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     reason: Option<String>,
@@ -156,6 +178,14 @@ const MAX_REASON_CHARS: usize = 300;
 /// `cancelled`. A live interview ends politely: the interviewer tells the candidate the hiring
 /// team ended it (with the reason, if given), then the stream ends (`ended`, reason
 /// `cancelled`). One that has ended is 409.
+#[utoipa::path(post, path = "/v1/interviews/{id}/cancel", tag = "interviews",
+    params(("id" = Uuid, Path, description = "The interview")),
+    request_body(content = Option<CancelRequest>, description = "Optional: the reason, read out to the candidate"),
+    responses(
+        (status = 200, description = "Cancelled", body = InterviewView),
+        (status = 409, description = "The interview has ended", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn cancel(
     State(app): State<AppState>,
     staff: Staff,
@@ -220,12 +250,19 @@ pub async fn cancel(
 /// candidate link; the one before stops working at once (durably: the interview's record names
 /// the link that works), and a candidate connected with it is disconnected (4001). An ended
 /// interview is 409.
+#[utoipa::path(post, path = "/v1/interviews/{id}/invite", tag = "interviews",
+    params(("id" = Uuid, Path, description = "The interview")),
+    responses(
+        (status = 201, description = "The new link; the old one stopped working", body = InviteLink),
+        (status = 409, description = "The interview has ended", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn reinvite(
     State(app): State<AppState>,
     staff: Staff,
     ClientIp(ip): ClientIp,
     Path(raw): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<InviteLink>), ApiError> {
     staff.require(Role::Recruiter)?;
     let id = path_id(&raw)?;
     let scope = staff.scope();
@@ -262,12 +299,28 @@ pub async fn reinvite(
     .await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "invite_url": link.url, "expires_at": link.expires_at })),
+        Json(InviteLink {
+            id,
+            invite_url: link.url,
+            expires_at: link.expires_at,
+        }),
     ))
+}
+
+/// A re-issued candidate link.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct InviteLink {
+    id: Uuid,
+    invite_url: String,
+    expires_at: DateTime<Utc>,
 }
 
 /// `GET /v1/interviews?status=&job_id=&candidate_id=&created_after=&created_before=&page=&per_page=`,
 /// newest first.
+#[utoipa::path(get, path = "/v1/interviews", tag = "interviews",
+    params(ListInterviews),
+    responses((status = 200, description = "A page of interviews, newest first", body = Page<InterviewView>)),
+    security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,
     staff: Staff,
@@ -290,6 +343,10 @@ pub async fn list(
 }
 
 /// `GET /v1/interviews/{id}`: status, timings, usage and cost.
+#[utoipa::path(get, path = "/v1/interviews/{id}", tag = "interviews",
+    params(("id" = Uuid, Path, description = "The interview")),
+    responses((status = 200, description = "The interview", body = InterviewView)),
+    security(("bearer" = [])))]
 pub async fn get(
     State(app): State<AppState>,
     staff: Staff,
@@ -304,7 +361,7 @@ pub async fn get(
 
 /// One turn of a transcript, its times in milliseconds from the interview's start on the
 /// server's clock (stable across reconnects: they are the stored times).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct TranscriptTurn {
     /// The protocol's `turn` number.
     turn: u32,
@@ -319,12 +376,25 @@ pub struct TranscriptTurn {
     end_ms: i64,
 }
 
+/// An interview's transcript: its turns in order, times from `started_at`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Transcript {
+    pub interview_id: Uuid,
+    /// When the interview started (its first turn, or when it was made, if it never started).
+    pub started_at: DateTime<Utc>,
+    pub turns: Vec<TranscriptTurn>,
+}
+
 /// `GET /v1/interviews/{id}/transcript` → `{interview_id, started_at, turns: [...]}`.
+#[utoipa::path(get, path = "/v1/interviews/{id}/transcript", tag = "interviews",
+    params(("id" = Uuid, Path, description = "The interview")),
+    responses((status = 200, description = "The transcript", body = Transcript)),
+    security(("bearer" = [])))]
 pub async fn transcript(
     State(app): State<AppState>,
     staff: Staff,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Transcript>, ApiError> {
     let view = app
         .interviews
         .interview_in(staff.scope(), path_id(&raw)?)
@@ -334,7 +404,10 @@ pub async fn transcript(
 }
 
 /// An interview's transcript as `/transcript` answers it.
-pub(crate) async fn transcript_of(app: &AppState, view: &InterviewView) -> Result<Value, ApiError> {
+pub(crate) async fn transcript_of(
+    app: &AppState,
+    view: &InterviewView,
+) -> Result<Transcript, ApiError> {
     let turns = app.store.turns(view.id).await?;
     // The interview's start: when it was started, else its first turn.
     let origin = view
@@ -355,11 +428,11 @@ pub(crate) async fn transcript_of(app: &AppState, view: &InterviewView) -> Resul
             interrupted: t.interrupted,
         })
         .collect();
-    Ok(json!({
-        "interview_id": view.id,
-        "started_at": origin,
-        "turns": turns,
-    }))
+    Ok(Transcript {
+        interview_id: view.id,
+        started_at: origin,
+        turns,
+    })
 }
 
 /// Every interview of a candidate (all pages), newest first.
@@ -391,11 +464,21 @@ pub(crate) async fn of_candidate(
     Ok(all)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     after_seq: Option<u64>,
     limit: Option<u32>,
+}
+
+/// A page of an interview's event log.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    /// The protocol's event envelopes (`{seq, type, …}`, docs/protocol.md), in `seq` order.
+    items: Vec<Value>,
+    /// The last `seq` here (`after_seq` when empty): ask for `after_seq` = this next.
+    next_after_seq: u64,
 }
 
 /// Events a page of the log may hold, at most.
@@ -404,12 +487,16 @@ const MAX_EVENTS: u32 = 1000;
 /// `GET /v1/interviews/{id}/events?after_seq=N&limit=` → `{items, next_after_seq}`: the
 /// interview's event log as the candidate received it (the protocol's events, `seq` order), the
 /// first `limit` (100; at most 1000) with `seq > N`. Page on with `after_seq=next_after_seq`.
+#[utoipa::path(get, path = "/v1/interviews/{id}/events", tag = "interviews",
+    params(("id" = Uuid, Path, description = "The interview"), EventsQuery),
+    responses((status = 200, description = "Events with `seq` above `after_seq`", body = EventPage)),
+    security(("bearer" = [])))]
 pub async fn events(
     State(app): State<AppState>,
     staff: Staff,
     Path(raw): Path<String>,
     query: Result<Query<EventsQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let id = path_id(&raw)?;
     app.interviews
@@ -428,5 +515,8 @@ pub async fn events(
         .map(|e| serde_json::from_str::<Value>(&e.body))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Json(json!({ "items": items, "next_after_seq": next })))
+    Ok(Json(EventPage {
+        items,
+        next_after_seq: next,
+    }))
 }

@@ -17,7 +17,7 @@ use crate::hiring::{Page, PageRequest};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
     title: String,
@@ -31,7 +31,7 @@ pub struct NewJob {
 }
 
 /// A partial update: what is absent stays; `seniority: null` clears it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobChanges {
     title: Option<String>,
@@ -50,7 +50,8 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListJobs {
     status: Option<JobStatus>,
@@ -63,6 +64,9 @@ fn invalid(message: String) -> ApiError {
 }
 
 /// `POST /v1/jobs` (recruiter) → 201 with the job.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = NewJob,
+    responses((status = 201, description = "Made", body = Job)),
+    security(("bearer" = [])))]
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
@@ -87,6 +91,9 @@ pub async fn create(
 }
 
 /// `GET /v1/jobs?status=&page=&per_page=` → `{items, total, page, per_page, pages}`, newest first.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(ListJobs),
+    responses((status = 200, description = "A page of jobs, newest first", body = Page<Job>)),
+    security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,
     staff: Staff,
@@ -98,6 +105,9 @@ pub async fn list(
 }
 
 /// `GET /v1/jobs/{id}`.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "The job")),
+    responses((status = 200, description = "The job", body = Job)),
+    security(("bearer" = [])))]
 pub async fn get(
     State(app): State<AppState>,
     staff: Staff,
@@ -108,6 +118,10 @@ pub async fn get(
 }
 
 /// `PATCH /v1/jobs/{id}` (recruiter): changes the fields given.
+#[utoipa::path(patch, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "The job")),
+    request_body = JobChanges,
+    responses((status = 200, description = "The job as changed", body = Job)),
+    security(("bearer" = [])))]
 pub async fn update(
     State(app): State<AppState>,
     staff: Staff,
@@ -132,6 +146,9 @@ pub async fn update(
 }
 
 /// `DELETE /v1/jobs/{id}` (recruiter) → 204. Interviews made for it keep what they were given.
+#[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "The job")),
+    responses((status = 204, description = "Deleted")),
+    security(("bearer" = [])))]
 pub async fn delete(
     State(app): State<AppState>,
     staff: Staff,

@@ -39,8 +39,23 @@ use crate::store::StoreError;
 
 const HEALTH_PROBE: Duration = Duration::from_secs(1);
 
+/// A whole list, unpaged: `{items}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// `/ready`'s answer while the node can take interviews.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Always `ready` (a node that is not answers 503 with the error envelope).
+    status: &'static str,
+}
+
 /// `GET /health`: always 200 while the process serves (interviews go on through storage
 /// outages); `status` is `degraded` and names the part while the store or hot state is down.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "Serving. `status` is `ok`, or `degraded` naming the part that is down; also live interviews, storage failures, recogniser and audio counters, connections", body = Object)))]
 pub async fn health(State(app): State<AppState>) -> Json<Value> {
     let probe = |ok: Result<Result<(), StoreError>, _>| match ok {
         Ok(Ok(())) => "ok",
@@ -90,7 +105,12 @@ pub(crate) fn path_id(raw: &str) -> Result<Uuid, ApiError> {
 /// `GET /ready`: 200 while the store and the hot state answer within a second, else 503 (the
 /// error envelope, `details` naming what is down) — for a load balancer to route around a node
 /// that cannot take new interviews. `/health` is liveness.
-pub async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses(
+        (status = 200, description = "The store and hot state answer", body = Ready),
+        (status = 503, description = "Not ready: `details.unavailable` names the parts", body = crate::http::error::ErrorBody),
+    ))]
+pub async fn ready(State(app): State<AppState>) -> Result<Json<Ready>, ApiError> {
     let (store, hot) = tokio::join!(
         tokio::time::timeout(HEALTH_PROBE, app.store.ping()),
         tokio::time::timeout(HEALTH_PROBE, app.hot.ping()),
@@ -101,7 +121,7 @@ pub async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError>
         .map(|(name, _)| name)
         .collect();
     if down.is_empty() {
-        Ok(Json(json!({ "status": "ready" })))
+        Ok(Json(Ready { status: "ready" }))
     } else {
         Err(ApiError::NotReady(down.join(", ")))
     }

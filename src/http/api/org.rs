@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::body::Body;
 use super::principal::{ClientIp, Staff};
+use super::Items;
 use crate::accounts::organization::{OrgChanges, OrgSettings, RETENTION_DAYS};
 use crate::accounts::Role;
 use crate::audit::{self, AuditEntry};
@@ -17,6 +18,7 @@ use crate::hiring::{Page, PageRequest};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::interview::settings::InterviewSettings;
+use crate::providers::byok::KeyView;
 
 /// The organization's settings, or 404 (it cannot be gone while its staff are signed in).
 async fn settings_of(app: &AppState, staff: &Staff) -> Result<OrgSettings, ApiError> {
@@ -37,18 +39,24 @@ pub(crate) async fn retention_days(app: &AppState, org: uuid::Uuid) -> Result<u3
 
 /// `GET /v1/org` (any staff) → `{id, name, retention_days, integrity_signals,
 /// interview_defaults, created_at, notice: {version, text, created_at}}`.
-pub async fn get(
-    State(app): State<AppState>,
-    staff: Staff,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let org = settings_of(&app, &staff).await?;
-    let notice = notice_of(app.notices.as_ref(), staff.org, org.retention_days).await?;
-    let mut body = serde_json::to_value(&org).map_err(|e| ApiError::Internal(e.into()))?;
-    body["notice"] = serde_json::to_value(&notice).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Json(body))
+#[utoipa::path(get, path = "/v1/org", tag = "organization",
+    responses((status = 200, description = "Settings and the current notice", body = OrgView)),
+    security(("bearer" = [])))]
+pub async fn get(State(app): State<AppState>, staff: Staff) -> Result<Json<OrgView>, ApiError> {
+    let settings = settings_of(&app, &staff).await?;
+    let notice = notice_of(app.notices.as_ref(), staff.org, settings.retention_days).await?;
+    Ok(Json(OrgView { settings, notice }))
 }
 
-#[derive(Deserialize)]
+/// The organization's settings and its current notice.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OrgView {
+    #[serde(flatten)]
+    settings: OrgSettings,
+    notice: Notice,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPatch {
     name: Option<String>,
@@ -59,12 +67,15 @@ pub struct OrgPatch {
 
 /// `PATCH /v1/org {name?, retention_days?, integrity_signals?, interview_defaults?}` (admin)
 /// → the settings. The notice has its own endpoint (`PUT /v1/org/notice`).
+#[utoipa::path(patch, path = "/v1/org", tag = "organization", request_body = OrgPatch,
+    responses((status = 200, description = "As changed", body = OrgView)),
+    security(("bearer" = [])))]
 pub async fn update(
     State(app): State<AppState>,
     staff: Staff,
     ip: ClientIp,
     Body(req): Body<OrgPatch>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<OrgView>, ApiError> {
     staff.require(Role::Admin)?;
     let name = req.name.map(|n| n.trim().to_owned());
     if name
@@ -113,6 +124,9 @@ pub async fn update(
 
 /// `GET /v1/org/notice` (any staff) → `{version, text, created_at}`: the notice candidates see
 /// now (version 0: the server's default).
+#[utoipa::path(get, path = "/v1/org/notice", tag = "organization",
+    responses((status = 200, description = "The current notice (version 0: the built-in one)", body = Notice)),
+    security(("bearer" = [])))]
 pub async fn notice(State(app): State<AppState>, staff: Staff) -> Result<Json<Notice>, ApiError> {
     let days = retention_days(&app, staff.org).await?;
     Ok(Json(
@@ -120,7 +134,7 @@ pub async fn notice(State(app): State<AppState>, staff: Staff) -> Result<Json<No
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
     text: String,
@@ -128,6 +142,9 @@ pub struct NewNotice {
 
 /// `PUT /v1/org/notice {text}` (admin) → the new version. Candidates who consented to an
 /// earlier version keep that consent; those who have not are asked for this one.
+#[utoipa::path(put, path = "/v1/org/notice", tag = "organization", request_body = NewNotice,
+    responses((status = 200, description = "The new version; candidates accept it from now on", body = Notice)),
+    security(("bearer" = [])))]
 pub async fn put_notice(
     State(app): State<AppState>,
     staff: Staff,
@@ -157,7 +174,8 @@ pub async fn put_notice(
     Ok(Json(notice))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     action: Option<String>,
@@ -166,6 +184,9 @@ pub struct AuditQuery {
 }
 
 /// `GET /v1/audit?action=&page=&per_page=` (admin): the organization's audit log, newest first.
+#[utoipa::path(get, path = "/v1/audit", tag = "organization", params(AuditQuery),
+    responses((status = 200, description = "A page of the audit log, newest first", body = Page<AuditEntry>)),
+    security(("bearer" = [])))]
 pub async fn audit_log(
     State(app): State<AppState>,
     staff: Staff,
@@ -181,7 +202,7 @@ pub async fn audit_log(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProviderKey {
     key: String,
@@ -197,27 +218,34 @@ fn vendor(raw: &str) -> Result<&'static str, ApiError> {
 
 /// `GET /v1/org/provider-keys` (admin) → `{items: [{vendor, set, last4, updated_at}]}`: never
 /// the keys themselves.
+#[utoipa::path(get, path = "/v1/org/provider-keys", tag = "organization",
+    responses((status = 200, description = "Each vendor: whether a key is set, its last 4 characters, when", body = Items<KeyView>)),
+    security(("bearer" = [])))]
 pub async fn provider_keys(
     State(app): State<AppState>,
     staff: Staff,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Items<KeyView>>, ApiError> {
     staff.require(Role::Admin)?;
     let keys = app.provider_keys.provider_keys(staff.org).await?;
-    Ok(Json(
-        json!({ "items": crate::providers::byok::views(&keys) }),
-    ))
+    Ok(Json(Items {
+        items: crate::providers::byok::views(&keys),
+    }))
 }
 
 /// `PUT /v1/org/provider-keys/{openai|gemini|deepgram} {key}` (admin) → `{vendor, set, last4,
 /// updated_at}`: the organization's interviews use this key for that vendor from their next
 /// start. Stored sealed; never returned or logged.
+#[utoipa::path(put, path = "/v1/org/provider-keys/{vendor}", tag = "organization", params(("vendor" = String, Path, description = "`openai`, `gemini` or `deepgram`")),
+    request_body = NewProviderKey,
+    responses((status = 200, description = "Stored encrypted; never returned", body = KeyView)),
+    security(("bearer" = [])))]
 pub async fn put_provider_key(
     State(app): State<AppState>,
     staff: Staff,
     ip: ClientIp,
     axum::extract::Path(raw): axum::extract::Path<String>,
     Body(req): Body<NewProviderKey>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     staff.require(Role::Admin)?;
     let vendor = vendor(&raw)?;
     let key = req.key.trim();
@@ -254,12 +282,13 @@ pub async fn put_provider_key(
         .into_iter()
         .find(|v| v.vendor == vendor)
         .expect("every vendor has a view");
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.into()))?,
-    ))
+    Ok(Json(view))
 }
 
 /// `DELETE /v1/org/provider-keys/{vendor}` (admin) → 204: the server's key again.
+#[utoipa::path(delete, path = "/v1/org/provider-keys/{vendor}", tag = "organization", params(("vendor" = String, Path, description = "`openai`, `gemini` or `deepgram`")),
+    responses((status = 204, description = "Removed: the server's key is used again")),
+    security(("bearer" = [])))]
 pub async fn delete_provider_key(
     State(app): State<AppState>,
     staff: Staff,

@@ -12,14 +12,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::body::Body;
 use super::principal::{ClientIp, Staff};
+use crate::accounts::keys::ApiKey;
 use crate::accounts::service::{Issued, SignInError};
 use crate::accounts::tokens::REFRESH_TTL;
-use crate::accounts::AccountStore;
-use crate::http::error::ApiError;
+use crate::accounts::{AccountStore, Organization, Role};
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 
 /// The refresh cookie's name.
@@ -27,22 +27,75 @@ pub const REFRESH_COOKIE: &str = "viva_refresh";
 /// Sign-in and refresh attempts per client IP per minute.
 const PER_IP_PER_MINUTE: u32 = 30;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: Option<String>,
 }
 
+/// A signed-in session's tokens.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Tokens {
+    /// A JWT for `Authorization: Bearer`, valid `expires_in` seconds.
+    access_token: String,
+    #[schema(value_type = String, example = "Bearer")]
+    token_type: &'static str,
+    expires_in: u64,
+    /// Single use: `POST /v1/auth/refresh` swaps it for new tokens. Only for non-browser
+    /// clients: a page (a request with `Origin`) gets it as an `HttpOnly` cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+/// Who the token speaks for: a staff user, or an API key.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Me {
+    User {
+        id: uuid::Uuid,
+        email: String,
+        name: Option<String>,
+        role: Role,
+        organization: OrgRef,
+    },
+    ApiKey {
+        api_key: ApiKey,
+        role: Role,
+        organization: OrgRef,
+    },
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OrgRef {
+    id: uuid::Uuid,
+    name: String,
+}
+
+impl From<Organization> for OrgRef {
+    fn from(o: Organization) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+        }
+    }
+}
+
 /// `POST /v1/auth/login {email, password}` → `{access_token, refresh_token, token_type,
 /// expires_in}`. Five failures in a row lock the account for 15 minutes (429, `Retry-After`);
 /// an unknown email is answered like a wrong password.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in", body = Tokens),
+        (status = 401, description = "Wrong email or password (which one is not said)", body = ErrorBody),
+        (status = 429, description = "Locked after 5 failures (15 minutes), or too many attempts from this address", body = ErrorBody),
+    ))]
 pub async fn login(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -63,6 +116,11 @@ pub async fn login(
 
 /// `POST /v1/auth/refresh {refresh_token}` (a browser: `{}` and the cookie): a new pair; the
 /// token presented is spent. Presenting a spent one revokes its whole session.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens; the refresh token presented is used up", body = Tokens),
+        (status = 401, description = "Unknown, expired or reused (reuse ends the whole session family)", body = ErrorBody),
+    ))]
 pub async fn refresh(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -79,6 +137,9 @@ pub async fn refresh(
 }
 
 /// `POST /v1/auth/logout`: ends the session; its access token stops working at once.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out: the access token stops working and its sockets close (4001)")),
+    security(("bearer" = [])))]
 pub async fn logout(
     State(app): State<AppState>,
     staff: Staff,
@@ -99,10 +160,10 @@ pub async fn logout(
 
 /// `GET /v1/auth/me`: the signed-in user and their organization (with an API key: the key,
 /// its role and organization).
-pub async fn me(
-    State(app): State<AppState>,
-    staff: Staff,
-) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/auth/me", tag = "auth",
+    responses((status = 200, description = "The caller", body = Me)),
+    security(("bearer" = [])))]
+pub async fn me(State(app): State<AppState>, staff: Staff) -> Result<Json<Me>, ApiError> {
     let store: &dyn AccountStore = app.accounts.store.as_ref();
     if let Some(id) = staff.api_key {
         let key = app
@@ -115,11 +176,11 @@ pub async fn me(
             .organization(staff.org)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        return Ok(Json(json!({
-            "api_key": key,
-            "role": key.role,
-            "organization": { "id": org.id, "name": org.name },
-        })));
+        return Ok(Json(Me::ApiKey {
+            role: key.role,
+            api_key: key,
+            organization: org.into(),
+        }));
     }
     let user = store
         .user(staff.user)
@@ -129,13 +190,13 @@ pub async fn me(
         .organization(staff.org)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    Ok(Json(json!({
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "organization": { "id": org.id, "name": org.name },
-    })))
+    Ok(Json(Me::User {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        organization: org.into(),
+    }))
 }
 
 fn sign_in_error(e: SignInError) -> ApiError {
@@ -163,14 +224,13 @@ pub(crate) async fn per_ip_limit(
 
 fn issue(app: &AppState, headers: &HeaderMap, issued: Issued) -> Response {
     let browser = headers.contains_key(ORIGIN);
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    });
-    if !browser {
-        body["refresh_token"] = json!(issued.refresh_token);
-    }
+    let body = Tokens {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        // A page gets it as an HttpOnly cookie instead.
+        refresh_token: (!browser).then(|| issued.refresh_token.clone()),
+    };
     let mut res = Json(body).into_response();
     if browser {
         res.headers_mut().insert(

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::body::Body;
@@ -21,11 +21,11 @@ use crate::accounts::service::{Invite, InviteError};
 use crate::accounts::{NewUser, Role, User};
 use crate::audit;
 use crate::hiring::{Page, PageRequest};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
 
 /// A staff user as the API shows them (never their password hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     id: Uuid,
     email: String,
@@ -51,7 +51,7 @@ impl From<User> for UserView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
     email: String,
@@ -59,43 +59,70 @@ pub struct NewStaff {
     role: Role,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffChanges {
     role: Option<Role>,
     disabled: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListUsers {
     page: Option<u32>,
     per_page: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvite {
     token: String,
     password: String,
 }
 
-fn link(app: &AppState, invite: &Invite) -> Value {
-    // The token travels in the fragment, which browsers never send to a server.
-    json!({
-        "url": format!("{}/console/accept-invite#token={}", app.public_url, invite.token),
-        "token": invite.token,
-        "expires_at": invite.expires_at,
-    })
+fn link(app: &AppState, invite: &Invite) -> InviteView {
+    InviteView {
+        // The token travels in the fragment, which browsers never send to a server.
+        url: format!(
+            "{}/console/accept-invite#token={}",
+            app.public_url, invite.token
+        ),
+        token: invite.token.clone(),
+        expires_at: invite.expires_at,
+    }
+}
+
+/// A single-use link that sets a user's password (there is no email delivery: hand it over).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InviteView {
+    /// The console's page for it; the token is in the fragment.
+    url: String,
+    /// For `POST /v1/auth/accept-invite`.
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// A user just added, and the link that sets their password.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedUser {
+    user: UserView,
+    invite: InviteView,
 }
 
 /// `POST /v1/users` (admin) `{email, name?, role}` → 201 `{user, invite: {url, token, expires_at}}`.
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = NewStaff,
+    responses(
+        (status = 201, description = "Added; hand them `invite.url`", body = CreatedUser),
+        (status = 409, description = "The email is already a user's", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
     ip: ClientIp,
     Body(new): Body<NewStaff>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
     staff.require(Role::Admin)?;
     let email = new.email.trim().to_owned();
     if !crate::accounts::is_plausible_email(&email) {
@@ -127,11 +154,17 @@ pub async fn create(
     audit::record(app.audit.as_ref(), entry.ip(ip.as_deref()).details(details)).await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "user": UserView::from(user), "invite": link(&app, &invite) })),
+        Json(CreatedUser {
+            user: UserView::from(user),
+            invite: link(&app, &invite),
+        }),
     ))
 }
 
 /// `GET /v1/users` (admin): the organization's staff, oldest first.
+#[utoipa::path(get, path = "/v1/users", tag = "users", params(ListUsers),
+    responses((status = 200, description = "A page of the organization's users", body = Page<UserView>)),
+    security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,
     staff: Staff,
@@ -148,6 +181,9 @@ pub async fn list(
 }
 
 /// `GET /v1/users/{id}` (admin).
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "The user")),
+    responses((status = 200, description = "The user", body = UserView)),
+    security(("bearer" = [])))]
 pub async fn get(
     State(app): State<AppState>,
     staff: Staff,
@@ -164,6 +200,13 @@ pub async fn get(
 
 /// `PATCH /v1/users/{id}` (admin) `{role?, disabled?}`. Disabling ends the user's sessions at
 /// once. An admin cannot change their own role or disable themselves (409).
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "The user")),
+    request_body = StaffChanges,
+    responses(
+        (status = 200, description = "As changed", body = UserView),
+        (status = 409, description = "An admin's own role or account", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn update(
     State(app): State<AppState>,
     staff: Staff,
@@ -179,6 +222,9 @@ pub async fn update(
 }
 
 /// `DELETE /v1/users/{id}` (admin): disables the user (their sessions end); their records stay.
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "The user")),
+    responses((status = 204, description = "Disabled; their sessions end")),
+    security(("bearer" = [])))]
 pub async fn delete(
     State(app): State<AppState>,
     staff: Staff,
@@ -227,12 +273,18 @@ async fn change(
 
 /// `POST /v1/users/{id}/password-reset` (admin) → 201 `{url, token, expires_at}`: a new
 /// single-use link; earlier links stop working. The user's password works until the link is used.
+#[utoipa::path(post, path = "/v1/users/{id}/password-reset", tag = "users", params(("id" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 201, description = "A new single-use link; earlier ones stop working", body = InviteView),
+        (status = 409, description = "The user is disabled", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn password_reset(
     State(app): State<AppState>,
     staff: Staff,
     ip: ClientIp,
     Path(raw): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<InviteView>), ApiError> {
     staff.require(Role::Admin)?;
     let user = app
         .accounts
@@ -254,6 +306,12 @@ pub async fn password_reset(
 /// `POST /v1/auth/accept-invite {token, password}` → 204: the link's user has this password now
 /// (then sign in). A used, expired or unknown link is 401; a refused password is 400 and leaves
 /// the link usable.
+#[utoipa::path(post, path = "/v1/auth/accept-invite", tag = "auth", request_body = AcceptInvite,
+    responses(
+        (status = 204, description = "The password is set: sign in"),
+        (status = 400, description = "The password is refused (the link stays usable)", body = ErrorBody),
+        (status = 401, description = "A used, expired or unknown link", body = ErrorBody),
+    ))]
 pub async fn accept_invite(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -6,19 +6,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::body::Body;
-use super::path_id;
 use super::principal::{ClientIp, Staff};
+use super::{path_id, Items};
 use crate::accounts::Role;
 use crate::audit;
 use crate::hiring::{Page, PageRequest};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::AppState;
-use crate::webhooks::{new_secret, Delivery, NewWebhook, EVENTS, MAX_WEBHOOKS};
+use crate::webhooks::{new_secret, Delivery, NewWebhook, Webhook, EVENTS, MAX_WEBHOOKS};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiWebhook {
     url: String,
@@ -42,14 +42,30 @@ fn checked_url(raw: &str, allow_http: bool) -> Result<String, ApiError> {
     Ok(url.to_string())
 }
 
+/// A webhook just made: the only time `secret` is shown.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    webhook: Webhook,
+    /// Signs every delivery: `Viva-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+    /// "<t>.<body>">`. Not shown again.
+    secret: String,
+}
+
 /// `POST /v1/webhooks {url, events}` (admin) → 201 `{id, url, events, created_at, secret}`:
 /// `secret` signs every delivery and is shown this once.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewApiWebhook,
+    responses(
+        (status = 201, description = "Made; `secret` is shown this once", body = CreatedWebhook),
+        (status = 409, description = "The organization has the most webhooks it may", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
     ip: ClientIp,
     Body(req): Body<NewApiWebhook>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedWebhook>), ApiError> {
     staff.require(Role::Admin)?;
     let url = checked_url(&req.url, app.webhooks_allow_private)?;
     let mut events = req.events;
@@ -81,19 +97,32 @@ pub async fn create(
     let entry = staff.record("webhook.created").target("webhook", hook.id);
     let details = json!({ "url": hook.url, "events": hook.events });
     audit::record(app.audit.as_ref(), entry.ip(ip.as_deref()).details(details)).await;
-    let mut body = serde_json::to_value(&hook).map_err(|e| ApiError::Internal(e.into()))?;
-    body["secret"] = secret.into();
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedWebhook {
+            webhook: hook,
+            secret,
+        }),
+    ))
 }
 
 /// `GET /v1/webhooks` (admin) → `{items}`, without secrets.
-pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
+    responses((status = 200, description = "The organization's webhooks, without secrets", body = Items<Webhook>)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<AppState>,
+    staff: Staff,
+) -> Result<Json<Items<Webhook>>, ApiError> {
     staff.require(Role::Admin)?;
     let items = app.webhooks.webhooks_in(staff.scope()).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Items { items }))
 }
 
 /// `DELETE /v1/webhooks/{id}` (admin) → 204: nothing more is sent to it.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = Uuid, Path, description = "The webhook")),
+    responses((status = 204, description = "Deleted: nothing more is sent to it")),
+    security(("bearer" = [])))]
 pub async fn delete(
     State(app): State<AppState>,
     staff: Staff,
@@ -111,7 +140,8 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
     page: Option<u32>,
@@ -120,6 +150,9 @@ pub struct DeliveriesQuery {
 
 /// `GET /v1/webhooks/{id}/deliveries?page=&per_page=` (admin): newest first, with their status
 /// (`pending`, `delivered`, `failed`), attempts, the last answer and the next try.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = Uuid, Path, description = "The webhook"), DeliveriesQuery),
+    responses((status = 200, description = "A page of deliveries, newest first", body = Page<Delivery>)),
+    security(("bearer" = [])))]
 pub async fn deliveries(
     State(app): State<AppState>,
     staff: Staff,

@@ -22,6 +22,19 @@ use crate::interview::handle::OUTBOUND_QUEUE;
 use crate::interview::{AudioRejected, Connection, InterviewHandle, Outbound};
 use crate::protocol::{close, AudioFormat, ClientMessage, MAX_ANSWER_CHARS, PROTOCOL_VERSION};
 
+/// The candidate's stream (WebSocket; docs/protocol.md). Authenticated by the candidate token
+/// as the `Sec-WebSocket-Protocol` `bearer.<token>` (with `viva.v1`), or by a single-use
+/// `?ticket=`; refusals close with the protocol's codes.
+#[utoipa::path(get, path = "/v1/interviews/{id}/stream", tag = "streams",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The interview"),
+        ("ticket" = Option<String>, Query, description = "A single-use ticket from `POST /v1/interviews/{id}/ticket`"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol `viva.v1` (docs/protocol.md). A refused one (credentials, `Origin`, the interview) is closed with the protocol's close code and reason, which browsers can read"),
+        (status = 503, description = "Too many connections (`Retry-After`)", body = crate::http::error::ErrorBody),
+    ),
+    security(("candidate" = [])))]
 pub async fn stream(
     State(app): State<AppState>,
     slot: ClientSlot,

@@ -19,6 +19,15 @@ use crate::interview::handle::OUTBOUND_QUEUE;
 use crate::interview::{AttachError, Outbound};
 use crate::protocol::close;
 
+/// A staff member's live view of an interview (WebSocket; docs/protocol.md): a monitor token, a
+/// staff access token or an API key, as the `Sec-WebSocket-Protocol` `bearer.<token>`.
+#[utoipa::path(get, path = "/v1/interviews/{id}/monitor", tag = "streams",
+    params(("id" = uuid::Uuid, Path, description = "The interview")),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol `viva.v1` (docs/protocol.md). A refused one (credentials, `Origin`, the interview) is closed with the protocol's close code and reason, which browsers can read"),
+        (status = 503, description = "Too many connections (`Retry-After`)", body = crate::http::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("monitor" = [])))]
 pub async fn monitor(
     State(app): State<AppState>,
     slot: ClientSlot,
