@@ -268,6 +268,14 @@ pub struct Config {
     /// Open connections from one client IP address.
     #[arg(long, env = "VIVA_MAX_CONNECTIONS_PER_IP", default_value_t = 200)]
     pub max_connections_per_ip: usize,
+    /// Sign-in, token refresh and invitation attempts per client IP address per minute (past
+    /// it: 429 with `Retry-After`). Failed sign-ins also lock the account (5 in 15 minutes).
+    #[arg(long, env = "VIVA_AUTH_PER_MINUTE", default_value_t = 30)]
+    pub auth_per_minute: u32,
+    /// Interviews one account (staff user or API key) may create per minute; one client IP
+    /// address, five times as many.
+    #[arg(long, env = "VIVA_INTERVIEWS_PER_MINUTE", default_value_t = 60)]
+    pub interviews_per_minute: u32,
     /// Proxies (IP addresses or networks, comma-separated) whose `X-Forwarded-For` names the
     /// client.
     #[arg(long, env = "VIVA_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -465,6 +473,8 @@ impl Config {
             limits: Limits {
                 hello_timeout: Duration::from_secs(self.hello_timeout_secs),
                 idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+                auth_per_minute: self.auth_per_minute.max(1),
+                interviews_per_minute: self.interviews_per_minute.max(1),
             },
             serve: ServeSettings {
                 header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),

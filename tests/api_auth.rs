@@ -221,6 +221,61 @@ async fn five_failures_lock_the_account_and_unknown_emails_alike() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_limited_per_client_address() {
+    let server = TestServer::start_with(|c| {
+        keyed(c);
+        c.auth_per_minute = 3;
+    })
+    .await;
+    let api = Api::new(&server);
+    admin(&server, "ida@lovelace.example", "Lovelace").await;
+    // Right or wrong, known or not: each attempt from this address counts.
+    assert_eq!(
+        api.login("ida@lovelace.example", PASSWORD).await.0,
+        StatusCode::OK
+    );
+    let (s, _) = api
+        .login("nobody@lovelace.example", "Wrong password 000")
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.login("ida@lovelace.example", PASSWORD).await.0,
+        StatusCode::OK
+    );
+    // The fourth this minute is refused before the password is looked at, with when to retry.
+    let r = api
+        .http
+        .post(format!("{}/v1/auth/login", api.base))
+        .json(&json!({"email": "ida@lovelace.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "RATE_LIMIT_EXCEEDED");
+    // Refresh (and invitation acceptance) have allowances of their own, of the same size.
+    for _ in 0..3 {
+        let (s, _) = api
+            .post("/v1/auth/refresh", json!({"refresh_token": "x"}))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, body) = api
+        .post("/v1/auth/refresh", json!({"refresh_token": "x"}))
+        .await;
+    assert_eq!(
+        (s, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_expired_and_foreign_tokens_are_refused() {
     let server = TestServer::start_with(keyed).await;
     let api = Api::new(&server);

@@ -255,3 +255,48 @@ async fn interviews_on_postgres() {
     let server = TestServer::start_with(|c| use_services(c, &pg, &redis)).await;
     interviews_are_made_opened_and_listed(&server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interview_creation_is_limited_per_account_and_per_address() {
+    // One a minute per account; five per client address.
+    let server = TestServer::start_with(|c| c.interviews_per_minute = 1).await;
+    let admin = staff(&server, "ada@acme.example", "Acme", Role::Admin).await;
+    let job = post(&admin, "/v1/jobs", json!({"title": "Data Engineer"})).await;
+    let grace = post(
+        &admin,
+        "/v1/candidates",
+        json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
+    )
+    .await;
+    let body = json!({"job_id": job["id"], "candidate_id": grace["id"]});
+    post(&admin, "/v1/interviews", body.clone()).await;
+    let refused = |(s, v): (StatusCode, Value)| {
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+        assert_eq!(code(&v), "RATE_LIMIT_EXCEEDED");
+    };
+    refused(
+        admin
+            .call(Method::POST, "/v1/interviews", Some(body.clone()))
+            .await,
+    );
+    // Other accounts have their own allowance, until the address has made five.
+    for n in 1..=4 {
+        let r = staff(
+            &server,
+            &format!("r{n}@acme.example"),
+            "Acme",
+            Role::Recruiter,
+        )
+        .await;
+        post(&r, "/v1/interviews", body.clone()).await;
+    }
+    let sixth = staff(&server, "r5@acme.example", "Acme", Role::Recruiter).await;
+    refused(
+        sixth
+            .call(Method::POST, "/v1/interviews", Some(body.clone()))
+            .await,
+    );
+    // Other requests are not limited by it.
+    let (s, list) = sixth.call(Method::GET, "/v1/interviews", None).await;
+    assert_eq!((s, list["total"].as_u64()), (StatusCode::OK, Some(5)));
+}

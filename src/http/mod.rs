@@ -60,11 +60,16 @@ impl HttpSettings {
     }
 }
 
-/// Per-connection time limits from config.
+/// Per-connection time limits and per-client request rates, from config.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub hello_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Sign-in, refresh and invitation attempts per client IP per minute.
+    pub auth_per_minute: u32,
+    /// Interviews one account (staff user or API key) may create per minute; one client IP,
+    /// five times as many.
+    pub interviews_per_minute: u32,
 }
 
 /// Counters the HTTP side keeps for `/health`.

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::body::{Body, OptionalBody};
-use super::path_id;
 use super::principal::{ClientIp, Staff};
+use super::{path_id, per_minute};
 use crate::accounts::Role;
 use crate::audit;
 use crate::hiring::interviews::{self, InterviewFilter, InterviewLinks, InterviewView};
@@ -85,15 +85,28 @@ pub struct CreatedInterview {
     responses(
         (status = 201, description = "Made; send the candidate `invite_url`", body = CreatedInterview),
         (status = 422, description = "`job_id` or `candidate_id` names nothing of the organization's", body = ErrorBody),
-        (status = 429, description = "Too many interviews made this minute", body = ErrorBody),
+        (status = 429, description = "Too many interviews made this minute by this account (`VIVA_INTERVIEWS_PER_MINUTE`) or client address (5×)", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     Body(req): Body<NewApiInterview>,
 ) -> Result<(StatusCode, Json<CreatedInterview>), ApiError> {
     staff.require(Role::Recruiter)?;
+    // Per account (the API key, else the user), then per client address.
+    let limit = app.limits.interviews_per_minute;
+    let account = staff.api_key.unwrap_or(staff.user);
+    per_minute(&app, &format!("interviews-account:{account}"), limit).await?;
+    if let Some(ip) = ip {
+        per_minute(
+            &app,
+            &format!("interviews-ip:{ip}"),
+            limit.saturating_mul(5),
+        )
+        .await?;
+    }
     let scope = staff.scope();
     let job = app
         .jobs

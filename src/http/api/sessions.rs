@@ -24,8 +24,6 @@ use crate::http::AppState;
 
 /// The refresh cookie's name.
 pub const REFRESH_COOKIE: &str = "viva_refresh";
-/// Sign-in and refresh attempts per client IP per minute.
-const PER_IP_PER_MINUTE: u32 = 30;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -217,7 +215,10 @@ pub(crate) async fn per_ip_limit(
     ip: Option<std::net::IpAddr>,
 ) -> Result<(), ApiError> {
     match ip {
-        Some(ip) => super::per_minute(app, &format!("{what}-ip:{ip}"), PER_IP_PER_MINUTE).await,
+        Some(ip) => {
+            let limit = app.limits.auth_per_minute;
+            super::per_minute(app, &format!("{what}-ip:{ip}"), limit).await
+        }
         None => Ok(()),
     }
 }
