@@ -12,9 +12,10 @@ cargo build --release -q -p viva -p viva-loadtest
 out=target/loadtest; mkdir -p "$out"
 data=$(mktemp -d)
 ulimit -n "$(ulimit -Hn)"
-# Every virtual candidate comes from 127.0.0.1: the per-client connection cap is raised.
+# Every virtual candidate comes from 127.0.0.1: the per-client connection cap is raised, and
+# so is the sign-in allowance (the API traffic of --login-rps signs in from that address too).
 VIVA_STT=scripted VIVA_LLM=scripted VIVA_TTS=scripted VIVA_DATA_DIR="$data" \
-  VIVA_MAX_CONNECTIONS_PER_IP=100000 \
+  VIVA_MAX_CONNECTIONS_PER_IP=100000 VIVA_AUTH_PER_MINUTE=100000 \
   VIVA_BIND=127.0.0.1:18080 RUST_LOG=warn target/release/viva serve 2> "$out/server-$sessions.log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT

@@ -1,12 +1,14 @@
 //! CI smoke run of the load tester: 20 virtual candidates × 3 turns (with barge-ins and one
-//! monitor each) against the real `viva serve` binary on the scripted providers. Asserts on the
-//! reports' contents, never on timings.
+//! monitor each), with recruiter API traffic beside them (interview lists and sign-ins), against
+//! the real `viva serve` binary on the scripted providers. Asserts on the reports' contents,
+//! never on timings.
 
 mod common;
 
 use std::process::Command;
 
-use viva_loadtest::{create_invites, run, Options};
+use viva_loadtest::api::Traffic;
+use viva_loadtest::{create_invites, create_staff, run, Options};
 
 struct Server {
     child: common::Served,
@@ -27,7 +29,9 @@ fn serve(data_dir: &std::path::Path) -> Server {
         .arg(data_dir)
         .env("VIVA_STT", "scripted")
         .env("VIVA_LLM", "scripted")
-        .env("VIVA_TTS", "scripted");
+        .env("VIVA_TTS", "scripted")
+        // The API traffic signs in from one address more often than a person would.
+        .env("VIVA_AUTH_PER_MINUTE", "1000");
     let (child, addr) = common::spawn_serve(cmd);
     Server {
         child,
@@ -51,11 +55,26 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
         audio: None,
         seed: 7,
         allow_remote: false,
+        api_rps: 10.0,
+        login_rps: 0.5,
     };
     viva_loadtest::check_target(&opts.url, false).unwrap();
-    let report = run(&opts, invites, Some(server.child.id()), false)
-        .await
-        .unwrap();
+    let (email, password) = create_staff(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path()).unwrap();
+    let traffic = Traffic {
+        list_rps: opts.api_rps,
+        login_rps: opts.login_rps,
+        email,
+        password,
+    };
+    let report = run(
+        &opts,
+        invites,
+        Some(traffic),
+        Some(server.child.id()),
+        false,
+    )
+    .await
+    .unwrap();
 
     let s = &report.summary;
     assert_eq!(s.errors, 0, "{:?}", s.errors_by_kind);
@@ -64,6 +83,9 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
     assert_eq!(s.turn_latency_ms.count, 60);
     assert_eq!(s.server_added_latency_ms.count, 60);
     assert!(s.monitor_lag_ms.count > 0);
+    // The API traffic ran beside them, every request answered.
+    assert_eq!(s.api_errors, 0, "{:?}", s.api_errors_by_kind);
+    assert!(s.api_list_ms.count > 0 && s.api_login_ms.count > 0);
     assert!(report.server_cpu_pct_max.is_some() && report.server_rss_mb.is_some());
 
     let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();

@@ -6,7 +6,9 @@
 //! - [`stats`]: histograms, counters, timeline. [`sampler`]: server CPU/RSS from /proc.
 //! - [`report`]: terminal table, JSON and self-contained HTML.
 //! - [`audio`]: the answer's Opus packets (a WAV file, or espeak-ng).
+//! - [`api`]: recruiter API traffic beside the interviews (`--api-rps`, `--login-rps`).
 
+pub mod api;
 pub mod audio;
 pub mod monitor;
 pub mod report;
@@ -68,6 +70,13 @@ pub struct Options {
     /// Allow a target that is not on this machine.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Recruiter API traffic beside the interviews: `GET /v1/interviews` requests per second
+    /// (signed in as `--api-email`), for the whole run.
+    #[arg(long, default_value_t = 0.0)]
+    pub api_rps: f64,
+    /// Sign-ins (`POST /v1/auth/login`, argon2id on the server) per second, for the whole run.
+    #[arg(long, default_value_t = 0.0)]
+    pub login_rps: f64,
 }
 
 /// Parses interviews as `viva interview create` prints them (one JSON object per line).
@@ -102,6 +111,37 @@ pub fn create_invites(
         );
     }
     parse_invites(&String::from_utf8(out.stdout)?)
+}
+
+/// Makes an admin of a new organization for the API traffic with `<viva> admin create
+/// --data-dir DIR` (the server's): its email and (random) password.
+pub fn create_staff(
+    viva: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(String, String)> {
+    use std::io::Write;
+    let id = Uuid::new_v4().simple().to_string();
+    let email = format!("loadtest-{}@viva.invalid", &id[..12]);
+    let password = format!("Load-test {id}");
+    let mut child = std::process::Command::new(viva)
+        .args(["admin", "create", "--email", &email, "--org"])
+        .arg(format!("Load test {}", &id[..12]))
+        .args(["--password-stdin", "--data-dir"])
+        .arg(data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {}", viva.display()))?;
+    writeln!(child.stdin.take().expect("piped stdin"), "{password}")?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "viva admin create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok((email, password))
 }
 
 /// Refuses non-loopback targets unless allowed: a load test is not aimed anywhere by accident.
@@ -142,9 +182,11 @@ fn ws_base(url: &str) -> String {
 
 /// Runs the load: starts the sessions over the ramp, samples the server every second, and
 /// returns the report once every session has finished or the time limit is reached.
+/// `traffic`: the recruiter API traffic to send beside the interviews (its rates and account).
 pub async fn run(
     opts: &Options,
     invites: Vec<Invite>,
+    traffic: Option<api::Traffic>,
     server_pid: Option<u32>,
     progress: bool,
 ) -> anyhow::Result<report::Report> {
@@ -207,6 +249,9 @@ pub async fn run(
         });
     }
 
+    let base_url = opts.url.trim_end_matches('/').to_owned();
+    let mut api_traffic = traffic.map(|t| tokio::spawn(api::run(base_url.clone(), t, rec.clone())));
+
     let mut sampler = server_pid.map(sampler::Sampler::new);
     let mut timeline = Vec::new();
     let mut every = tokio::time::interval(Duration::from_secs(1));
@@ -227,6 +272,14 @@ pub async fn run(
     }
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if let Some(task) = api_traffic.take() {
+        if task.is_finished() {
+            // It only ends by failing (its first sign-in).
+            task.await??;
+        } else {
+            task.abort();
+        }
     }
     let (cpu, rss) = sampler.as_mut().map_or((None, None), |s| s.sample());
     timeline.push(rec.tick(start.elapsed().as_secs_f64(), cpu, rss));

@@ -3,7 +3,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 
 use clap::Parser;
-use viva_loadtest::{check_target, create_invites, parse_invites, run, Options};
+use viva_loadtest::api::Traffic;
+use viva_loadtest::{check_target, create_invites, create_staff, parse_invites, run, Options};
 
 /// Runs virtual candidates against a Viva server and reports what they experienced.
 #[derive(Parser, Debug)]
@@ -32,6 +33,11 @@ struct Cli {
     /// No live progress bar.
     #[arg(long)]
     quiet: bool,
+    /// The staff account for `--api-rps`/`--login-rps` (its password in
+    /// `VIVA_LOADTEST_API_PASSWORD`). Default with `--data-dir`: an admin of a new organization
+    /// made with `<viva-bin> admin create`.
+    #[arg(long)]
+    api_email: Option<String>,
 }
 
 #[tokio::main]
@@ -43,7 +49,26 @@ async fn main() -> anyhow::Result<()> {
         (None, Some(dir)) => create_invites(&cli.viva_bin, dir, cli.opts.sessions)?,
         (None, None) => bail!("pass --interviews FILE or --data-dir DIR (the server's)"),
     };
-    let report = run(&cli.opts, invites, cli.server_pid, !cli.quiet).await?;
+    let traffic = if cli.opts.api_rps > 0.0 || cli.opts.login_rps > 0.0 {
+        let (email, password) = match (&cli.api_email, &cli.data_dir) {
+            (Some(e), _) => (
+                e.clone(),
+                std::env::var("VIVA_LOADTEST_API_PASSWORD")
+                    .context("--api-email needs its password in VIVA_LOADTEST_API_PASSWORD")?,
+            ),
+            (None, Some(dir)) => create_staff(&cli.viva_bin, dir)?,
+            (None, None) => bail!("API traffic needs --api-email, or --data-dir to make one"),
+        };
+        Some(Traffic {
+            list_rps: cli.opts.api_rps,
+            login_rps: cli.opts.login_rps,
+            email,
+            password,
+        })
+    } else {
+        None
+    };
+    let report = run(&cli.opts, invites, traffic, cli.server_pid, !cli.quiet).await?;
     print!("{}", report.table());
     if let Some(p) = &cli.json {
         std::fs::write(p, report.json()).with_context(|| format!("writing {}", p.display()))?;

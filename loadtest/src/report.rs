@@ -56,7 +56,7 @@ impl Report {
     }
 
     /// The latency rows of the table and the page.
-    fn rows(&self) -> [(&'static str, &Percentiles); 6] {
+    fn rows(&self) -> [(&'static str, &Percentiles); 8] {
         let s = &self.summary;
         [
             ("connect", &s.connect_ms),
@@ -65,6 +65,8 @@ impl Report {
             ("server-added latency", &s.server_added_latency_ms),
             ("  of which answer commit", &s.commit_ms),
             ("monitor event lag", &s.monitor_lag_ms),
+            ("API GET /v1/interviews", &s.api_list_ms),
+            ("API sign-in", &s.api_login_ms),
         ]
     }
 
@@ -109,6 +111,9 @@ impl Report {
         );
         for (k, v) in &s.errors_by_kind {
             let _ = writeln!(out, "error {k}: {v}");
+        }
+        for (k, v) in &s.api_errors_by_kind {
+            let _ = writeln!(out, "api error {k}: {v}");
         }
         out
     }

@@ -75,6 +75,9 @@ struct Inner {
     server_added: Option<Histogram<u64>>,
     commit: Option<Histogram<u64>>,
     monitor_lag: Option<Histogram<u64>>,
+    api_list: Option<Histogram<u64>>,
+    api_login: Option<Histogram<u64>>,
+    api_errors: BTreeMap<String, u64>,
     window_turn: Option<Histogram<u64>>,
     turns: u64,
     underruns: u64,
@@ -122,6 +125,23 @@ impl Recorder {
     }
     pub fn monitor_lag(&self, d: Duration) {
         self.with(|s| record(&mut s.monitor_lag, d));
+    }
+    /// One API request of the recruiter traffic (`crate::api`): how long its whole answer took,
+    /// or what went wrong (`http_<status>`, `timeout`, `connect`, `read`).
+    pub fn api(&self, call: crate::api::Call, d: Duration, outcome: Result<(), String>) {
+        self.with(|s| match outcome {
+            Ok(()) => match call {
+                crate::api::Call::List => record(&mut s.api_list, d),
+                crate::api::Call::Login => record(&mut s.api_login, d),
+            },
+            Err(kind) => {
+                let what = match call {
+                    crate::api::Call::List => "list",
+                    crate::api::Call::Login => "login",
+                };
+                *s.api_errors.entry(format!("{what}_{kind}")).or_default() += 1;
+            }
+        });
     }
     pub fn underrun(&self) {
         self.with(|s| s.underruns += 1);
@@ -176,6 +196,10 @@ impl Recorder {
             server_added_latency_ms: pct(&s.server_added),
             commit_ms: pct(&s.commit),
             monitor_lag_ms: pct(&s.monitor_lag),
+            api_list_ms: pct(&s.api_list),
+            api_login_ms: pct(&s.api_login),
+            api_errors: s.api_errors.values().sum(),
+            api_errors_by_kind: s.api_errors.clone(),
             underruns: s.underruns,
         })
     }
@@ -205,6 +229,12 @@ pub struct Summary {
     pub server_added_latency_ms: Percentiles,
     pub commit_ms: Percentiles,
     pub monitor_lag_ms: Percentiles,
+    /// Recruiter API traffic (`--api-rps`, `--login-rps`): successful requests only.
+    pub api_list_ms: Percentiles,
+    pub api_login_ms: Percentiles,
+    /// API requests that failed, not counted in `errors` (which are the interviews').
+    pub api_errors: u64,
+    pub api_errors_by_kind: BTreeMap<String, u64>,
     pub underruns: u64,
 }
 
