@@ -113,8 +113,10 @@ pub fn create_invites(
     parse_invites(&String::from_utf8(out.stdout)?)
 }
 
-/// Makes an admin of a new organization for the API traffic with `<viva> admin create
-/// --data-dir DIR` (the server's): its email and (random) password.
+/// Makes a staff account for the API traffic with `<viva> admin create --data-dir DIR` (the
+/// server's): an admin of the built-in `default` organization, which owns the interviews
+/// `viva interview create` makes — so its lists are the load's interviews, changing as they run.
+/// Returns its email and (random) password.
 pub fn create_staff(
     viva: &std::path::Path,
     data_dir: &std::path::Path,
@@ -124,8 +126,7 @@ pub fn create_staff(
     let email = format!("loadtest-{}@viva.invalid", &id[..12]);
     let password = format!("Load-test {id}");
     let mut child = std::process::Command::new(viva)
-        .args(["admin", "create", "--email", &email, "--org"])
-        .arg(format!("Load test {}", &id[..12]))
+        .args(["admin", "create", "--email", &email, "--org", "default"])
         .args(["--password-stdin", "--data-dir"])
         .arg(data_dir)
         .stdin(std::process::Stdio::piped())

@@ -34,8 +34,8 @@ struct Cli {
     #[arg(long)]
     quiet: bool,
     /// The staff account for `--api-rps`/`--login-rps` (its password in
-    /// `VIVA_LOADTEST_API_PASSWORD`). Default with `--data-dir`: an admin of a new organization
-    /// made with `<viva-bin> admin create`.
+    /// `VIVA_LOADTEST_API_PASSWORD`). Default with `--data-dir`: a new admin of the `default`
+    /// organization (the load's interviews), made with `<viva-bin> admin create`.
     #[arg(long)]
     api_email: Option<String>,
 }
