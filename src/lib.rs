@@ -14,8 +14,8 @@
 //!
 //! # Modules
 //! - [`protocol`]: wire types v1 — the only types serialised onto the WebSocket.
-//! - [`http`]: routes and their OpenAPI document (`http::openapi`), the WebSocket session (reader/writer tasks), monitors relayed from other
-//!   nodes, HTTP errors.
+//! - [`http`]: routes and their OpenAPI document (`http::openapi`), the WebSocket session
+//!   (reader/writer tasks), monitors relayed from other nodes, the REST API, HTTP errors.
 //! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
 //! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
 //! - [`providers`]: STT / LLM / TTS traits and implementations: vendors (OpenAI-compatible,
