@@ -534,4 +534,64 @@ async fn a_monitor_sees_the_interview_live_and_read_only() {
         }
     }
     assert_eq!(seen, candidate_seqs, "the same events, the same seq");
+
+    // A dashboard that reconnects with `?after_seq=` gets exactly what it missed: no gap, no
+    // duplicate, no snapshot.
+    let last_seen = *seen.last().unwrap();
+    drop(mon);
+    c.say(speech("I design the screens people use every day.").await)
+        .await;
+    c.final_transcript().await;
+    hear_question(&mut c).await;
+    let missed: Vec<u64> = c
+        .events()
+        .iter()
+        .map(|e| e.seq)
+        .filter(|s| *s > last_seen)
+        .collect();
+    assert!(!missed.is_empty());
+    let open_at = |query: String| {
+        let mut req = format!("{url}?{query}").into_client_request().unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            format!("viva.v1, bearer.{}", created.monitor_token)
+                .parse()
+                .unwrap(),
+        );
+        tokio_tungstenite::connect_async(req)
+    };
+    let (mut mon, _) = open_at(format!("after_seq={last_seen}")).await.unwrap();
+    let Some(Ok(Message::Text(ready))) = mon.next().await else {
+        panic!("expected ready")
+    };
+    assert!(ready.contains(r#""type":"ready""#), "{ready}");
+    let mut replayed = Vec::new();
+    while replayed.len() < missed.len() {
+        match mon.next().await {
+            Some(Ok(Message::Text(t))) => {
+                let e: viva::protocol::EventEnvelope = serde_json::from_str(&t)
+                    .unwrap_or_else(|_| panic!("an event, not a snapshot: {t}"));
+                replayed.push(e.seq);
+            }
+            other => panic!("monitor stream ended: {other:?}"),
+        }
+    }
+    assert_eq!(replayed, missed, "exactly the events after after_seq");
+
+    // Asking after a seq the interview never reached: a snapshot instead. A malformed one: 4002.
+    let (mut ahead, _) = open_at(format!("after_seq={}", last_seen + 10_000))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let Some(Ok(Message::Text(t))) = ahead.next().await else {
+            panic!("expected ready and resync")
+        };
+        kinds.push(serde_json::from_str::<serde_json::Value>(&t).unwrap()["type"].clone());
+    }
+    assert_eq!(kinds, vec!["ready", "resync"]);
+    let (mut bad, _) = open_at("after_seq=soon".into()).await.unwrap();
+    assert!(
+        matches!(bad.next().await, Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 4002)
+    );
 }

@@ -65,9 +65,11 @@ pub enum Command {
     },
     /// The candidate's link was re-issued: the connection holding the old one is closed.
     DropCandidate,
-    /// A read-only watcher: gets `ready`, a snapshot, then every event.
+    /// A read-only watcher: gets `ready`, the events after `after` (or a snapshot), then every
+    /// event.
     Monitor {
         tx: mpsc::Sender<Outbound>,
+        after: Option<u64>,
         reply: oneshot::Sender<Result<(), AttachError>>,
     },
 }
@@ -165,10 +167,16 @@ impl InterviewHandle {
             .is_ok()
     }
 
-    pub async fn monitor(&self, tx: mpsc::Sender<Outbound>) -> Result<(), AttachError> {
+    /// `after`: the last `seq` the watcher has (a dashboard reconnecting): it gets the events
+    /// after it, or a `resync` snapshot if they are no longer held; `None`: the snapshot.
+    pub async fn monitor(
+        &self,
+        tx: mpsc::Sender<Outbound>,
+        after: Option<u64>,
+    ) -> Result<(), AttachError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Monitor { tx, reply })
+            .send(Command::Monitor { tx, after, reply })
             .await
             .map_err(|_| AttachError::Stopped)?;
         rx.await.map_err(|_| AttachError::Stopped)?

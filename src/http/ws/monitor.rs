@@ -2,10 +2,12 @@
 //! or a staff access token of the interview's organization (then the socket lives as long as
 //! the staff session: signing out closes it with 4001). Local interviews attach to their actor;
 //! one another node drives is relayed from the shared live stream. At most `VIVA_MAX_MONITORS`
-//! per interview on a node.
+//! per interview on a node. `?after_seq=N`: a reconnecting dashboard gets the events after `N`
+//! (or a `resync` snapshot when they are no longer all held), then live ones.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -22,7 +24,10 @@ use crate::protocol::close;
 /// A staff member's live view of an interview (WebSocket; docs/protocol.md): a monitor token, a
 /// staff access token or an API key, as the `Sec-WebSocket-Protocol` `bearer.<token>`.
 #[utoipa::path(get, path = "/v1/interviews/{id}/monitor", tag = "streams",
-    params(("id" = uuid::Uuid, Path, description = "The interview")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The interview"),
+        ("after_seq" = Option<u64>, Query, description = "The last `seq` the watcher has: the events after it are replayed (or a `resync` snapshot is sent when they are no longer all held) before live ones. Without it: a snapshot"),
+    ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol `viva.v1` (docs/protocol.md). A refused one (credentials, `Origin`, the interview) is closed with the protocol's close code and reason, which browsers can read"),
         (status = 503, description = "Too many connections (`Retry-After`)", body = crate::http::error::ErrorBody),
@@ -32,22 +37,43 @@ pub async fn monitor(
     State(app): State<AppState>,
     slot: ClientSlot,
     auth: Authorized<principal::Monitor>,
+    query: Result<Query<MonitorQuery>, QueryRejection>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let verdict = auth.verdict.map(|p| (p.interview, p.staff));
+    let verdict = auth.verdict.and_then(|p| match query {
+        Ok(Query(q)) => Ok(Watch {
+            interview: p.interview,
+            staff: p.staff,
+            after: q.after_seq,
+        }),
+        Err(_) => Err((close::BAD_MESSAGE, "after_seq: a whole number")),
+    });
     upgrade(app, ws, slot, move |app, socket| {
         session(app, socket, verdict)
     })
 }
 
-async fn session(
-    app: AppState,
-    socket: WebSocket,
-    verdict: Result<(Uuid, Option<StaffSession>), Refusal>,
-) {
+/// What a monitor asks for besides its credentials.
+#[derive(Debug, serde::Deserialize)]
+pub struct MonitorQuery {
+    after_seq: Option<u64>,
+}
+
+/// An admitted watcher.
+struct Watch {
+    interview: Uuid,
+    staff: Option<StaffSession>,
+    after: Option<u64>,
+}
+
+async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusal>) {
     let (mut sink, stream) = socket.split();
     let mut reader = Reader::new(stream, app.limits.idle_timeout);
-    let (id, staff) = match verdict {
+    let Watch {
+        interview: id,
+        staff,
+        after,
+    } = match verdict {
         Ok(v) => v,
         Err(refusal) => return socket::refuse(&mut sink, &mut reader, Stop::Refuse(refusal)).await,
     };
@@ -58,7 +84,7 @@ async fn session(
     let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let attached = match on_actor(&app, id, |h| {
         let tx = tx.clone();
-        async move { h.monitor(tx).await }
+        async move { h.monitor(tx, after).await }
     })
     .await
     {

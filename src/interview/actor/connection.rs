@@ -73,10 +73,21 @@ impl Actor {
         }
     }
 
-    /// A read-only watcher: `ready` and a snapshot now, then every event.
-    pub(super) fn add_monitor(&mut self, tx: mpsc::Sender<Outbound>) -> Result<(), AttachError> {
-        let hello = Outbound::Batch(vec![to_json(&self.ready(None)), to_json(&self.resync())]);
-        tx.try_send(hello).map_err(|_| AttachError::Stopped)?;
+    /// A read-only watcher: `ready` now, then the events after `after` when they are all still
+    /// held (a reconnecting dashboard misses nothing, and gets nothing twice), else a snapshot;
+    /// then every event.
+    pub(super) fn add_monitor(
+        &mut self,
+        tx: mpsc::Sender<Outbound>,
+        after: Option<u64>,
+    ) -> Result<(), AttachError> {
+        let mut batch = vec![to_json(&self.ready(None))];
+        match after.map(|a| self.log.replay_after(a)) {
+            Some(Replay::Events(events)) => batch.extend(events),
+            Some(Replay::Resync) | None => batch.push(to_json(&self.resync())),
+        }
+        tx.try_send(Outbound::Batch(batch))
+            .map_err(|_| AttachError::Stopped)?;
         self.monitors.push(tx);
         Ok(())
     }

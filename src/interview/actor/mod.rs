@@ -335,8 +335,8 @@ impl Actor {
                     }
                 }
             }
-            Command::Monitor { tx, reply } => {
-                let _ = reply.send(self.add_monitor(tx));
+            Command::Monitor { tx, after, reply } => {
+                let _ = reply.send(self.add_monitor(tx, after));
             }
             Command::Cancel { reason } => self.cancel_by_staff(reason),
             Command::DropCandidate => {
