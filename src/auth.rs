@@ -26,6 +26,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// On a monitor token: what its holder may do (`viewer` watches; `recruiter` may also listen
+    /// in and steer). Absent: `viewer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::accounts::Role>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +46,8 @@ pub struct Verified {
     pub interview: Uuid,
     /// The token's id, for the revocation list.
     pub jti: String,
+    /// A monitor token's role (`viewer` when it names none); `None` on a candidate token.
+    pub role: Option<crate::accounts::Role>,
 }
 
 /// Who a token is for.
@@ -107,6 +113,28 @@ impl Auth {
 
     /// A token with a chosen id (`jti`): a candidate link the interview's record names.
     pub fn issue_with_id(&self, audience: Audience, interview: Uuid, jti: String) -> String {
+        self.sign(audience, interview, jti, None)
+    }
+
+    /// A monitor token for one interview whose holder acts as `role` (at most `recruiter`:
+    /// a monitor token never administers anything).
+    pub fn issue_monitor(&self, interview: Uuid, role: crate::accounts::Role) -> String {
+        let role = role.min(crate::accounts::Role::Recruiter);
+        self.sign(
+            Audience::Monitor,
+            interview,
+            Uuid::new_v4().to_string(),
+            Some(role),
+        )
+    }
+
+    fn sign(
+        &self,
+        audience: Audience,
+        interview: Uuid,
+        jti: String,
+        role: Option<crate::accounts::Role>,
+    ) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: interview.to_string(),
@@ -115,6 +143,7 @@ impl Auth {
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
             jti,
+            role,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.enc)
             .expect("HS256 signing cannot fail")
@@ -144,6 +173,15 @@ impl Auth {
         Ok(Verified {
             interview: Uuid::parse_str(&data.claims.sub).map_err(|_| AuthError::Invalid)?,
             jti: data.claims.jti,
+            role: match audience {
+                Audience::Candidate => None,
+                Audience::Monitor => Some(
+                    data.claims
+                        .role
+                        .unwrap_or(crate::accounts::Role::Viewer)
+                        .min(crate::accounts::Role::Recruiter),
+                ),
+            },
         })
     }
 }
@@ -285,6 +323,35 @@ mod tests {
     }
 
     #[test]
+    fn monitor_tokens_carry_their_role_never_above_recruiter() {
+        use crate::accounts::Role;
+        let a = auth();
+        let id = Uuid::now_v7();
+        let role = |t: &str| a.verify_claims(Audience::Monitor, t).unwrap().role;
+        // Tokens made before roles existed, and plain monitor tokens, watch only.
+        assert_eq!(
+            role(&a.issue_for(Audience::Monitor, id)),
+            Some(Role::Viewer)
+        );
+        assert_eq!(role(&a.issue_monitor(id, Role::Viewer)), Some(Role::Viewer));
+        assert_eq!(
+            role(&a.issue_monitor(id, Role::Recruiter)),
+            Some(Role::Recruiter)
+        );
+        assert_eq!(
+            role(&a.issue_monitor(id, Role::Admin)),
+            Some(Role::Recruiter)
+        );
+        // A candidate token has none.
+        assert_eq!(
+            a.verify_claims(Audience::Candidate, &a.issue(id))
+                .unwrap()
+                .role,
+            None
+        );
+    }
+
+    #[test]
     fn forged_expired_and_unsigned_tokens_fail() {
         let a = auth();
         let id = Uuid::now_v7();
@@ -302,6 +369,7 @@ mod tests {
             iat: now - 7200,
             exp: now - 3600,
             jti: "x".into(),
+            role: None,
         };
         let t = encode(
             &Header::new(Algorithm::HS256),

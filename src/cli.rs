@@ -70,9 +70,29 @@ pub enum InterviewCommand {
         /// A file with the candidate's résumé.
         #[arg(long)]
         resume: Option<PathBuf>,
+        /// What the printed monitor token may do: `viewer` watches; `recruiter` may also listen
+        /// in and steer (e.g. load tests of listen-in).
+        #[arg(long, value_enum, default_value = "viewer")]
+        monitor_role: MonitorRole,
         #[command(flatten)]
         config: Config,
     },
+}
+
+/// `--monitor-role`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MonitorRole {
+    Viewer,
+    Recruiter,
+}
+
+impl From<MonitorRole> for crate::accounts::Role {
+    fn from(r: MonitorRole) -> Self {
+        match r {
+            MonitorRole::Viewer => Self::Viewer,
+            MonitorRole::Recruiter => Self::Recruiter,
+        }
+    }
 }
 
 fn read_opt(path: Option<PathBuf>) -> anyhow::Result<Option<String>> {
@@ -87,17 +107,27 @@ pub async fn create_interview(
     job_description: Option<PathBuf>,
     resume: Option<PathBuf>,
 ) -> anyhow::Result<Created> {
-    let mut all = create_interviews(config, 1, role, job_description, resume).await?;
+    let mut all = create_interviews(
+        config,
+        1,
+        role,
+        job_description,
+        resume,
+        MonitorRole::Viewer,
+    )
+    .await?;
     Ok(all.pop().expect("one interview"))
 }
 
-/// Creates `count` interviews with the same role and context.
+/// Creates `count` interviews with the same role and context; their monitor tokens act as
+/// `monitor_role`.
 pub async fn create_interviews(
     config: &Config,
     count: u32,
     role: String,
     job_description: Option<PathBuf>,
     resume: Option<PathBuf>,
+    monitor_role: MonitorRole,
 ) -> anyhow::Result<Vec<Created>> {
     let new = NewInterview {
         role,
@@ -121,6 +151,7 @@ pub async fn create_interviews(
                 scope,
                 &new,
                 &Default::default(),
+                monitor_role.into(),
             )
             .await?,
         );

@@ -44,10 +44,18 @@ async fn main() -> anyhow::Result<()> {
             role,
             job_description,
             resume,
+            monitor_role,
             config,
         }) => {
-            let created =
-                viva::cli::create_interviews(&config, count, role, job_description, resume).await?;
+            let created = viva::cli::create_interviews(
+                &config,
+                count,
+                role,
+                job_description,
+                resume,
+                monitor_role,
+            )
+            .await?;
             for c in created {
                 println!("{}", serde_json::to_string(&c)?);
             }

@@ -57,6 +57,7 @@ fn claims(id: Uuid, exp_offset: i64) -> Claims {
         iat: now,
         exp: now + exp_offset,
         jti: Uuid::new_v4().to_string(),
+        role: None,
     }
 }
 

@@ -111,7 +111,8 @@ pub struct Created {
     pub candidate_token: String,
     /// The candidate's link: the token travels in the fragment, which browsers never send.
     pub url: String,
-    /// Read-only token to watch the interview live (`/v1/interviews/{id}/monitor`).
+    /// Token to watch the interview live (`/v1/interviews/{id}/monitor`), as the role it was
+    /// made for (`viva interview create --monitor-role`).
     pub monitor_token: String,
     /// When the link stops working.
     pub expires_at: DateTime<Utc>,
@@ -120,7 +121,7 @@ pub struct Created {
 }
 
 /// Makes an interview in `scope` and the credentials that open it (the one function behind
-/// `viva interview create` and `POST /v1/interviews`).
+/// `viva interview create` and `POST /v1/interviews`); its monitor token acts as `monitor_role`.
 pub async fn create(
     dir: &dyn InterviewDirectory,
     auth: &Auth,
@@ -128,6 +129,7 @@ pub async fn create(
     scope: Scope,
     new: &NewInterview,
     links: &InterviewLinks,
+    monitor_role: crate::accounts::Role,
 ) -> StoreResult<Created> {
     let link_id = Uuid::new_v4().to_string();
     let new = NewInterview {
@@ -140,7 +142,7 @@ pub async fn create(
         interview_id: rec.id,
         url: link.url,
         candidate_token: link.token,
-        monitor_token: auth.issue_for(Audience::Monitor, rec.id),
+        monitor_token: auth.issue_monitor(rec.id, monitor_role),
         expires_at: link.expires_at,
         record: Some(rec),
     })

@@ -161,6 +161,8 @@ pub async fn create(
         scope,
         &new,
         &links,
+        // Not answered: staff watch with their own sign-in.
+        Role::Viewer,
     )
     .await?;
     tracing::info!(by = %staff.user, interview = %created.interview_id, "interview created");
