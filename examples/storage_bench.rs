@@ -24,6 +24,7 @@ const PER_WRITER: usize = 50;
 
 fn turn(id: Uuid, seq: u32) -> TurnRecord {
     TurnRecord {
+        suggested: false,
         interview_id: id,
         seq,
         speaker: if seq.is_multiple_of(2) {

@@ -99,6 +99,24 @@ pub enum ClientMessage {
     },
 }
 
+/// What a recruiter watching an interview may send on the monitor socket (a `viewer`'s steering
+/// is refused with 4003).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MonitorMessage {
+    /// Asked by the interviewer, as written, at the next turn boundary (never interrupting);
+    /// stored as suggested.
+    SuggestQuestion { text: String },
+    /// Ends the interview politely, as `POST /v1/interviews/{id}/cancel` does.
+    End {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+/// Longest suggested question, in characters.
+pub const MAX_SUGGESTION_CHARS: usize = 500;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlAction {
@@ -249,6 +267,14 @@ pub enum ConnectionMessage {
     },
     Resync {
         snapshot: Snapshot,
+    },
+    /// To a monitor: what became of its steering message (`action` is its `type`); `reason`
+    /// says why one was not taken.
+    Steered {
+        action: String,
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
 }
 

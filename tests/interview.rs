@@ -595,3 +595,159 @@ async fn a_monitor_sees_the_interview_live_and_read_only() {
         matches!(bad.next().await, Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 4002)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recruiter_watching_suggests_a_question_and_ends_the_interview() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+    use viva::cli::MonitorRole;
+
+    const SUGGESTION: &str = "Which design of yours are you proudest of, and why?";
+    let server = TestServer::start().await;
+    let made =
+        |role| viva::cli::create_interviews(&server.config, 1, "Designer".into(), None, None, role);
+    let created = made(MonitorRole::Recruiter).await.unwrap().remove(0);
+    let watched_only = made(MonitorRole::Viewer).await.unwrap().remove(0);
+    let id = created.interview_id;
+    let open = |id: uuid::Uuid, token: String| {
+        let url = format!("ws://{}/v1/interviews/{id}/monitor", server.addr);
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            format!("viva.v1, bearer.{token}").parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(req)
+    };
+    type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+    /// The next `steered` answer, skipping events.
+    async fn steered(mon: &mut Socket) -> serde_json::Value {
+        loop {
+            match mon.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                    if v["type"] == "steered" {
+                        return v;
+                    }
+                }
+                other => panic!("monitor stream ended: {other:?}"),
+            }
+        }
+    }
+    async fn closed_with(mon: &mut Socket) -> u16 {
+        loop {
+            match mon.next().await {
+                Some(Ok(Message::Close(Some(f)))) => return u16::from(f.code),
+                Some(Ok(_)) => {}
+                other => panic!("no close frame: {other:?}"),
+            }
+        }
+    }
+
+    let mut c = Candidate::join(&server, id, &created.candidate_token, None).await;
+    hear_question(&mut c).await;
+    let (mut mon, _) = open(id, created.monitor_token.clone()).await.unwrap();
+
+    // Too long a question is not taken; a good one is, and waits for the candidate's answer.
+    let long = "x".repeat(viva::protocol::MAX_SUGGESTION_CHARS + 1);
+    let msg = |v: serde_json::Value| Message::Text(v.to_string().into());
+    mon.send(msg(
+        serde_json::json!({"type": "suggest_question", "text": long}),
+    ))
+    .await
+    .unwrap();
+    let refused = steered(&mut mon).await;
+    assert_eq!(
+        (refused["action"].as_str(), refused["accepted"].as_bool()),
+        (Some("suggest_question"), Some(false)),
+        "{refused}"
+    );
+    mon.send(msg(
+        serde_json::json!({"type": "suggest_question", "text": SUGGESTION}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(steered(&mut mon).await["accepted"], true);
+
+    // The candidate answers; the interviewer's next question is the suggestion, as written.
+    c.say(speech("I redesigned a hospital's appointment booking.").await)
+        .await;
+    c.final_transcript().await;
+    let asked = c
+        .until(
+            "the suggested question",
+            |e| matches!(e, Event::AgentText { text, is_final: true, .. } if text == SUGGESTION),
+        )
+        .await;
+    let Event::AgentText { turn, .. } = asked.event else {
+        unreachable!()
+    };
+    hear_question(&mut c).await;
+    let stored = server.turns(id).await;
+    let suggested: Vec<_> = stored.iter().filter(|t| t.suggested).collect();
+    assert_eq!(suggested.len(), 1, "{stored:?}");
+    assert_eq!(
+        (
+            suggested[0].seq,
+            suggested[0].text.as_str(),
+            suggested[0].kind
+        ),
+        (turn, SUGGESTION, TurnKind::Question)
+    );
+    assert!(stored
+        .iter()
+        .filter(|t| t.seq != turn)
+        .all(|t| !t.suggested));
+
+    // A viewer's token watches only; a malformed message is a protocol error.
+    let other = watched_only.interview_id;
+    let mut viewer = Candidate::join(&server, other, &watched_only.candidate_token, None).await;
+    hear_question(&mut viewer).await;
+    let (mut watcher, _) = open(other, watched_only.monitor_token.clone())
+        .await
+        .unwrap();
+    watcher
+        .send(msg(
+            serde_json::json!({"type": "suggest_question", "text": SUGGESTION}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(closed_with(&mut watcher).await, 4003);
+    let (mut sloppy, _) = open(id, created.monitor_token.clone()).await.unwrap();
+    sloppy
+        .send(msg(serde_json::json!({"type": "take_over"})))
+        .await
+        .unwrap();
+    assert_eq!(closed_with(&mut sloppy).await, 4002);
+
+    // Ending it: the interviewer closes politely, the stream ends as cancelled, and both steering
+    // actions are in the audit log.
+    mon.send(msg(
+        serde_json::json!({"type": "end", "reason": "We have what we need"}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(steered(&mut mon).await["accepted"], true);
+    let ended = c.until("ended", |e| matches!(e, Event::Ended { .. })).await;
+    assert!(matches!(ended.event, Event::Ended { reason } if reason == "cancelled"));
+    let storage = viva::server::open_storage(&server.config).await.unwrap();
+    let rec = storage.store.get_interview(id).await.unwrap().unwrap();
+    assert_eq!(rec.status, viva::store::InterviewStatus::Cancelled);
+    let log = storage
+        .audit
+        .entries_in(
+            viva::accounts::Scope::operator(viva::accounts::DEFAULT_ORG),
+            None,
+            viva::hiring::PageRequest::new(None, None),
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"interview.question_suggested")
+            && actions.contains(&"interview.cancelled"),
+        "{actions:?}"
+    );
+}

@@ -28,6 +28,7 @@ fn now() -> DateTime<Utc> {
 fn turn(id: Uuid, seq: u32, speaker: Speaker, text: &str) -> TurnRecord {
     let t = now();
     TurnRecord {
+        suggested: false,
         interview_id: id,
         seq,
         speaker,

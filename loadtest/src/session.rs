@@ -167,6 +167,10 @@ pub async fn run(
                         },
                         Ok(ServerMessage::Connection(ConnectionMessage::Ready { .. })) => {}
                         Ok(ServerMessage::Connection(ConnectionMessage::Resync { .. })) => {}
+                        // Only monitors steer.
+                        Ok(ServerMessage::Connection(ConnectionMessage::Steered { .. })) => {
+                            return rec.error(ErrorKind::Protocol)
+                        }
                         Err(_) => return rec.error(ErrorKind::Protocol),
                     },
                     Some(Ok(Message::Close(frame))) => {

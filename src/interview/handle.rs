@@ -65,6 +65,13 @@ pub enum Command {
     },
     /// The candidate's link was re-issued: the connection holding the old one is closed.
     DropCandidate,
+    /// A question the hiring team suggests: asked, as written, at the next turn boundary
+    /// (never interrupting). `false`: not taken (the interview is ending, or holds
+    /// [`MAX_SUGGESTIONS`](crate::interview::actor::MAX_SUGGESTIONS) already).
+    Suggest {
+        text: String,
+        reply: oneshot::Sender<bool>,
+    },
     /// A read-only watcher: gets `ready`, the events after `after` (or a snapshot), then every
     /// event.
     Monitor {
@@ -180,6 +187,21 @@ impl InterviewHandle {
             .await
             .map_err(|_| AttachError::Stopped)?;
         rx.await.map_err(|_| AttachError::Stopped)?
+    }
+
+    /// Suggests a question (see [`Command::Suggest`]); `false` if it was not taken or the actor
+    /// has stopped.
+    pub async fn suggest(&self, text: String) -> bool {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Command::Suggest { text, reply })
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 
     /// Tells the actor the interview was cancelled; `false` if it has stopped.

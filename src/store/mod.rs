@@ -262,6 +262,9 @@ pub struct TurnRecord {
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
     pub timings: Option<TurnTimings>,
+    /// A question the hiring team suggested while watching, asked as written.
+    #[serde(default)]
+    pub suggested: bool,
 }
 
 /// A serialised event of the replay log.

@@ -137,6 +137,7 @@ impl TryFrom<InterviewRow> for InterviewRecord {
     }
 }
 
+#[derive(sqlx::FromRow)]
 struct TurnRow {
     interview_id: Uuid,
     seq: i32,
@@ -149,6 +150,7 @@ struct TurnRow {
     started_at: chrono::DateTime<Utc>,
     ended_at: chrono::DateTime<Utc>,
     timings: Option<serde_json::Value>,
+    suggested: bool,
 }
 
 impl TryFrom<TurnRow> for TurnRecord {
@@ -170,6 +172,7 @@ impl TryFrom<TurnRow> for TurnRecord {
                 .map(serde_json::from_value)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("timings: {e}")))?,
+            suggested: r.suggested,
         })
     }
 }
@@ -258,37 +261,38 @@ impl Store for PgStore {
             .as_ref()
             .map(|x| x.response_ms.min(i32::MAX as u64) as i32)
             .filter(|ms| *ms > 0);
-        sqlx::query!(
+        sqlx::query(
             "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted,
-                                audio_ms, started_at, ended_at, response_latency_ms, timings)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                audio_ms, started_at, ended_at, response_latency_ms, timings,
+                                suggested)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (interview_id, seq) DO NOTHING",
-            t.interview_id,
-            t.seq as i32,
-            speaker_str(t.speaker),
-            kind_str(t.kind),
-            t.text,
-            t.transcribed,
-            t.interrupted,
-            t.audio_ms as i32,
-            t.started_at,
-            t.ended_at,
-            response_ms,
-            timings,
         )
+        .bind(t.interview_id)
+        .bind(t.seq as i32)
+        .bind(speaker_str(t.speaker))
+        .bind(kind_str(t.kind))
+        .bind(&t.text)
+        .bind(t.transcribed)
+        .bind(t.interrupted)
+        .bind(t.audio_ms as i32)
+        .bind(t.started_at)
+        .bind(t.ended_at)
+        .bind(response_ms)
+        .bind(timings)
+        .bind(t.suggested)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {
-        sqlx::query_as!(
-            TurnRow,
+        sqlx::query_as::<_, TurnRow>(
             "SELECT interview_id, seq, speaker, kind, text, transcribed, interrupted, audio_ms,
-                    started_at, ended_at, timings
+                    started_at, ended_at, timings, suggested
              FROM turns WHERE interview_id = $1 ORDER BY seq",
-            id
         )
+        .bind(id)
         .fetch_all(&self.pool)
         .await?
         .into_iter()

@@ -201,6 +201,7 @@ impl SqliteStore {
                 .map(|t| serde_json::from_str(&t))
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("timings: {e}")))?,
+            suggested: row.try_get("suggested")?,
         })
     }
 }
@@ -460,7 +461,7 @@ async fn write_batch(pool: &SqlitePool, batch: &[Write]) -> StoreResult<()> {
     if !turns.is_empty() {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted, \
-             audio_ms, started_at, ended_at, timings) ",
+             audio_ms, started_at, ended_at, timings, suggested) ",
         );
         q.push_values(turns, |mut row, t| {
             let timings = t
@@ -477,7 +478,8 @@ async fn write_batch(pool: &SqlitePool, batch: &[Write]) -> StoreResult<()> {
                 .push_bind(i64::from(t.audio_ms))
                 .push_bind(ts(t.started_at))
                 .push_bind(ts(t.ended_at))
-                .push_bind(timings);
+                .push_bind(timings)
+                .push_bind(t.suggested);
         });
         q.push(" ON CONFLICT (interview_id, seq) DO NOTHING");
         q.build().execute(&mut *tx).await?;

@@ -210,8 +210,30 @@ pub async fn cancel(
 ) -> Result<Json<InterviewView>, ApiError> {
     staff.require(Role::Recruiter)?;
     let id = path_id(&raw)?;
-    let reason = req
-        .reason
+    let scope = staff.scope();
+    let ip = ip.map(|i| i.to_string());
+    let entry = staff.record("interview.cancelled").ip(ip.as_deref());
+    end_interview(&app, scope, id, req.reason, entry).await?;
+    tracing::info!(by = %staff.user, interview = %id, "interview cancelled");
+    app.interviews
+        .interview_in(scope, id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+/// Ends an interview of `scope` for the hiring team (the API's cancel, a monitor's `end`): it
+/// becomes `cancelled` in the store, and a live one here ends politely with the reason read out.
+/// Recorded in the audit log as `entry` (with the interview and the reason). Not found: 404; ended
+/// already: 409; a reason over [`MAX_REASON_CHARS`]: 400.
+pub(crate) async fn end_interview(
+    app: &AppState,
+    scope: crate::accounts::Scope,
+    id: Uuid,
+    reason: Option<String>,
+    entry: audit::Record<'_>,
+) -> Result<(), ApiError> {
+    let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
     if reason
@@ -222,7 +244,6 @@ pub async fn cancel(
             "reason: at most {MAX_REASON_CHARS} characters"
         )));
     }
-    let scope = staff.scope();
     let view = app
         .interviews
         .interview_in(scope, id)
@@ -243,22 +264,11 @@ pub async fn cancel(
     if let Some(handle) = app.registry.get(id) {
         handle.cancel(reason.clone()).await;
     }
-    let ip = ip.map(|i| i.to_string());
-    audit::record(
-        app.audit.as_ref(),
-        staff
-            .record("interview.cancelled")
-            .target("interview", id)
-            .ip(ip.as_deref())
-            .details(json!({ "reason": reason })),
-    )
-    .await;
-    tracing::info!(by = %staff.user, interview = %id, "interview cancelled");
-    app.interviews
-        .interview_in(scope, id)
-        .await?
-        .map(Json)
-        .ok_or(ApiError::NotFound)
+    let entry = entry
+        .target("interview", id)
+        .details(json!({ "reason": reason }));
+    audit::record(app.audit.as_ref(), entry).await;
+    Ok(())
 }
 
 /// `POST /v1/interviews/{id}/invite` (recruiter) → 201 `{id, invite_url, expires_at}`: a new
@@ -387,6 +397,8 @@ pub struct TranscriptTurn {
     transcribed: bool,
     /// The interviewer was cut off: `text` is what was heard.
     interrupted: bool,
+    /// A question the hiring team suggested while watching, asked as written.
+    suggested: bool,
     start_ms: i64,
     end_ms: i64,
 }
@@ -441,6 +453,7 @@ pub(crate) async fn transcript_of(
             text: t.text,
             transcribed: t.transcribed,
             interrupted: t.interrupted,
+            suggested: t.suggested,
         })
         .collect();
     Ok(Transcript {

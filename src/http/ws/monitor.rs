@@ -14,12 +14,13 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::principal::{self, Authorized, StaffSession};
-use super::socket::{self, Reader, Refusal, Stop};
+use super::socket::{self, Inbound, Reader, Refusal, Stop};
 use super::{attach_refusal, on_actor, upgrade, ClientSlot};
+use crate::accounts::Role;
 use crate::http::AppState;
 use crate::interview::handle::OUTBOUND_QUEUE;
 use crate::interview::{AttachError, Outbound};
-use crate::protocol::close;
+use crate::protocol::{close, ConnectionMessage, MonitorMessage, MAX_SUGGESTION_CHARS};
 
 /// A staff member's live view of an interview (WebSocket; docs/protocol.md): a monitor token, a
 /// staff access token or an API key, as the `Sec-WebSocket-Protocol` `bearer.<token>`.
@@ -44,6 +45,8 @@ pub async fn monitor(
         Ok(Query(q)) => Ok(Watch {
             interview: p.interview,
             staff: p.staff,
+            role: p.role.unwrap_or(Role::Viewer),
+            org: p.org,
             after: q.after_seq,
         }),
         Err(_) => Err((close::BAD_MESSAGE, "after_seq: a whole number")),
@@ -63,6 +66,8 @@ pub struct MonitorQuery {
 struct Watch {
     interview: Uuid,
     staff: Option<StaffSession>,
+    role: Role,
+    org: Uuid,
     after: Option<u64>,
 }
 
@@ -72,6 +77,8 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
     let Watch {
         interview: id,
         staff,
+        role,
+        org,
         after,
     } = match verdict {
         Ok(v) => v,
@@ -105,13 +112,20 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
             _ => std::future::pending().await,
         }
     };
-    // A monitor only listens: what it sends is read (within the limits) and ignored. Browsers
+    // What a monitor sends is steering (a recruiter's), read within the limits. Browsers
     // answer the writer's pings, so one that stops answering goes idle and is closed.
+    let steer = Steerer {
+        id,
+        org,
+        role,
+        staff,
+        out: closer.clone(),
+    };
     tokio::select! {
         _ = &mut writer => {}
         stop = async {
             tokio::select! {
-                stop = reader.wait_closed() => stop,
+                stop = steer.read(&app, &mut reader) => stop,
                 refusal = session_ended => Stop::Refuse(refusal),
             }
         } => {
@@ -157,5 +171,92 @@ async fn session_end(
                 }
             }
         }
+    }
+}
+
+/// A watcher's steering (docs/protocol.md, "Steering"): a recruiter's suggested questions and
+/// ends; a viewer's are refused (4003), a malformed message is 4002.
+struct Steerer {
+    id: Uuid,
+    org: Uuid,
+    role: Role,
+    staff: Option<StaffSession>,
+    out: mpsc::WeakSender<Outbound>,
+}
+
+impl Steerer {
+    async fn read<S>(&self, app: &AppState, reader: &mut Reader<S>) -> Stop
+    where
+        S: futures_util::Stream<Item = Result<axum::extract::ws::Message, axum::Error>> + Unpin,
+    {
+        loop {
+            let text = match reader.next().await {
+                Ok(Inbound::Text(t)) => t,
+                Ok(Inbound::Binary(_)) => {
+                    return Stop::Refuse((close::BAD_MESSAGE, "a monitor sends no audio"))
+                }
+                Err(stop) => return stop,
+            };
+            let Ok(msg) = serde_json::from_str::<MonitorMessage>(&text) else {
+                return Stop::Refuse((close::BAD_MESSAGE, "unknown or malformed message"));
+            };
+            if !self.role.includes(Role::Recruiter) {
+                return Stop::Refuse((close::FORBIDDEN, "a viewer may only watch"));
+            }
+            let (action, outcome) = match msg {
+                MonitorMessage::SuggestQuestion { text } => {
+                    ("suggest_question", self.suggest(app, text).await)
+                }
+                MonitorMessage::End { reason } => ("end", self.end(app, reason).await),
+            };
+            let ack = ConnectionMessage::Steered {
+                action: action.into(),
+                accepted: outcome.is_ok(),
+                reason: outcome.err(),
+            };
+            if let Some(tx) = self.out.upgrade() {
+                let json = serde_json::to_string(&ack).expect("protocol types serialise");
+                let _ = tx.try_send(Outbound::Text(json.into()));
+            }
+        }
+    }
+
+    /// The audit entry for an action of this watcher (a monitor token acts as nobody in
+    /// particular: its entry has no user).
+    fn record<'a>(&self, action: &'a str) -> crate::audit::Record<'a> {
+        let actor = self.staff.map(|s| s.user);
+        let key = self.staff.filter(|s| s.api_key).map(|s| s.session);
+        crate::audit::Record::new(self.org, actor, action).via_key(key)
+    }
+
+    async fn suggest(&self, app: &AppState, text: String) -> Result<(), String> {
+        let text = text.trim().to_owned();
+        let chars = text.chars().count();
+        if chars == 0 || chars > MAX_SUGGESTION_CHARS {
+            return Err(format!("text: from 1 to {MAX_SUGGESTION_CHARS} characters"));
+        }
+        let Some(handle) = app.registry.get(self.id) else {
+            return Err("the interview is live on another node: suggest again shortly".into());
+        };
+        if !handle.suggest(text.clone()).await {
+            return Err(format!(
+                "not taken: the interview is ending, or holds {} suggestions already",
+                crate::interview::actor::MAX_SUGGESTIONS
+            ));
+        }
+        let entry = self
+            .record("interview.question_suggested")
+            .target("interview", self.id)
+            .details(serde_json::json!({ "text": text }));
+        crate::audit::record(app.audit.as_ref(), entry).await;
+        Ok(())
+    }
+
+    async fn end(&self, app: &AppState, reason: Option<String>) -> Result<(), String> {
+        let scope = crate::accounts::Scope::operator(self.org);
+        let entry = self.record("interview.cancelled");
+        crate::http::api::interviews::end_interview(app, scope, self.id, reason, entry)
+            .await
+            .map_err(|e| e.to_string())
     }
 }

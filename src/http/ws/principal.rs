@@ -24,6 +24,11 @@ pub struct Principal {
     /// A monitor signed in as staff (not a monitor token): the socket lives as long as this
     /// session.
     pub staff: Option<StaffSession>,
+    /// What a monitor may do: its staff role, or its monitor token's (`viewer` unless made with
+    /// `--monitor-role recruiter`). `None` for the candidate.
+    pub role: Option<crate::accounts::Role>,
+    /// The interview's organization.
+    pub org: Uuid,
 }
 
 /// The staff session a socket was opened with.
@@ -116,6 +121,7 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
         None
     };
     let mut staff = None;
+    let mut role = None;
     // The candidate token's id, checked against the interview's current link.
     let mut link = None;
     let for_id = match (bearer, ticket) {
@@ -130,6 +136,7 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
                     }
                 }
                 link = Some(claims.jti);
+                role = claims.role;
                 claims.interview
             }
             // Monitors may also sign in as staff: an access token of their organization.
@@ -145,6 +152,7 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
                     org: s.org,
                     api_key: s.api_key.is_some(),
                 });
+                role = Some(s.role);
                 id
             }
             Err(_) => return Err((close::UNAUTHORIZED, "invalid or expired token")),
@@ -182,6 +190,8 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
                 audience: R::AUDIENCE,
                 interview: id,
                 staff,
+                role,
+                org: i.organization_id,
             })
         }
         Ok(None) => Err((close::NOT_FOUND, "no such interview")),

@@ -143,6 +143,8 @@ impl Actor {
             replies: 0,
             budget_closed: false,
             cancelled: false,
+            suggestions: Default::default(),
+            next_suggested: false,
             typed: Bucket::new(
                 crate::protocol::TYPED_ANSWERS_BURST,
                 crate::protocol::TYPED_ANSWERS_PER_MINUTE / 60.0,

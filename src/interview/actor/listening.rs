@@ -168,6 +168,7 @@ impl Actor {
     ) {
         self.queue_turn_then(
             TurnRecord {
+                suggested: false,
                 interview_id: self.id,
                 seq: turn,
                 speaker: Speaker::Candidate,
@@ -215,6 +216,7 @@ impl Actor {
         let now = Utc::now();
         self.queue_turn_then(
             TurnRecord {
+                suggested: false,
                 interview_id: self.id,
                 seq: turn,
                 speaker: Speaker::Interviewer,
@@ -238,7 +240,15 @@ impl Actor {
         let idle = !self.ear.in_utterance() && self.pending.is_empty() && self.speaking.is_none();
         let answered = self.conv.answered();
         if idle && answered && !self.is_over() && !self.welcome_back && self.may_ask() {
-            self.begin_reply(Source::Model(self.conv.context()), TurnKind::Question, true);
+            // A question the hiring team suggested goes first, as written.
+            let source = match self.suggestions.pop_front() {
+                Some(q) => {
+                    self.next_suggested = true;
+                    Source::Fixed(q)
+                }
+                None => Source::Model(self.conv.context()),
+            };
+            self.begin_reply(source, TurnKind::Question, true);
         }
     }
 

@@ -106,6 +106,8 @@ struct Speaking {
     sent_timings: Option<TurnTimings>,
     /// The interview ends once this turn has played, for this reason (a closing of the server's).
     closes: Option<&'static str>,
+    /// A question the hiring team suggested, asked as written.
+    suggested: bool,
 }
 
 /// Latency bookkeeping of a reply to the candidate.
@@ -139,6 +141,9 @@ pub async fn run(
     }
     registry.remove(id, instance);
 }
+
+/// Suggested questions an interview holds before asking them.
+pub const MAX_SUGGESTIONS: usize = 3;
 
 struct Actor {
     id: Uuid,
@@ -193,6 +198,11 @@ struct Actor {
     budget_closed: bool,
     /// The hiring team cancelled the interview: nothing more is asked.
     cancelled: bool,
+    /// Questions the hiring team suggested while watching, asked at the next turn boundaries
+    /// (kept in memory only: a suggestion pending when the actor unloads is dropped).
+    suggestions: std::collections::VecDeque<String>,
+    /// The reply about to start is the suggestion taken from `suggestions`.
+    next_suggested: bool,
     /// This interview's providers: the server's, or built with its organization's own keys.
     providers: crate::providers::Providers,
     speak: Arc<crate::interview::speak::SpeakDeps>,
@@ -339,6 +349,16 @@ impl Actor {
                 let _ = reply.send(self.add_monitor(tx, after));
             }
             Command::Cancel { reason } => self.cancel_by_staff(reason),
+            Command::Suggest { text, reply } => {
+                let taken =
+                    !self.is_over() && !self.cancelled && self.suggestions.len() < MAX_SUGGESTIONS;
+                if taken {
+                    self.suggestions.push_back(text);
+                    // Asked now if the interviewer is waiting to ask; else at the next boundary.
+                    self.maybe_reply();
+                }
+                let _ = reply.send(taken);
+            }
             Command::DropCandidate => {
                 if self.conn.is_some() {
                     self.send(Outbound::Close(close::UNAUTHORIZED, "link replaced"));

@@ -110,6 +110,7 @@ mod tests {
 
     fn turn(seq: u32) -> TurnRecord {
         TurnRecord {
+            suggested: false,
             interview_id: Uuid::nil(),
             seq,
             speaker: Speaker::Candidate,

@@ -104,6 +104,7 @@ impl Actor {
             timings,
             sent_timings: None,
             closes,
+            suggested: std::mem::take(&mut self.next_suggested) && closes.is_none(),
         });
         self.set_state(InterviewState::Thinking);
     }
@@ -139,6 +140,7 @@ impl Actor {
             timings: None,
             sent_timings: None,
             closes: None,
+            suggested: false,
         });
         self.emit(Event::AgentText {
             turn,
@@ -323,6 +325,7 @@ impl Actor {
             self.end_silence_ms = self.conv.interview.settings.patience(ms);
         }
         let rec = (s.store && !pb.text.is_empty()).then(|| TurnRecord {
+            suggested: s.suggested,
             interview_id: self.id,
             seq: pb.turn,
             speaker: Speaker::Interviewer,
@@ -400,6 +403,7 @@ impl Actor {
         }
         if !heard.is_empty() {
             self.queue_turn(TurnRecord {
+                suggested: s.suggested,
                 interview_id: self.id,
                 seq: pb.turn,
                 speaker: Speaker::Interviewer,

@@ -1,0 +1,2 @@
+-- A question the hiring team suggested while watching, asked by the interviewer as written.
+ALTER TABLE turns ADD COLUMN suggested boolean NOT NULL DEFAULT false;
