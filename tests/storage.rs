@@ -102,6 +102,8 @@ async fn store_contract(store: Arc<dyn Store>) {
         llm_first_token_ms: 300,
         ..TurnTimings::default()
     });
+    // A question the hiring team suggested keeps its mark.
+    q.suggested = true;
     let a = turn(rec.id, 1, Speaker::Candidate, "I build voice systems.");
     store.insert_turn(&a).await.unwrap();
     store.insert_turn(&q).await.unwrap();
