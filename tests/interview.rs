@@ -597,7 +597,7 @@ async fn a_monitor_sees_the_interview_live_and_read_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recruiter_watching_suggests_a_question_and_ends_the_interview() {
+async fn a_recruiter_watching_listens_in_suggests_a_question_and_ends_the_interview() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::Message;
@@ -610,8 +610,8 @@ async fn a_recruiter_watching_suggests_a_question_and_ends_the_interview() {
     let created = made(MonitorRole::Recruiter).await.unwrap().remove(0);
     let watched_only = made(MonitorRole::Viewer).await.unwrap().remove(0);
     let id = created.interview_id;
-    let open = |id: uuid::Uuid, token: String| {
-        let url = format!("ws://{}/v1/interviews/{id}/monitor", server.addr);
+    let open_with = |id: uuid::Uuid, token: String, query: &str| {
+        let url = format!("ws://{}/v1/interviews/{id}/monitor?{query}", server.addr);
         let mut req = url.into_client_request().unwrap();
         req.headers_mut().insert(
             "Sec-WebSocket-Protocol",
@@ -619,6 +619,7 @@ async fn a_recruiter_watching_suggests_a_question_and_ends_the_interview() {
         );
         tokio_tungstenite::connect_async(req)
     };
+    let open = |id, token| open_with(id, token, "");
     type Socket = tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >;
@@ -649,6 +650,27 @@ async fn a_recruiter_watching_suggests_a_question_and_ends_the_interview() {
     let mut c = Candidate::join(&server, id, &created.candidate_token, None).await;
     hear_question(&mut c).await;
     let (mut mon, _) = open(id, created.monitor_token.clone()).await.unwrap();
+    // Listening in beside it: both sides' Opus packets, each after its channel byte.
+    let (mut listener, _) = open_with(id, created.monitor_token.clone(), "listen=1")
+        .await
+        .unwrap();
+    let listening = tokio::spawn(async move {
+        let mut decoders = [Decoder16k::new().unwrap(), Decoder16k::new().unwrap()];
+        let mut counts = [0usize; 2];
+        while counts.iter().any(|c| *c < 25) {
+            match listener.next().await {
+                Some(Ok(Message::Binary(b))) => {
+                    let channel = usize::from(b[0]);
+                    assert!(channel < 2, "channel {channel}");
+                    decoders[channel].decode(&b[1..]).expect("an Opus packet");
+                    counts[channel] += 1;
+                }
+                Some(Ok(_)) => {}
+                other => panic!("listen-in ended: {other:?}"),
+            }
+        }
+        counts
+    });
 
     // Too long a question is not taken; a good one is, and waits for the candidate's answer.
     let long = "x".repeat(viva::protocol::MAX_SUGGESTION_CHARS + 1);
@@ -685,6 +707,8 @@ async fn a_recruiter_watching_suggests_a_question_and_ends_the_interview() {
         unreachable!()
     };
     hear_question(&mut c).await;
+    let counts = listening.await.unwrap();
+    assert!(counts.iter().all(|c| *c >= 25), "{counts:?}");
     let stored = server.turns(id).await;
     let suggested: Vec<_> = stored.iter().filter(|t| t.suggested).collect();
     assert_eq!(suggested.len(), 1, "{stored:?}");
@@ -701,10 +725,15 @@ async fn a_recruiter_watching_suggests_a_question_and_ends_the_interview() {
         .filter(|t| t.seq != turn)
         .all(|t| !t.suggested));
 
-    // A viewer's token watches only; a malformed message is a protocol error.
+    // A viewer's token watches only (no listening in, no steering); a malformed message is a
+    // protocol error.
     let other = watched_only.interview_id;
     let mut viewer = Candidate::join(&server, other, &watched_only.candidate_token, None).await;
     hear_question(&mut viewer).await;
+    let (mut eavesdropper, _) = open_with(other, watched_only.monitor_token.clone(), "listen=1")
+        .await
+        .unwrap();
+    assert_eq!(closed_with(&mut eavesdropper).await, 4003);
     let (mut watcher, _) = open(other, watched_only.monitor_token.clone())
         .await
         .unwrap();

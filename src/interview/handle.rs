@@ -77,6 +77,8 @@ pub enum Command {
     Monitor {
         tx: mpsc::Sender<Outbound>,
         after: Option<u64>,
+        /// Also both sides' audio (listen-in).
+        listen: bool,
         reply: oneshot::Sender<Result<(), AttachError>>,
     },
 }
@@ -180,10 +182,16 @@ impl InterviewHandle {
         &self,
         tx: mpsc::Sender<Outbound>,
         after: Option<u64>,
+        listen: bool,
     ) -> Result<(), AttachError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Monitor { tx, after, reply })
+            .send(Command::Monitor {
+                tx,
+                after,
+                listen,
+                reply,
+            })
             .await
             .map_err(|_| AttachError::Stopped)?;
         rx.await.map_err(|_| AttachError::Stopped)?

@@ -27,6 +27,7 @@ use crate::protocol::{close, ConnectionMessage, MonitorMessage, MAX_SUGGESTION_C
 #[utoipa::path(get, path = "/v1/interviews/{id}/monitor", tag = "streams",
     params(
         ("id" = uuid::Uuid, Path, description = "The interview"),
+        ("listen" = Option<String>, Query, description = "`1`: listen in — binary frames of both sides' audio, each one byte of channel (0 the candidate, 1 the interviewer) then the Opus packet. Recruiters and admins only (a viewer is closed with 4003)"),
         ("after_seq" = Option<u64>, Query, description = "The last `seq` the watcher has: the events after it are replayed (or a `resync` snapshot is sent when they are no longer all held) before live ones. Without it: a snapshot"),
     ),
     responses(
@@ -41,15 +42,27 @@ pub async fn monitor(
     query: Result<Query<MonitorQuery>, QueryRejection>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let verdict = auth.verdict.and_then(|p| match query {
-        Ok(Query(q)) => Ok(Watch {
+    let verdict = auth.verdict.and_then(|p| {
+        let Ok(Query(q)) = query else {
+            return Err((close::BAD_MESSAGE, "after_seq: a whole number"));
+        };
+        let listen = match q.listen.as_deref() {
+            None | Some("0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(_) => return Err((close::BAD_MESSAGE, "listen: 1 or 0")),
+        };
+        let role = p.role.unwrap_or(Role::Viewer);
+        if listen && !role.includes(Role::Recruiter) {
+            return Err((close::FORBIDDEN, "a viewer may not listen in"));
+        }
+        Ok(Watch {
             interview: p.interview,
             staff: p.staff,
-            role: p.role.unwrap_or(Role::Viewer),
+            role,
             org: p.org,
             after: q.after_seq,
-        }),
-        Err(_) => Err((close::BAD_MESSAGE, "after_seq: a whole number")),
+            listen,
+        })
     });
     upgrade(app, ws, slot, move |app, socket| {
         session(app, socket, verdict)
@@ -60,6 +73,7 @@ pub async fn monitor(
 #[derive(Debug, serde::Deserialize)]
 pub struct MonitorQuery {
     after_seq: Option<u64>,
+    listen: Option<String>,
 }
 
 /// An admitted watcher.
@@ -69,6 +83,7 @@ struct Watch {
     role: Role,
     org: Uuid,
     after: Option<u64>,
+    listen: bool,
 }
 
 async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusal>) {
@@ -80,6 +95,7 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
         role,
         org,
         after,
+        listen,
     } = match verdict {
         Ok(v) => v,
         Err(refusal) => return socket::refuse(&mut sink, &mut reader, Stop::Refuse(refusal)).await,
@@ -91,11 +107,18 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
     let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let attached = match on_actor(&app, id, |h| {
         let tx = tx.clone();
-        async move { h.monitor(tx, after).await }
+        async move { h.monitor(tx, after, listen).await }
     })
     .await
     {
-        // Another node drives it: watch through the shared live stream.
+        // Another node drives it: watch through the shared live stream (events only, so far).
+        Err(AttachError::Elsewhere) if listen => {
+            let stop = Stop::Refuse((
+                close::UNSUPPORTED,
+                "listen-in to an interview on another node is not available yet",
+            ));
+            return socket::refuse(&mut sink, &mut reader, stop).await;
+        }
         Err(AttachError::Elsewhere) => crate::http::relay::relay(app.clone(), id, tx.clone()).await,
         other => other.map(|_| ()),
     };

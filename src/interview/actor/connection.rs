@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::lines::WELCOME_BACK_TEXT;
-use super::{Actor, Phase};
+use super::{Actor, Phase, Watcher};
 use crate::interview::events::Replay;
 use crate::interview::handle::{AttachError, Connection, Outbound};
 use crate::interview::speak::Source;
@@ -23,15 +23,22 @@ impl Actor {
             body: json.to_string(),
         });
         self.monitors
-            .retain(|m| match m.try_send(Outbound::Text(json.clone())) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!("monitor not reading; dropping it");
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            });
+            .retain(|m| keeps_up(m.tx.try_send(Outbound::Text(json.clone()))));
         self.send(Outbound::Text(json));
+    }
+
+    /// A packet of `channel`'s audio to the monitors listening in (nothing is built when none
+    /// is).
+    pub(super) fn to_listeners(&mut self, channel: u8, packet: &[u8]) {
+        if !self.monitors.iter().any(|m| m.listen) {
+            return;
+        }
+        let mut frame = bytes::BytesMut::with_capacity(1 + packet.len());
+        frame.extend_from_slice(&[channel]);
+        frame.extend_from_slice(packet);
+        let frame = frame.freeze();
+        self.monitors
+            .retain(|m| !m.listen || keeps_up(m.tx.try_send(Outbound::Audio(frame.clone()))));
     }
 
     pub(super) fn set_state(&mut self, state: InterviewState) {
@@ -78,7 +85,7 @@ impl Actor {
     /// then every event.
     pub(super) fn add_monitor(
         &mut self,
-        tx: mpsc::Sender<Outbound>,
+        watcher: Watcher,
         after: Option<u64>,
     ) -> Result<(), AttachError> {
         let mut batch = vec![to_json(&self.ready(None))];
@@ -86,16 +93,18 @@ impl Actor {
             Some(Replay::Events(events)) => batch.extend(events),
             Some(Replay::Resync) | None => batch.push(to_json(&self.resync())),
         }
-        tx.try_send(Outbound::Batch(batch))
+        watcher
+            .tx
+            .try_send(Outbound::Batch(batch))
             .map_err(|_| AttachError::Stopped)?;
-        self.monitors.push(tx);
+        self.monitors.push(watcher);
         Ok(())
     }
 
     /// Closes every monitor (the interview ended or is unloading).
     pub(super) fn close_monitors(&mut self, code: u16, reason: &'static str) {
         for m in self.monitors.drain(..) {
-            let _ = m.try_send(Outbound::Close(code, reason));
+            let _ = m.tx.try_send(Outbound::Close(code, reason));
         }
     }
 
@@ -182,4 +191,17 @@ fn same_secret(a: &str, b: &str) -> bool {
 
 fn to_json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(v).expect("protocol types serialise"))
+}
+
+/// Whether a monitor took a message; one whose queue is full is not reading and is dropped
+/// (it never slows the interview).
+fn keeps_up(sent: Result<(), mpsc::error::TrySendError<Outbound>>) -> bool {
+    match sent {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            tracing::warn!("monitor not reading; dropping it");
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
 }

@@ -142,6 +142,18 @@ pub async fn run(
     registry.remove(id, instance);
 }
 
+/// A monitor attached to the interview.
+struct Watcher {
+    tx: mpsc::Sender<Outbound>,
+    /// Listening in: also gets both sides' audio (`[channel, opus packet…]`, channel 0 the
+    /// candidate, 1 the interviewer).
+    listen: bool,
+}
+
+/// Listen-in channels (the first byte of a monitor's binary frame).
+pub const CHANNEL_CANDIDATE: u8 = 0;
+pub const CHANNEL_INTERVIEWER: u8 = 1;
+
 /// Suggested questions an interview holds before asking them.
 pub const MAX_SUGGESTIONS: usize = 3;
 
@@ -155,8 +167,8 @@ struct Actor {
     /// What clients see.
     state: InterviewState,
     conn: Option<Connection>,
-    /// Read-only watchers; dropped when they fall behind.
-    monitors: Vec<mpsc::Sender<Outbound>>,
+    /// Watchers; dropped when they fall behind.
+    monitors: Vec<Watcher>,
     log: EventLog,
     conv: Conversation,
     ear: Ear,
@@ -345,8 +357,13 @@ impl Actor {
                     }
                 }
             }
-            Command::Monitor { tx, after, reply } => {
-                let _ = reply.send(self.add_monitor(tx, after));
+            Command::Monitor {
+                tx,
+                after,
+                listen,
+                reply,
+            } => {
+                let _ = reply.send(self.add_monitor(Watcher { tx, listen }, after));
             }
             Command::Cancel { reason } => self.cancel_by_staff(reason),
             Command::Suggest { text, reply } => {
