@@ -29,7 +29,7 @@ impl Actor {
 
     /// A packet of `channel`'s audio to the monitors listening in (nothing is built when none
     /// is).
-    pub(super) fn to_listeners(&mut self, channel: u8, packet: &[u8]) {
+    pub(super) fn send_to_listeners(&mut self, channel: u8, packet: &[u8]) {
         if !self.monitors.iter().any(|m| m.listen) {
             return;
         }

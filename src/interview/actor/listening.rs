@@ -23,7 +23,7 @@ impl Actor {
         for _ in 0..lost.min(MAX_CONCEALED) {
             self.on_frame(None);
         }
-        self.to_listeners(super::CHANNEL_CANDIDATE, packet);
+        self.send_to_listeners(super::CHANNEL_CANDIDATE, packet);
         self.on_frame(Some(packet));
     }
 

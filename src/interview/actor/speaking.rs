@@ -291,7 +291,7 @@ impl Actor {
         };
         let frames: Vec<_> = s.playback.due(now, lead).to_vec();
         for f in frames {
-            self.to_listeners(super::CHANNEL_INTERVIEWER, &f);
+            self.send_to_listeners(super::CHANNEL_INTERVIEWER, &f);
             self.send(Outbound::Audio(f));
         }
         if self
