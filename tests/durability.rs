@@ -520,3 +520,65 @@ async fn one_node_drives_an_interview_others_relay_it_and_take_over_when_it_stop
     assert_eq!(from_b, first_on_b);
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_actions_through_one_node_reach_the_node_that_drives_the_interview() {
+    use reqwest::{Method, StatusCode};
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    let node = |c: &mut viva::config::Config| {
+        use_services(c, &pg, &redis);
+        c.jwt_secret = Some(viva::config::Secret::new(
+            "one-signing-key-for-every-node-0123456789",
+        ));
+    };
+    let a = TestServer::start_with(node).await;
+    let b = TestServer::start_with(node).await;
+    // An admin of the organization that owns `viva interview create`'s interviews, signed in on A.
+    let admin = common::api::staff(
+        &a,
+        "ops@viva.example",
+        "default",
+        viva::accounts::Role::Admin,
+    )
+    .await;
+    let on_b = common::api::with_token(&admin, &admin.token);
+    let on_b = common::api::Client {
+        base: format!("http://{}", b.addr),
+        ..on_b
+    };
+
+    // Cancelled through B while A drives it: A's interviewer closes, the candidate sees why.
+    let created = viva::cli::create_interview(&a.config, "Analyst".into(), None, None)
+        .await
+        .unwrap();
+    let id = created.interview_id;
+    let mut c = Candidate::join(&a, id, &created.candidate_token, None).await;
+    hear_question(&mut c).await;
+    let (s, v) = on_b
+        .call(Method::POST, &format!("/v1/interviews/{id}/cancel"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "cancelled");
+    let ended = c.until("ended", |e| matches!(e, Event::Ended { .. })).await;
+    assert!(matches!(ended.event, Event::Ended { reason } if reason == "cancelled"));
+
+    // Watching on B with the sign-in made on A: signing out on A closes B's socket through the
+    // shared hot state ("signed out"), not at B's next re-check of the store ("session ended",
+    // up to 15 s later).
+    let (other, _) = a.create_interview().await;
+    let mut mon = connect_url(&b.monitor_url(other), &admin.token).await;
+    let Some(Ok(Message::Text(ready))) = mon.next().await else {
+        panic!("expected ready")
+    };
+    assert!(ready.contains(r#""type":"ready""#), "{ready}");
+    let (s, _) = admin.call(Method::POST, "/v1/auth/logout", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let closed = loop {
+        match mon.next().await {
+            Some(Ok(Message::Close(Some(f)))) => break (u16::from(f.code), f.reason.to_string()),
+            Some(Ok(_)) => {}
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(closed, (close::UNAUTHORIZED, "signed out".to_owned()));
+}

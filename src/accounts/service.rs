@@ -230,7 +230,7 @@ impl Accounts {
             Refreshed::Unknown => Err(SignInError::Invalid),
             Refreshed::Reused { session_id } => {
                 tracing::warn!(session = %session_id, "a used refresh token was presented again; session revoked");
-                self.watch.end_session(session_id);
+                self.session_ended(session_id).await;
                 Err(SignInError::Invalid)
             }
             Refreshed::Rotated(session) => {
@@ -258,7 +258,7 @@ impl Accounts {
     /// Ends `staff`'s session: its access tokens, refresh token and sockets stop working.
     pub async fn sign_out(&self, staff: &Staff, ip: Option<&str>) -> Result<(), StoreError> {
         self.store.revoke_session(staff.session, Utc::now()).await?;
-        self.watch.end_session(staff.session);
+        self.session_ended(staff.session).await;
         audit::record(
             self.audit.as_ref(),
             Record::new(staff.org, Some(staff.user), "logout").ip(ip),
@@ -304,6 +304,44 @@ impl Accounts {
             session: session.id,
             api_key: None,
         })
+    }
+
+    /// A session (or an API key: its id) ended, after the store says so: its sockets close, at
+    /// once on this node, and within a second on the others (each socket looks for this mark in
+    /// the shared hot state every [`FAST_RECHECK`](super::watch::FAST_RECHECK), then confirms
+    /// with the store). The mark is best effort and short-lived: the store is the truth, and
+    /// every socket re-checks it every [`RECHECK`](super::watch::RECHECK) anyway.
+    pub async fn session_ended(&self, session: Uuid) {
+        self.watch.end_session(session);
+        self.mark_ended(&ended_mark(session)).await;
+    }
+
+    /// Every session of `user` ended (the user was disabled), after the store says so.
+    pub async fn user_ended(&self, user: Uuid) {
+        self.watch.end_user(user);
+        self.mark_ended(&ended_mark(user)).await;
+    }
+
+    async fn mark_ended(&self, mark: &str) {
+        if let Err(e) = self.hot.revoke_token(mark, super::watch::MARK_TTL).await {
+            tracing::warn!(error = %e, "cannot tell other nodes a session ended; they re-check the store");
+        }
+    }
+
+    /// Whether the hot state says `session` (or `user`'s sessions) may have ended on another
+    /// node: then confirm with [`Accounts::still_valid`]. A hot-state outage says no.
+    pub async fn maybe_ended(&self, session: Uuid, user: Option<Uuid>) -> bool {
+        for id in std::iter::once(session).chain(user) {
+            match self.hot.is_revoked(&ended_mark(id)).await {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "hot state unavailable; sessions re-checked in the store");
+                    return false;
+                }
+            }
+        }
+        false
     }
 
     /// Whether what a socket was opened with still works: the sign-in session (in
@@ -382,4 +420,9 @@ async fn verify(password: &str, hash: &str) -> bool {
     tokio::task::spawn_blocking(move || password::verify(&password, &hash))
         .await
         .unwrap_or(false)
+}
+
+/// The hot-state mark that says a session, API key or user's sessions ended.
+fn ended_mark(id: Uuid) -> String {
+    format!("ended:{id}")
 }

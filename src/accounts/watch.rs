@@ -1,7 +1,9 @@
 //! Sockets opened with a staff session, closed when the session ends. Signing out, a reused
 //! refresh token and disabling the user end sessions through [`SessionWatch`], which cancels the
-//! token every such socket on this node waits on (within a second: at once). Sockets on other
-//! nodes, and sessions that simply expire, are caught by each socket re-checking its session in
+//! token every such socket on this node waits on (at once). Sockets on other nodes see the
+//! mark [`Accounts::session_ended`](super::service::Accounts::session_ended) leaves in the shared
+//! hot state within [`FAST_RECHECK`] (and confirm with the store); sessions that simply expire,
+//! and everything during a hot-state outage, are caught by each socket re-checking its session in
 //! the store every [`RECHECK`].
 
 use std::sync::Arc;
@@ -13,6 +15,12 @@ use uuid::Uuid;
 
 /// How often a staff socket re-checks its session in the store.
 pub const RECHECK: Duration = Duration::from_secs(15);
+
+/// How often a staff socket looks for its session's "ended" mark in the hot state.
+pub const FAST_RECHECK: Duration = Duration::from_secs(1);
+
+/// How long the mark stays: past it, every socket has re-checked the store.
+pub const MARK_TTL: Duration = Duration::from_secs(2 * RECHECK.as_secs());
 
 #[derive(Default)]
 pub struct SessionWatch {

@@ -186,6 +186,10 @@ pub struct CancelRequest {
     reason: Option<String>,
 }
 
+/// How long a cancel made through a node that does not drive the interview is announced in
+/// the hot state: longer than any interview lasts.
+const CANCEL_MARK_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// Longest cancel reason, in characters (the interviewer reads it out).
 const MAX_REASON_CHARS: usize = 300;
 
@@ -259,10 +263,18 @@ pub(crate) async fn end_interview(
             view.status.as_str()
         )));
     }
-    // Live here: the interviewer says so and ends it. (Live on another node: the store says
-    // cancelled, so it cannot be rejoined; see docs/api.md.)
-    if let Some(handle) = app.registry.get(id) {
-        handle.cancel(reason.clone()).await;
+    // Live here: the interviewer says so and ends it. Live on another node: that node's next
+    // lease renewal finds the mark (and the store says cancelled, so it cannot be rejoined).
+    match app.registry.get(id) {
+        Some(handle) => {
+            handle.cancel(reason.clone()).await;
+        }
+        None => {
+            let mark = crate::interview::actor::cancelled_mark(id);
+            if let Err(e) = app.hot.revoke_token(&mark, CANCEL_MARK_TTL).await {
+                tracing::warn!(interview = %id, error = %e, "cannot tell the driving node about a cancel");
+            }
+        }
     }
     let entry = entry
         .target("interview", id)

@@ -105,7 +105,7 @@ pub async fn revoke(
         .revoke_key(staff.scope(), path_id(&raw)?)
         .await?
         .ok_or(ApiError::NotFound)?;
-    app.accounts.watch.end_session(key.id);
+    app.accounts.session_ended(key.id).await;
     let ip = ip.text();
     let entry = staff.record("api_key.revoked").target("api_key", key.id);
     audit::record(app.audit.as_ref(), entry.ip(ip.as_deref())).await;

@@ -256,7 +256,7 @@ async fn change(
         .await?
         .ok_or(ApiError::NotFound)?;
     if disabled == Some(true) {
-        app.accounts.watch.end_user(id);
+        app.accounts.user_ended(id).await;
     }
     tracing::info!(by = %staff.user, user = %id, ?role, ?disabled, "staff user changed");
     let action = if disabled == Some(true) {

@@ -175,13 +175,31 @@ async fn session_end(
     s: StaffSession,
     ended: &tokio_util::sync::CancellationToken,
 ) -> Refusal {
-    let mut recheck = tokio::time::interval(crate::accounts::watch::RECHECK);
+    use crate::accounts::watch::{FAST_RECHECK, RECHECK};
+    let why = if s.api_key {
+        "API key revoked"
+    } else {
+        "signed out"
+    };
+    let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
+    let mut fast = tokio::time::interval(FAST_RECHECK);
+    fast.tick().await;
     loop {
         tokio::select! {
-            _ = ended.cancelled() => {
-                let why = if s.api_key { "API key revoked" } else { "signed out" };
-                return (close::UNAUTHORIZED, why);
+            _ = ended.cancelled() => return (close::UNAUTHORIZED, why),
+            // Ended on another node: its mark in the shared hot state, confirmed by the store.
+            _ = fast.tick() => {
+                let user = (!s.api_key).then_some(s.user);
+                if app.accounts.maybe_ended(s.session, user).await
+                    && matches!(
+                        app.accounts.still_valid(s.session, s.org, s.api_key).await,
+                        Err(crate::accounts::service::AccessError::Ended
+                            | crate::accounts::service::AccessError::Invalid)
+                    )
+                {
+                    return (close::UNAUTHORIZED, why);
+                }
             }
             _ = recheck.tick() => {
                 match app.accounts.still_valid(s.session, s.org, s.api_key).await {

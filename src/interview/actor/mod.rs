@@ -58,8 +58,12 @@ enum Internal {
         stored: usize,
         error: Option<String>,
     },
-    /// A lease renewal: `false` if another node holds the interview now.
-    Lease { ours: bool },
+    /// A lease renewal: `false` if another node holds the interview now. `cancelled`: the
+    /// hiring team cancelled it through another node (with this reason).
+    Lease {
+        ours: bool,
+        cancelled: Option<Option<String>>,
+    },
 }
 
 /// Where the interview is in its life. (What clients see is the finer [`InterviewState`].)
@@ -140,6 +144,12 @@ pub async fn run(
         }
     }
     registry.remove(id, instance);
+}
+
+/// The hot-state mark that says the hiring team cancelled interview `id` through a node that
+/// does not drive it: the driving node's next lease renewal finds it, and its interviewer closes.
+pub fn cancelled_mark(id: Uuid) -> String {
+    format!("cancelled:{id}")
 }
 
 /// A monitor attached to the interview.
@@ -304,7 +314,12 @@ impl Actor {
                 result,
                 stt_ms,
             } => self.on_stt(utterance, result, stt_ms),
-            Internal::Lease { ours } => self.on_lease(ours),
+            Internal::Lease { ours, cancelled } => {
+                if let Some(reason) = cancelled {
+                    self.cancel_by_staff(reason);
+                }
+                self.on_lease(ours);
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Actor, Internal, Phase};
+use super::{cancelled_mark, Actor, Internal, Phase};
 use crate::interview::handle::Outbound;
 use crate::interview::Deps;
 use crate::protocol::close;
@@ -86,7 +86,8 @@ impl Upkeep {
     }
 
     /// Renews the ownership lease in a task that reports back ([`Internal::Lease`]). A
-    /// hot-state outage counts as still ours (nobody else can take it from Redis either).
+    /// hot-state outage counts as still ours (nobody else can take it from Redis either). The
+    /// same task looks for a cancel made through another node ([`cancelled_mark`]).
     pub(super) fn renew_lease(
         &mut self,
         id: Uuid,
@@ -108,7 +109,10 @@ impl Upkeep {
                     true
                 }
             };
-            let _ = report.send(Internal::Lease { ours }).await;
+            // The reason stays in the store: read out only by the node the cancel went to.
+            let cancelled =
+                matches!(deps.hot.is_revoked(&cancelled_mark(id)).await, Ok(true)).then_some(None);
+            let _ = report.send(Internal::Lease { ours, cancelled }).await;
         });
     }
 }
