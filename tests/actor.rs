@@ -441,6 +441,10 @@ impl HotState for SlowHot {
         self.wait().await;
         self.inner.is_revoked(jti).await
     }
+    async fn forget(&self, id: Uuid) -> StoreResult<()> {
+        self.wait().await;
+        self.inner.forget(id).await
+    }
     async fn rate_limit(&self, key: &str, limit: u32, window: Duration) -> StoreResult<bool> {
         self.wait().await;
         self.inner.rate_limit(key, limit, window).await

@@ -12,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 use viva::accounts::Role;
+use viva::store::HotState;
 
 /// Makes an interview for `candidate`, has the candidate accept the notice, answer once, and
 /// the recruiter cancel it (so it has ended, with a transcript).
@@ -102,6 +103,23 @@ async fn candidate_data(server: &TestServer) {
     assert_eq!(said, ["I keep pagers quiet."]);
     assert!(!doc.to_string().contains("Machines can think"), "only hers");
 
+    // With Redis, his interview's checkpoint and live event stream are there until he is deleted.
+    let redis = match &server.config.redis_url {
+        Some(url) => {
+            let hot = viva::store::redis::RedisHot::connect(url.expose())
+                .await
+                .unwrap();
+            assert!(hot.load_checkpoint(alans).await.unwrap().is_some());
+            assert!(!hot
+                .read_events(alans, 0, std::time::Duration::ZERO)
+                .await
+                .unwrap()
+                .is_empty());
+            Some(hot)
+        }
+        None => None,
+    };
+
     // Deleting Alan deletes his interview and its transcript and events.
     let alan_path = format!("/v1/candidates/{}", alan["id"].as_str().unwrap());
     let (s, _) = other.call(Method::DELETE, &alan_path, None).await;
@@ -122,6 +140,14 @@ async fn candidate_data(server: &TestServer) {
     assert!(store.get_interview(alans).await.unwrap().is_none());
     assert!(store.turns(alans).await.unwrap().is_empty());
     assert!(store.events_after(alans, 0, 100).await.unwrap().is_empty());
+    if let Some(hot) = &redis {
+        assert!(hot.load_checkpoint(alans).await.unwrap().is_none());
+        let left = hot
+            .read_events(alans, 0, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(left.is_empty(), "{left:?}");
+    }
     assert!(
         !store.turns(graces).await.unwrap().is_empty(),
         "nobody else's"

@@ -258,6 +258,11 @@ impl HotState for MemoryHot {
         Ok(w.0 <= limit)
     }
 
+    async fn forget(&self, id: Uuid) -> StoreResult<()> {
+        self.checkpoints.remove(&id);
+        Ok(())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
     }

@@ -400,6 +400,9 @@ pub trait HotState: Send + Sync + 'static {
     async fn rate_limit(&self, key: &str, limit: u32, window: Duration) -> StoreResult<bool>;
     /// Whether the hot state answers now (health checks).
     async fn ping(&self) -> StoreResult<()>;
+    /// Drops what is held about interview `id` (its checkpoint and live event stream): its
+    /// data was deleted.
+    async fn forget(&self, id: Uuid) -> StoreResult<()>;
 }
 
 pub(crate) fn speaker_str(s: Speaker) -> &'static str {

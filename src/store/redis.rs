@@ -299,6 +299,11 @@ impl HotState for RedisHot {
         Ok(n <= i64::from(limit))
     }
 
+    async fn forget(&self, id: Uuid) -> StoreResult<()> {
+        let _: i64 = self.client.del(vec![key("cp", id), key("ev", id)]).await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let _: String = self.client.ping(None).await?;
         Ok(())

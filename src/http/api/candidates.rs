@@ -162,7 +162,8 @@ pub async fn delete(
         .await?
         .ok_or(ApiError::NotFound)?;
     // A live interview ends before its data goes (its actor would write turns for nothing).
-    for i in interviews::of_candidate(&app, scope, id).await? {
+    let theirs = interviews::of_candidate(&app, scope, id).await?;
+    for i in &theirs {
         if let Some(handle) = app.registry.get(i.id) {
             handle.cancel(None).await;
         }
@@ -172,6 +173,12 @@ pub async fn delete(
         .delete_candidate(scope, id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    // The hot state's copies too: checkpoints and live event streams (with Redis, kept 24 h).
+    for i in &theirs {
+        if let Err(e) = app.hot.forget(i.id).await {
+            tracing::warn!(interview = %i.id, error = %e, "cannot drop a deleted interview's hot state; it expires within 24 h");
+        }
+    }
     let ip = ip.text();
     let entry = staff.record("candidate.deleted").target("candidate", id);
     let details = json!({ "interviews_deleted": deleted });
