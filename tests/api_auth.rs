@@ -190,6 +190,19 @@ async fn sessions_on_postgres_and_redis_survive_a_restart_revoked() {
     );
 }
 
+/// A 429 in the envelope, with `Retry-After` of at most `max_secs`.
+async fn assert_rate_limited(r: reqwest::Response, max_secs: u64) {
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=max_secs).contains(&retry), "{retry}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "RATE_LIMIT_EXCEEDED");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_failures_lock_the_account_and_unknown_emails_alike() {
     let server = TestServer::start_with(keyed).await;
@@ -208,15 +221,7 @@ async fn five_failures_lock_the_account_and_unknown_emails_alike() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{email}");
-        let retry: u64 = r.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=900).contains(&retry), "{retry}");
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(code(&body), "RATE_LIMIT_EXCEEDED");
+        assert_rate_limited(r, 900).await;
     }
 }
 
@@ -250,15 +255,7 @@ async fn sign_in_attempts_are_limited_per_client_address() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry), "{retry}");
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(code(&body), "RATE_LIMIT_EXCEEDED");
+    assert_rate_limited(r, 60).await;
     // Refresh (and invitation acceptance) have allowances of their own, of the same size.
     for _ in 0..3 {
         let (s, _) = api

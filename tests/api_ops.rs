@@ -253,6 +253,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/webhooks/{id}/deliveries"),
 ];
 
+/// The server's `/openapi.json`.
+async fn document(base: &str) -> Value {
+    let r = reqwest::get(format!("{base}/openapi.json")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
 fn documented(doc: &Value) -> std::collections::BTreeSet<(String, String)> {
     let mut out = std::collections::BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -270,14 +277,7 @@ async fn the_api_document_lists_every_route_and_each_is_served() {
     let server = TestServer::start().await;
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
-    let doc: Value = http
-        .get(format!("{base}/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&base).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let listed = documented(&doc);
     let expected: std::collections::BTreeSet<(String, String)> = ROUTES
@@ -385,12 +385,7 @@ async fn the_api_document_validates_as_openapi_3_1_and_renders_at_docs() {
     );
     let server = TestServer::start().await;
     let base = format!("http://{}", server.addr);
-    let doc: Value = reqwest::get(format!("{base}/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&base).await;
     let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-page");
     std::fs::create_dir_all(&artifacts).unwrap();
     let out = tokio::process::Command::new("node")
