@@ -56,7 +56,8 @@ struct ApiDoc;
 /// Every route of the API and the streams, each registered with its documentation (then the
 /// errors every operation of its kind has; see [`Errors`]).
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    use api::{candidate, candidates, interviews, jobs, keys, org, sessions, users, webhooks};
+    use api::{candidate, candidates, interview_cancel, interview_record, interviews};
+    use api::{jobs, keys, org, sessions, users, webhooks};
     let resume = OpenApiRouter::new()
         .routes(routes!(candidates::upload_resume))
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -86,9 +87,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(resume)
         .routes(routes!(interviews::create, interviews::list))
         .routes(routes!(interviews::get))
-        .routes(routes!(interviews::transcript))
-        .routes(routes!(interviews::events))
-        .routes(routes!(interviews::cancel))
+        .routes(routes!(interview_record::transcript))
+        .routes(routes!(interview_record::events))
+        .routes(routes!(interview_cancel::cancel))
         .routes(routes!(interviews::reinvite))
         .routes(routes!(candidate::ticket))
         .routes(routes!(candidate::notice))

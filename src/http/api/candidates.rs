@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::body::Body;
-use super::interviews;
 use super::path_id;
 use super::principal::{ClientIp, Staff};
+use super::{interview_record, interviews};
 use crate::accounts::Role;
 use crate::audit;
 use crate::hiring::candidates::{Candidate, CandidateFields};
@@ -199,7 +199,7 @@ pub struct CandidateExport {
 pub struct ExportedInterview {
     #[serde(flatten)]
     interview: InterviewView,
-    transcript: Vec<interviews::TranscriptTurn>,
+    transcript: Vec<interview_record::TranscriptTurn>,
 }
 
 /// `GET /v1/candidates/{id}/export` (recruiter) → everything held about a candidate as one
@@ -223,7 +223,7 @@ pub async fn export(
         .ok_or(ApiError::NotFound)?;
     let mut out = Vec::new();
     for view in interviews::of_candidate(&app, scope, id).await? {
-        let transcript = interviews::transcript_of(&app, &view).await?.turns;
+        let transcript = interview_record::transcript_of(&app, &view).await?.turns;
         out.push(ExportedInterview {
             interview: view,
             transcript,

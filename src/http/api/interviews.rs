@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
+
 use uuid::Uuid;
 
-use super::body::{Body, OptionalBody};
+use super::body::Body;
 use super::principal::{ClientIp, Staff};
 use super::{path_id, per_minute};
 use crate::accounts::Role;
@@ -180,109 +180,6 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelRequest {
-    reason: Option<String>,
-}
-
-/// How long a cancel made through a node that does not drive the interview is announced in
-/// the hot state: longer than any interview lasts.
-const CANCEL_MARK_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-/// Longest cancel reason, in characters (the interviewer reads it out).
-const MAX_REASON_CHARS: usize = 300;
-
-/// `POST /v1/interviews/{id}/cancel {reason?}` (recruiter) → 200, the interview now
-/// `cancelled`. A live interview ends politely: the interviewer tells the candidate the hiring
-/// team ended it (with the reason, if given), then the stream ends (`ended`, reason
-/// `cancelled`). One that has ended is 409.
-#[utoipa::path(post, path = "/v1/interviews/{id}/cancel", tag = "interviews",
-    params(("id" = Uuid, Path, description = "The interview")),
-    request_body(content = Option<CancelRequest>, description = "Optional: the reason, read out to the candidate"),
-    responses(
-        (status = 200, description = "Cancelled", body = InterviewView),
-        (status = 409, description = "The interview has ended", body = ErrorBody),
-    ),
-    security(("bearer" = [])))]
-pub async fn cancel(
-    State(app): State<AppState>,
-    staff: Staff,
-    ClientIp(ip): ClientIp,
-    Path(raw): Path<String>,
-    OptionalBody(req): OptionalBody<CancelRequest>,
-) -> Result<Json<InterviewView>, ApiError> {
-    staff.require(Role::Recruiter)?;
-    let id = path_id(&raw)?;
-    let scope = staff.scope();
-    let ip = ip.map(|i| i.to_string());
-    let entry = staff.record("interview.cancelled").ip(ip.as_deref());
-    end_interview(&app, scope, id, req.reason, entry).await?;
-    tracing::info!(by = %staff.user, interview = %id, "interview cancelled");
-    app.interviews
-        .interview_in(scope, id)
-        .await?
-        .map(Json)
-        .ok_or(ApiError::NotFound)
-}
-
-/// Ends an interview of `scope` for the hiring team (the API's cancel, a monitor's `end`): it
-/// becomes `cancelled` in the store, and a live one here ends politely with the reason read out.
-/// Recorded in the audit log as `entry` (with the interview and the reason). Not found: 404; ended
-/// already: 409; a reason over [`MAX_REASON_CHARS`]: 400.
-pub(crate) async fn end_interview(
-    app: &AppState,
-    scope: crate::accounts::Scope,
-    id: Uuid,
-    reason: Option<String>,
-    entry: audit::Record<'_>,
-) -> Result<(), ApiError> {
-    let reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
-    {
-        return Err(ApiError::bad_request(format!(
-            "reason: at most {MAX_REASON_CHARS} characters"
-        )));
-    }
-    let view = app
-        .interviews
-        .interview_in(scope, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if !app
-        .interviews
-        .cancel_in(scope, id, reason.as_deref())
-        .await?
-    {
-        return Err(ApiError::Conflict(format!(
-            "the interview has ended ({})",
-            view.status.as_str()
-        )));
-    }
-    // Live here: the interviewer says so and ends it. Live on another node: that node's next
-    // lease renewal finds the mark (and the store says cancelled, so it cannot be rejoined).
-    match app.registry.get(id) {
-        Some(handle) => {
-            handle.cancel(reason.clone()).await;
-        }
-        None => {
-            let mark = crate::interview::actor::cancelled_mark(id);
-            if let Err(e) = app.hot.revoke_token(&mark, CANCEL_MARK_TTL).await {
-                tracing::warn!(interview = %id, error = %e, "cannot tell the driving node about a cancel");
-            }
-        }
-    }
-    let entry = entry
-        .target("interview", id)
-        .details(json!({ "reason": reason }));
-    audit::record(app.audit.as_ref(), entry).await;
-    Ok(())
-}
-
 /// `POST /v1/interviews/{id}/invite` (recruiter) → 201 `{id, invite_url, expires_at}`: a new
 /// candidate link; the one before stops working at once (durably: the interview's record names
 /// the link that works), and a candidate connected with it is disconnected (4001). An ended
@@ -396,85 +293,6 @@ pub async fn get(
     found.map(Json).ok_or(ApiError::NotFound)
 }
 
-/// One turn of a transcript, its times in milliseconds from the interview's start on the
-/// server's clock (stable across reconnects: they are the stored times).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct TranscriptTurn {
-    /// The protocol's `turn` number.
-    turn: u32,
-    speaker: crate::protocol::Speaker,
-    kind: crate::protocol::TurnKind,
-    text: String,
-    /// `false`: speech kept without a transcript (no recogniser was available).
-    transcribed: bool,
-    /// The interviewer was cut off: `text` is what was heard.
-    interrupted: bool,
-    /// A question the hiring team suggested while watching, asked as written.
-    suggested: bool,
-    start_ms: i64,
-    end_ms: i64,
-}
-
-/// An interview's transcript: its turns in order, times from `started_at`.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Transcript {
-    pub interview_id: Uuid,
-    /// When the interview started (its first turn, or when it was made, if it never started).
-    pub started_at: DateTime<Utc>,
-    pub turns: Vec<TranscriptTurn>,
-}
-
-/// `GET /v1/interviews/{id}/transcript` → `{interview_id, started_at, turns: [...]}`.
-#[utoipa::path(get, path = "/v1/interviews/{id}/transcript", tag = "interviews",
-    params(("id" = Uuid, Path, description = "The interview")),
-    responses((status = 200, description = "The transcript", body = Transcript)),
-    security(("bearer" = [])))]
-pub async fn transcript(
-    State(app): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> Result<Json<Transcript>, ApiError> {
-    let view = app
-        .interviews
-        .interview_in(staff.scope(), path_id(&raw)?)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Json(transcript_of(&app, &view).await?))
-}
-
-/// An interview's transcript as `/transcript` answers it.
-pub(crate) async fn transcript_of(
-    app: &AppState,
-    view: &InterviewView,
-) -> Result<Transcript, ApiError> {
-    let turns = app.store.turns(view.id).await?;
-    // The interview's start: when it was started, else its first turn.
-    let origin = view
-        .started_at
-        .or_else(|| turns.first().map(|t| t.started_at))
-        .unwrap_or(view.created_at);
-    let ms = |t: DateTime<Utc>| (t - origin).num_milliseconds().max(0);
-    let turns: Vec<TranscriptTurn> = turns
-        .into_iter()
-        .map(|t| TranscriptTurn {
-            turn: t.seq,
-            speaker: t.speaker,
-            kind: t.kind,
-            start_ms: ms(t.started_at),
-            end_ms: ms(t.ended_at),
-            text: t.text,
-            transcribed: t.transcribed,
-            interrupted: t.interrupted,
-            suggested: t.suggested,
-        })
-        .collect();
-    Ok(Transcript {
-        interview_id: view.id,
-        started_at: origin,
-        turns,
-    })
-}
-
 /// Every interview of a candidate (all pages), newest first.
 pub(crate) async fn of_candidate(
     app: &AppState,
@@ -502,61 +320,4 @@ pub(crate) async fn of_candidate(
         }
     }
     Ok(all)
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct EventsQuery {
-    after_seq: Option<u64>,
-    limit: Option<u32>,
-}
-
-/// A page of an interview's event log.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    /// The protocol's event envelopes (`{seq, type, …}`, docs/protocol.md), in `seq` order.
-    items: Vec<Value>,
-    /// The last `seq` here (`after_seq` when empty): ask for `after_seq` = this next.
-    next_after_seq: u64,
-}
-
-/// Events a page of the log may hold, at most.
-const MAX_EVENTS: u32 = 1000;
-
-/// `GET /v1/interviews/{id}/events?after_seq=N&limit=` → `{items, next_after_seq}`: the
-/// interview's event log as the candidate received it (the protocol's events, `seq` order), the
-/// first `limit` (100; at most 1000) with `seq > N`. Page on with `after_seq=next_after_seq`.
-#[utoipa::path(get, path = "/v1/interviews/{id}/events", tag = "interviews",
-    params(("id" = Uuid, Path, description = "The interview"), EventsQuery),
-    responses((status = 200, description = "Events with `seq` above `after_seq`", body = EventPage)),
-    security(("bearer" = [])))]
-pub async fn events(
-    State(app): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-    query: Result<Query<EventsQuery>, QueryRejection>,
-) -> Result<Json<EventPage>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let id = path_id(&raw)?;
-    app.interviews
-        .interview_in(staff.scope(), id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let after = q.after_seq.unwrap_or(0);
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_EVENTS);
-    let events = app
-        .interviews
-        .events_in(staff.scope(), id, after, limit)
-        .await?;
-    let next = events.last().map_or(after, |e| e.seq);
-    let items = events
-        .into_iter()
-        .map(|e| serde_json::from_str::<Value>(&e.body))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Json(EventPage {
-        items,
-        next_after_seq: next,
-    }))
 }

@@ -10,12 +10,16 @@
 //! - [`sessions`]: `/v1/auth/*` — sign-in, refresh, sign-out, me.
 //! - [`jobs`]: `/v1/jobs` — job postings.
 //! - [`candidates`]: `/v1/candidates` — the people interviewed.
-//! - [`interviews`]: `/v1/interviews` — made for a candidate and a job, listed, filtered.
+//! - [`interviews`]: `/v1/interviews` — made for a candidate and a job, listed, filtered,
+//!   re-linked; [`interview_record`]: their transcripts and event logs; [`interview_cancel`]:
+//!   ending one for the hiring team.
 //! - [`users`]: `/v1/users` — the organization's staff, and accepting an invitation.
 
 pub mod body;
 pub mod candidate;
 pub mod candidates;
+pub mod interview_cancel;
+pub mod interview_record;
 pub mod interviews;
 pub mod jobs;
 pub mod keys;

@@ -296,7 +296,7 @@ impl Steerer {
     async fn end(&self, app: &AppState, reason: Option<String>) -> Result<(), String> {
         let scope = crate::accounts::Scope::operator(self.org);
         let entry = self.record("interview.cancelled");
-        crate::http::api::interviews::end_interview(app, scope, self.id, reason, entry)
+        crate::http::api::interview_cancel::end_interview(app, scope, self.id, reason, entry)
             .await
             .map_err(|e| e.to_string())
     }
