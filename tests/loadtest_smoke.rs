@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Command;
 
-use viva_loadtest::api::Traffic;
+use viva_loadtest::api::Account;
 use viva_loadtest::{create_invites, create_staff, run, Options};
 
 struct Server {
@@ -60,16 +60,11 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
     };
     viva_loadtest::check_target(&opts.url, false).unwrap();
     let (email, password) = create_staff(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path()).unwrap();
-    let traffic = Traffic {
-        list_rps: opts.api_rps,
-        login_rps: opts.login_rps,
-        email,
-        password,
-    };
+    let account = Account { email, password };
     let report = run(
         &opts,
         invites,
-        Some(traffic),
+        Some(account),
         Some(server.child.id()),
         false,
     )

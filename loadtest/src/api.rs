@@ -4,21 +4,16 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::stats::Recorder;
 
-/// What to send, and as whom.
-#[derive(Debug, Clone, Serialize)]
-pub struct Traffic {
-    /// `GET /v1/interviews` requests per second.
-    pub list_rps: f64,
-    /// `POST /v1/auth/login` requests per second.
-    pub login_rps: f64,
+/// The staff account the traffic signs in as (the rates are `Options::api_rps` and
+/// `Options::login_rps`).
+#[derive(Debug, Clone)]
+pub struct Account {
     pub email: String,
-    #[serde(skip)]
     pub password: String,
 }
 
@@ -30,7 +25,7 @@ pub enum Call {
 }
 
 /// Signs in; the access token, or why not.
-async fn sign_in(http: &reqwest::Client, base: &str, t: &Traffic) -> anyhow::Result<String> {
+async fn sign_in(http: &reqwest::Client, base: &str, t: &Account) -> anyhow::Result<String> {
     let r = http
         .post(format!("{base}/v1/auth/login"))
         .json(&serde_json::json!({"email": t.email, "password": t.password}))
@@ -44,9 +39,15 @@ async fn sign_in(http: &reqwest::Client, base: &str, t: &Traffic) -> anyhow::Res
     }
 }
 
-/// Sends the traffic until dropped (abort the task that runs it). Signs in once first (an
-/// error if that fails), then again every 10 minutes (access tokens last 15).
-pub async fn run(base: String, t: Traffic, rec: Recorder) -> anyhow::Result<()> {
+/// Sends `list_rps` lists and `login_rps` sign-ins a second until dropped (abort the task that
+/// runs it). Signs in once first (an error if that fails), then again every 10 minutes (access
+/// tokens last 15).
+pub async fn run(
+    base: String,
+    (list_rps, login_rps): (f64, f64),
+    t: Account,
+    rec: Recorder,
+) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
@@ -57,11 +58,11 @@ pub async fn run(base: String, t: Traffic, rec: Recorder) -> anyhow::Result<()> 
         i.set_missed_tick_behavior(MissedTickBehavior::Burst);
         i
     };
-    let (mut lists, mut logins) = (every(t.list_rps), every(t.login_rps));
+    let (mut lists, mut logins) = (every(list_rps), every(login_rps));
     let mut in_flight = JoinSet::new();
     loop {
         tokio::select! {
-            _ = lists.tick(), if t.list_rps > 0.0 => {
+            _ = lists.tick(), if list_rps > 0.0 => {
                 if signed_at.elapsed() > Duration::from_secs(600) {
                     token = sign_in(&http, &base, &t).await?;
                     signed_at = Instant::now();
@@ -71,7 +72,7 @@ pub async fn run(base: String, t: Traffic, rec: Recorder) -> anyhow::Result<()> 
                     .bearer_auth(&token);
                 in_flight.spawn(measure(req, Call::List, rec.clone()));
             }
-            _ = logins.tick(), if t.login_rps > 0.0 => {
+            _ = logins.tick(), if login_rps > 0.0 => {
                 let req = http
                     .post(format!("{base}/v1/auth/login"))
                     .json(&serde_json::json!({"email": t.email, "password": t.password}));

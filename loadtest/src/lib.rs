@@ -183,11 +183,12 @@ fn ws_base(url: &str) -> String {
 
 /// Runs the load: starts the sessions over the ramp, samples the server every second, and
 /// returns the report once every session has finished or the time limit is reached.
-/// `traffic`: the recruiter API traffic to send beside the interviews (its rates and account).
+/// `account`: who the recruiter API traffic (`opts.api_rps`, `opts.login_rps`) signs in as;
+/// without one, none is sent.
 pub async fn run(
     opts: &Options,
     invites: Vec<Invite>,
-    traffic: Option<api::Traffic>,
+    account: Option<api::Account>,
     server_pid: Option<u32>,
     progress: bool,
 ) -> anyhow::Result<report::Report> {
@@ -251,7 +252,10 @@ pub async fn run(
     }
 
     let base_url = opts.url.trim_end_matches('/').to_owned();
-    let mut api_traffic = traffic.map(|t| tokio::spawn(api::run(base_url.clone(), t, rec.clone())));
+    let rates = (opts.api_rps, opts.login_rps);
+    let mut api_traffic = account
+        .filter(|_| rates.0 > 0.0 || rates.1 > 0.0)
+        .map(|a| tokio::spawn(api::run(base_url.clone(), rates, a, rec.clone())));
 
     let mut sampler = server_pid.map(sampler::Sampler::new);
     let mut timeline = Vec::new();

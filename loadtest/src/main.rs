@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 
 use clap::Parser;
-use viva_loadtest::api::Traffic;
+use viva_loadtest::api::Account;
 use viva_loadtest::{check_target, create_invites, create_staff, parse_invites, run, Options};
 
 /// Runs virtual candidates against a Viva server and reports what they experienced.
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         (None, Some(dir)) => create_invites(&cli.viva_bin, dir, cli.opts.sessions)?,
         (None, None) => bail!("pass --interviews FILE or --data-dir DIR (the server's)"),
     };
-    let traffic = if cli.opts.api_rps > 0.0 || cli.opts.login_rps > 0.0 {
+    let account = if cli.opts.api_rps > 0.0 || cli.opts.login_rps > 0.0 {
         let (email, password) = match (&cli.api_email, &cli.data_dir) {
             (Some(e), _) => (
                 e.clone(),
@@ -59,16 +59,11 @@ async fn main() -> anyhow::Result<()> {
             (None, Some(dir)) => create_staff(&cli.viva_bin, dir)?,
             (None, None) => bail!("API traffic needs --api-email, or --data-dir to make one"),
         };
-        Some(Traffic {
-            list_rps: cli.opts.api_rps,
-            login_rps: cli.opts.login_rps,
-            email,
-            password,
-        })
+        Some(Account { email, password })
     } else {
         None
     };
-    let report = run(&cli.opts, invites, traffic, cli.server_pid, !cli.quiet).await?;
+    let report = run(&cli.opts, invites, account, cli.server_pid, !cli.quiet).await?;
     print!("{}", report.table());
     if let Some(p) = &cli.json {
         std::fs::write(p, report.json()).with_context(|| format!("writing {}", p.display()))?;
