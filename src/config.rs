@@ -510,6 +510,7 @@ impl Config {
             takeover_hold: Duration::from_secs(self.takeover_hold_secs),
             max_replies: self.max_replies.max(1),
             max_transcript_bytes: self.max_transcript_bytes.max(1024),
+            max_questions: self.max_questions.max(1),
             prices: crate::interview::Prices {
                 llm_input_per_mtok: self.price_llm_input_per_mtok,
                 llm_output_per_mtok: self.price_llm_output_per_mtok,

@@ -152,6 +152,7 @@ pub fn build_deps_with(
         speak,
         cfg: cfg.interview(),
         byok,
+        board: Arc::default(),
     })
 }
 

@@ -108,7 +108,7 @@ async fn attach_holding(
 async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
     let rig = rig(|c| c.grace_secs = 600).await;
     let (h, _rx) = attach_and_listen(&rig).await;
-    h.detach(1).await;
+    h.detach(1, "connection closed").await;
 
     tokio::time::sleep(Duration::from_secs(599)).await;
     assert!(
@@ -121,7 +121,7 @@ async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
         .await
         .unwrap();
     assert!(matches!(rx2.recv().await, Some(Outbound::Batch(_))));
-    h.detach(2).await;
+    h.detach(2, "connection closed").await;
     tokio::time::sleep(Duration::from_secs(599)).await;
     assert!(rig.registry.get(rig.id).is_some());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -281,7 +281,7 @@ async fn only_the_resume_secret_takes_over_a_live_session_until_the_hold_runs_ou
     assert_eq!(closed, 4009);
 
     // The holder drops: for the hold period only its secret reattaches.
-    h.detach(3).await;
+    h.detach(3, "connection closed").await;
     tokio::time::sleep(Duration::from_secs(19)).await;
     let (r, _) = attach_as(&h, 4, None).await;
     assert_eq!(r, Err(AttachError::Busy), "within the hold");

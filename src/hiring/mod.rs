@@ -4,11 +4,13 @@
 //! - [`jobs`]: job postings — title, description, skills, seniority, language, open/closed.
 //! - [`candidates`]: the people interviewed — name, email, résumé text.
 //! - [`interviews`]: interviews made for a candidate and a job; the one creation function.
+//! - [`notes`]: the hiring team's notes on an interview and its steering actions.
 //! - [`resume`]: résumé files (PDF, DOCX, text) to text, safely.
 
 pub mod candidates;
 pub mod interviews;
 pub mod jobs;
+pub mod notes;
 pub mod resume;
 
 use serde::Serialize;

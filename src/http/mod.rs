@@ -118,6 +118,7 @@ pub struct AppState {
     pub orgs: Arc<dyn crate::accounts::organization::OrgStore>,
     pub webhooks: Arc<dyn crate::webhooks::WebhookStore>,
     pub provider_keys: Arc<dyn crate::providers::byok::ProviderKeyStore>,
+    pub notes: Arc<dyn crate::hiring::notes::NoteStore>,
     /// Seals secrets kept at rest (webhook secrets).
     pub vault: crate::vault::Vault,
     /// Webhooks may point at loopback and private addresses (and use plain http).
@@ -174,6 +175,7 @@ impl AppState {
             orgs: storage.orgs.clone(),
             webhooks: storage.webhooks.clone(),
             provider_keys: storage.provider_keys.clone(),
+            notes: storage.notes.clone(),
             vault: door.vault,
             webhooks_allow_private: door.webhooks_allow_private,
             metrics_token: door.metrics_token.map(Into::into),

@@ -56,7 +56,8 @@ struct ApiDoc;
 /// Every route of the API and the streams, each registered with its documentation (then the
 /// errors every operation of its kind has; see [`Errors`]).
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    use api::{candidate, candidates, interview_cancel, interview_record, interviews};
+    use api::interviews;
+    use api::{candidate, candidates, interview_cancel, interview_notes, interview_record};
     use api::{jobs, keys, org, sessions, users, webhooks};
     let resume = OpenApiRouter::new()
         .routes(routes!(candidates::upload_resume))
@@ -90,12 +91,17 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interview_record::transcript))
         .routes(routes!(interview_record::events))
         .routes(routes!(interview_cancel::cancel))
+        .routes(routes!(
+            interview_notes::list_notes,
+            interview_notes::add_note
+        ))
         .routes(routes!(interviews::reinvite))
         .routes(routes!(candidate::ticket))
         .routes(routes!(candidate::notice))
         .routes(routes!(candidate::consent))
         .routes(routes!(ws::candidate::stream))
         .routes(routes!(ws::monitor::monitor))
+        .routes(routes!(ws::live::live))
         .routes(routes!(org::get, org::update))
         .routes(routes!(org::notice, org::put_notice))
         .routes(routes!(org::audit_log))

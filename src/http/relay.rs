@@ -26,9 +26,14 @@ fn json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(v).expect("protocol types serialise"))
 }
 
-/// Sends `ready` and a `resync` snapshot, then relays the live stream until the interview
+/// Sends `ready`, a `resync` snapshot and the stored `notes`, then relays the live stream until the interview
 /// ends, the monitor goes away or the stream is lost (the monitor is told to reconnect).
-pub async fn relay(app: AppState, id: Uuid, tx: mpsc::Sender<Outbound>) -> Result<(), AttachError> {
+pub async fn relay(
+    app: AppState,
+    id: Uuid,
+    tx: mpsc::Sender<Outbound>,
+    notes: Vec<crate::protocol::monitor::InterviewNote>,
+) -> Result<(), AttachError> {
     let internal = |e: crate::store::StoreError| {
         tracing::warn!(interview = %id, error = %e, "cannot relay a remote interview");
         AttachError::Internal
@@ -43,7 +48,12 @@ pub async fn relay(app: AppState, id: Uuid, tx: mpsc::Sender<Outbound>) -> Resul
     let cp = app.hot.load_checkpoint(id).await.map_err(internal)?;
     let start = crate::interview::remote::watch_start(id, interview, turns, cp.as_ref());
     let mut after = start.after;
-    let hello = vec![json(&start.ready), json(&start.resync)];
+    let mut hello = vec![json(&start.ready), json(&start.resync)];
+    hello.extend(
+        notes
+            .into_iter()
+            .map(|note| json(&crate::protocol::monitor::MonitorEvent::Note { note })),
+    );
     tx.send(Outbound::Batch(hello))
         .await
         .map_err(|_| AttachError::Stopped)?;

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::protocol::monitor::{InterviewNote, WatcherView};
 use crate::protocol::{ControlAction, Snapshot};
 
 /// What the actor sends a connection's writer task. The writer only does I/O.
@@ -38,8 +39,10 @@ pub enum Command {
         resume_secret: Option<String>,
         reply: oneshot::Sender<Result<(), AttachError>>,
     },
+    /// The connection is gone; `reason` is shown to the watchers.
     Detach {
         conn_id: u64,
+        reason: &'static str,
     },
     Audio {
         conn_id: u64,
@@ -72,15 +75,32 @@ pub enum Command {
         text: String,
         reply: oneshot::Sender<bool>,
     },
-    /// A read-only watcher: gets `ready`, the events after `after` (or a snapshot), then every
-    /// event.
+    /// A watcher: gets `ready`, the events after `after` (or a snapshot), the stored notes,
+    /// then every event and the monitor-only messages. The reply is its watcher id.
     Monitor {
-        tx: mpsc::Sender<Outbound>,
-        after: Option<u64>,
-        /// Also both sides' audio (listen-in).
-        listen: bool,
-        reply: oneshot::Sender<Result<(), AttachError>>,
+        joining: Joining,
+        reply: oneshot::Sender<Result<u64, AttachError>>,
     },
+    /// Watcher `id` left.
+    Unwatch {
+        id: u64,
+    },
+    /// A note or steering action was stored: shown to the watchers.
+    Note {
+        note: InterviewNote,
+    },
+}
+
+/// A watcher joining (see [`Command::Monitor`]).
+#[derive(Debug)]
+pub struct Joining {
+    pub tx: mpsc::Sender<Outbound>,
+    /// The last `seq` it has (a dashboard reconnecting), if any.
+    pub after: Option<u64>,
+    /// Who it is, as other watchers see them; `listening`: it also gets both sides' audio.
+    pub who: WatcherView,
+    /// The interview's stored notes, sent after the snapshot (or replay).
+    pub notes: Vec<InterviewNote>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -144,8 +164,9 @@ impl InterviewHandle {
         rx.await.map_err(|_| AttachError::Stopped)?
     }
 
-    pub async fn detach(&self, conn_id: u64) {
-        let _ = self.tx.send(Command::Detach { conn_id }).await;
+    /// The candidate's connection `conn_id` is gone, for `reason` (shown to the watchers).
+    pub async fn detach(&self, conn_id: u64, reason: &'static str) {
+        let _ = self.tx.send(Command::Detach { conn_id, reason }).await;
     }
 
     /// Never waits: audio must not queue without bound. `lost`: frames dropped just before.
@@ -176,25 +197,25 @@ impl InterviewHandle {
             .is_ok()
     }
 
-    /// `after`: the last `seq` the watcher has (a dashboard reconnecting): it gets the events
-    /// after it, or a `resync` snapshot if they are no longer held; `None`: the snapshot.
-    pub async fn monitor(
-        &self,
-        tx: mpsc::Sender<Outbound>,
-        after: Option<u64>,
-        listen: bool,
-    ) -> Result<(), AttachError> {
+    /// Adds a watcher (`joining.after`: the last `seq` it has: it gets the events after it, or
+    /// a `resync` snapshot if they are no longer held; `None`: the snapshot). Its watcher id.
+    pub async fn monitor(&self, joining: Joining) -> Result<u64, AttachError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Monitor {
-                tx,
-                after,
-                listen,
-                reply,
-            })
+            .send(Command::Monitor { joining, reply })
             .await
             .map_err(|_| AttachError::Stopped)?;
         rx.await.map_err(|_| AttachError::Stopped)?
+    }
+
+    /// Watcher `id` left (the others are told who is still watching).
+    pub async fn unwatch(&self, id: u64) {
+        let _ = self.tx.send(Command::Unwatch { id }).await;
+    }
+
+    /// Shows a stored note to the watchers; `false` if the actor has stopped.
+    pub async fn note(&self, note: InterviewNote) -> bool {
+        self.tx.send(Command::Note { note }).await.is_ok()
     }
 
     /// Suggests a question (see [`Command::Suggest`]); `false` if it was not taken or the actor

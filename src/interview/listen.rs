@@ -38,6 +38,25 @@ pub struct Ear {
     held: Vec<i16>,
     stt: Option<Box<dyn SttSession>>,
     pub decode_errors: u64,
+    meter: Meter,
+}
+
+/// The input level over a few frames: the loudest frame's mean square, and whether any was
+/// speech.
+#[derive(Default)]
+struct Meter {
+    peak: f32,
+    speech: bool,
+    frames: u32,
+}
+
+/// A mean square of 16-bit samples in dBFS (−100 for silence).
+fn dbfs(mean_square: f32) -> f32 {
+    if mean_square <= 0.0 {
+        return -100.0;
+    }
+    let full = f32::from(i16::MAX);
+    (10.0 * (mean_square / (full * full)).log10()).max(-100.0)
 }
 
 impl Ear {
@@ -50,7 +69,18 @@ impl Ear {
             held: Vec::new(),
             stt: None,
             decode_errors: 0,
+            meter: Meter::default(),
         })
+    }
+
+    /// The level over the last `frames` frames heard, once that many have been (then it starts
+    /// again): `(dBFS, speech heard)`.
+    pub fn take_level(&mut self, frames: u32) -> Option<(f32, bool)> {
+        if self.meter.frames < frames {
+            return None;
+        }
+        let m = std::mem::take(&mut self.meter);
+        Some(((dbfs(m.peak) * 10.0).round() / 10.0, m.speech))
     }
 
     pub fn in_utterance(&self) -> bool {
@@ -90,6 +120,14 @@ impl Ear {
             }
         };
         let speech = self.vad.is_speech(pcm);
+        let square: f32 = pcm
+            .iter()
+            .map(|&x| f32::from(x) * f32::from(x))
+            .sum::<f32>()
+            / pcm.len().max(1) as f32;
+        self.meter.peak = self.meter.peak.max(square);
+        self.meter.speech |= speech;
+        self.meter.frames += 1;
         match self.endpointer.push(speech, end_silence_ms) {
             Endpoint::Start => {
                 self.preroll.extend(pcm.iter().copied());
@@ -144,5 +182,20 @@ impl Ear {
                 Hearing::Noise
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dbfs;
+
+    #[test]
+    fn levels_are_in_dbfs() {
+        assert_eq!(dbfs(0.0), -100.0);
+        let full = f32::from(i16::MAX);
+        assert!(dbfs(full * full).abs() < 0.01);
+        // Half the amplitude is about 6 dB down.
+        let half = full / 2.0;
+        assert!((dbfs(half * half) + 6.02).abs() < 0.05);
     }
 }

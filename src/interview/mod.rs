@@ -2,6 +2,7 @@
 //!
 //! - [`handle`]: the `Clone` handle, its commands and the connection's outbound messages.
 //! - [`actor`]: the task that owns the conversation and drives listening and speaking.
+//! - [`board`]: each organization's running interviews on this node (the live board's source).
 //! - [`listen`]: decode → VAD → endpointing → STT session.
 //! - [`speak`]: LLM → sentences → TTS → Opus, and real-time playback.
 //! - [`events`]: seq numbering and the replay window.
@@ -11,6 +12,7 @@
 //!   question bank, accommodations).
 
 pub mod actor;
+pub mod board;
 pub mod conversation;
 pub mod events;
 pub mod handle;
@@ -64,6 +66,8 @@ pub struct InterviewConfig {
     /// Transcript bytes per interview before it closes (`ended.reason = "budget"`).
     pub max_transcript_bytes: usize,
     pub prices: Prices,
+    /// Main questions an interview asks unless its settings say otherwise (shown on the board).
+    pub max_questions: u32,
 }
 
 /// Vendor prices for the per-interview cost estimate (US dollars).
@@ -115,6 +119,7 @@ impl Default for InterviewConfig {
             max_replies: 60,
             max_transcript_bytes: 256 * 1024,
             prices: Prices::default(),
+            max_questions: 6,
         }
     }
 }
@@ -129,6 +134,8 @@ pub struct Deps {
     pub cfg: InterviewConfig,
     /// Organizations' own vendor keys (`None`: every interview uses the server's providers).
     pub byok: Option<Arc<crate::providers::byok::OrgProviders>>,
+    /// Each organization's running interviews on this node, for `GET /v1/live`.
+    pub board: Arc<board::Board>,
 }
 
 impl Deps {

@@ -203,7 +203,7 @@ impl InterviewDirectory for SqliteStore {
         const OLD: &str = "organization_id = ?1 AND created_at < ?2 AND purged_at IS NULL \
                            AND status <> 'in_progress'";
         let mut tx = self.writer.begin().await?;
-        for table in ["turns", "events"] {
+        for table in ["turns", "events", "interview_notes"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE interview_id IN (SELECT id FROM interviews WHERE {OLD})"
             ))

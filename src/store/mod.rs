@@ -16,6 +16,8 @@ mod jobs_sqlite;
 mod keys_postgres;
 mod keys_sqlite;
 pub mod memory;
+mod notes_postgres;
+mod notes_sqlite;
 mod org_postgres;
 mod org_sqlite;
 pub mod postgres;
@@ -53,6 +55,7 @@ pub struct Storage {
     pub orgs: std::sync::Arc<dyn crate::accounts::organization::OrgStore>,
     pub webhooks: std::sync::Arc<dyn crate::webhooks::WebhookStore>,
     pub provider_keys: std::sync::Arc<dyn crate::providers::byok::ProviderKeyStore>,
+    pub notes: std::sync::Arc<dyn crate::hiring::notes::NoteStore>,
 }
 
 impl Storage {
@@ -68,7 +71,8 @@ impl Storage {
             + crate::accounts::keys::ApiKeyStore
             + crate::accounts::organization::OrgStore
             + crate::webhooks::WebhookStore
-            + crate::providers::byok::ProviderKeyStore,
+            + crate::providers::byok::ProviderKeyStore
+            + crate::hiring::notes::NoteStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -82,7 +86,8 @@ impl Storage {
             keys: s.clone(),
             orgs: s.clone(),
             webhooks: s.clone(),
-            provider_keys: s,
+            provider_keys: s.clone(),
+            notes: s,
         }
     }
 }

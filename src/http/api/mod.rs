@@ -19,6 +19,7 @@ pub mod body;
 pub mod candidate;
 pub mod candidates;
 pub mod interview_cancel;
+pub mod interview_notes;
 pub mod interview_record;
 pub mod interviews;
 pub mod jobs;

@@ -78,7 +78,7 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
     })
     .await;
     let handle = match attached {
-        Ok(h) => h,
+        Ok((h, ())) => h,
         Err(e) => {
             let refusal = attach_refusal(e);
             return socket::refuse(&mut sink, &mut reader, Stop::Refuse(refusal)).await;
@@ -92,7 +92,7 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
         _ = &mut writer => {
             // The server closed (replaced, ended, restarting) or the client stopped reading: the
             // reader runs until the client's close (its frames are ignored), for a bounded time.
-            handle.detach(conn_id).await;
+            handle.detach(conn_id, "connection lost").await;
             if timeout(CLOSE_DRAIN, &mut reader).await.is_err() {
                 reader.abort();
             }
@@ -100,7 +100,7 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
         _ = &mut reader => {
             // The actor drops its sender on detach; the writer then flushes (a close, if the
             // reader queued one) and ends.
-            handle.detach(conn_id).await;
+            handle.detach(conn_id, "connection closed").await;
             if timeout(Duration::from_secs(2), &mut writer).await.is_err() {
                 writer.abort();
             }
@@ -229,7 +229,7 @@ async fn read_loop<S>(
     tracing::info!(interview = %handle.id, conn = conn_id, code = refusal.0, reason = refusal.1, "closing connection");
     let _ = out.send(Outbound::Close(refusal.0, refusal.1)).await;
     // Stop feeding the interview, but keep the socket open until the client has the close.
-    handle.detach(conn_id).await;
+    handle.detach(conn_id, refusal.1).await;
     reader.linger(unreadable).await;
 }
 

@@ -1,11 +1,15 @@
-//! The WebSocket endpoints: `candidate` (the interview stream) and `monitor` (read-only live
-//! view), built from shared parts: `principal` (who may connect, an extractor), `socket` (limits,
-//! the writer, closing). A new protocol adapter reuses those three.
+//! The WebSocket endpoints: `candidate` (the interview stream), `monitor` (a staff member's
+//! live view of one interview: watch, listen in, steer) and `live` (the organization's running
+//! interviews), built from shared parts: `principal` (who may connect to an interview, an
+//! extractor), `staff` (the hiring team's sockets: their extractor and session end), `socket`
+//! (limits, the writer, closing). A new protocol adapter reuses those.
 
 pub mod candidate;
+pub mod live;
 pub mod monitor;
 pub mod principal;
 pub mod socket;
+pub mod staff;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -72,15 +76,19 @@ fn attach_refusal(e: AttachError) -> Refusal {
 }
 
 /// Runs `f` on the interview's actor, spawning a fresh one if the old one just stopped.
-async fn on_actor<F, Fut>(app: &AppState, id: Uuid, f: F) -> Result<InterviewHandle, AttachError>
+async fn on_actor<F, Fut, T>(
+    app: &AppState,
+    id: Uuid,
+    f: F,
+) -> Result<(InterviewHandle, T), AttachError>
 where
     F: Fn(InterviewHandle) -> Fut,
-    Fut: std::future::Future<Output = Result<(), AttachError>>,
+    Fut: std::future::Future<Output = Result<T, AttachError>>,
 {
     for _ in 0..3 {
         let handle = app.registry.get_or_spawn(id);
         match f(handle.clone()).await {
-            Ok(()) => return Ok(handle),
+            Ok(t) => return Ok((handle, t)),
             Err(AttachError::Stopped) => continue,
             Err(e) => return Err(e),
         }

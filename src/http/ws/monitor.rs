@@ -17,10 +17,15 @@ use super::principal::{self, Authorized, StaffSession};
 use super::socket::{self, Inbound, Reader, Refusal, Stop};
 use super::{attach_refusal, on_actor, upgrade, ClientSlot};
 use crate::accounts::Role;
+use crate::hiring::notes::{Author, NoteKind};
+use crate::http::api::interview_notes::{add, author_of, checked};
 use crate::http::AppState;
+use crate::interview::handle::Joining;
 use crate::interview::handle::OUTBOUND_QUEUE;
 use crate::interview::{AttachError, Outbound};
-use crate::protocol::{close, ConnectionMessage, MonitorMessage, MAX_SUGGESTION_CHARS};
+use crate::protocol::monitor::WatcherView;
+use crate::protocol::{close, ConnectionMessage, MonitorMessage};
+use crate::protocol::{MAX_NOTE_CHARS, MAX_SUGGESTION_CHARS};
 
 /// A staff member's live view of an interview (WebSocket; docs/protocol.md): a monitor token, a
 /// staff access token or an API key, as the `Sec-WebSocket-Protocol` `bearer.<token>`.
@@ -104,10 +109,36 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
         let stop = Stop::Refuse((close::POLICY, "too many monitors"));
         return socket::refuse(&mut sink, &mut reader, stop).await;
     };
+    // Who this is, as the other watchers see them, and the notes it is shown after the
+    // snapshot. (A note stored between this read and the attach is shown live as well; the
+    // console keeps each note once, by id.)
+    let author = author_of(&app, staff.map(|s| s.user)).await;
+    let scope = crate::accounts::Scope::operator(org);
+    let notes = match app.notes.notes_in(scope, id).await {
+        Ok(n) => n.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(interview = %id, error = %e, "cannot read an interview's notes");
+            let stop = Stop::Refuse((close::TRY_AGAIN, "cannot read the interview; reconnect"));
+            return socket::refuse(&mut sink, &mut reader, stop).await;
+        }
+    };
+    let who = WatcherView {
+        name: author
+            .name
+            .clone()
+            .unwrap_or_else(|| "monitor link".to_owned()),
+        role,
+        listening: listen,
+    };
     let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let attached = match on_actor(&app, id, |h| {
-        let tx = tx.clone();
-        async move { h.monitor(tx, after, listen).await }
+        let joining = Joining {
+            tx: tx.clone(),
+            after,
+            who: who.clone(),
+            notes: notes.clone(),
+        };
+        async move { h.monitor(joining).await }
     })
     .await
     {
@@ -119,19 +150,26 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
             ));
             return socket::refuse(&mut sink, &mut reader, stop).await;
         }
-        Err(AttachError::Elsewhere) => crate::http::relay::relay(app.clone(), id, tx.clone()).await,
-        other => other.map(|_| ()),
+        Err(AttachError::Elsewhere) => {
+            crate::http::relay::relay(app.clone(), id, tx.clone(), notes)
+                .await
+                .map(|()| None)
+        }
+        other => other.map(Some),
     };
-    if let Err(e) = attached {
-        return socket::refuse(&mut sink, &mut reader, Stop::Refuse(attach_refusal(e))).await;
-    }
+    let watching = match attached {
+        Ok(w) => w,
+        Err(e) => {
+            return socket::refuse(&mut sink, &mut reader, Stop::Refuse(attach_refusal(e))).await
+        }
+    };
     let closer = tx.downgrade();
     drop(tx);
     let mut writer = tokio::spawn(socket::write_loop(sink, rx));
     let watched = staff.map(|s| app.accounts.watch.watch(s.session, s.user));
     let session_ended = async {
         match (staff, &watched) {
-            (Some(s), Some(w)) => session_end(&app, s, &w.ended).await,
+            (Some(s), Some(w)) => super::staff::session_end(&app, s, &w.ended).await,
             _ => std::future::pending().await,
         }
     };
@@ -142,6 +180,7 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
         org,
         role,
         staff,
+        author,
         out: closer.clone(),
     };
     tokio::select! {
@@ -166,62 +205,19 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
             reader.linger(matches!(stop, Stop::Unreadable(_))).await;
         }
     }
-}
-
-/// Resolves when the staff session a monitor was opened with ends: at once when it ends on this
-/// node, else at the next re-check in the store.
-async fn session_end(
-    app: &AppState,
-    s: StaffSession,
-    ended: &tokio_util::sync::CancellationToken,
-) -> Refusal {
-    use crate::accounts::watch::{FAST_RECHECK, RECHECK};
-    let why = if s.api_key {
-        "API key revoked"
-    } else {
-        "signed out"
-    };
-    let mut recheck = tokio::time::interval(RECHECK);
-    recheck.tick().await;
-    let mut fast = tokio::time::interval(FAST_RECHECK);
-    fast.tick().await;
-    loop {
-        tokio::select! {
-            _ = ended.cancelled() => return (close::UNAUTHORIZED, why),
-            // Ended on another node: its mark in the shared hot state, confirmed by the store.
-            _ = fast.tick() => {
-                let user = (!s.api_key).then_some(s.user);
-                if app.accounts.maybe_ended(s.session, user).await
-                    && matches!(
-                        app.accounts.still_valid(s.session, s.org, s.api_key).await,
-                        Err(crate::accounts::service::AccessError::Ended
-                            | crate::accounts::service::AccessError::Invalid)
-                    )
-                {
-                    return (close::UNAUTHORIZED, why);
-                }
-            }
-            _ = recheck.tick() => {
-                match app.accounts.still_valid(s.session, s.org, s.api_key).await {
-                    Ok(_) => {}
-                    Err(crate::accounts::service::AccessError::Store(e)) => {
-                        // A store outage closes nobody: the check runs again.
-                        tracing::warn!(error = %e, "cannot re-check a monitor's session");
-                    }
-                    Err(_) => return (close::UNAUTHORIZED, "session ended"),
-                }
-            }
-        }
+    if let Some((handle, watcher)) = watching {
+        handle.unwatch(watcher).await;
     }
 }
 
-/// A watcher's steering (docs/protocol.md, "Steering"): a recruiter's suggested questions and
-/// ends; a viewer's are refused (4003), a malformed message is 4002.
+/// A watcher's steering (docs/protocol.md, "Steering"): a recruiter's suggested questions,
+/// notes and ends; a viewer's are refused (4003), a malformed message is 4002.
 struct Steerer {
     id: Uuid,
     org: Uuid,
     role: Role,
     staff: Option<StaffSession>,
+    author: Author,
     out: mpsc::WeakSender<Outbound>,
 }
 
@@ -249,6 +245,7 @@ impl Steerer {
                     ("suggest_question", self.suggest(app, text).await)
                 }
                 MonitorMessage::End { reason } => ("end", self.end(app, reason).await),
+                MonitorMessage::Note { text } => ("note", self.note(app, text).await),
             };
             let ack = ConnectionMessage::Steered {
                 action: action.into(),
@@ -270,12 +267,30 @@ impl Steerer {
         crate::audit::Record::new(self.org, actor, action).via_key(key)
     }
 
+    fn scope(&self) -> crate::accounts::Scope {
+        crate::accounts::Scope::operator(self.org)
+    }
+
+    async fn note(&self, app: &AppState, text: String) -> Result<(), String> {
+        let text = checked(&text, MAX_NOTE_CHARS).map_err(|e| e.to_string())?;
+        let entry = self.record("interview.note_added");
+        let author = self.author.clone();
+        add(
+            app,
+            self.scope(),
+            self.id,
+            author,
+            NoteKind::Note,
+            &text,
+            Some(entry),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
     async fn suggest(&self, app: &AppState, text: String) -> Result<(), String> {
-        let text = text.trim().to_owned();
-        let chars = text.chars().count();
-        if chars == 0 || chars > MAX_SUGGESTION_CHARS {
-            return Err(format!("text: from 1 to {MAX_SUGGESTION_CHARS} characters"));
-        }
+        let text = checked(&text, MAX_SUGGESTION_CHARS).map_err(|e| e.to_string())?;
         let Some(handle) = app.registry.get(self.id) else {
             return Err("the interview is live on another node: suggest again shortly".into());
         };
@@ -285,19 +300,31 @@ impl Steerer {
                 crate::interview::actor::MAX_SUGGESTIONS
             ));
         }
-        let entry = self
-            .record("interview.question_suggested")
-            .target("interview", self.id)
-            .details(serde_json::json!({ "text": text }));
-        crate::audit::record(app.audit.as_ref(), entry).await;
-        Ok(())
+        let entry = self.record("interview.question_suggested");
+        let (author, kind) = (self.author.clone(), NoteKind::SuggestedQuestion);
+        add(app, self.scope(), self.id, author, kind, &text, Some(entry))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     async fn end(&self, app: &AppState, reason: Option<String>) -> Result<(), String> {
-        let scope = crate::accounts::Scope::operator(self.org);
         let entry = self.record("interview.cancelled");
-        crate::http::api::interview_cancel::end_interview(app, scope, self.id, reason, entry)
-            .await
-            .map_err(|e| e.to_string())
+        let said = reason.clone().unwrap_or_default();
+        crate::http::api::interview_cancel::end_interview(
+            app,
+            self.scope(),
+            self.id,
+            reason,
+            entry,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        // On the record beside the notes (the audit entry is the cancel's).
+        let (author, kind) = (self.author.clone(), NoteKind::End);
+        if let Err(e) = add(app, self.scope(), self.id, author, kind, said.trim(), None).await {
+            tracing::warn!(interview = %self.id, error = %e, "cannot note an end from the monitor");
+        }
+        Ok(())
     }
 }

@@ -1,15 +1,15 @@
-//! The candidate's connection and the monitors: attaching (with the resume secret), detaching,
-//! and every event going out, in `seq` order, to both.
+//! The candidate's connection: attaching (with the resume secret), detaching, and every event
+//! going out, in `seq` order, to it and the monitors.
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::lines::WELCOME_BACK_TEXT;
-use super::{Actor, Phase, Watcher};
+use super::{Actor, Phase};
 use crate::interview::events::Replay;
 use crate::interview::handle::{AttachError, Connection, Outbound};
 use crate::interview::speak::Source;
+use crate::protocol::monitor::ConnectionChange;
 use crate::protocol::{close, ConnectionMessage, Event, InterviewState, TurnKind};
 use crate::store::StoredEvent;
 
@@ -22,29 +22,15 @@ impl Actor {
             seq,
             body: json.to_string(),
         });
-        self.monitors
-            .retain(|m| keeps_up(m.tx.try_send(Outbound::Text(json.clone()))));
+        self.broadcast(&json);
         self.send(Outbound::Text(json));
-    }
-
-    /// A packet of `channel`'s audio to the monitors listening in (nothing is built when none
-    /// is).
-    pub(super) fn send_to_listeners(&mut self, channel: u8, packet: &[u8]) {
-        if !self.monitors.iter().any(|m| m.listen) {
-            return;
-        }
-        let mut frame = bytes::BytesMut::with_capacity(1 + packet.len());
-        frame.extend_from_slice(&[channel]);
-        frame.extend_from_slice(packet);
-        let frame = frame.freeze();
-        self.monitors
-            .retain(|m| !m.listen || keeps_up(m.tx.try_send(Outbound::Audio(frame.clone()))));
     }
 
     pub(super) fn set_state(&mut self, state: InterviewState) {
         if self.state != state {
             self.state = state;
             self.emit(Event::State { state });
+            self.publish_status();
         }
     }
 
@@ -57,13 +43,13 @@ impl Actor {
             let _ = conn
                 .tx
                 .try_send(Outbound::Close(close::POLICY, "client not reading"));
-            self.detached();
+            self.detached("client not reading");
         }
     }
 
     /// The first message of every connection. `resumed`: the interview had already started.
     /// The resume secret goes to the candidate's connection only.
-    fn ready(&self, resume_secret: Option<String>) -> ConnectionMessage {
+    pub(super) fn ready(&self, resume_secret: Option<String>) -> ConnectionMessage {
         ConnectionMessage::Ready {
             interview_id: self.id,
             resumed: self.phase != Phase::Waiting || !self.conv.turns.is_empty(),
@@ -74,37 +60,9 @@ impl Actor {
     }
 
     /// The full state, for clients that cannot be caught up by replay.
-    fn resync(&self) -> ConnectionMessage {
+    pub(super) fn resync(&self) -> ConnectionMessage {
         ConnectionMessage::Resync {
             snapshot: self.conv.snapshot(self.state, self.log.last_seq()),
-        }
-    }
-
-    /// A read-only watcher: `ready` now, then the events after `after` when they are all still
-    /// held (a reconnecting dashboard misses nothing, and gets nothing twice), else a snapshot;
-    /// then every event.
-    pub(super) fn add_monitor(
-        &mut self,
-        watcher: Watcher,
-        after: Option<u64>,
-    ) -> Result<(), AttachError> {
-        let mut batch = vec![to_json(&self.ready(None))];
-        match after.map(|a| self.log.replay_after(a)) {
-            Some(Replay::Events(events)) => batch.extend(events),
-            Some(Replay::Resync) | None => batch.push(to_json(&self.resync())),
-        }
-        watcher
-            .tx
-            .try_send(Outbound::Batch(batch))
-            .map_err(|_| AttachError::Stopped)?;
-        self.monitors.push(watcher);
-        Ok(())
-    }
-
-    /// Closes every monitor (the interview ended or is unloading).
-    pub(super) fn close_monitors(&mut self, code: u16, reason: &'static str) {
-        for m in self.monitors.drain(..) {
-            let _ = m.tx.try_send(Outbound::Close(code, reason));
         }
     }
 
@@ -133,12 +91,17 @@ impl Actor {
             // no longer works.
             self.resume_secret = crate::auth::new_ticket();
         }
-        if let Some(old) = self.conn.take() {
+        let change = if let Some(old) = self.conn.take() {
             let _ = old.tx.try_send(Outbound::Close(
                 close::REPLACED,
                 "replaced by a newer connection",
             ));
-        }
+            ConnectionChange::Replaced
+        } else if self.phase == Phase::Waiting && self.conv.turns.is_empty() {
+            ConnectionChange::Connected
+        } else {
+            ConnectionChange::Resumed
+        };
         let mut batch = vec![to_json(&self.ready(Some(self.resume_secret.clone())))];
         if let Some(after) = resume_from {
             match self.log.replay_after(after) {
@@ -151,6 +114,7 @@ impl Actor {
             .map_err(|_| AttachError::Stopped)?;
         self.conn = Some(conn);
         self.grace_until = None;
+        self.connection_changed(change, None);
         if self.phase == Phase::Waiting {
             self.start_conversation();
         } else if let Some(s) = &mut self.speaking {
@@ -166,8 +130,10 @@ impl Actor {
         Ok(())
     }
 
-    /// The candidate's connection is gone: the grace period starts.
-    pub(super) fn detached(&mut self) {
+    /// The candidate's connection is gone (`why`, for the watchers): the grace period starts.
+    pub(super) fn detached(&mut self, why: &str) {
+        self.drops += 1;
+        self.connection_changed(ConnectionChange::Dropped, Some(why));
         let now = Instant::now();
         self.holder_left = Some(now);
         self.grace_until = Some(now + self.deps.cfg.grace);
@@ -189,19 +155,6 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
+pub(super) fn to_json<T: serde::Serialize>(v: &T) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(v).expect("protocol types serialise"))
-}
-
-/// Whether a monitor took a message; one whose queue is full is not reading and is dropped
-/// (it never slows the interview).
-fn keeps_up(sent: Result<(), mpsc::error::TrySendError<Outbound>>) -> bool {
-    match sent {
-        Ok(()) => true,
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            tracing::warn!("monitor not reading; dropping it");
-            false
-        }
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
-    }
 }

@@ -145,6 +145,11 @@ impl Actor {
             cancelled: false,
             suggestions: Default::default(),
             next_suggested: false,
+            watchers_joined: 0,
+            drops: 0,
+            degraded: false,
+            board_status: None,
+            levels: 0,
             typed: Bucket::new(
                 crate::protocol::TYPED_ANSWERS_BURST,
                 crate::protocol::TYPED_ANSWERS_PER_MINUTE / 60.0,
@@ -192,6 +197,7 @@ impl Actor {
     /// Tells everyone watching that turns are kept in memory until the store is back.
     pub(super) fn storage_degraded(&mut self, error: &str) {
         tracing::error!(interview = %self.id, error, unsaved = self.writes.waiting(), "turn not stored yet");
+        self.degrade(crate::protocol::monitor::Stage::Storage, error);
         self.emit(Event::Error {
             code: "storage_degraded".into(),
             message:

@@ -9,6 +9,7 @@ use super::writes::AfterWrite;
 use super::{Actor, Internal, PendingAnswer, ReplyTimings};
 use crate::interview::listen::Hearing;
 use crate::interview::speak::Source;
+use crate::protocol::monitor::{MonitorEvent, Stage};
 use crate::protocol::{Event, InterviewState, Speaker, TurnKind, TurnTimings};
 use crate::providers::{ProviderResult, SttResult};
 use crate::store::{TurnRecord, Usage};
@@ -25,6 +26,7 @@ impl Actor {
         }
         self.send_to_listeners(super::CHANNEL_CANDIDATE, packet);
         self.on_frame(Some(packet));
+        self.meter();
     }
 
     fn on_frame(&mut self, packet: Option<&[u8]>) {
@@ -56,6 +58,7 @@ impl Actor {
                 self.silence_ms = 0;
                 // The candidate may interrupt the interviewer; the interviewer never interrupts.
                 self.interrupt();
+                self.tell_monitors(&MonitorEvent::Speech { speaking: true });
                 self.set_state(InterviewState::Listening);
             }
             Hearing::Continue => {}
@@ -72,6 +75,7 @@ impl Actor {
                     utterance_ms.saturating_sub(self.end_silence_ms)
                 };
                 self.finish_utterance(stt, utterance_ms, capped);
+                self.tell_monitors(&MonitorEvent::Speech { speaking: false });
                 self.reply_timings = Some(ReplyTimings {
                     turn_end: Instant::now(),
                     t: TurnTimings {
@@ -84,6 +88,7 @@ impl Actor {
             Hearing::Noise => {
                 self.partials = None;
                 self.utterance_turn = None;
+                self.tell_monitors(&MonitorEvent::Speech { speaking: false });
             }
         }
     }
@@ -275,6 +280,7 @@ impl Actor {
                 Ok(r) => {
                     if let Some(why) = &r.degraded {
                         tracing::warn!(interview = %self.id, error = %why, "speech-to-text degraded to a fallback");
+                        self.degrade(Stage::Stt, why);
                         self.emit(Event::Error {
                                     code: "stt_degraded".into(),
                                     message: if r.transcribed {

@@ -4,7 +4,9 @@
 //! lease and status writes run as tasks that report back. Only the way out (`Actor::finish`,
 //! after the loop) waits, for the last writes and the final checkpoint.
 //!
-//! - `connection`: attaching and detaching the candidate, monitors, sending events.
+//! - `connection`: attaching and detaching the candidate, sending events.
+//! - `watching`: the monitors (joining, leaving, listen-in audio, monitor-only messages) and
+//!   the live board.
 //! - `listening`: candidate audio and typed answers, utterances, STT results, commits.
 //! - `speaking`: reply pipelines, paced playback, repeats and barge-in.
 //! - `writes`: turn writes in conversation order, and the rule that an answer's final
@@ -41,6 +43,7 @@ mod listening;
 mod restore;
 mod speaking;
 mod upkeep;
+mod watching;
 mod writes;
 
 use upkeep::Upkeep;
@@ -139,8 +142,14 @@ pub async fn run(
     // Anything that raced in is told why; after a stop the caller spawns a fresh actor.
     rx.close();
     while let Ok(cmd) = rx.try_recv() {
-        if let Command::Attach { reply, .. } | Command::Monitor { reply, .. } = cmd {
-            let _ = reply.send(Err(refusal));
+        match cmd {
+            Command::Attach { reply, .. } => {
+                let _ = reply.send(Err(refusal));
+            }
+            Command::Monitor { reply, .. } => {
+                let _ = reply.send(Err(refusal));
+            }
+            _ => {}
         }
     }
     registry.remove(id, instance);
@@ -154,10 +163,11 @@ pub fn cancelled_mark(id: Uuid) -> String {
 
 /// A monitor attached to the interview.
 struct Watcher {
+    id: u64,
     tx: mpsc::Sender<Outbound>,
-    /// Listening in: also gets both sides' audio (`[channel, opus packet…]`, channel 0 the
-    /// candidate, 1 the interviewer).
-    listen: bool,
+    /// Who it is; `who.listening`: also gets both sides' audio (`[channel, opus packet…]`,
+    /// channel 0 the candidate, 1 the interviewer).
+    who: crate::protocol::monitor::WatcherView,
 }
 
 /// Listen-in channels (the first byte of a monitor's binary frame).
@@ -225,6 +235,16 @@ struct Actor {
     suggestions: std::collections::VecDeque<String>,
     /// The reply about to start is the suggestion taken from `suggestions`.
     next_suggested: bool,
+    /// Watcher ids given out so far.
+    watchers_joined: u64,
+    /// Times the candidate's connection dropped.
+    drops: u32,
+    /// A provider or the store degraded during this interview.
+    degraded: bool,
+    /// The live status last published to the board.
+    board_status: Option<crate::protocol::live::LiveStatus>,
+    /// Levels measured since the last one on the board.
+    levels: u32,
     /// This interview's providers: the server's, or built with its organization's own keys.
     providers: crate::providers::Providers,
     speak: Arc<crate::interview::speak::SpeakDeps>,
@@ -266,7 +286,10 @@ impl Actor {
             }
             match self.phase {
                 Phase::Ended(_) => break (close::ENDED, "interview ended"),
-                Phase::Moved => return,
+                Phase::Moved => {
+                    self.leave_board();
+                    return;
+                }
                 _ => {}
             }
             // One clock read per wake-up (this loop runs for every audio frame).
@@ -284,6 +307,7 @@ impl Actor {
             }
         };
         self.finish().await;
+        self.leave_board();
         self.send(Outbound::Close(code, reason));
         self.close_monitors(code, reason);
     }
@@ -337,10 +361,10 @@ impl Actor {
             } => {
                 let _ = reply.send(self.attach(conn, resume_from, resume_secret));
             }
-            Command::Detach { conn_id } => {
+            Command::Detach { conn_id, reason } => {
                 if self.conn.as_ref().is_some_and(|c| c.id == conn_id) {
                     self.conn = None;
-                    self.detached();
+                    self.detached(reason);
                 }
             }
             Command::Audio {
@@ -360,7 +384,7 @@ impl Actor {
                         tracing::info!(interview = %self.id, "typed answers too fast; closing the connection");
                         self.send(Outbound::Close(close::POLICY, "typed answers too fast"));
                         self.conn = None;
-                        self.detached();
+                        self.detached("typed answers too fast");
                     }
                 }
             }
@@ -372,13 +396,12 @@ impl Actor {
                     }
                 }
             }
-            Command::Monitor {
-                tx,
-                after,
-                listen,
-                reply,
-            } => {
-                let _ = reply.send(self.add_monitor(Watcher { tx, listen }, after));
+            Command::Monitor { joining, reply } => {
+                let _ = reply.send(self.add_monitor(joining));
+            }
+            Command::Unwatch { id } => self.remove_monitor(id),
+            Command::Note { note } => {
+                self.tell_monitors(&crate::protocol::monitor::MonitorEvent::Note { note });
             }
             Command::Cancel { reason } => self.cancel_by_staff(reason),
             Command::Suggest { text, reply } => {
@@ -395,7 +418,7 @@ impl Actor {
                 if self.conn.is_some() {
                     self.send(Outbound::Close(close::UNAUTHORIZED, "link replaced"));
                     self.conn = None;
-                    self.detached();
+                    self.detached("link replaced");
                 }
             }
             Command::Snapshot { reply } => {

@@ -223,6 +223,7 @@ impl Actor {
             SpeakMsg::Usage(_) => {}
             SpeakMsg::Degraded { code, message } => {
                 tracing::warn!(interview = %self.id, code, message = %message, "reply degraded");
+                self.degrade(crate::protocol::monitor::Stage::Reply, &message);
                 self.emit(Event::Error {
                     code: code.into(),
                     message,

@@ -1,6 +1,12 @@
 //! Wire protocol v1 (candidate). The only types serialised onto the WebSocket.
 //!
 //! The contract is documented in `docs/protocol.md`; keep the two in step.
+//!
+//! - [`monitor`]: what only watchers get (levels, connection events, presence, notes).
+//! - [`live`]: the organization's live board (`GET /v1/live`).
+
+pub mod live;
+pub mod monitor;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -112,10 +118,14 @@ pub enum MonitorMessage {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// A private note on the interview (timestamped, stored, never sent to the candidate).
+    Note { text: String },
 }
 
 /// Longest suggested question, in characters.
 pub const MAX_SUGGESTION_CHARS: usize = 500;
+/// Longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,0 +1,210 @@
+//! The watchers: joining (ready, replay or snapshot, stored notes), leaving, listen-in audio,
+//! the monitor-only messages (docs/protocol.md), and this interview's card on the live board.
+//! Everything here is a `try_send` or a map insert: a watcher that does not read is dropped
+//! and never slows the interview.
+
+use tokio::sync::mpsc;
+
+use super::connection::to_json;
+use super::{Actor, Phase, Watcher};
+use crate::interview::board::BoardEvent;
+use crate::interview::events::Replay;
+use crate::interview::handle::{AttachError, Joining, Outbound};
+use crate::protocol::live::LiveStatus;
+use crate::protocol::monitor::{
+    ConnectionChange, MonitorEvent, Stage, WatcherView, LEVEL_INTERVAL_MS,
+};
+use crate::protocol::{Speaker, TurnKind, FRAME_MS};
+
+/// Levels measured per one sent to the board (about once a second).
+const LEVELS_PER_BOARD_LEVEL: u32 = 5;
+
+impl Actor {
+    /// A watcher: `ready` now, then the events after `after` when they are all still held (a
+    /// reconnecting dashboard misses nothing, and gets nothing twice), else a snapshot; then
+    /// the stored notes; then everything live. Its watcher id.
+    pub(super) fn add_monitor(&mut self, j: Joining) -> Result<u64, AttachError> {
+        let mut batch = vec![to_json(&self.ready(None))];
+        match j.after.map(|a| self.log.replay_after(a)) {
+            Some(Replay::Events(events)) => batch.extend(events),
+            Some(Replay::Resync) | None => batch.push(to_json(&self.resync())),
+        }
+        batch.extend(
+            j.notes
+                .into_iter()
+                .map(|note| to_json(&MonitorEvent::Note { note })),
+        );
+        j.tx.try_send(Outbound::Batch(batch))
+            .map_err(|_| AttachError::Stopped)?;
+        self.watchers_joined += 1;
+        let id = self.watchers_joined;
+        self.monitors.push(Watcher {
+            id,
+            tx: j.tx,
+            who: j.who,
+        });
+        self.presence();
+        Ok(id)
+    }
+
+    pub(super) fn remove_monitor(&mut self, id: u64) {
+        let before = self.monitors.len();
+        self.monitors.retain(|m| m.id != id);
+        if self.monitors.len() != before {
+            self.presence();
+        }
+    }
+
+    /// Closes every monitor (the interview ended or is unloading).
+    pub(super) fn close_monitors(&mut self, code: u16, reason: &'static str) {
+        for m in self.monitors.drain(..) {
+            let _ = m.tx.try_send(Outbound::Close(code, reason));
+        }
+    }
+
+    /// Hands a message to every monitor; those not reading are dropped (and the others told).
+    pub(super) fn broadcast(&mut self, json: &axum::extract::ws::Utf8Bytes) {
+        if self.monitors.is_empty() {
+            return;
+        }
+        let before = self.monitors.len();
+        self.monitors
+            .retain(|m| keeps_up(m.tx.try_send(Outbound::Text(json.clone()))));
+        if self.monitors.len() != before {
+            self.presence();
+        }
+    }
+
+    /// A monitor-only message (no `seq`) to the watchers.
+    pub(super) fn tell_monitors(&mut self, event: &MonitorEvent) {
+        if !self.monitors.is_empty() {
+            self.broadcast(&to_json(event));
+        }
+    }
+
+    /// Who is watching, to the watchers and the board. (Watchers dropped while this is sent
+    /// are in the next one.)
+    fn presence(&mut self) {
+        let watchers: Vec<WatcherView> = self.monitors.iter().map(|m| m.who.clone()).collect();
+        let json = to_json(&MonitorEvent::Watchers { watchers });
+        self.monitors
+            .retain(|m| keeps_up(m.tx.try_send(Outbound::Text(json.clone()))));
+        self.publish_status();
+    }
+
+    /// A packet of `channel`'s audio to the monitors listening in (nothing is built when none
+    /// is).
+    pub(super) fn send_to_listeners(&mut self, channel: u8, packet: &[u8]) {
+        if !self.monitors.iter().any(|m| m.who.listening) {
+            return;
+        }
+        let mut frame = bytes::BytesMut::with_capacity(1 + packet.len());
+        frame.extend_from_slice(&[channel]);
+        frame.extend_from_slice(packet);
+        let frame = frame.freeze();
+        let before = self.monitors.len();
+        self.monitors.retain(|m| {
+            !m.who.listening || keeps_up(m.tx.try_send(Outbound::Audio(frame.clone())))
+        });
+        if self.monitors.len() != before {
+            self.presence();
+        }
+    }
+
+    /// After each frame heard: the level, every [`LEVEL_INTERVAL_MS`], to the watchers (and
+    /// about once a second to the board) when anyone looks.
+    pub(super) fn meter(&mut self) {
+        let Some((dbfs, speaking)) = self.ear.take_level(LEVEL_INTERVAL_MS / FRAME_MS) else {
+            return;
+        };
+        self.tell_monitors(&MonitorEvent::Level { dbfs, speaking });
+        self.levels += 1;
+        if self.levels >= LEVELS_PER_BOARD_LEVEL {
+            self.levels = 0;
+            let org = self.conv.interview.organization_id;
+            if self.deps.board.watched(org) {
+                self.deps
+                    .board
+                    .publish(org, BoardEvent::Level(self.id, dbfs));
+            }
+        }
+    }
+
+    /// The candidate's connection changed.
+    pub(super) fn connection_changed(&mut self, event: ConnectionChange, reason: Option<&str>) {
+        self.tell_monitors(&MonitorEvent::CandidateConnection {
+            event,
+            reason: reason.map(str::to_owned),
+        });
+        self.publish_status();
+    }
+
+    /// A provider or the store degraded: the watchers are told, and the card shows it.
+    pub(super) fn degrade(&mut self, stage: Stage, detail: &str) {
+        self.degraded = true;
+        self.tell_monitors(&MonitorEvent::Degraded {
+            stage,
+            detail: detail.to_owned(),
+        });
+        self.publish_status();
+    }
+
+    /// This interview's live status to the board, when it changed.
+    pub(super) fn publish_status(&mut self) {
+        if self.phase == Phase::Waiting && self.conn.is_none() {
+            // Not started here yet (loaded for a watcher, or waiting for the candidate).
+            return;
+        }
+        let status = LiveStatus {
+            state: self.state,
+            question: self
+                .conv
+                .turns
+                .iter()
+                .filter(|t| t.speaker == Speaker::Interviewer && t.kind == TurnKind::Question)
+                .count() as u32,
+            questions: Some(
+                self.conv
+                    .interview
+                    .settings
+                    .max_questions
+                    .unwrap_or(self.deps.cfg.max_questions),
+            ),
+            candidate_connected: self.conn.is_some(),
+            drops: self.drops,
+            degraded: self.degraded,
+            watchers: self.monitors.len() as u32,
+        };
+        if self.board_status.as_ref() != Some(&status) {
+            self.board_status = Some(status.clone());
+            let org = self.conv.interview.organization_id;
+            self.deps
+                .board
+                .publish(org, BoardEvent::Status(self.id, status));
+        }
+    }
+
+    /// The interview leaves this node: ended, or unloaded (the board shows it as not loaded).
+    pub(super) fn leave_board(&mut self) {
+        let org = self.conv.interview.organization_id;
+        let event = match self.phase {
+            Phase::Ended(reason) => BoardEvent::Ended(self.id, reason.to_owned()),
+            _ if self.board_status.is_none() => return,
+            _ => BoardEvent::Unloaded(self.id),
+        };
+        self.deps.board.publish(org, event);
+    }
+}
+
+/// Whether a monitor took a message; one whose queue is full is not reading and is dropped
+/// (it never slows the interview).
+fn keeps_up(sent: Result<(), mpsc::error::TrySendError<Outbound>>) -> bool {
+    match sent {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            tracing::warn!("monitor not reading; dropping it");
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}
