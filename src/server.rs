@@ -233,7 +233,11 @@ pub async fn run(
         Some(byok),
     );
     let registry = Registry::new(deps, tracker.clone(), root.clone());
-    let http_cfg = cfg.http();
+    let mut http_cfg = cfg.http();
+    if http_cfg.configured_public_url.is_none() {
+        // Links name the address actually bound (port 0 picks one).
+        http_cfg.public_url = format!("http://{}", listener.local_addr()?);
+    }
     let fd_limit = serve::raise_fd_limit();
     let max_connections = serve::connection_cap(http_cfg.max_connections, fd_limit);
     if max_connections < http_cfg.max_connections {

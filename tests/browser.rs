@@ -47,13 +47,14 @@ fn check_tools() {
     );
 }
 
-/// The fake microphone's file (Chromium loops it): the answer, then 16 s of silence, long enough
-/// for the interviewer to speak its next question before the answer comes round again.
-async fn microphone_wav(dir: &Path) -> PathBuf {
+/// The fake microphone's file (Chromium loops it): `lead_ms` of silence, the answer, then 16 s of
+/// silence, long enough for the interviewer to speak its next question before the answer comes
+/// round again.
+async fn microphone_wav(dir: &Path, lead_ms: usize) -> PathBuf {
     let wav = viva::providers::espeak::speak_wav("en-us", 160, ANSWER)
         .await
         .unwrap();
-    let mut samples = vec![0i16; 48_000 / 2];
+    let mut samples = vec![0i16; 48 * lead_ms];
     samples.extend(viva::audio::client::wav_to_48k(&wav).unwrap());
     samples.extend(std::iter::repeat_n(0i16, 48_000 * 16));
     let path = dir.join("answer.wav");
@@ -93,18 +94,19 @@ fn viva(data_dir: &Path) -> Command {
     c
 }
 
-/// An interview a recruiter makes through the API on the server at `addr` (its first admin made
-/// with `viva admin create`): its id and candidate link.
-async fn recruiters_interview(dir: &Path, addr: &str) -> (Uuid, String) {
+const ADMIN_EMAIL: &str = "ada@acme.example";
+const ADMIN_PASSWORD: &str = "Analytical Engine 1843";
+
+/// The first admin of organization Acme, made with `viva admin create`.
+fn create_admin(dir: &Path) {
     use std::io::Write;
-    const PASSWORD: &str = "Analytical Engine 1843";
     let mut admin = viva(dir);
     let mut child = admin
         .args([
             "admin",
             "create",
             "--email",
-            "ada@acme.example",
+            ADMIN_EMAIL,
             "--org",
             "Acme",
             "--password-stdin",
@@ -114,13 +116,19 @@ async fn recruiters_interview(dir: &Path, addr: &str) -> (Uuid, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    writeln!(child.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// An interview a recruiter makes through the API on the server at `addr` (its first admin made
+/// with `viva admin create`): its id and candidate link.
+async fn recruiters_interview(dir: &Path, addr: &str) -> (Uuid, String) {
+    create_admin(dir);
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
     let call = |path: &str, body: Value, token: Option<&str>| {
@@ -136,7 +144,7 @@ async fn recruiters_interview(dir: &Path, addr: &str) -> (Uuid, String) {
     };
     let signed = call(
         "/v1/auth/login",
-        serde_json::json!({"email": "ada@acme.example", "password": PASSWORD}),
+        serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
         None,
     )
     .await;
@@ -209,7 +217,7 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
         (id, url)
     };
 
-    let audio = microphone_wav(dir.path()).await;
+    let audio = microphone_wav(dir.path(), 500).await;
     let mut driver = tokio::process::Command::new("node");
     driver
         .current_dir(web_client())
@@ -449,4 +457,125 @@ async fn the_page_reconnects_after_a_network_drop_and_the_interview_goes_on() {
     assert!(lost < back, "{statuses:?}");
     // Nothing said before or after the drop is lost or doubled.
     assert_complete_interview(&run);
+}
+
+/// The question the console's driver suggests (web-client/tests/console-driver.js).
+const SUGGESTION: &str = "What is the hardest bug you have fixed, and how did you find it?";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recruiter_watches_listens_in_and_steers_from_the_console() {
+    check_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("browser-artifacts")
+        .join("console");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    eprintln!("screenshots: {}", artifacts.display());
+    let mut serve = viva(dir.path());
+    serve.args(["serve", "--bind", "127.0.0.1:0"]);
+    let server_log = artifacts.join("server.log");
+    let (mut server, addr) = spawn_serve_logging_to(serve, &server_log);
+    create_admin(dir.path());
+    // The candidate page starts without a microphone check here: time for the first question.
+    let audio = microphone_wav(dir.path(), 9_000).await;
+    let mut driver = tokio::process::Command::new("node");
+    driver
+        .current_dir(web_client())
+        .arg("tests/console-driver.js")
+        .args([
+            "--base",
+            &format!("http://{addr}"),
+            "--chromium",
+            &chromium(),
+        ])
+        .args(["--email", ADMIN_EMAIL])
+        .env("CONSOLE_PASSWORD", ADMIN_PASSWORD)
+        .arg("--audio")
+        .arg(&audio)
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(RUN_GUARD, driver.output())
+        .await
+        .expect("the browser run hung")
+        .expect("node (scripts/setup.sh --test installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    let Some(page) = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["event"] == "done")
+    else {
+        panic!(
+            "the driver did not finish ({:?}):\n{stdout}\nthe server's last log lines ({}):\n{}",
+            out.status,
+            server_log.display(),
+            log_tail(&server_log, 60)
+        );
+    };
+    eprintln!("console run: {page:#}");
+    assert_eq!(page["problems"], serde_json::json!([]), "page errors");
+    // Every page: AA contrast, every control labelled, nothing wider than 1024 px.
+    for c in page["checks"].as_array().unwrap() {
+        assert!(c["contrast"]["ratio"].as_f64().unwrap() >= 4.5, "{c}");
+        assert_eq!(c["unlabelled"], serde_json::json!([]), "{c}");
+        assert_eq!(c["overflowX"], false, "{c}");
+    }
+    assert_eq!(
+        page["copied"], page["invite"],
+        "Copy link copies the invite link"
+    );
+    assert!(page["resumeShown"]
+        .as_str()
+        .unwrap()
+        .contains("first compiler"));
+    assert!(page["cardText"].as_str().unwrap().contains("Grace Hopper"));
+    // Listening in: both sides' frames arrived and were decoded.
+    assert!(page["frames"]["candidate"].as_u64().unwrap() > 25, "{page}");
+    assert!(
+        page["frames"]["interviewer"].as_u64().unwrap() > 25,
+        "{page}"
+    );
+    if whisper_built_in() {
+        let line = page["candidateLine"].as_str().unwrap().to_lowercase();
+        assert!(line.contains("experience"), "{line}");
+    }
+    let lines = strings(&page["results"]["lines"]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(SUGGESTION) && l.contains("suggested by the team")),
+        "{lines:?}"
+    );
+    assert!(strings(&page["results"]["notes"])
+        .iter()
+        .any(|n| n.contains("Clear answers")));
+    assert_eq!(
+        page["keptTitle"], "Data Engineer",
+        "typed text survives a sign-in"
+    );
+
+    // What the server stored: the suggestion asked as suggested, the note and the end.
+    let id: Uuid = page["interviewId"].as_str().unwrap().parse().unwrap();
+    let storage = viva::server::open_storage(&viva::config::Config::embedded(dir.path()))
+        .await
+        .unwrap();
+    let turns = storage.store.turns(id).await.unwrap();
+    assert!(
+        turns.iter().any(|t| t.suggested && t.text == SUGGESTION),
+        "{turns:?}"
+    );
+    let record = storage.store.get_interview(id).await.unwrap().unwrap();
+    assert_eq!(record.status, InterviewStatus::Cancelled);
+    let notes = storage
+        .notes
+        .notes_in(viva::accounts::Scope::operator(record.organization_id), id)
+        .await
+        .unwrap()
+        .unwrap();
+    let kinds: Vec<&str> = notes.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(kinds, ["suggested_question", "note", "end"], "{notes:?}");
+    let _ = server.kill();
+    let _ = server.wait();
 }

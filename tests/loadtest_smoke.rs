@@ -43,7 +43,8 @@ fn serve(data_dir: &std::path::Path) -> Server {
 async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(dir.path());
-    let invites = create_invites(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path(), 20).unwrap();
+    let invites =
+        create_invites(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path(), 20, true).unwrap();
     let opts = Options {
         url: server.url.clone(),
         sessions: 20,
@@ -51,6 +52,7 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
         duration: 240.0,
         turns: 3,
         monitors_per_session: 1,
+        listen: true,
         barge_in_rate: 0.3,
         audio: None,
         seed: 7,
@@ -78,6 +80,8 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
     assert_eq!(s.turn_latency_ms.count, 60);
     assert_eq!(s.server_added_latency_ms.count, 60);
     assert!(s.monitor_lag_ms.count > 0);
+    // The monitors listened in (their tokens made with `--monitor-role recruiter`).
+    assert!(s.listen_frames > 0);
     // The API traffic ran beside them, every request answered.
     assert_eq!(s.api_errors, 0, "{:?}", s.api_errors_by_kind);
     assert!(s.api_list_ms.count > 0 && s.api_login_ms.count > 0);

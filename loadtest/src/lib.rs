@@ -58,6 +58,11 @@ pub struct Options {
     /// Recruiter monitors watching each interview.
     #[arg(long, default_value_t = 0)]
     pub monitors_per_session: u32,
+    /// The monitors listen in (`?listen=1`: both sides' audio as binary frames). Their tokens
+    /// must allow it: interviews made with `viva interview create --monitor-role recruiter`
+    /// (what `--viva-bin` does when this is set).
+    #[arg(long)]
+    pub listen: bool,
     /// Share of answers that barge in on the question instead of waiting (0–1).
     #[arg(long, default_value_t = 0.0)]
     pub barge_in_rate: f64,
@@ -87,18 +92,27 @@ pub fn parse_invites(text: &str) -> anyhow::Result<Vec<Invite>> {
         .collect()
 }
 
-/// Creates `count` interviews with `<viva> interview create --count N --data-dir DIR`.
+/// Creates `count` interviews with `<viva> interview create --count N --data-dir DIR`; their
+/// monitor tokens may listen in and steer when `recruiter_monitors` (`--monitor-role recruiter`).
 pub fn create_invites(
     viva: &std::path::Path,
     data_dir: &std::path::Path,
     count: usize,
+    recruiter_monitors: bool,
 ) -> anyhow::Result<Vec<Invite>> {
+    let role = if recruiter_monitors {
+        "recruiter"
+    } else {
+        "viewer"
+    };
     let out = std::process::Command::new(viva)
         .args([
             "interview",
             "create",
             "--count",
             &count.to_string(),
+            "--monitor-role",
+            role,
             "--data-dir",
         ])
         .arg(data_dir)
@@ -229,7 +243,11 @@ pub async fn run(
             start + Duration::from_secs_f64(opts.ramp * i as f64 / opts.sessions.max(1) as f64);
         let plan = session::Plan {
             ws_url: format!("{base}/v1/interviews/{}/stream", invite.interview_id),
-            monitor_url: format!("{base}/v1/interviews/{}/monitor", invite.interview_id),
+            monitor_url: format!(
+                "{base}/v1/interviews/{}/monitor{}",
+                invite.interview_id,
+                if opts.listen { "?listen=1" } else { "" }
+            ),
             invite,
             turns: opts.turns,
             barge_in: (0..opts.turns)

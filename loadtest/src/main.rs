@@ -46,7 +46,9 @@ async fn main() -> anyhow::Result<()> {
     check_target(&cli.opts.url, cli.opts.allow_remote)?;
     let invites = match (&cli.interviews, &cli.data_dir) {
         (Some(f), _) => parse_invites(&std::fs::read_to_string(f)?)?,
-        (None, Some(dir)) => create_invites(&cli.viva_bin, dir, cli.opts.sessions)?,
+        (None, Some(dir)) => {
+            create_invites(&cli.viva_bin, dir, cli.opts.sessions, cli.opts.listen)?
+        }
         (None, None) => bail!("pass --interviews FILE or --data-dir DIR (the server's)"),
     };
     let account = if cli.opts.api_rps > 0.0 || cli.opts.login_rps > 0.0 {

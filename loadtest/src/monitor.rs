@@ -40,6 +40,14 @@ pub async fn run(plan: Plan, rec: Recorder, deadline: Instant) {
                     rec.monitor_lag(lag.to_std().unwrap_or_default());
                 }
             }
+            Some(Ok(Message::Binary(b))) => {
+                // Listen-in: one byte of channel, then an Opus packet.
+                if b.len() > 1 && b[0] <= 1 {
+                    rec.listen_frame();
+                } else {
+                    rec.monitor_error(ErrorKind::Protocol);
+                }
+            }
             Some(Ok(Message::Close(f))) => {
                 // The interview ended (4010) or the server is restarting: both are fine here.
                 match f.map(|f| u16::from(f.code)) {

@@ -109,6 +109,9 @@ impl Report {
             f(self.server_rss_mb),
             f(self.server_rss_kb_per_session)
         );
+        if s.listen_frames > 0 {
+            let _ = writeln!(out, "listen-in frames received {}", s.listen_frames);
+        }
         for (k, v) in &s.errors_by_kind {
             let _ = writeln!(out, "error {k}: {v}");
         }

@@ -81,6 +81,7 @@ struct Inner {
     window_turn: Option<Histogram<u64>>,
     turns: u64,
     underruns: u64,
+    listen_frames: u64,
     active: u64,
     completed: u64,
     errors: BTreeMap<ErrorKind, u64>,
@@ -122,6 +123,10 @@ impl Recorder {
     /// The durable write of the candidate's turn (part of the server-added latency).
     pub fn commit(&self, d: Duration) {
         self.with(|s| record(&mut s.commit, d));
+    }
+    /// A listen-in frame a monitor received.
+    pub fn listen_frame(&self) {
+        self.with(|s| s.listen_frames += 1);
     }
     pub fn monitor_lag(&self, d: Duration) {
         self.with(|s| record(&mut s.monitor_lag, d));
@@ -201,6 +206,7 @@ impl Recorder {
             api_errors: s.api_errors.values().sum(),
             api_errors_by_kind: s.api_errors.clone(),
             underruns: s.underruns,
+            listen_frames: s.listen_frames,
         })
     }
 }
@@ -236,6 +242,8 @@ pub struct Summary {
     pub api_errors: u64,
     pub api_errors_by_kind: BTreeMap<String, u64>,
     pub underruns: u64,
+    /// Listen-in frames the monitors received (`--listen`).
+    pub listen_frames: u64,
 }
 
 #[cfg(test)]

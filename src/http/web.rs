@@ -32,11 +32,16 @@ pub fn source(dir: Option<&Path>) -> String {
     }
 }
 
-/// Routes for the web client: `/interview/{id}` (the candidate page) and every other file.
+/// Routes for the web client: `/interview/{id}` (the candidate page), `/console/` (the
+/// recruiters' console) and every other file.
 pub fn routes<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     dir: Option<&Path>,
 ) -> Router<S> {
+    let router = router.route(
+        "/console",
+        get(|| async { axum::response::Redirect::permanent("/console/") }),
+    );
     match dir {
         Some(dir) => {
             let dir: PathBuf = dir.to_owned();
@@ -96,6 +101,8 @@ mod tests {
         assert!(Public::get(CANDIDATE_PAGE).is_some());
         assert!(Public::get("candidate/candidate.js").is_some());
         assert!(Public::get("shared/style.css").is_some());
+        assert!(Public::get("console/index.html").is_some());
+        assert!(Public::get("console/views/watch.js").is_some());
         assert!(Public::get("../package.json").is_none());
         assert!(Public::iter().all(|f| !f.contains("node_modules") && !f.ends_with(".d.ts")));
         assert_eq!(content_type("candidate/mic.js"), "text/javascript");

@@ -76,6 +76,7 @@ mod tests {
     fn status(question: u32) -> LiveStatus {
         LiveStatus {
             state: InterviewState::Listening,
+            started_at: None,
             question,
             questions: Some(3),
             candidate_connected: true,

@@ -46,6 +46,8 @@ pub struct LiveCard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveStatus {
     pub state: InterviewState,
+    /// When the conversation started.
+    pub started_at: Option<DateTime<Utc>>,
     /// Main questions asked so far.
     pub question: u32,
     /// Main questions planned (`null`: no set number).

@@ -15,6 +15,7 @@ import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { minContrast } from "./page-checks.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -66,38 +67,6 @@ function recordHistory() {
     }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   };
   if (document.body) watch(); else document.addEventListener("DOMContentLoaded", watch);
-}
-
-// Contrast of every visible text against its effective background (WCAG 2 relative luminance).
-function minContrast() {
-  /** @param {string} css */
-  const rgb = (css) => (css.match(/[\d.]+/g) || []).map(Number);
-  /** @param {number[]} c */
-  const lum = (c) => {
-    const [r, g, b] = c.slice(0, 3).map((v) => {
-      const s = v / 255;
-      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  /** @param {Element} el */
-  const background = (el) => {
-    for (let e = /** @type {Element|null} */ (el); e; e = e.parentElement) {
-      const c = rgb(getComputedStyle(e).backgroundColor);
-      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c;
-    }
-    return [255, 255, 255];
-  };
-  let worst = { ratio: 21, text: "" };
-  for (const el of document.querySelectorAll("body *")) {
-    const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent?.trim());
-    const box = el.getBoundingClientRect();
-    if (!own || box.width === 0 || box.height === 0 || el.matches(":disabled")) continue;
-    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < worst.ratio) worst = { ratio: Math.round(ratio * 100) / 100, text: (el.textContent || "").trim().slice(0, 40) };
-  }
-  return worst;
 }
 
 /**

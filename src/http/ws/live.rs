@@ -307,8 +307,16 @@ impl BoardView<'_> {
             job_id: view.job_id,
             candidate_id: view.candidate_id,
             candidate_name,
-            started_at: view.started_at,
             live: self.app.registry.deps().board.status(view.id),
+            // Before the store has it, the actor knows.
+            started_at: view.started_at.or_else(|| {
+                self.app
+                    .registry
+                    .deps()
+                    .board
+                    .status(view.id)
+                    .and_then(|s| s.started_at)
+            }),
         })
     }
 }

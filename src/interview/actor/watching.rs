@@ -44,6 +44,17 @@ impl Actor {
             who: j.who,
         });
         self.presence();
+        // Where the candidate is now, for a watcher that joins after they connected or dropped.
+        if self.phase != Phase::Waiting || self.conn.is_some() {
+            let (event, reason) = match self.conn {
+                Some(_) => (ConnectionChange::Connected, None),
+                None => (ConnectionChange::Dropped, Some("not connected".to_owned())),
+            };
+            let json = to_json(&MonitorEvent::CandidateConnection { event, reason });
+            if let Some(w) = self.monitors.last() {
+                let _ = w.tx.try_send(Outbound::Text(json));
+            }
+        }
         Ok(id)
     }
 
@@ -157,6 +168,7 @@ impl Actor {
         }
         let status = LiveStatus {
             state: self.state,
+            started_at: self.conv.interview.started_at,
             question: self
                 .conv
                 .turns

@@ -1,0 +1,90 @@
+// An interview's record: its facts, the transcript with timestamps (suggested questions
+// marked), the hiring team's notes, usage and cost, and the assessment when there is one
+// (scores, each with evidence that jumps to the transcript line it points at).
+
+import { h, replace, when, clock } from "../dom.js";
+import { ApiError } from "../api.js";
+
+/** @param {import("../console.js").Ctx} ctx @param {HTMLElement} root @param {string} id */
+export async function render(ctx, root, id) {
+  const api = ctx.api;
+  const interview = await api.get(`/v1/interviews/${id}`);
+  const [candidate, transcript, notes, assessment] = await Promise.all([
+    interview.candidate_id ? api.get(`/v1/candidates/${interview.candidate_id}`).catch(() => null) : null,
+    api.get(`/v1/interviews/${id}/transcript`),
+    api.get(`/v1/interviews/${id}/notes`),
+    api.get(`/v1/interviews/${id}/assessment`).catch((e) => {
+      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
+      throw e;
+    }),
+  ]);
+  const u = interview.usage;
+  replace(root,
+    h("p", {}, h("a", { href: "#/interviews" }, "← Interviews")),
+    h("h1", {}, `${candidate?.name ?? "Candidate"} — ${interview.role}`),
+    h("dl", { class: "facts" },
+      h("div", {}, h("dt", {}, "Status"), h("dd", { id: "result-status" }, interview.status.replace("_", " "))),
+      h("div", {}, h("dt", {}, "Started"), h("dd", {}, when(interview.started_at))),
+      h("div", {}, h("dt", {}, "Ended"), h("dd", {}, when(interview.completed_at))),
+      interview.cancel_reason ? h("div", {}, h("dt", {}, "Why cancelled"), h("dd", {}, interview.cancel_reason)) : null,
+    ),
+    interview.status === "in_progress" ? h("p", {}, h("a", { href: `#/watch/${id}` }, "It is running: watch it live.")) : null,
+    interview.purged_at ? h("p", { class: "muted" }, `Its transcript was deleted on ${when(interview.purged_at)} (retention).`) : null,
+    h("section", { "aria-labelledby": "assessment-title" },
+      h("h2", { id: "assessment-title" }, "Assessment"),
+      assessment ? renderAssessment(assessment) : h("p", { class: "muted" }, "No assessment yet.")),
+    h("div", { class: "columns" },
+      h("section", { "aria-labelledby": "transcript-title" },
+        h("h2", { id: "transcript-title" }, "Transcript"),
+        transcript.turns.length === 0 ? h("p", { class: "muted" }, "Nothing was said.") :
+          h("ol", { id: "result-transcript", class: "transcript" }, ...transcript.turns.map((/** @type {any} */ t) =>
+            h("li", { id: `turn-${t.turn}`, class: t.speaker, "data-turn": t.turn, tabindex: -1 },
+              h("span", { class: "when" }, clock(t.start_ms ?? 0)), " ",
+              h("span", { class: "who" }, t.speaker === "interviewer" ? "Interviewer" : "Candidate"), " ",
+              t.text || (t.transcribed === false ? "(speech without a transcript)" : "—"),
+              t.suggested ? h("span", { class: "badge" }, "suggested by the team") : null,
+              t.interrupted ? h("span", { class: "badge" }, "interrupted") : null)))),
+      h("section", { "aria-labelledby": "notes-title" },
+        h("h2", { id: "notes-title" }, "Notes"),
+        notes.items.length === 0 ? h("p", { class: "muted" }, "No notes.") :
+          h("ol", { class: "notes" }, ...notes.items.map((/** @type {any} */ n) =>
+            h("li", {}, h("span", { class: "who" }, `${n.kind.replace("_", " ")} · ${n.author ?? "monitor link"} · ${when(n.created_at)}`), " ", n.text || "—"))),
+        h("h2", {}, "Usage and cost"),
+        h("dl", { class: "facts small" },
+          h("div", {}, h("dt", {}, "Model tokens"), h("dd", {}, `${u.prompt_tokens} in, ${u.completion_tokens} out`)),
+          h("div", {}, h("dt", {}, "Speech-to-text"), h("dd", {}, `${Math.round(u.stt_seconds)} s`)),
+          h("div", {}, h("dt", {}, "Speech"), h("dd", {}, `${u.tts_characters} characters`)),
+          h("div", {}, h("dt", {}, "Estimated cost"), h("dd", {}, `$${u.cost_usd.toFixed(4)}`))),
+      ),
+    ),
+  );
+}
+
+/**
+ * What `GET /v1/interviews/{id}/assessment` returns, drawn generically: an overall summary,
+ * then each score with its evidence (links to the transcript line).
+ * @param {any} a
+ */
+function renderAssessment(a) {
+  const scores = Array.isArray(a.scores) ? a.scores : [];
+  return h("div", {},
+    a.summary ? h("p", {}, a.summary) : null,
+    h("ul", { class: "scores" }, ...scores.map((/** @type {any} */ s) => h("li", {},
+      h("span", { class: "who" }, s.name ?? s.competency ?? "Score"), " ",
+      h("meter", { min: 0, max: s.max ?? 5, value: s.score ?? 0, "aria-label": `${s.name ?? "Score"}: ${s.score} of ${s.max ?? 5}` }),
+      ` ${s.score ?? "—"} / ${s.max ?? 5}`,
+      s.rationale ? h("p", {}, s.rationale) : null,
+      h("ul", {}, ...(s.evidence ?? []).map((/** @type {any} */ e) => h("li", {},
+        h("a", { href: `#turn-${e.turn}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); jump(e.turn); } }, `Turn ${e.turn}`),
+        e.quote ? ` “${e.quote}”` : "")))))));
+}
+
+/** @param {number} turn */
+function jump(turn) {
+  const li = document.getElementById(`turn-${turn}`);
+  if (!li) return;
+  li.scrollIntoView({ block: "center" });
+  li.focus();
+  li.classList.add("highlight");
+  setTimeout(() => li.classList.remove("highlight"), 2000);
+}
