@@ -144,6 +144,7 @@ pub fn build_deps_with(
             bitrate_bps: cfg.opus_bitrate,
         },
     });
+    let feed = crate::interview::remote::Feed::start(hot.clone());
     Arc::new(Deps {
         store,
         hot,
@@ -153,6 +154,7 @@ pub fn build_deps_with(
         cfg: cfg.interview(),
         byok,
         board: Arc::default(),
+        feed,
     })
 }
 

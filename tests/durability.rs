@@ -582,3 +582,96 @@ async fn staff_actions_through_one_node_reach_the_node_that_drives_the_interview
     };
     assert_eq!(closed, (close::UNAUTHORIZED, "signed out".to_owned()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recruiter_on_another_node_listens_in_sees_levels_and_steers() {
+    use futures_util::SinkExt;
+    const SUGGESTION: &str = "Which report are you proudest of, and why?";
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    let node = |c: &mut viva::config::Config| {
+        use_services(c, &pg, &redis);
+        c.jwt_secret = Some(viva::config::Secret::new(
+            "one-signing-key-for-every-node-0123456789",
+        ));
+        // Leases renewed every second: a remote watcher's heartbeat and steering are taken
+        // within about a second.
+        c.lease_secs = 3;
+    };
+    let a = TestServer::start_with(node).await;
+    let b = TestServer::start_with(node).await;
+    let admin = common::api::staff(
+        &a,
+        "ops@viva.example",
+        "default",
+        viva::accounts::Role::Admin,
+    )
+    .await;
+    let created = viva::cli::create_interview(&a.config, "Analyst".into(), None, None)
+        .await
+        .unwrap();
+    let id = created.interview_id;
+    let mut c = Candidate::join(&a, id, &created.candidate_token, None).await;
+    hear_question(&mut c).await;
+
+    // Watching and listening on B while A drives it.
+    let url = format!("ws://{}/v1/interviews/{id}/monitor?listen=1", b.addr);
+    let mut mon = connect_url(&url, &admin.token).await;
+    let (mut frames, mut levels) = ([0usize; 2], 0usize);
+    while frames[0] < 25 || levels == 0 {
+        match mon.next().await {
+            Some(Ok(Message::Binary(f))) => {
+                assert!(f.len() > 1 && f[0] <= 1, "a listen-in frame");
+                frames[usize::from(f[0])] += 1;
+            }
+            Some(Ok(Message::Text(t))) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "level" {
+                    assert!(v.get("seq").is_none());
+                    levels += 1;
+                }
+            }
+            other => panic!("monitor on B ended: {other:?}"),
+        }
+    }
+
+    // A suggestion made on B is asked by A's interviewer after the candidate's answer.
+    mon.send(Message::Text(
+        serde_json::json!({"type": "suggest_question", "text": SUGGESTION})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let ack = loop {
+        match mon.next().await {
+            Some(Ok(Message::Text(t))) if t.contains(r#""type":"steered""#) => {
+                break serde_json::from_str::<serde_json::Value>(&t).unwrap()
+            }
+            Some(Ok(_)) => {}
+            other => panic!("monitor on B ended: {other:?}"),
+        }
+    };
+    assert_eq!(ack["accepted"], true, "{ack}");
+    c.say(speech("I wrote the quarterly churn report.").await)
+        .await;
+    c.final_transcript().await;
+    c.until(
+        "the suggested question",
+        |e| matches!(e, Event::AgentText { text, is_final: true, .. } if text == SUGGESTION),
+    )
+    .await;
+    // The interviewer's voice reaches B too.
+    while frames[1] < 25 {
+        match mon.next().await {
+            Some(Ok(Message::Binary(f))) => frames[usize::from(f[0])] += 1,
+            Some(Ok(_)) => {}
+            other => panic!("monitor on B ended: {other:?}"),
+        }
+    }
+    hear_question(&mut c).await;
+    let stored = a.turns(id).await;
+    assert!(
+        stored.iter().any(|t| t.suggested && t.text == SUGGESTION),
+        "{stored:?}"
+    );
+}

@@ -136,6 +136,8 @@ pub struct Deps {
     pub byok: Option<Arc<crate::providers::byok::OrgProviders>>,
     /// Each organization's running interviews on this node, for `GET /v1/live`.
     pub board: Arc<board::Board>,
+    /// Monitor-only messages and listen-in audio for watchers on other nodes.
+    pub feed: remote::Feed,
 }
 
 impl Deps {

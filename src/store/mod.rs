@@ -371,6 +371,15 @@ pub struct Checkpoint {
 
 pub const CHECKPOINT_VERSION: u32 = 2;
 
+/// One item of an interview's live feed to watchers on other nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedItem {
+    /// A monitor-only message (JSON, docs/protocol.md).
+    Text(String),
+    /// A listen-in frame: channel byte, then an Opus packet.
+    Audio(bytes::Bytes),
+}
+
 /// Hot, rebuildable state shared by the nodes: checkpoints, single-use tickets, ownership
 /// leases, the capped live event stream, revoked tokens and rate-limit counters. Nothing here
 /// is the only copy of an answer once the durable store has it.
@@ -408,6 +417,33 @@ pub trait HotState: Send + Sync + 'static {
     /// Drops what is held about interview `id` (its checkpoint and live event stream): its
     /// data was deleted.
     async fn forget(&self, id: Uuid) -> StoreResult<()>;
+
+    /// Leaves a message for the node that drives interview `id` (a watcher's suggestion or
+    /// note, a remote watcher's heartbeat), kept for `ttl`; it is taken at that node's next
+    /// lease renewal. Backends with one node only (in-process) have no other node to tell.
+    async fn send_mail(&self, _id: Uuid, _body: &str, _ttl: Duration) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Takes every message left for interview `id`, oldest first.
+    async fn take_mail(&self, _id: Uuid) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Appends what watchers on other nodes get besides the events (monitor-only messages,
+    /// listen-in audio) to each interview's short live feed.
+    async fn publish_feed(&self, _items: &[(Uuid, FeedItem)]) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Feed items after `after` (`None`: from now on), waiting up to `wait` for the first, and
+    /// where the next read continues. Backends without a shared feed wait and return nothing.
+    async fn read_feed(
+        &self,
+        _id: Uuid,
+        after: Option<String>,
+        wait: Duration,
+    ) -> StoreResult<(Vec<FeedItem>, Option<String>)> {
+        tokio::time::sleep(wait).await;
+        Ok((Vec::new(), after))
+    }
 }
 
 pub(crate) fn speaker_str(s: Speaker) -> &'static str {

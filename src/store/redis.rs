@@ -13,7 +13,7 @@ use fred::prelude::*;
 use fred::types::streams::XReadResponse;
 use uuid::Uuid;
 
-use super::{Checkpoint, HotState, StoreError, StoreResult, StoredEvent};
+use super::{Checkpoint, FeedItem, HotState, StoreError, StoreResult, StoredEvent};
 
 /// How long a checkpoint outlives the interview's last activity.
 const CHECKPOINT_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -38,6 +38,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 "#;
+
+/// Returns a list and deletes it, at once.
+const TAKE_ALL: &str = r#"
+local v = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return v
+"#;
+
+/// Feed entries kept per interview (a few seconds of both sides' audio and messages).
+const FEED_CAP: i64 = 2000;
+/// How long a feed outlives its last item.
+const FEED_TTL: Duration = Duration::from_secs(60);
 
 /// Fixed-window counter: the first hit starts the window.
 const RATE_LIMIT: &str = r#"
@@ -300,8 +312,130 @@ impl HotState for RedisHot {
     }
 
     async fn forget(&self, id: Uuid) -> StoreResult<()> {
-        let _: i64 = self.client.del(vec![key("cp", id), key("ev", id)]).await?;
+        let _: i64 = self
+            .client
+            .del(vec![
+                key("cp", id),
+                key("ev", id),
+                key("mail", id),
+                key("feed", id),
+            ])
+            .await?;
         Ok(())
+    }
+
+    async fn send_mail(&self, id: Uuid, body: &str, ttl: Duration) -> StoreResult<()> {
+        let pipeline = self.client.pipeline();
+        let _: () = pipeline.rpush(key("mail", id), body).await?;
+        let _: () = pipeline.pexpire(key("mail", id), ms(ttl), None).await?;
+        let _: Vec<Value> = pipeline.all().await?;
+        Ok(())
+    }
+
+    async fn take_mail(&self, id: Uuid) -> StoreResult<Vec<String>> {
+        let taken: Vec<String> = self
+            .client
+            .eval(TAKE_ALL, key("mail", id), Vec::<String>::new())
+            .await?;
+        Ok(taken)
+    }
+
+    async fn publish_feed(&self, items: &[(Uuid, FeedItem)]) -> StoreResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let pipeline = self.client.pipeline();
+        let mut feeds: Vec<Uuid> = Vec::new();
+        for (id, item) in items {
+            let field: (&str, Value) = match item {
+                FeedItem::Text(t) => ("t", Value::from(t.as_str())),
+                FeedItem::Audio(b) => ("a", Value::Bytes(b.clone())),
+            };
+            let _: () = pipeline
+                .xadd(
+                    key("feed", id),
+                    false,
+                    ("MAXLEN", "~", FEED_CAP),
+                    "*",
+                    vec![field],
+                )
+                .await?;
+            if !feeds.contains(id) {
+                feeds.push(*id);
+            }
+        }
+        for id in &feeds {
+            let _: () = pipeline
+                .pexpire(key("feed", id), ms(FEED_TTL), None)
+                .await?;
+        }
+        let _: Vec<Value> = pipeline.all().await?;
+        Ok(())
+    }
+
+    async fn read_feed(
+        &self,
+        id: Uuid,
+        after: Option<String>,
+        wait: Duration,
+    ) -> StoreResult<(Vec<FeedItem>, Option<String>)> {
+        // From now on: after the newest entry (or the start of an empty feed).
+        let from = match after {
+            Some(a) => a,
+            None => {
+                let newest: Value = self
+                    .client
+                    .xrevrange(key("feed", id), "+", "-", Some(1))
+                    .await?;
+                newest
+                    .into_array()
+                    .first()
+                    .and_then(|e| e.clone().into_array().first().cloned())
+                    .and_then(|v| v.into_string())
+                    .unwrap_or_else(|| "0-0".to_owned())
+            }
+        };
+        // A blocking read holds its connection, so it gets its own.
+        let reader = self.client.clone_new();
+        reader.init().await?;
+        let patient = reader.with_options(&Options {
+            timeout: Some(wait + COMMAND_TIMEOUT),
+            ..Default::default()
+        });
+        let reply: Result<Value, _> = patient
+            .xread(
+                Some(READ_PAGE),
+                Some(ms(wait) as u64),
+                key("feed", id),
+                from.as_str(),
+            )
+            .await;
+        let _ = reader.quit().await;
+        let reply = reply?;
+        let streams: XReadResponse<String, String, String, Value> = if reply.is_null() {
+            Default::default()
+        } else {
+            reply.into_xread_response()?
+        };
+        let mut out = Vec::new();
+        let mut last = from;
+        for (_, entries) in streams {
+            for (xid, fields) in entries {
+                for (name, value) in fields {
+                    let item = match (name.as_str(), value) {
+                        ("t", v) => v.into_string().map(FeedItem::Text),
+                        ("a", Value::Bytes(b)) => Some(FeedItem::Audio(b)),
+                        ("a", Value::String(s)) => {
+                            Some(FeedItem::Audio(bytes::Bytes::from(s.to_string())))
+                        }
+                        _ => None,
+                    };
+                    out.extend(item);
+                }
+                last = xid;
+            }
+        }
+        Ok((out, Some(last)))
     }
 
     async fn ping(&self) -> StoreResult<()> {

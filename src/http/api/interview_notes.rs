@@ -124,8 +124,19 @@ pub(crate) async fn add(
         .add_note_in(scope, id, &author, kind, text)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if let Some(handle) = app.registry.get(id) {
-        handle.note(note.clone()).await;
+    match app.registry.get(id) {
+        Some(handle) => {
+            handle.note(note.clone()).await;
+        }
+        // Those watching on the node that drives it (if one does) are told through the hot
+        // state; the note is stored either way.
+        None => {
+            let mail = crate::interview::remote::Mail::Note { note: note.clone() }.to_json();
+            let ttl = crate::interview::remote::MAIL_TTL;
+            if let Err(e) = app.hot.send_mail(id, &mail, ttl).await {
+                tracing::debug!(interview = %id, error = %e, "note not passed to the driving node");
+            }
+        }
     }
     let details = match kind {
         // A private note's words stay out of the audit log (only the note's id is there).

@@ -22,6 +22,7 @@ use crate::http::api::interview_notes::{add, author_of, checked};
 use crate::http::AppState;
 use crate::interview::handle::Joining;
 use crate::interview::handle::OUTBOUND_QUEUE;
+use crate::interview::remote::{Mail, MAIL_TTL};
 use crate::interview::{AttachError, Outbound};
 use crate::protocol::monitor::WatcherView;
 use crate::protocol::{close, ConnectionMessage, MonitorMessage};
@@ -142,16 +143,9 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<Watch, Refusa
     })
     .await
     {
-        // Another node drives it: watch through the shared live stream (events only, so far).
-        Err(AttachError::Elsewhere) if listen => {
-            let stop = Stop::Refuse((
-                close::UNSUPPORTED,
-                "listen-in to an interview on another node is not available yet",
-            ));
-            return socket::refuse(&mut sink, &mut reader, stop).await;
-        }
+        // Another node drives it: watch through the shared live stream and feed.
         Err(AttachError::Elsewhere) => {
-            crate::http::relay::relay(app.clone(), id, tx.clone(), notes)
+            crate::http::relay::relay(app.clone(), id, tx.clone(), notes, listen)
                 .await
                 .map(|()| None)
         }
@@ -291,14 +285,16 @@ impl Steerer {
 
     async fn suggest(&self, app: &AppState, text: String) -> Result<(), String> {
         let text = checked(&text, MAX_SUGGESTION_CHARS).map_err(|e| e.to_string())?;
-        let Some(handle) = app.registry.get(self.id) else {
-            return Err("the interview is live on another node: suggest again shortly".into());
-        };
-        if !handle.suggest(text.clone()).await {
-            return Err(format!(
-                "not taken: the interview is ending, or holds {} suggestions already",
-                crate::interview::actor::MAX_SUGGESTIONS
-            ));
+        match app.registry.get(self.id) {
+            Some(handle) => {
+                if !handle.suggest(text.clone()).await {
+                    return Err(format!(
+                        "not taken: the interview is ending, or holds {} suggestions already",
+                        crate::interview::actor::MAX_SUGGESTIONS
+                    ));
+                }
+            }
+            None => self.suggest_elsewhere(app, &text).await?,
         }
         let entry = self.record("interview.question_suggested");
         let (author, kind) = (self.author.clone(), NoteKind::SuggestedQuestion);
@@ -306,6 +302,29 @@ impl Steerer {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    /// A suggestion for an interview another node drives: left in the hot state for that node,
+    /// which takes it at its next lease renewal (within a few seconds).
+    async fn suggest_elsewhere(&self, app: &AppState, text: &str) -> Result<(), String> {
+        match app.store.get_interview(self.id).await {
+            Ok(Some(i)) if i.status == crate::store::InterviewStatus::InProgress => {}
+            Ok(_) => return Err("the interview is not running".into()),
+            Err(e) => {
+                tracing::warn!(interview = %self.id, error = %e, "cannot read an interview to steer");
+                return Err("cannot reach the interview now; suggest again shortly".into());
+            }
+        }
+        let mail = Mail::Suggest {
+            text: text.to_owned(),
+        };
+        app.hot
+            .send_mail(self.id, &mail.to_json(), MAIL_TTL)
+            .await
+            .map_err(|e| {
+                tracing::warn!(interview = %self.id, error = %e, "cannot pass a suggestion on");
+                "cannot reach the node driving the interview; suggest again shortly".to_owned()
+            })
     }
 
     async fn end(&self, app: &AppState, reason: Option<String>) -> Result<(), String> {

@@ -146,6 +146,7 @@ impl Actor {
             suggestions: Default::default(),
             next_suggested: false,
             watchers_joined: 0,
+            remote: None,
             drops: 0,
             degraded: false,
             board_status: None,

@@ -66,6 +66,8 @@ enum Internal {
     Lease {
         ours: bool,
         cancelled: Option<Option<String>>,
+        /// Messages other nodes left for this interview (`interview::remote::Mail`).
+        mail: Vec<String>,
     },
 }
 
@@ -237,6 +239,8 @@ struct Actor {
     next_suggested: bool,
     /// Watcher ids given out so far.
     watchers_joined: u64,
+    /// Someone watches from another node (until when, and whether they listen in).
+    remote: Option<(Instant, bool)>,
     /// Times the candidate's connection dropped.
     drops: u32,
     /// A provider or the store degraded during this interview.
@@ -338,9 +342,16 @@ impl Actor {
                 result,
                 stt_ms,
             } => self.on_stt(utterance, result, stt_ms),
-            Internal::Lease { ours, cancelled } => {
+            Internal::Lease {
+                ours,
+                cancelled,
+                mail,
+            } => {
                 if let Some(reason) = cancelled {
                     self.cancel_by_staff(reason);
+                }
+                for m in mail {
+                    self.on_mail(&m);
                 }
                 self.on_lease(ours);
             }
@@ -405,14 +416,7 @@ impl Actor {
             }
             Command::Cancel { reason } => self.cancel_by_staff(reason),
             Command::Suggest { text, reply } => {
-                let taken =
-                    !self.is_over() && !self.cancelled && self.suggestions.len() < MAX_SUGGESTIONS;
-                if taken {
-                    self.suggestions.push_back(text);
-                    // Asked now if the interviewer is waiting to ask; else at the next boundary.
-                    self.maybe_reply();
-                }
-                let _ = reply.send(taken);
+                let _ = reply.send(self.suggest(text));
             }
             Command::DropCandidate => {
                 if self.conn.is_some() {

@@ -112,7 +112,21 @@ impl Upkeep {
             // The reason stays in the store: read out only by the node the cancel went to.
             let cancelled =
                 matches!(deps.hot.is_revoked(&cancelled_mark(id)).await, Ok(true)).then_some(None);
-            let _ = report.send(Internal::Lease { ours, cancelled }).await;
+            // What watchers on other nodes left for this interview.
+            let mail = match deps.hot.take_mail(id).await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::debug!(interview = %id, error = %e, "cannot read the interview's mail");
+                    Vec::new()
+                }
+            };
+            let _ = report
+                .send(Internal::Lease {
+                    ours,
+                    cancelled,
+                    mail,
+                })
+                .await;
         });
     }
 }

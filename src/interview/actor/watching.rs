@@ -10,11 +10,14 @@ use super::{Actor, Phase, Watcher};
 use crate::interview::board::BoardEvent;
 use crate::interview::events::Replay;
 use crate::interview::handle::{AttachError, Joining, Outbound};
+use crate::interview::remote::{Mail, WATCH_TTL};
 use crate::protocol::live::LiveStatus;
 use crate::protocol::monitor::{
     ConnectionChange, MonitorEvent, Stage, WatcherView, LEVEL_INTERVAL_MS,
 };
 use crate::protocol::{Speaker, TurnKind, FRAME_MS};
+use crate::store::FeedItem;
+use tokio::time::Instant;
 
 /// Levels measured per one sent to the board (about once a second).
 const LEVELS_PER_BOARD_LEVEL: u32 = 5;
@@ -86,11 +89,66 @@ impl Actor {
         }
     }
 
-    /// A monitor-only message (no `seq`) to the watchers.
+    /// A monitor-only message (no `seq`) to the watchers, here and on other nodes.
     pub(super) fn tell_monitors(&mut self, event: &MonitorEvent) {
-        if !self.monitors.is_empty() {
-            self.broadcast(&to_json(event));
+        let remote = self.remote_watch().is_some();
+        if self.monitors.is_empty() && !remote {
+            return;
         }
+        let json = to_json(event);
+        if remote {
+            self.deps
+                .feed
+                .push(self.id, FeedItem::Text(json.as_str().to_owned()));
+        }
+        self.broadcast(&json);
+    }
+
+    /// Whether someone watches from another node (and listens in), forgetting one whose
+    /// heartbeats stopped.
+    fn remote_watch(&mut self) -> Option<bool> {
+        let (until, listen) = self.remote?;
+        if Instant::now() >= until {
+            self.remote = None;
+            return None;
+        }
+        Some(listen)
+    }
+
+    /// A message another node left for this interview.
+    pub(super) fn on_mail(&mut self, raw: &str) {
+        let mail = match serde_json::from_str::<Mail>(raw) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(interview = %self.id, error = %e, "unreadable mail from another node");
+                return;
+            }
+        };
+        match mail {
+            Mail::Watching { listen } => {
+                let listen = listen || self.remote_watch() == Some(true);
+                self.remote = Some((Instant::now() + WATCH_TTL, listen));
+            }
+            Mail::Suggest { text } => {
+                if !self.suggest(text) {
+                    tracing::info!(interview = %self.id, "a suggestion from another node was not taken");
+                }
+            }
+            Mail::Note { note } => self.tell_monitors(&MonitorEvent::Note { note }),
+        }
+    }
+
+    /// A question the hiring team suggests: asked at the next turn boundary, unless the
+    /// interview is ending or already holds [`MAX_SUGGESTIONS`](super::MAX_SUGGESTIONS).
+    pub(super) fn suggest(&mut self, text: String) -> bool {
+        let taken =
+            !self.is_over() && !self.cancelled && self.suggestions.len() < super::MAX_SUGGESTIONS;
+        if taken {
+            self.suggestions.push_back(text);
+            // Asked now if the interviewer is waiting to ask; else at the next boundary.
+            self.maybe_reply();
+        }
+        taken
     }
 
     /// Who is watching, to the watchers and the board. (Watchers dropped while this is sent
@@ -98,6 +156,11 @@ impl Actor {
     fn presence(&mut self) {
         let watchers: Vec<WatcherView> = self.monitors.iter().map(|m| m.who.clone()).collect();
         let json = to_json(&MonitorEvent::Watchers { watchers });
+        if self.remote_watch().is_some() {
+            self.deps
+                .feed
+                .push(self.id, FeedItem::Text(json.as_str().to_owned()));
+        }
         self.monitors
             .retain(|m| keeps_up(m.tx.try_send(Outbound::Text(json.clone()))));
         self.publish_status();
@@ -106,13 +169,17 @@ impl Actor {
     /// A packet of `channel`'s audio to the monitors listening in (nothing is built when none
     /// is).
     pub(super) fn send_to_listeners(&mut self, channel: u8, packet: &[u8]) {
-        if !self.monitors.iter().any(|m| m.who.listening) {
+        let remote = self.remote.is_some() && self.remote_watch() == Some(true);
+        if !remote && !self.monitors.iter().any(|m| m.who.listening) {
             return;
         }
         let mut frame = bytes::BytesMut::with_capacity(1 + packet.len());
         frame.extend_from_slice(&[channel]);
         frame.extend_from_slice(packet);
         let frame = frame.freeze();
+        if remote {
+            self.deps.feed.push(self.id, FeedItem::Audio(frame.clone()));
+        }
         let before = self.monitors.len();
         self.monitors.retain(|m| {
             !m.who.listening || keeps_up(m.tx.try_send(Outbound::Audio(frame.clone())))
