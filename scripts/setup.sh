@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 packages=(pkg-config libopus-dev espeak-ng cmake g++)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(postgresql redis-server chromium)
+  packages+=(postgresql redis-server chromium python3-pip)
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 missing=()
@@ -33,6 +33,12 @@ command -v cargo >/dev/null || { echo "setup: install Rust (https://rustup.rs) f
 ./scripts/fetch-whisper.sh
 
 if [ "${1:-}" = "--test" ]; then
+  # An S3-compatible server for the recording tests (moto's, in memory).
+  if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
+    echo "setup: pip install moto[server]" >&2
+    python3 -m pip install --quiet 'moto[server]>=5,<6' 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages 'moto[server]>=5,<6'
+  fi
   # The exact versions in web-client/package-lock.json; reinstalled only when the lock changed.
   stamp=web-client/node_modules/.installed-from-lock
   if ! cmp -s web-client/package-lock.json "$stamp"; then

@@ -67,6 +67,18 @@ pub struct Config {
     /// Bearer token that opens `/metrics` to non-loopback clients (unset: loopback only).
     #[arg(long, env = "VIVA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<Secret>,
+    /// Recordings in an S3-compatible store at this endpoint (`https://s3.eu-west-1.amazonaws.com`,
+    /// `http://minio:9000`; path-style). Unset: in `<data dir>/recordings`.
+    #[arg(long, env = "VIVA_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "VIVA_S3_BUCKET", default_value = "viva-recordings")]
+    pub s3_bucket: String,
+    #[arg(long, env = "VIVA_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    #[arg(long, env = "VIVA_S3_ACCESS_KEY_ID", default_value = "")]
+    pub s3_access_key_id: String,
+    #[arg(long, env = "VIVA_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<Secret>,
     /// Whether this node posts webhook deliveries (every node may; set `false` to leave it to
     /// others).
     #[arg(long, env = "VIVA_WEBHOOKS_WORKER", default_value_t = true, action = clap::ArgAction::Set)]

@@ -32,6 +32,8 @@
 //! - [`audit`]: the audit log (who did what in an organization, when, from where).
 //! - [`retention`]: the background task deleting interview data past its organization's
 //!   retention.
+//! - [`recording`]: both sides' audio as Ogg Opus files, in a directory or an S3-compatible
+//!   store.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
 //! - [`metrics`]: Prometheus metrics (`/metrics`).
 //! - [`vault`]: secrets at rest (AES-256-GCM under `VIVA_ENCRYPTION_KEY`).
@@ -52,6 +54,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod providers;
 pub mod rate;
+pub mod recording;
 pub mod retention;
 pub mod secret;
 pub mod server;

@@ -115,6 +115,42 @@ fn signing_key(cfg: &Config) -> anyhow::Result<Vec<u8>> {
         .context("loading the token signing key")
 }
 
+/// The S3-compatible store of `VIVA_S3_*`, if one is configured.
+fn s3_store(cfg: &Config) -> Option<crate::recording::S3Store> {
+    let endpoint = cfg.s3_endpoint.clone()?;
+    Some(crate::recording::S3Store::new(
+        crate::recording::S3Settings {
+            endpoint,
+            bucket: cfg.s3_bucket.clone(),
+            region: cfg.s3_region.clone(),
+            access_key: cfg.s3_access_key_id.clone(),
+            secret_key: cfg
+                .s3_secret_access_key
+                .clone()
+                .unwrap_or_else(|| crate::config::Secret::new("")),
+        },
+    ))
+}
+
+/// Where recordings go: the S3-compatible store of `VIVA_S3_*`, else `<data dir>/recordings`;
+/// spooled in `<data dir>/spool` while they are written.
+pub fn open_recordings(
+    cfg: &Config,
+    interviews: Arc<dyn Store>,
+) -> Arc<crate::recording::Recordings> {
+    let store: Arc<dyn crate::recording::RecordingStore> = match s3_store(cfg) {
+        Some(s3) => Arc::new(s3),
+        None => Arc::new(crate::recording::DirStore::new(
+            cfg.data_dir.join("recordings"),
+        )),
+    };
+    Arc::new(crate::recording::Recordings {
+        store,
+        spool: cfg.data_dir.join("spool"),
+        interviews: Some(interviews),
+    })
+}
+
 /// Everything the interview actors share, from config.
 pub fn build_deps(
     cfg: &Config,
@@ -145,6 +181,7 @@ pub fn build_deps_with(
         },
     });
     let feed = crate::interview::remote::Feed::start(hot.clone());
+    let recordings = Some(open_recordings(cfg, store.clone()));
     Arc::new(Deps {
         store,
         hot,
@@ -155,6 +192,7 @@ pub fn build_deps_with(
         byok,
         board: Arc::default(),
         feed,
+        recordings,
     })
 }
 
@@ -235,6 +273,14 @@ pub async fn run(
         Some(byok),
     );
     let registry = Registry::new(deps, tracker.clone(), root.clone());
+    let recording_store = registry.deps().recordings.as_ref().map(|r| r.store.clone());
+    if let Some(s3) = s3_store(&cfg) {
+        // A fresh store gets its bucket; a store that refuses is reported, not fatal (a
+        // recording that cannot be kept stays in the spool directory, logged).
+        if let Err(e) = s3.ensure_bucket().await {
+            tracing::warn!(error = %e, bucket = %cfg.s3_bucket, "cannot reach or create the recordings bucket");
+        }
+    }
     let mut http_cfg = cfg.http();
     if http_cfg.configured_public_url.is_none() {
         // Links name the address actually bound (port 0 picks one).
@@ -283,6 +329,7 @@ pub async fn run(
         orgs: storage.orgs.clone(),
         interviews: storage.interviews.clone(),
         audit: storage.audit.clone(),
+        recordings: recording_store,
     };
     tokio::spawn(retention.run(root.child_token()));
     // Webhook deliveries from the durable queue.

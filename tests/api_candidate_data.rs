@@ -167,6 +167,7 @@ async fn candidate_data(server: &TestServer) {
         orgs: storage.orgs.clone(),
         interviews: storage.interviews.clone(),
         audit: storage.audit.clone(),
+        recordings: None,
     };
     let now = chrono::Utc::now();
     assert_eq!(retention.sweep(now).await.unwrap(), 0, "nothing is old yet");

@@ -227,6 +227,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/interviews/{id}/monitor"),
     ("GET", "/v1/interviews/{id}/notes"),
     ("POST", "/v1/interviews/{id}/notes"),
+    ("GET", "/v1/interviews/{id}/recordings"),
+    ("GET", "/v1/interviews/{id}/recordings/{file}"),
     ("GET", "/v1/interviews/{id}/notice"),
     ("GET", "/v1/interviews/{id}/stream"),
     ("POST", "/v1/interviews/{id}/ticket"),

@@ -555,6 +555,9 @@ async fn a_recruiter_watches_listens_in_and_steers_from_the_console() {
         page["keptTitle"], "Data Engineer",
         "typed text survives a sign-in"
     );
+    // The recording: a line's moment played in Chromium (it decoded the Ogg Opus file).
+    assert_eq!(page["clip"]["error"], Value::Null, "{page}");
+    assert!(page["clip"]["duration"].as_f64().unwrap() > 5.0, "{page}");
 
     // What the server stored: the suggestion asked as suggested, the note and the end.
     let id: Uuid = page["interviewId"].as_str().unwrap().parse().unwrap();

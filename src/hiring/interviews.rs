@@ -94,6 +94,9 @@ pub trait InterviewDirectory: Send + Sync + 'static {
     /// Deletes the transcripts, event logs, analyses and résumé / job description copies of
     /// `org`'s interviews made before `cutoff` that are not live, marking them purged: how many.
     async fn purge_before(&self, org: Uuid, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+    /// The interviews [`purge_before`](Self::purge_before) would purge now (their recordings
+    /// go first).
+    async fn purgeable_before(&self, org: Uuid, cutoff: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
     /// Newest first.
     async fn interviews_in(
         &self,

@@ -13,7 +13,7 @@ use axum::response::Response;
 /// `'self'` covers `ws:`/`wss:` to the same host for `connect-src` (CSP level 3). The favicon is
 /// an empty `data:` URL.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; connect-src 'self'; media-src 'self'; object-src 'none'; \
+     img-src 'self' data:; connect-src 'self'; media-src 'self' blob:; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 

@@ -56,8 +56,8 @@ struct ApiDoc;
 /// Every route of the API and the streams, each registered with its documentation (then the
 /// errors every operation of its kind has; see [`Errors`]).
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    use api::interviews;
     use api::{candidate, candidates, interview_cancel, interview_notes, interview_record};
+    use api::{interview_recordings, interviews};
     use api::{jobs, keys, org, sessions, users, webhooks};
     let resume = OpenApiRouter::new()
         .routes(routes!(candidates::upload_resume))
@@ -95,6 +95,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             interview_notes::list_notes,
             interview_notes::add_note
         ))
+        .routes(routes!(interview_recordings::list_recordings))
+        .routes(routes!(interview_recordings::get_recording))
         .routes(routes!(interviews::reinvite))
         .routes(routes!(candidate::ticket))
         .routes(routes!(candidate::notice))

@@ -138,6 +138,8 @@ pub struct Deps {
     pub board: Arc<board::Board>,
     /// Monitor-only messages and listen-in audio for watchers on other nodes.
     pub feed: remote::Feed,
+    /// Where recordings go (`None`: not recorded at all).
+    pub recordings: Option<Arc<crate::recording::Recordings>>,
 }
 
 impl Deps {

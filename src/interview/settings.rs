@@ -32,6 +32,10 @@ pub struct InterviewSettings {
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accommodations: Vec<Accommodation>,
+    /// Record both sides' audio (Ogg Opus), once the candidate has accepted the notice (which
+    /// should say so); default off. Interviews made without a notice are never recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_audio: Option<bool>,
 }
 
 /// An accommodation a candidate was granted.
@@ -89,6 +93,7 @@ impl InterviewSettings {
             } else {
                 self.accommodations
             },
+            record_audio: self.record_audio.or(defaults.record_audio),
         }
     }
 
@@ -170,6 +175,7 @@ mod tests {
             language: Some("pt-BR".into()),
             template: Some("data".into()),
             accommodations: vec![Accommodation::ExtraTime],
+            record_audio: Some(true),
         };
         assert_eq!(ok.validate(), Ok(()));
         let bad = |f: fn(&mut InterviewSettings)| {

@@ -199,6 +199,20 @@ impl InterviewDirectory for SqliteStore {
         Ok(())
     }
 
+    async fn purgeable_before(&self, org: Uuid, cutoff: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+        sqlx::query(
+            "SELECT id FROM interviews WHERE organization_id = ?1 AND created_at < ?2 \
+             AND purged_at IS NULL AND status <> 'in_progress'",
+        )
+        .bind(org.to_string())
+        .bind(ts(cutoff))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| parse_uuid(r.try_get("id")?))
+        .collect()
+    }
+
     async fn purge_before(&self, org: Uuid, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         const OLD: &str = "organization_id = ?1 AND created_at < ?2 AND purged_at IS NULL \
                            AND status <> 'in_progress'";

@@ -251,3 +251,53 @@ impl Drop for Redis {
         self.stop();
     }
 }
+
+/// An S3-compatible object store for the recording tests: moto's server (`pip install
+/// 'moto[server]'`; scripts/setup.sh does), in memory, on a free port.
+pub struct S3 {
+    pub port: u16,
+    child: Child,
+}
+
+impl S3 {
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 not found");
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("moto's server exited before it was ready (pip install 'moto[server]'; scripts/setup.sh does)")
+                .unwrap();
+            if line.contains("Running on") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Self { port, child }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

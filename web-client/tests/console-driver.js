@@ -120,6 +120,7 @@ try {
 
   // Schedule, then copy the link.
   await page.getByRole("link", { name: "Interviews" }).click();
+  await page.getByLabel("Record both sides' audio").check();
   await page.getByRole("button", { name: "Schedule" }).click();
   await page.waitForSelector("#invite-url");
   await page.getByRole("button", { name: "Copy link" }).click();
@@ -200,6 +201,17 @@ try {
   // The results page.
   await page.goto(`${opts.base}/console/#/interviews/${interviewId}`);
   await page.waitForSelector("#result-transcript");
+  // Click a line of the candidate's: that moment of the recording plays (Chromium decodes the
+  // Ogg Opus file).
+  await page.locator('#result-transcript li.candidate button.play').first().click();
+  await page.waitForFunction(() => {
+    const a = /** @type {HTMLAudioElement} */ (document.getElementById("clip"));
+    return a.dataset.playing !== undefined && a.currentTime > 0 && a.duration > 0;
+  });
+  const clip = await page.evaluate(() => {
+    const a = /** @type {HTMLAudioElement} */ (document.getElementById("clip"));
+    return { currentTime: a.currentTime, duration: a.duration, error: a.error?.message ?? null };
+  });
   const results = await page.evaluate(() => ({
     status: document.getElementById("result-status")?.textContent,
     lines: [...document.querySelectorAll("#result-transcript li")].map((li) => li.textContent),
@@ -233,7 +245,7 @@ try {
   await page.waitForSelector("#sign-in[open]");
   emit({
     event: "done", interviewId, invite, copied, resumeShown, cardText, candidateLine, frames,
-    watching, results, keptTitle, checks, problems,
+    watching, results, clip, keptTitle, checks, problems,
   });
 } catch (e) {
   for (const p of browser.contexts().flatMap((c) => c.pages())) {

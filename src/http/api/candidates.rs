@@ -178,6 +178,13 @@ pub async fn delete(
         if let Err(e) = app.hot.forget(i.id).await {
             tracing::warn!(interview = %i.id, error = %e, "cannot drop a deleted interview's hot state; it expires within 24 h");
         }
+        // Its recordings. (One still being written when its actor stops is not kept: the
+        // recorder finds the interview gone.)
+        if let Some(r) = &app.registry.deps().recordings {
+            if let Err(e) = r.store.delete_prefix(&format!("{}/", i.id)).await {
+                tracing::error!(interview = %i.id, error = %e, "cannot delete a deleted interview's recordings");
+            }
+        }
     }
     let ip = ip.text();
     let entry = staff.record("candidate.deleted").target("candidate", id);

@@ -35,6 +35,9 @@ pub struct NewApiInterview {
     template: Option<String>,
     #[serde(default)]
     accommodations: Vec<Accommodation>,
+    /// Record both sides' audio once the candidate accepts the notice (default: the
+    /// organization's `interview_defaults`, else off).
+    record_audio: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -125,6 +128,7 @@ pub async fn create(
         language: req.language,
         template: req.template,
         accommodations: req.accommodations,
+        record_audio: req.record_audio,
     };
     // The organization's defaults fill what the request leaves out.
     let defaults = app

@@ -21,6 +21,7 @@ pub mod candidates;
 pub mod interview_cancel;
 pub mod interview_notes;
 pub mod interview_record;
+pub mod interview_recordings;
 pub mod interviews;
 pub mod jobs;
 pub mod keys;

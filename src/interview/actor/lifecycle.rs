@@ -26,6 +26,9 @@ use crate::protocol::{Event, InterviewState, TurnKind};
 use crate::rate::Bucket;
 use crate::store::{InterviewStatus, ProviderNames, Usage};
 
+/// How long the way out waits for a recording to be kept.
+const RECORDING_KEPT_WAIT: Duration = Duration::from_secs(30);
+
 impl Actor {
     /// Takes the lease, fetches what the last owner left and restores from it.
     pub(super) async fn load(
@@ -147,6 +150,7 @@ impl Actor {
             next_suggested: false,
             watchers_joined: 0,
             remote: None,
+            recorder: None,
             drops: 0,
             degraded: false,
             board_status: None,
@@ -182,6 +186,7 @@ impl Actor {
             // The time budget (`max_minutes`) counts from here.
             self.conv.interview.started_at.get_or_insert_with(Utc::now);
         }
+        self.start_recording();
         if self.conv.awaiting_answer() {
             // Restored after the question was asked but before an answer was committed.
             let q = self
@@ -264,6 +269,11 @@ impl Actor {
             }
         }
         self.final_checkpoint().await;
+        // The recording's files are finished and kept before anyone is told it is over (a
+        // store that takes too long finishes on its own, after).
+        if let Some(r) = self.recorder.take() {
+            let _ = tokio::time::timeout(RECORDING_KEPT_WAIT, r.finish()).await;
+        }
     }
 
     /// Adds vendor usage (priced) to what the interview has spent.

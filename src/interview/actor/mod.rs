@@ -241,6 +241,8 @@ struct Actor {
     watchers_joined: u64,
     /// Someone watches from another node (until when, and whether they listen in).
     remote: Option<(Instant, bool)>,
+    /// Both sides' audio to the recording, when this interview is recorded.
+    recorder: Option<crate::recording::Recorder>,
     /// Times the candidate's connection dropped.
     drops: u32,
     /// A provider or the store degraded during this interview.

@@ -16,6 +16,7 @@ use crate::protocol::monitor::{
     ConnectionChange, MonitorEvent, Stage, WatcherView, LEVEL_INTERVAL_MS,
 };
 use crate::protocol::{Speaker, TurnKind, FRAME_MS};
+use crate::recording::Side;
 use crate::store::FeedItem;
 use tokio::time::Instant;
 
@@ -169,6 +170,14 @@ impl Actor {
     /// A packet of `channel`'s audio to the monitors listening in (nothing is built when none
     /// is).
     pub(super) fn send_to_listeners(&mut self, channel: u8, packet: &[u8]) {
+        if let Some(r) = &mut self.recorder {
+            let side = if channel == super::CHANNEL_CANDIDATE {
+                Side::Candidate
+            } else {
+                Side::Interviewer
+            };
+            r.push(side, packet);
+        }
         let remote = self.remote.is_some() && self.remote_watch() == Some(true);
         if !remote && !self.monitors.iter().any(|m| m.who.listening) {
             return;
@@ -261,6 +270,26 @@ impl Actor {
                 .board
                 .publish(org, BoardEvent::Status(self.id, status));
         }
+    }
+
+    /// Starts recording when this interview is recorded: its settings ask for it and the
+    /// candidate accepted the notice (an interview made without one is never recorded).
+    pub(super) fn start_recording(&mut self) {
+        let i = &self.conv.interview;
+        let wanted = i.settings.record_audio == Some(true) && i.consented_at.is_some();
+        let Some(recordings) = self.deps.recordings.clone().filter(|_| wanted) else {
+            return;
+        };
+        if self.recorder.is_some() {
+            return;
+        }
+        let offset_ms = i.started_at.map_or(0, |s| {
+            (chrono::Utc::now() - s).num_milliseconds().max(0) as u64
+        });
+        tracing::info!(interview = %self.id, offset_ms, "recording");
+        self.recorder = Some(crate::recording::Recorder::start(
+            recordings, self.id, offset_ms,
+        ));
     }
 
     /// The interview leaves this node: ended, or unloaded (the board shows it as not loaded).

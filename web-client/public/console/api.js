@@ -125,6 +125,19 @@ export class Api {
 
   /** @param {string} path */
   get(path) { return this.request("GET", path); }
+
+  /** A file of the API (a recording) as a Blob, with the same credentials. @param {string} path */
+  async blob(path) {
+    for (let attempt = 0; ; attempt++) {
+      const r = await fetch(path, { headers: { Authorization: `Bearer ${this.token}` }, credentials: "same-origin" });
+      if (r.status === 401 && attempt < 2) {
+        if (!(await this.refresh())) await this.askToSignIn();
+        continue;
+      }
+      if (!r.ok) throw new ApiError(r.status, "", r.statusText);
+      return r.blob();
+    }
+  }
   /** @param {string} path @param {any} [body] */
   post(path, body) { return this.request("POST", path, body); }
   /** @param {string} path @param {any} body */

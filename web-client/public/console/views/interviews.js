@@ -76,12 +76,14 @@ export async function render(ctx, root) {
   const jobPick = h("select", { id: "schedule-job", required: true }, ...options(jobs.items.map((/** @type {any} */ j) => ({ value: j.id, label: j.title }))));
   const whoPick = h("select", { id: "schedule-candidate", required: true }, ...options(people.items.map((/** @type {any} */ c) => ({ value: c.id, label: `${c.name} (${c.email})` }))));
   const maxQ = h("input", { id: "schedule-questions", type: "number", min: 1, max: 20, placeholder: "default" });
+  const record = h("input", { id: "schedule-record", type: "checkbox" });
   const schedule = api.can("recruiter")
     ? h("form", { id: "schedule", class: "panel", onsubmit: async (/** @type {Event} */ e) => {
       e.preventDefault();
       /** @type {Record<string, any>} */
       const body = { job_id: jobPick.value, candidate_id: whoPick.value };
       if (maxQ.value) body.max_questions = Number(maxQ.value);
+      if (record.checked) body.record_audio = true;
       const made = await api.post("/v1/interviews", body).catch((err) => { ctx.flash(err.message); return null; });
       if (!made) return;
       showLink(made.invite_url);
@@ -91,6 +93,7 @@ export async function render(ctx, root) {
     h("h2", {}, "Schedule an interview"),
     jobs.items.length && people.items.length ? null : h("p", { class: "muted" }, "Add an open job and a candidate first."),
     h("div", { class: "row" }, field("Job", jobPick), field("Candidate", whoPick), field("Main questions", maxQ)),
+    h("label", { class: "agree", for: "schedule-record" }, record, h("span", {}, "Record both sides' audio (once the candidate accepts the notice, which should say so)")),
     h("button", { type: "submit", disabled: !(jobs.items.length && people.items.length) }, "Schedule"),
     link)
     : null;

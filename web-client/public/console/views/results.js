@@ -9,7 +9,7 @@ import { ApiError } from "../api.js";
 export async function render(ctx, root, id) {
   const api = ctx.api;
   const interview = await api.get(`/v1/interviews/${id}`);
-  const [candidate, transcript, notes, assessment] = await Promise.all([
+  const [candidate, transcript, notes, assessment, recordings] = await Promise.all([
     interview.candidate_id ? api.get(`/v1/candidates/${interview.candidate_id}`).catch(() => null) : null,
     api.get(`/v1/interviews/${id}/transcript`),
     api.get(`/v1/interviews/${id}/notes`),
@@ -17,7 +17,9 @@ export async function render(ctx, root, id) {
       if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
       throw e;
     }),
+    api.get(`/v1/interviews/${id}/recordings`),
   ]);
+  const clips = new Clips(api, recordings.items);
   const u = interview.usage;
   replace(root,
     h("p", {}, h("a", { href: "#/interviews" }, "← Interviews")),
@@ -33,6 +35,8 @@ export async function render(ctx, root, id) {
     h("section", { "aria-labelledby": "assessment-title" },
       h("h2", { id: "assessment-title" }, "Assessment"),
       assessment ? renderAssessment(assessment) : h("p", { class: "muted" }, "No assessment yet.")),
+    recordings.items.length ? h("p", { class: "muted" }, "Recorded: press ▶ beside a line to hear that moment.") : null,
+    clips.audio,
     h("div", { class: "columns" },
       h("section", { "aria-labelledby": "transcript-title" },
         h("h2", { id: "transcript-title" }, "Transcript"),
@@ -43,6 +47,7 @@ export async function render(ctx, root, id) {
               h("span", { class: "who" }, t.speaker === "interviewer" ? "Interviewer" : "Candidate"), " ",
               t.text || (t.transcribed === false ? "(speech without a transcript)" : "—"),
               t.suggested ? h("span", { class: "badge" }, "suggested by the team") : null,
+              clips.has(t) ? h("button", { type: "button", class: "quiet play", "aria-label": `Play this moment (${clock(t.start_ms ?? 0)})`, onclick: () => clips.play(t) }, "▶") : null,
               t.interrupted ? h("span", { class: "badge" }, "interrupted") : null)))),
       h("section", { "aria-labelledby": "notes-title" },
         h("h2", { id: "notes-title" }, "Notes"),
@@ -77,6 +82,58 @@ function renderAssessment(a) {
       h("ul", {}, ...(s.evidence ?? []).map((/** @type {any} */ e) => h("li", {},
         h("a", { href: `#turn-${e.turn}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); jump(e.turn); } }, `Turn ${e.turn}`),
         e.quote ? ` “${e.quote}”` : "")))))));
+}
+
+/**
+ * The recording's clips: the file of a line's side that covers its start, played from there to
+ * the line's end.
+ */
+class Clips {
+  /** @param {import("../api.js").Api} api @param {{side: string, offset_ms: number, url: string}[]} parts */
+  constructor(api, parts) {
+    this.api = api;
+    this.parts = parts;
+    /** Object URLs by file. @type {Map<string, string>} */
+    this.loaded = new Map();
+    this.audio = h("audio", { id: "clip", controls: true, hidden: parts.length === 0, "aria-label": "The recording" });
+    /** @type {number|null} */
+    this.stopAt = null;
+    this.audio.addEventListener("timeupdate", () => {
+      if (this.stopAt !== null && this.audio.currentTime >= this.stopAt) {
+        this.audio.pause();
+        this.stopAt = null;
+      }
+    });
+  }
+
+  /** @param {any} t a transcript turn */
+  part(t) {
+    return this.parts
+      .filter((p) => p.side === t.speaker && p.offset_ms <= (t.start_ms ?? 0))
+      .sort((a, b) => b.offset_ms - a.offset_ms)[0];
+  }
+
+  /** @param {any} t */
+  has(t) { return t.start_ms !== null && t.start_ms !== undefined && this.part(t) !== undefined; }
+
+  /** @param {any} t */
+  async play(t) {
+    const part = this.part(t);
+    if (!part) return;
+    let url = this.loaded.get(part.url);
+    if (!url) {
+      url = URL.createObjectURL(await this.api.blob(part.url));
+      this.loaded.set(part.url, url);
+    }
+    if (this.audio.src !== url) {
+      this.audio.src = url;
+      await new Promise((resolve) => this.audio.addEventListener("loadedmetadata", resolve, { once: true }));
+    }
+    this.audio.currentTime = (t.start_ms - part.offset_ms) / 1000;
+    this.stopAt = t.end_ms ? (t.end_ms - part.offset_ms) / 1000 : null;
+    this.audio.dataset.playing = String(t.turn);
+    await this.audio.play();
+  }
 }
 
 /** @param {number} turn */
