@@ -516,3 +516,51 @@ async fn a_slow_hot_state_does_not_move_playback() {
         "the checkpoint has the conversation's position"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_watcher_that_never_reads_is_let_go_and_the_interview_goes_on() {
+    use viva::interview::handle::Joining;
+    use viva::protocol::monitor::WatcherView;
+    let rig = rig(|_| {}).await;
+    let (h, mut rx) = attach_and_listen(&rig).await;
+    // A recruiter listening in whose queue is never read: room for 8 messages.
+    let (wtx, mut wrx) = mpsc::channel(8);
+    h.monitor(Joining {
+        tx: wtx,
+        after: None,
+        who: WatcherView {
+            name: "stalled".into(),
+            role: viva::accounts::Role::Recruiter,
+            listening: true,
+        },
+        notes: Vec::new(),
+    })
+    .await
+    .unwrap();
+    // The candidate answers; the interviewer asks its next question and listens again, the
+    // watcher's full queue never holding anything up.
+    assert!(h.answer_text(1, "I build data pipelines.".into()).await);
+    until(&mut rx, |e| {
+        matches!(
+            e,
+            Event::AgentText {
+                kind: TurnKind::Question,
+                is_final: true,
+                ..
+            }
+        )
+    })
+    .await;
+    until(&mut rx, |e| {
+        *e == Event::State {
+            state: InterviewState::Listening,
+        }
+    })
+    .await;
+    // The watcher got what fitted, then was let go: its queue ends.
+    let mut got = 0;
+    while wrx.recv().await.is_some() {
+        got += 1;
+    }
+    assert!((1..=8).contains(&got), "{got}");
+}

@@ -523,6 +523,11 @@ async fn a_recruiter_watches_listens_in_and_steers_from_the_console() {
         assert_eq!(c["overflowX"], false, "{c}");
     }
     assert_eq!(
+        page["keyboard"],
+        serde_json::json!({"email": "email", "password": "password"}),
+        "signed in by keyboard alone"
+    );
+    assert_eq!(
         page["copied"], page["invite"],
         "Copy link copies the invite link"
     );

@@ -1,7 +1,7 @@
 //! Recordings over the real server: an interview set to be recorded (and whose candidate
 //! accepted the notice) keeps both sides' audio as Ogg Opus files that decode as Opus, listed
-//! and served to its organization only; one not set to be recorded keeps nothing; retention
-//! deletes them — in the data directory (the embedded default) and in an S3-compatible store
+//! and served to its organization only; one not set to be recorded keeps nothing; a candidate's
+//! erasure and retention delete them — in the data directory (the embedded default) and in an S3-compatible store
 //! (moto's server) with Postgres and Redis.
 
 mod common;
@@ -128,17 +128,45 @@ async fn an_interview_is_recorded_for_its_organization_only(server: &TestServer)
         .await;
     assert_eq!(none["items"], json!([]));
 
-    // Past the organization's retention, the recordings go with the transcript.
+    // A candidate's erasure takes their interviews' recordings with it.
     let storage = viva::server::open_storage(&server.config).await.unwrap();
+    let kept = viva::server::open_recordings(&server.config, storage.store.clone());
+    let grace = post(
+        &admin,
+        "/v1/candidates",
+        json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
+    )
+    .await;
+    let theirs = post(
+        &admin,
+        "/v1/interviews",
+        json!({"job_id": job["id"], "candidate_id": grace["id"], "record_audio": true}),
+    )
+    .await;
+    let (erased, erased_token) = consented(&admin, &theirs).await;
+    let mut g = Candidate::join(server, erased, &erased_token, None).await;
+    hear_question(&mut g).await;
+    g.send_text(json!({"type": "control", "action": "end"}))
+        .await;
+    g.until_closed().await;
+    let prefix = format!("{erased}/");
+    assert_eq!(kept.store.list(&prefix).await.unwrap().len(), 2);
+    let (s, _) = admin
+        .call(
+            Method::DELETE,
+            &format!("/v1/candidates/{}", grace["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(kept.store.list(&prefix).await.unwrap().is_empty());
+
+    // Past the organization's retention, the recordings go with the transcript.
     let retention = viva::retention::Retention {
         orgs: storage.orgs.clone(),
         interviews: storage.interviews.clone(),
         audit: storage.audit.clone(),
-        recordings: Some(
-            viva::server::open_recordings(&server.config, storage.store.clone())
-                .store
-                .clone(),
-        ),
+        recordings: Some(kept.store.clone()),
     };
     let later = chrono::Utc::now() + chrono::Duration::days(400);
     assert!(retention.sweep(later).await.unwrap() >= 2);

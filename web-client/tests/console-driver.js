@@ -80,13 +80,18 @@ try {
     });
   };
 
-  // Sign in, by the labels a person reads.
+  // Sign in by keyboard alone: the dialog opens with the focus on "Email".
   await page.goto(`${opts.base}/console/`);
-  await page.getByLabel("Email").fill(opts.email);
-  await page.getByLabel("Password").fill(password);
+  await page.waitForSelector("#sign-in[open]");
+  const focused = () => page.evaluate(() => document.activeElement?.id);
+  const keyboard = { email: await focused(), password: "" };
+  await page.keyboard.type(opts.email);
+  await page.keyboard.press("Tab");
+  keyboard.password = await focused() ?? "";
+  await page.keyboard.type(password);
   await check("sign-in");
   await shot("sign-in");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.keyboard.press("Enter");
   await page.waitForSelector("header.top:not([hidden])");
   await page.getByText("No interview is running right now.").waitFor();
   await check("live board (empty)");
@@ -245,7 +250,7 @@ try {
   await page.waitForSelector("#sign-in[open]");
   emit({
     event: "done", interviewId, invite, copied, resumeShown, cardText, candidateLine, frames,
-    watching, results, clip, keptTitle, checks, problems,
+    watching, results, clip, keptTitle, keyboard, checks, problems,
   });
 } catch (e) {
   for (const p of browser.contexts().flatMap((c) => c.pages())) {

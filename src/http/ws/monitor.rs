@@ -266,7 +266,7 @@ impl Steerer {
     }
 
     async fn note(&self, app: &AppState, text: String) -> Result<(), String> {
-        let text = checked(&text, MAX_NOTE_CHARS).map_err(|e| e.to_string())?;
+        let text = checked(&text, MAX_NOTE_CHARS).map_err(told)?;
         let entry = self.record("interview.note_added");
         let author = self.author.clone();
         add(
@@ -280,11 +280,11 @@ impl Steerer {
         )
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(told)
     }
 
     async fn suggest(&self, app: &AppState, text: String) -> Result<(), String> {
-        let text = checked(&text, MAX_SUGGESTION_CHARS).map_err(|e| e.to_string())?;
+        let text = checked(&text, MAX_SUGGESTION_CHARS).map_err(told)?;
         match app.registry.get(self.id) {
             Some(handle) => {
                 if !handle.suggest(text.clone()).await {
@@ -301,7 +301,7 @@ impl Steerer {
         add(app, self.scope(), self.id, author, kind, &text, Some(entry))
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(told)
     }
 
     /// A suggestion for an interview another node drives: left in the hot state for that node,
@@ -338,7 +338,7 @@ impl Steerer {
             entry,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(told)?;
         // On the record beside the notes (the audit entry is the cancel's).
         let (author, kind) = (self.author.clone(), NoteKind::End);
         if let Err(e) = add(app, self.scope(), self.id, author, kind, said.trim(), None).await {
@@ -346,4 +346,14 @@ impl Steerer {
         }
         Ok(())
     }
+}
+
+/// What a watcher is told of an error: the API's message; an internal one is logged here and
+/// said only as "internal error".
+fn told(e: crate::http::error::ApiError) -> String {
+    use crate::http::error::ApiError;
+    if let ApiError::Internal(source) | ApiError::Unavailable(source) = &e {
+        tracing::error!(error = %source, "steering failed");
+    }
+    e.to_string()
 }
