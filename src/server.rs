@@ -182,6 +182,14 @@ pub fn build_deps_with(
     });
     let feed = crate::interview::remote::Feed::start(hot.clone());
     let recordings = Some(open_recordings(cfg, store.clone()));
+    // With Redis, boards on other nodes see this node's interviews' statuses too; each lives
+    // three lease renewals unless renewed.
+    let board = if cfg.redis_url.is_some() {
+        let ttl = Duration::from_secs(cfg.lease_secs.max(3));
+        Arc::new(crate::interview::board::Board::shared(hot.clone(), ttl))
+    } else {
+        Arc::default()
+    };
     Arc::new(Deps {
         store,
         hot,
@@ -190,7 +198,7 @@ pub fn build_deps_with(
         speak,
         cfg: cfg.interview(),
         byok,
-        board: Arc::default(),
+        board,
         feed,
         recordings,
     })

@@ -584,7 +584,7 @@ async fn staff_actions_through_one_node_reach_the_node_that_drives_the_interview
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recruiter_on_another_node_listens_in_sees_levels_and_steers() {
+async fn a_recruiter_on_another_node_sees_the_board_listens_in_and_steers() {
     use futures_util::SinkExt;
     const SUGGESTION: &str = "Which report are you proudest of, and why?";
     let (pg, redis) = (Postgres::start(), Redis::start());
@@ -612,6 +612,31 @@ async fn a_recruiter_on_another_node_listens_in_sees_levels_and_steers() {
     let id = created.interview_id;
     let mut c = Candidate::join(&a, id, &created.candidate_token, None).await;
     hear_question(&mut c).await;
+
+    // B's live board shows the interview A drives, with the status A shares.
+    let mut board = connect_url(&format!("ws://{}/v1/live", b.addr), &admin.token).await;
+    let status = loop {
+        let Some(Ok(Message::Text(t))) = board.next().await else {
+            panic!("board on B ended")
+        };
+        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+        let live = match v["type"].as_str() {
+            Some("snapshot") => v["interviews"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["interview_id"] == serde_json::json!(id))
+                .map(|c| c["live"].clone()),
+            Some("started") => Some(v["interview"]["live"].clone()),
+            Some("update") if v["interview_id"] == serde_json::json!(id) => Some(v["live"].clone()),
+            _ => None,
+        };
+        if let Some(live) = live.filter(|l| !l.is_null()) {
+            break live;
+        }
+    };
+    assert_eq!(status["candidate_connected"], true, "{status}");
+    drop(board);
 
     // Watching and listening on B while A drives it.
     let url = format!("ws://{}/v1/interviews/{id}/monitor?listen=1", b.addr);

@@ -458,9 +458,30 @@ async fn a_failing_recogniser_degrades_the_answer_to_the_next_in_its_chain_and_s
         c.openai_api_key = Some(Secret::new(KEY));
     })
     .await;
-    let (id, token) = server.create_interview().await;
+    let created = viva::cli::create_interview(&server.config, "Engineer".into(), None, None)
+        .await
+        .unwrap();
+    let (id, token) = (created.interview_id, created.candidate_token);
+    // A recruiter watching is told what degraded (the candidate only that it did).
+    let mut watcher = connect_url(&server.monitor_url(id), &created.monitor_token).await;
     let mut c = Candidate::join(&server, id, &token, None).await;
     let text = spoken_answer(&mut c, "I have spent five years building services in Rust.").await;
+    let seen = loop {
+        use futures_util::StreamExt;
+        match watcher.next().await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "degraded" {
+                    break v;
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("monitor ended: {other:?}"),
+        }
+    };
+    assert_eq!(seen["stage"], "stt", "{seen}");
+    assert!(seen.get("seq").is_none());
+    assert!(!seen["detail"].as_str().unwrap().contains(KEY), "{seen}");
     // The answer is kept (as its length), and the interview goes on to the next question.
     assert!(
         text.starts_with("[speech ") && text.ends_with("not transcribed]"),

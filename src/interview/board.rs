@@ -1,10 +1,17 @@
 //! The live board's source on this node: each organization's running interviews as their
 //! actors report them. Actors publish without waiting (a broadcast per organization, sent to
 //! only when someone watches); `GET /v1/live` subscribes and reads the last status of each.
+//! With Redis, each status is also shared (a key per interview, kept alive by the lease
+//! renewals) so that boards on other nodes show it too.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
+
+use crate::store::HotState;
 
 use crate::protocol::live::LiveStatus;
 
@@ -27,9 +34,54 @@ pub struct Board {
     orgs: DashMap<Uuid, broadcast::Sender<BoardEvent>>,
     /// Each loaded interview's organization and last status.
     status: DashMap<Uuid, (Uuid, LiveStatus)>,
+    /// Statuses for the other nodes' boards (with Redis), written by one task.
+    shared: Option<mpsc::Sender<(Uuid, Option<String>)>>,
 }
 
+/// Shared statuses queued before new ones are dropped (the next change or renewal resends).
+const SHARED_QUEUE: usize = 4096;
+
 impl Board {
+    /// A board whose statuses are shared through `hot` for `ttl` at a time (see
+    /// [`Board::share_again`]).
+    pub fn shared(hot: Arc<dyn HotState>, ttl: Duration) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(Uuid, Option<String>)>(SHARED_QUEUE);
+        tokio::spawn(async move {
+            while let Some((id, status)) = rx.recv().await {
+                if let Err(e) = hot.put_live(id, status.as_deref(), ttl).await {
+                    tracing::debug!(interview = %id, error = %e, "live status not shared");
+                }
+            }
+        });
+        Self {
+            shared: Some(tx),
+            ..Self::default()
+        }
+    }
+
+    /// Whether statuses are shared with other nodes.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    fn share(&self, id: Uuid, status: Option<String>) {
+        if let Some(tx) = &self.shared {
+            let _ = tx.try_send((id, status));
+        }
+    }
+
+    /// Shares a running interview's status again (its lease renewal: the shared copy outlives
+    /// a quiet stretch, and expires when the node that drives it is gone).
+    pub fn share_again(&self, id: Uuid) {
+        if self.shared.is_some() {
+            if let Some(s) = self.status.get(&id) {
+                let json = serde_json::to_string(&s.1).expect("statuses serialise");
+                drop(s);
+                self.share(id, Some(json));
+            }
+        }
+    }
+
     /// Updates for `org` from now on.
     pub fn subscribe(&self, org: Uuid) -> broadcast::Receiver<BoardEvent> {
         self.orgs
@@ -54,9 +106,16 @@ impl Board {
         match &event {
             BoardEvent::Status(id, s) => {
                 self.status.insert(*id, (org, s.clone()));
+                if self.shared.is_some() {
+                    self.share(
+                        *id,
+                        Some(serde_json::to_string(s).expect("statuses serialise")),
+                    );
+                }
             }
             BoardEvent::Ended(id, _) | BoardEvent::Unloaded(id) => {
                 self.status.remove(id);
+                self.share(*id, None);
             }
             BoardEvent::Started(_) | BoardEvent::Level(..) => {}
         }

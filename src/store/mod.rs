@@ -433,6 +433,15 @@ pub trait HotState: Send + Sync + 'static {
     async fn publish_feed(&self, _items: &[(Uuid, FeedItem)]) -> StoreResult<()> {
         Ok(())
     }
+    /// Shares interview `id`'s live status (JSON; `None`: it left this node) with the other
+    /// nodes' live boards, for `ttl` unless shared again.
+    async fn put_live(&self, _id: Uuid, _status: Option<&str>, _ttl: Duration) -> StoreResult<()> {
+        Ok(())
+    }
+    /// The shared live statuses of `ids` (in order; `None`: none shared).
+    async fn live(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {
+        Ok(vec![None; ids.len()])
+    }
     /// Feed items after `after` (`None`: from now on), waiting up to `wait` for the first, and
     /// where the next read continues. Backends without a shared feed wait and return nothing.
     async fn read_feed(

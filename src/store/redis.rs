@@ -324,6 +324,36 @@ impl HotState for RedisHot {
         Ok(())
     }
 
+    async fn put_live(&self, id: Uuid, status: Option<&str>, ttl: Duration) -> StoreResult<()> {
+        match status {
+            Some(s) => {
+                let () = self
+                    .client
+                    .set(
+                        key("live", id),
+                        s,
+                        Some(Expiration::PX(ms(ttl).max(1))),
+                        None,
+                        false,
+                    )
+                    .await?;
+            }
+            None => {
+                let _: i64 = self.client.del(key("live", id)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn live(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| key("live", id)).collect();
+        let values: Vec<Option<String>> = self.client.mget(keys).await?;
+        Ok(values)
+    }
+
     async fn send_mail(&self, id: Uuid, body: &str, ttl: Duration) -> StoreResult<()> {
         let pipeline = self.client.pipeline();
         let _: () = pipeline.rpush(key("mail", id), body).await?;

@@ -1,7 +1,8 @@
 //! `GET /v1/live`: the organization's running interviews (docs/protocol.md, "The live
 //! board"): a `snapshot`, then `started`, `update`, `level` and `ended` as they happen. Live
-//! statuses come from this node's actors (the board); the store is read again every
-//! [`RELIST`] so interviews another node drives appear and leave too (their `live` is `null`).
+//! statuses come from this node's actors (the board) at once; every [`RELIST`] the store is read
+//! again, so interviews another node drives appear and leave too, with the statuses that node
+//! shares through Redis.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -23,11 +24,12 @@ use crate::http::AppState;
 use crate::interview::board::BoardEvent;
 use crate::interview::Outbound;
 use crate::protocol::close;
-use crate::protocol::live::{LiveCard, LiveMessage};
+use crate::protocol::live::{LiveCard, LiveMessage, LiveStatus};
 use crate::store::{InterviewStatus, StoreResult};
 
-/// How often the running interviews are listed again from the store.
-pub const RELIST: Duration = Duration::from_secs(5);
+/// How often the running interviews are listed again from the store (and other nodes'
+/// statuses read).
+pub const RELIST: Duration = Duration::from_secs(2);
 /// Most interviews on one board.
 const MAX_CARDS: u32 = 1000;
 /// Messages a board may have unsent before it counts as not reading (and is closed).
@@ -73,6 +75,7 @@ async fn session(
         tx: tx.clone(),
         known: HashSet::new(),
         names: HashMap::new(),
+        remote: HashMap::new(),
     };
     let stop = tokio::select! {
         _ = &mut writer => None,
@@ -122,6 +125,8 @@ struct BoardView<'a> {
     known: HashSet<Uuid>,
     /// Candidates' names, read once each.
     names: HashMap<Uuid, Option<String>>,
+    /// The last status shown of each interview another node drives.
+    remote: HashMap<Uuid, Option<LiveStatus>>,
 }
 
 impl BoardView<'_> {
@@ -173,9 +178,19 @@ impl BoardView<'_> {
 
     async fn snapshot(&mut self) -> Result<(), Stop> {
         let running = self.running().await.map_err(Self::store_failed)?;
+        let shared = self.shared_statuses(&running).await;
+        self.remote.clear();
         let mut cards = Vec::with_capacity(running.len());
         for view in running {
-            cards.push(self.card(view).await.map_err(Self::store_failed)?);
+            let elsewhere = shared.get(&view.id).cloned();
+            if let Some(s) = &elsewhere {
+                self.remote.insert(view.id, Some(s.clone()));
+            }
+            cards.push(
+                self.card(view, elsewhere)
+                    .await
+                    .map_err(Self::store_failed)?,
+            );
         }
         self.known = cards.iter().map(|c| c.interview_id).collect();
         self.send(&LiveMessage::Snapshot { interviews: cards })
@@ -197,7 +212,7 @@ impl BoardView<'_> {
                     .await
                     .map_err(Self::store_failed)?;
                 let Some(view) = view else { return Ok(()) };
-                let card = self.card(view).await.map_err(Self::store_failed)?;
+                let card = self.card(view, None).await.map_err(Self::store_failed)?;
                 self.known.insert(id);
                 self.send(&LiveMessage::Started { interview: card })
             }
@@ -223,9 +238,11 @@ impl BoardView<'_> {
         }
     }
 
-    /// Interviews that started or ended elsewhere (another node) since the last look.
+    /// Interviews that started or ended elsewhere (another node) since the last look, and the
+    /// statuses other nodes share.
     async fn relist(&mut self) -> Result<(), Stop> {
         let running = self.running().await.map_err(Self::store_failed)?;
+        let shared = self.shared_statuses(&running).await;
         let now: HashSet<Uuid> = running.iter().map(|v| v.id).collect();
         let gone: Vec<Uuid> = self.known.difference(&now).copied().collect();
         for id in gone {
@@ -246,15 +263,60 @@ impl BoardView<'_> {
                 reason: status.as_str().to_owned(),
             })?;
         }
+        let board = self.app.registry.deps().board.clone();
         for view in running {
-            if !self.known.contains(&view.id) {
-                let id = view.id;
-                let card = self.card(view).await.map_err(Self::store_failed)?;
+            let id = view.id;
+            if board.status(id).is_some() {
+                // Driven here: the actor's own updates keep the card current.
+                self.remote.remove(&id);
+                continue;
+            }
+            let elsewhere = shared.get(&id).cloned();
+            if !self.known.contains(&id) {
+                let card = self
+                    .card(view, elsewhere.clone())
+                    .await
+                    .map_err(Self::store_failed)?;
                 self.known.insert(id);
+                self.remote.insert(id, elsewhere);
                 self.send(&LiveMessage::Started { interview: card })?;
+            } else if self.remote.get(&id) != Some(&elsewhere) {
+                self.remote.insert(id, elsewhere.clone());
+                self.send(&LiveMessage::Update {
+                    interview_id: id,
+                    live: elsewhere,
+                })?;
             }
         }
         Ok(())
+    }
+
+    /// The statuses other nodes share of `running` interviews not driven here (none without
+    /// Redis; a hot-state failure shows none, logged).
+    async fn shared_statuses(&self, running: &[InterviewView]) -> HashMap<Uuid, LiveStatus> {
+        let board = &self.app.registry.deps().board;
+        if !board.is_shared() {
+            return HashMap::new();
+        }
+        let ids: Vec<Uuid> = running
+            .iter()
+            .map(|v| v.id)
+            .filter(|id| board.status(*id).is_none())
+            .collect();
+        match self.app.hot.live(&ids).await {
+            Ok(found) => ids
+                .into_iter()
+                .zip(found)
+                .filter_map(|(id, json)| {
+                    let status = serde_json::from_str::<LiveStatus>(json.as_deref()?).ok()?;
+                    Some((id, status))
+                })
+                .collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, "other nodes' live statuses unreadable");
+                HashMap::new()
+            }
+        }
     }
 
     /// The organization's interviews in progress (the newest [`MAX_CARDS`]).
@@ -284,7 +346,12 @@ impl BoardView<'_> {
         Ok(all)
     }
 
-    async fn card(&mut self, view: InterviewView) -> StoreResult<LiveCard> {
+    /// A card; `elsewhere`: the status another node shares, for one not driven here.
+    async fn card(
+        &mut self,
+        view: InterviewView,
+        elsewhere: Option<LiveStatus>,
+    ) -> StoreResult<LiveCard> {
         let candidate_name = match view.candidate_id {
             Some(c) => match self.names.get(&c) {
                 Some(name) => name.clone(),
@@ -307,7 +374,7 @@ impl BoardView<'_> {
             job_id: view.job_id,
             candidate_id: view.candidate_id,
             candidate_name,
-            live: self.app.registry.deps().board.status(view.id),
+            live: self.app.registry.deps().board.status(view.id).or(elsewhere),
             // Before the store has it, the actor knows.
             started_at: view.started_at.or_else(|| {
                 self.app

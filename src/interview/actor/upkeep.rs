@@ -96,6 +96,7 @@ impl Upkeep {
     ) {
         self.lease_in_flight = true;
         self.lease_renew_at = Instant::now() + deps.cfg.lease_ttl / 3;
+        deps.board.share_again(id);
         let deps = deps.clone();
         tokio::spawn(async move {
             let ours = match deps

@@ -18,6 +18,7 @@ export async function render(ctx, root) {
 
   const status = h("select", { id: "filter-status" }, h("option", { value: "" }, "Any status"), ...options(STATUSES.map((s) => ({ value: s, label: s.replace("_", " ") }))));
   const job = h("select", { id: "filter-job" }, h("option", { value: "" }, "Any job"), ...options(jobs.items.map((/** @type {any} */ j) => ({ value: j.id, label: j.title }))));
+  const person = h("select", { id: "filter-candidate" }, h("option", { value: "" }, "Any candidate"), ...options(people.items.map((/** @type {any} */ c) => ({ value: c.id, label: c.name }))));
   const after = h("input", { id: "filter-after", type: "date" });
   const before = h("input", { id: "filter-before", type: "date" });
   const table = h("div", { id: "interviews" });
@@ -28,6 +29,7 @@ export async function render(ctx, root) {
     const q = new URLSearchParams({ page: String(page), per_page: "20" });
     if (status.value) q.set("status", status.value);
     if (job.value) q.set("job_id", job.value);
+    if (person.value) q.set("candidate_id", person.value);
     if (after.value) q.set("created_after", new Date(after.value).toISOString());
     if (before.value) q.set("created_before", new Date(before.value + "T23:59:59").toISOString());
     const list = await api.get(`/v1/interviews?${q}`);
@@ -98,9 +100,10 @@ export async function render(ctx, root) {
     link)
     : null;
 
-  for (const f of [status, job, after, before]) f.addEventListener("change", () => { page = 1; load(); });
+  for (const f of [status, job, person, after, before]) f.addEventListener("change", () => { page = 1; load(); });
   replace(root, h("h1", {}, "Interviews"), schedule,
-    h("div", { class: "row filters" }, field("Status", status), field("Job", job), field("Made after", after), field("Made before", before)),
+    h("fieldset", { class: "row filters" }, h("legend", {}, "Filter the list"),
+      field("Status", status), field("Job", job), field("Candidate", person), field("Made after", after), field("Made before", before)),
     table);
   await load();
 }
