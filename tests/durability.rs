@@ -525,12 +525,7 @@ async fn one_node_drives_an_interview_others_relay_it_and_take_over_when_it_stop
 async fn staff_actions_through_one_node_reach_the_node_that_drives_the_interview() {
     use reqwest::{Method, StatusCode};
     let (pg, redis) = (Postgres::start(), Redis::start());
-    let node = |c: &mut viva::config::Config| {
-        use_services(c, &pg, &redis);
-        c.jwt_secret = Some(viva::config::Secret::new(
-            "one-signing-key-for-every-node-0123456789",
-        ));
-    };
+    let node = |c: &mut viva::config::Config| cluster_node(c, &pg, &redis);
     let a = TestServer::start_with(node).await;
     let b = TestServer::start_with(node).await;
     // An admin of the organization that owns `viva interview create`'s interviews, signed in on A.
@@ -589,10 +584,7 @@ async fn a_recruiter_on_another_node_sees_the_board_listens_in_and_steers() {
     const SUGGESTION: &str = "Which report are you proudest of, and why?";
     let (pg, redis) = (Postgres::start(), Redis::start());
     let node = |c: &mut viva::config::Config| {
-        use_services(c, &pg, &redis);
-        c.jwt_secret = Some(viva::config::Secret::new(
-            "one-signing-key-for-every-node-0123456789",
-        ));
+        cluster_node(c, &pg, &redis);
         // Leases renewed every second: a remote watcher's heartbeat and steering are taken
         // within about a second.
         c.lease_secs = 3;
@@ -699,4 +691,12 @@ async fn a_recruiter_on_another_node_sees_the_board_listens_in_and_steers() {
         stored.iter().any(|t| t.suggested && t.text == SUGGESTION),
         "{stored:?}"
     );
+}
+
+/// A node of a cluster: the shared Postgres and Redis, and one token signing key for all.
+fn cluster_node(c: &mut viva::config::Config, pg: &Postgres, redis: &Redis) {
+    use_services(c, pg, redis);
+    c.jwt_secret = Some(viva::config::Secret::new(
+        "one-signing-key-for-every-node-0123456789",
+    ));
 }

@@ -106,6 +106,29 @@ pub trait InterviewDirectory: Send + Sync + 'static {
     ) -> StoreResult<Page<InterviewView>>;
 }
 
+/// Every interview of `scope` matching `filter`, newest first: all pages, or the first
+/// `max_pages` of [`PageRequest::MAX_PER_PAGE`].
+pub async fn all_in(
+    dir: &dyn InterviewDirectory,
+    scope: Scope,
+    filter: &InterviewFilter,
+    max_pages: Option<u32>,
+) -> StoreResult<Vec<InterviewView>> {
+    let mut all = Vec::new();
+    for page in 1..=max_pages.unwrap_or(u32::MAX) {
+        let per_page = Some(PageRequest::MAX_PER_PAGE);
+        let got = dir
+            .interviews_in(scope, filter, PageRequest::new(Some(page), per_page))
+            .await?;
+        let last = page >= got.pages;
+        all.extend(got.items);
+        if last {
+            break;
+        }
+    }
+    Ok(all)
+}
+
 /// A new interview and what opens it: what `viva interview create` prints, and what the API
 /// answers with.
 #[derive(Debug, Clone, Serialize)]

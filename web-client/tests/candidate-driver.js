@@ -11,7 +11,7 @@
 // Prints one JSON object per line on stdout: {"event":"answered"} (with --cut: then waits for a
 // "cut" line on stdin, i.e. the test has dropped the connection, and for the page to resume),
 // and at the end {"event":"done", ...what the page showed}. Screenshots go to DIR.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.js";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -89,16 +89,7 @@ async function keyboardActivate(page, id, key = "Enter") {
 
 /** A headless Chromium whose microphone plays the test's speech file. */
 function launch() {
-  return chromium.launch({
-    executablePath: opts.chromium,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-audio-capture=${opts.audio}`,
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  return launchChromium(opts.chromium ?? "/usr/bin/chromium", opts.audio ?? "");
 }
 const browser = await launch();
 /** @type {string[]} */

@@ -11,7 +11,7 @@
 // interview and reads the results page. A session that expires while a form is half typed
 // signs in again without losing what was typed. Screenshots of each step go to DIR; the last
 // line printed is {"event":"done", ...}.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.js";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { minContrast, unlabelled } from "./page-checks.js";
@@ -39,16 +39,7 @@ const RESUME = "Grace Hopper\nRear admiral. Wrote the first compiler (A-0, 1952)
 /** @param {object} obj */
 function emit(obj) { process.stdout.write(JSON.stringify(obj) + "\n"); }
 
-const browser = await chromium.launch({
-  executablePath: opts.chromium,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${opts.audio}`,
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launchChromium(opts.chromium ?? "/usr/bin/chromium", opts.audio);
 /** @type {string[]} */
 const problems = [];
 /** What each page's checks found: `{page, contrast, unlabelled, overflowX}`. @type {any[]} */

@@ -307,21 +307,5 @@ pub(crate) async fn of_candidate(
         candidate_id: Some(candidate),
         ..Default::default()
     };
-    let mut all = Vec::new();
-    for page in 1.. {
-        let got = app
-            .interviews
-            .interviews_in(
-                scope,
-                &filter,
-                PageRequest::new(Some(page), Some(PageRequest::MAX_PER_PAGE)),
-            )
-            .await?;
-        let last = page >= got.pages;
-        all.extend(got.items);
-        if last {
-            break;
-        }
-    }
-    Ok(all)
+    Ok(interviews::all_in(app.interviews.as_ref(), scope, &filter, None).await?)
 }

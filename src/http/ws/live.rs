@@ -325,25 +325,14 @@ impl BoardView<'_> {
             status: Some(InterviewStatus::InProgress),
             ..Default::default()
         };
-        let mut all = Vec::new();
-        let per_page = PageRequest::MAX_PER_PAGE;
-        for page in 1..=MAX_CARDS / per_page {
-            let got = self
-                .app
-                .interviews
-                .interviews_in(
-                    self.scope,
-                    &filter,
-                    PageRequest::new(Some(page), Some(per_page)),
-                )
-                .await?;
-            let last = page >= got.pages;
-            all.extend(got.items);
-            if last {
-                break;
-            }
-        }
-        Ok(all)
+        let pages = MAX_CARDS / PageRequest::MAX_PER_PAGE;
+        crate::hiring::interviews::all_in(
+            self.app.interviews.as_ref(),
+            self.scope,
+            &filter,
+            Some(pages),
+        )
+        .await
     }
 
     /// A card; `elsewhere`: the status another node shares, for one not driven here.
