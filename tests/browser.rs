@@ -560,6 +560,17 @@ async fn a_recruiter_watches_listens_in_and_steers_from_the_console() {
         page["keptTitle"], "Data Engineer",
         "typed text survives a sign-in"
     );
+    // A job edited and closed; someone invited sets their password from the link (which leaves
+    // the address bar); a provider key shown by its last four characters only.
+    let job = page["jobShown"].as_str().unwrap();
+    assert!(
+        job.contains("Senior Software Engineer") && job.contains("closed"),
+        "{job}"
+    );
+    assert_eq!(page["invited"]["urlHasToken"], false);
+    assert!(page["invited"]["contrast"]["ratio"].as_f64().unwrap() >= 4.5);
+    assert!(page["keyShown"].as_str().unwrap().contains("ends in 7f3a"));
+    assert_eq!(page["keyInPage"], false, "the key itself is never shown");
     // The recording: a line's moment played in Chromium (it decoded the Ogg Opus file).
     assert_eq!(page["clip"]["error"], Value::Null, "{page}");
     assert!(page["clip"]["duration"].as_f64().unwrap() > 5.0, "{page}");

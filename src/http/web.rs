@@ -65,8 +65,13 @@ fn embedded(path: &str) -> Response {
     } else {
         path.to_owned()
     };
-    match Public::get(&path) {
-        Some(file) => (
+    // A folder named without its slash (`/console/accept-invite`): its index page.
+    let found = Public::get(&path).map(|f| (f, path.clone())).or_else(|| {
+        let index = format!("{path}/index.html");
+        Public::get(&index).map(|f| (f, index))
+    });
+    match found {
+        Some((file, path)) => (
             [
                 (header::CONTENT_TYPE, content_type(&path)),
                 (header::CACHE_CONTROL, "no-cache"),
@@ -103,8 +108,24 @@ mod tests {
         assert!(Public::get("shared/style.css").is_some());
         assert!(Public::get("console/index.html").is_some());
         assert!(Public::get("console/views/watch.js").is_some());
+        assert!(Public::get("console/accept-invite/index.html").is_some());
         assert!(Public::get("../package.json").is_none());
         assert!(Public::iter().all(|f| !f.contains("node_modules") && !f.ends_with(".d.ts")));
         assert_eq!(content_type("candidate/mic.js"), "text/javascript");
+    }
+
+    #[test]
+    fn a_folder_named_without_its_slash_serves_its_index_page() {
+        // Invitation links are `/console/accept-invite#token=…`.
+        let r = embedded("/console/accept-invite");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            embedded("/console/nothing-here").status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }

@@ -216,6 +216,58 @@ try {
   await check("results");
   await shot("results");
 
+  // A job edited, then closed.
+  await page.getByRole("link", { name: "Jobs" }).click();
+  const jobRow = page.locator("#jobs tbody tr", { hasText: "Software Engineer" });
+  await jobRow.getByRole("button", { name: "Edit" }).click();
+  await page.getByLabel("Title").fill("Senior Software Engineer");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator("#jobs tbody tr", { hasText: "Senior Software Engineer" }).waitFor();
+  await page.locator("#jobs tbody tr", { hasText: "Senior Software Engineer" }).getByRole("button", { name: "Close" }).click();
+  await page.locator("#jobs tbody tr", { hasText: "closed" }).waitFor();
+  const jobShown = await page.textContent("#jobs tbody tr");
+  await shot("job-edited-and-closed");
+
+  // The team: someone invited (a link to pass on), their role changed, then disabled.
+  await page.getByRole("link", { name: "Team" }).click();
+  await view.getByLabel("Email").fill("rex@acme.example");
+  await page.getByRole("button", { name: "Invite" }).click();
+  const inviteLink = await page.locator('input[aria-label="Invitation link"]').inputValue();
+  // Rex opens the link (a browser of their own) and sets a password; the token leaves the
+  // address bar.
+  const rexContext = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+  const rexPage = await rexContext.newPage();
+  rexPage.setDefaultTimeout(TIMEOUT);
+  rexPage.on("pageerror", (e) => problems.push(`invite pageerror: ${e.message}`));
+  await rexPage.goto(inviteLink);
+  await rexPage.getByLabel("New password").fill("Rexington Plaza 1999!");
+  await rexPage.getByLabel("Repeat it").fill("Rexington Plaza 1999!");
+  await rexPage.getByRole("button", { name: "Set password" }).click();
+  await rexPage.getByText("Your password is set.").waitFor();
+  const invited = { urlHasToken: rexPage.url().includes("token="), contrast: await rexPage.evaluate(minContrast) };
+  await rexContext.close();
+  const rexRow = page.locator("#users tbody tr", { hasText: "rex@acme.example" });
+  await rexRow.getByText("invited").waitFor();
+  await page.getByRole("link", { name: "Team" }).click();
+  await rexRow.getByText("active").waitFor();
+  await rexRow.getByLabel("Role of rex@acme.example").selectOption("viewer");
+  await page.locator("#flash", { hasText: "is now viewer" }).waitFor();
+  await rexRow.getByRole("button", { name: "Disable" }).click();
+  await rexRow.getByText("disabled").waitFor();
+  await check("team");
+  await shot("team");
+
+  // The organization's own OpenAI key: saved, then shown by its last four characters only.
+  await page.getByRole("link", { name: "Provider keys" }).click();
+  const openai = page.locator('form[data-vendor="openai"]');
+  await openai.getByLabel("Key").fill("sk-console-test-key-7f3a");
+  await openai.getByRole("button", { name: "Save" }).click();
+  await openai.getByText("ends in 7f3a").waitFor();
+  const keyShown = await openai.locator(".key-state").textContent();
+  const keyInPage = await page.evaluate(() => document.body.innerHTML.includes("sk-console-test-key"));
+  await check("provider keys");
+  await shot("provider-keys");
+
   // A session that ends while a form is half typed: signing in again keeps what was typed,
   // and the form's request goes through.
   await page.getByRole("link", { name: "Jobs" }).click();
@@ -241,7 +293,8 @@ try {
   await page.waitForSelector("#sign-in[open]");
   emit({
     event: "done", interviewId, invite, copied, resumeShown, cardText, candidateLine, frames,
-    watching, results, clip, keptTitle, keyboard, checks, problems,
+    watching, results, clip, keptTitle, keyboard, jobShown, invited, keyShown, keyInPage,
+    checks, problems,
   });
 } catch (e) {
   for (const p of browser.contexts().flatMap((c) => c.pages())) {

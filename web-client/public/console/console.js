@@ -139,6 +139,12 @@ async function route() {
   route();
 });
 window.addEventListener("hashchange", route);
+// The page's own link shows it afresh.
+for (const a of header.querySelectorAll("nav a")) {
+  a.addEventListener("click", () => {
+    if (a.getAttribute("href") === location.hash) route();
+  });
+}
 
 if (!(await api.restore())) await signIn("");
 signedIn();
