@@ -32,6 +32,7 @@
 //! - [`audit`]: the audit log (who did what in an organization, when, from where).
 //! - [`retention`]: the background task deleting interview data past its organization's
 //!   retention.
+//! - [`plan`]: what the interviewer asks — the question banks (the adaptive plan is to come).
 //! - [`recording`]: both sides' audio as Ogg Opus files, in a directory or an S3-compatible
 //!   store.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
@@ -51,6 +52,7 @@ pub mod hiring;
 pub mod http;
 pub mod interview;
 pub mod metrics;
+pub mod plan;
 pub mod protocol;
 pub mod providers;
 pub mod rate;
