@@ -42,6 +42,7 @@
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
 
 pub mod accounts;
+pub mod analysis;
 pub mod audio;
 pub mod audit;
 pub mod auth;
