@@ -25,6 +25,7 @@ const PER_WRITER: usize = 50;
 fn turn(id: Uuid, seq: u32) -> TurnRecord {
     TurnRecord {
         suggested: false,
+        decision: None,
         interview_id: id,
         seq,
         speaker: if seq.is_multiple_of(2) {

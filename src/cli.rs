@@ -129,10 +129,19 @@ pub async fn create_interviews(
     resume: Option<PathBuf>,
     monitor_role: MonitorRole,
 ) -> anyhow::Result<Vec<Created>> {
+    let (job_description, resume) = (read_opt(job_description)?, read_opt(resume)?);
+    let plan = crate::plan::build::from_text(
+        &role,
+        job_description.as_deref().unwrap_or_default(),
+        resume.as_deref().unwrap_or_default(),
+        None,
+        config.max_questions as usize,
+    );
     let new = NewInterview {
+        plan: Some(std::sync::Arc::new(plan)),
         role,
-        job_description: read_opt(job_description)?,
-        resume: read_opt(resume)?,
+        job_description,
+        resume,
         // Operators' and load tests' interviews start without a consent step.
         ..Default::default()
     };

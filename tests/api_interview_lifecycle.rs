@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::api::{code, staff, with_token, Client};
+use common::api::{code, post, staff, with_token, Client};
 use common::services::{Postgres, Redis};
 use common::*;
 use futures_util::StreamExt;
@@ -16,12 +16,6 @@ use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 use viva::accounts::Role;
 use viva::protocol::Event;
-
-async fn post(c: &Client, path: &str, body: Value) -> Value {
-    let (s, v) = c.call(Method::POST, path, Some(body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
-    v
-}
 
 fn link(made: &Value) -> (Uuid, String) {
     let id: Uuid = made["id"].as_str().unwrap().parse().unwrap();

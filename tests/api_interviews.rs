@@ -5,19 +5,13 @@
 
 mod common;
 
-use common::api::{code, staff, Client};
+use common::api::{code, post, staff};
 use common::services::{Postgres, Redis};
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 use viva::accounts::Role;
-
-async fn post(c: &Client, path: &str, body: Value) -> Value {
-    let (s, v) = c.call(Method::POST, path, Some(body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
-    v
-}
 
 async fn interviews_are_made_opened_and_listed(server: &TestServer) {
     let admin = staff(server, "ada@acme.example", "Acme", Role::Admin).await;

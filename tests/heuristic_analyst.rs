@@ -18,10 +18,10 @@ struct Pair {
     weak: String,
 }
 
-fn question(id: &str) -> BankQuestion {
+fn question(id: &str) -> &'static BankQuestion {
     built_in_names()
         .filter_map(built_in)
-        .flat_map(|b| b.questions)
+        .flat_map(|b| b.questions.iter())
         .find(|q| q.id == id)
         .unwrap_or_else(|| panic!("no bank question {id}"))
 }

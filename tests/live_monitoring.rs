@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::api::{code, consented, staff, Client};
+use common::api::{code, consented, post, staff};
 use common::services::{Postgres, Redis};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
@@ -15,12 +15,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use viva::accounts::Role;
-
-async fn post(c: &Client, path: &str, body: Value) -> Value {
-    let (s, v) = c.call(Method::POST, path, Some(body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
-    v
-}
 
 /// The next text message whose `type` is `ty` (others skipped); panics if the socket closes.
 async fn next_of(ws: &mut Ws, ty: &str) -> Value {
@@ -76,7 +70,7 @@ async fn the_hiring_team_watches_takes_notes_and_follows_the_board(server: &Test
     let job = post(
         &admin,
         "/v1/jobs",
-        json!({"title": "Site Reliability Engineer"}),
+        json!({"title": "Site Reliability Engineer", "skills": ["databases", "monitoring"]}),
     )
     .await;
     let grace = post(
@@ -281,6 +275,29 @@ async fn the_hiring_team_watches_takes_notes_and_follows_the_board(server: &Test
         v["type"] == "update" && v["live"]["candidate_connected"] == true
     })
     .await;
+
+    // An answer is analysed beside the interview: the watchers see its scores and evidence.
+    const ANSWER: &str = "For example, at my last job the database ran out of connections. \
+        First we capped the pool, then we added monitoring on saturation, because otherwise \
+        users find out before we do.";
+    c.answer(ANSWER).await;
+    let a = next_of(&mut mon, "analysis").await;
+    let analysis = &a["analysis"];
+    assert_eq!(
+        (analysis["method"].as_str(), analysis["status"].as_str()),
+        (Some("heuristic"), Some("scored")),
+        "{a}"
+    );
+    for dim in ["relevance", "completeness", "correctness", "clarity"] {
+        assert!(analysis["scores"][dim].as_u64().unwrap() <= 10, "{a}");
+    }
+    assert!(a["question_turn"].as_u64() < a["turn"].as_u64(), "{a}");
+    let evidence = analysis["evidence"].as_array().expect("evidence");
+    assert!(!evidence.is_empty(), "{a}");
+    for e in evidence {
+        let (start, end) = (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+        assert_eq!(&ANSWER[start as usize..end as usize], e["quote"], "{a}");
+    }
 
     // Ended from the monitor: the end is on the record with the notes; the board's card ends.
     mon.send(text(json!({"type": "end", "reason": "Enough for today"})))

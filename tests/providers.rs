@@ -62,6 +62,7 @@ fn ctx(turns: Vec<(Speaker, &str)>) -> Arc<InterviewContext> {
         job_description: Some("Rust services, Postgres.".into()),
         resume: Some("Five years of Rust.".into()),
         settings: Default::default(),
+        plan: None,
         turns: turns
             .into_iter()
             .map(|(speaker, text)| ContextTurn {
@@ -74,6 +75,7 @@ fn ctx(turns: Vec<(Speaker, &str)>) -> Arc<InterviewContext> {
                 text: text.into(),
                 transcribed: true,
                 audio_ms: 3000,
+                suggested: false,
             })
             .collect(),
     })
@@ -92,6 +94,7 @@ async fn read_reply(
             LlmEvent::Usage { .. } => usage = true,
             LlmEvent::Degraded { code, .. } => degraded.push(code.to_owned()),
             LlmEvent::Done { end_interview } => end = end_interview,
+            LlmEvent::Decision(_) => {}
         }
     }
     (text, end, usage, degraded)

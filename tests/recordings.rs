@@ -6,21 +6,15 @@
 
 mod common;
 
-use common::api::{consented, staff, Client};
+use common::api::{consented, post, staff, Client};
 use common::services::{Postgres, Redis, S3};
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use viva::accounts::Role;
 use viva::audio::codec::Decoder16k;
 use viva::protocol::Event;
 use viva::recording::ogg;
-
-async fn post(c: &Client, path: &str, body: Value) -> Value {
-    let (s, v) = c.call(Method::POST, path, Some(body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
-    v
-}
 
 /// The bytes of a recorded file.
 async fn file(c: &Client, url: &str) -> (StatusCode, Vec<u8>) {

@@ -44,6 +44,7 @@ fn turn(id: Uuid, seq: u32, speaker: Speaker, text: &str) -> TurnRecord {
         started_at: t,
         ended_at: t + chrono::Duration::milliseconds(1500),
         timings: None,
+        decision: None,
     }
 }
 
@@ -59,16 +60,27 @@ fn event(id: Uuid, seq: u64) -> StoredEvent {
 }
 
 async fn store_contract(store: Arc<dyn Store>) {
+    // The plan is stored with the interview and read back whole.
+    let plan = viva::plan::build::from_text(
+        "Backend Engineer",
+        "Rust, Postgres\n\nSkills: databases, api-design.",
+        "Projects\n- Ledger — a payments ledger",
+        None,
+        4,
+    );
     let rec = store
         .create_interview(&NewInterview {
             role: "Backend Engineer".into(),
             job_description: Some("Rust, Postgres".into()),
             resume: None,
+            plan: Some(Arc::new(plan.clone())),
             ..Default::default()
         })
         .await
         .unwrap();
     let got = store.get_interview(rec.id).await.unwrap().unwrap();
+    assert_eq!(got.plan.as_deref(), Some(&plan));
+    assert_eq!(plan.project.as_deref(), Some("Ledger"));
     assert_eq!(got.role, "Backend Engineer");
     assert_eq!(got.job_description.as_deref(), Some("Rust, Postgres"));
     assert_eq!(got.status, InterviewStatus::Scheduled);
@@ -102,8 +114,9 @@ async fn store_contract(store: Arc<dyn Store>) {
         llm_first_token_ms: 300,
         ..TurnTimings::default()
     });
-    // A question the hiring team suggested keeps its mark.
+    // A question the hiring team suggested keeps its mark, and a decision its reasons.
     q.suggested = true;
+    q.decision = Some(viva::plan::adaptive::next(&plan, &[]));
     let a = turn(rec.id, 1, Speaker::Candidate, "I build voice systems.");
     store.insert_turn(&a).await.unwrap();
     store.insert_turn(&q).await.unwrap();

@@ -8,6 +8,7 @@
 //! Evidence is always an exact substring of the stored answer ([`Evidence::find`]): a quote that
 //! is not in the answer is dropped, never shown.
 
+pub mod answer;
 pub mod heuristic;
 pub mod text;
 

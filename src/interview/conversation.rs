@@ -75,6 +75,7 @@ impl Conversation {
             job_description: self.interview.job_description.clone(),
             resume: self.interview.resume.clone(),
             settings: self.interview.settings.clone(),
+            plan: self.interview.plan.clone(),
             turns: self
                 .turns
                 .iter()
@@ -84,6 +85,7 @@ impl Conversation {
                     text: t.text.clone(),
                     transcribed: t.transcribed,
                     audio_ms: t.audio_ms,
+                    suggested: t.suggested,
                 })
                 .collect(),
         })

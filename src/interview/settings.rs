@@ -9,9 +9,17 @@ use serde::{Deserialize, Serialize};
 pub const QUESTIONS: std::ops::RangeInclusive<u32> = 1..=30;
 /// Minutes an interview may be set to last.
 pub const MINUTES: std::ops::RangeInclusive<u32> = 5..=180;
-/// Question banks a `template` may name (the offline interviewer's; a model-backed interviewer
-/// is told the bank's subject).
-pub const TEMPLATES: [&str; 4] = ["software", "data", "product", "general"];
+/// Question banks a `template` may name: the built-in banks (`crate::plan::bank`), and the
+/// names of earlier versions (`software`, `data`, `product`, `general`), which map onto them.
+pub fn templates() -> Vec<&'static str> {
+    crate::plan::bank::built_in_names()
+        .chain(
+            crate::plan::build::LEGACY_TEMPLATES
+                .iter()
+                .map(|(old, _)| *old),
+        )
+        .collect()
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -27,7 +35,9 @@ pub struct InterviewSettings {
     /// server's configuration (`VIVA_WHISPER_LANGUAGE`, the TTS voice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// The question bank: one of [`TEMPLATES`]; default: chosen from the job's title.
+    /// The question bank: one of [`templates`] (`react`, `python`, `javascript`, `fullstack`,
+    /// `backend`, `data-engineer`, `behavioral`); default: chosen from the job's skills and
+    /// title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -74,8 +84,8 @@ impl InterviewSettings {
             }
         }
         if let Some(t) = &self.template {
-            if !TEMPLATES.contains(&t.as_str()) {
-                return Err(format!("template: one of {}", TEMPLATES.join(", ")));
+            if crate::plan::build::bank_named(t).is_none() {
+                return Err(format!("template: one of {}", templates().join(", ")));
             }
         }
         Ok(())

@@ -48,6 +48,8 @@ pub enum SpeakMsg {
     AudioDone,
     /// Vendor usage of this reply (LLM tokens, synthesised characters).
     Usage(crate::store::Usage),
+    /// Why the interviewer asks what it asks (stored with the turn).
+    Decision(Box<crate::plan::Decision>),
     /// The reply comes from a fallback provider.
     Degraded {
         code: &'static str,
@@ -251,6 +253,7 @@ async fn model_text(
             Ok(LlmEvent::Degraded { code, message }) => {
                 out.send(SpeakMsg::Degraded { code, message }).await
             }
+            Ok(LlmEvent::Decision(d)) => out.send(SpeakMsg::Decision(d)).await,
             Ok(LlmEvent::Done { end_interview: e }) => {
                 end_interview = e;
                 break;

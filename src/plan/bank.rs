@@ -111,12 +111,20 @@ pub fn built_in_names() -> impl Iterator<Item = &'static str> {
     BUILT_IN.iter().map(|(name, _)| *name)
 }
 
-/// A built-in bank by name (parsed and checked; the files are tested, so they always are).
-pub fn built_in(name: &str) -> Option<QuestionBank> {
-    BUILT_IN
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, json)| QuestionBank::parse(json).expect("built-in banks are valid"))
+/// The built-in banks, parsed and checked once (the files are tested, so they always are).
+fn all_built_in() -> &'static [QuestionBank] {
+    static BANKS: std::sync::OnceLock<Vec<QuestionBank>> = std::sync::OnceLock::new();
+    BANKS.get_or_init(|| {
+        BUILT_IN
+            .iter()
+            .map(|(_, json)| QuestionBank::parse(json).expect("built-in banks are valid"))
+            .collect()
+    })
+}
+
+/// A built-in bank by name.
+pub fn built_in(name: &str) -> Option<&'static QuestionBank> {
+    all_built_in().iter().find(|b| b.name == name)
 }
 
 #[cfg(test)]
@@ -162,7 +170,7 @@ mod tests {
 
     #[test]
     fn a_bad_question_is_named_and_nothing_is_loaded() {
-        let good = built_in("react").unwrap();
+        let good = built_in("react").unwrap().clone();
         let mut bad = good.clone();
         bad.questions[2].difficulty = 9;
         let json = serde_json::to_string(&bad).unwrap();

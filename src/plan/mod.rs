@@ -1,9 +1,20 @@
-//! The interview plan (issue #16, in progress): what the interviewer asks, built from the job
-//! and the résumé. So far, the question banks:
+//! The interview plan (issue #16): what the interviewer asks, built from the job and the
+//! résumé.
 //!
 //! - [`bank`]: role templates shipped with the server (`react`, `python`, `javascript`,
 //!   `fullstack`, `backend`, `data-engineer`, `behavioral`; `src/plan/banks/*.json`), each
 //!   question tagged by skill, type and difficulty, with what a good answer covers; checked when
-//!   loaded. The offline interviewer does not pick from them yet.
+//!   loaded.
+//! - [`resume`]: what a résumé's text names (a project, skills).
+//! - [`build`]: one interview's plan — the bank, the questions that fit the job and the résumé
+//!   (and why), a question about the résumé's project. Stored with the interview.
+//! - [`adaptive`]: the offline interviewer's decisions over the plan (phases, difficulty after
+//!   each answer, follow-ups), replayed from the conversation; each stored with its turn.
 
+pub mod adaptive;
 pub mod bank;
+pub mod build;
+pub mod resume;
+
+pub use adaptive::{Action, Decision, Phase};
+pub use build::{build, Plan, PlanInput};

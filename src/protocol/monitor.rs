@@ -34,6 +34,16 @@ pub enum MonitorEvent {
         #[serde(flatten)]
         note: InterviewNote,
     },
+    /// An answer's analysis, once the answer is committed (computed beside the interview: it
+    /// never delays the next question). `question_turn` is the question it answers;
+    /// `question_id` the planned question, when the interviewer's plan named one.
+    Analysis {
+        turn: u32,
+        question_turn: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        question_id: Option<String>,
+        analysis: Box<crate::analysis::AnswerAnalysis>,
+    },
 }
 
 /// How often a level is sent.

@@ -1,299 +1,63 @@
-//! The offline scripted interviewer: the embedded default "LLM". Not a language model: a question
-//! bank per role with warm-up → core → advanced phases and follow-ups on short answers.
+//! The offline interviewer: the embedded default "LLM". Not a language model: it walks the
+//! interview's plan (`crate::plan`) — bank questions that fit the job and the résumé, a
+//! question about the résumé's project, warm-up → core → advanced, difficulty following the
+//! answers, one follow-up after a thin answer — and says so when it introduces itself.
 //!
-//! It is a pure function of the conversation so far, so a resumed interview asks exactly the
-//! question it would have asked: none skipped, none repeated.
+//! It is a pure function of the plan and the conversation so far, so a resumed interview asks
+//! exactly the question it would have asked: none skipped, none repeated. Each reply starts with
+//! its [`Decision`] (stored with the turn).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{ContextTurn, InterviewContext, LlmEvent, LlmProvider, LlmStream, ProviderResult};
+use super::{InterviewContext, LlmEvent, LlmProvider, LlmStream, ProviderResult};
+use crate::plan::adaptive::{self, phase_of};
+use crate::plan::build::from_text;
+use crate::plan::{Action, Decision, Phase, Plan};
 use crate::protocol::{Speaker, TurnKind};
 
-/// Asks at most `max_questions` main questions (`VIVA_MAX_QUESTIONS`), spread over the phases.
+/// Asks at most `max_questions` main questions (`VIVA_MAX_QUESTIONS`) unless the interview
+/// sets its own.
 pub struct OfflineInterviewer {
     pub max_questions: usize,
 }
 
-/// One bank question and the follow-up asked when the answer is short.
-pub struct BankQuestion {
-    pub text: &'static str,
-    pub follow_up: &'static str,
-}
-
-const fn q(text: &'static str, follow_up: &'static str) -> BankQuestion {
-    BankQuestion { text, follow_up }
-}
-
-/// A role's questions by phase.
-pub struct Bank {
-    pub role: &'static str,
-    pub warm_up: &'static [BankQuestion],
-    pub core: &'static [BankQuestion],
-    pub advanced: &'static [BankQuestion],
-}
-
-const GENERAL: Bank = Bank {
-    role: "general",
-    warm_up: &[
-        q(
-            "To start, could you tell me a little about yourself and your current work?",
-            "What part of that work do you enjoy most?",
-        ),
-        q(
-            "What drew you to this role?",
-            "What would success in this role look like for you after six months?",
-        ),
-    ],
-    core: &[
-        q(
-            "Tell me about a project you are proud of. What was your part in it?",
-            "What would you do differently if you started that project again?",
-        ),
-        q(
-            "Describe a time you disagreed with a colleague. How did you resolve it?",
-            "What did you learn from that situation?",
-        ),
-        q(
-            "How do you decide what to work on when everything seems urgent?",
-            "Can you give me a concrete example from the last few months?",
-        ),
-    ],
-    advanced: &[
-        q(
-            "Walk me through the hardest problem you have solved at work, step by step.",
-            "Which of those steps was the riskiest, and why?",
-        ),
-        q(
-            "How would you help a new team member become productive in their first month?",
-            "How would you know it had worked?",
-        ),
-    ],
-};
-
-const SOFTWARE: Bank = Bank {
-    role: "software-engineer",
-    warm_up: &[
-        q("To start, could you tell me about yourself and the systems you work on today?",
-          "Which part of that system do you know best?"),
-        q("Which programming languages are you most comfortable with, and why?",
-          "What is one thing you dislike about your favourite language?"),
-    ],
-    core: &[
-        q("Describe a bug that was hard to find. How did you track it down?",
-          "What did you change so that kind of bug could not happen again?"),
-        q("How do you decide whether code is ready to merge?",
-          "How do you handle a review you disagree with?"),
-        q("Tell me about a service you designed. What were the main trade-offs?",
-          "Which trade-off would you revisit today?"),
-    ],
-    advanced: &[
-        q("How would you design a system that handles ten thousand concurrent real-time connections?",
-          "Where would it break first, and how would you find out?"),
-        q("Walk me through how you would investigate a latency regression in production.",
-          "What would you measure before changing any code?"),
-    ],
-};
-
-const DATA: Bank = Bank {
-    role: "data-scientist",
-    warm_up: &[
-        q(
-            "To start, could you tell me about yourself and the data problems you work on?",
-            "Which of those problems had the most business impact?",
-        ),
-        q(
-            "Which tools do you reach for first when you get a new data set?",
-            "What do you look for in the first hour?",
-        ),
-    ],
-    core: &[
-        q(
-            "Tell me about a model you put into production. How did you evaluate it?",
-            "How did you monitor it once it was live?",
-        ),
-        q(
-            "Describe a time the data told a different story than stakeholders expected.",
-            "How did you present that result?",
-        ),
-        q(
-            "How do you deal with missing or biased data?",
-            "Can you give a concrete example?",
-        ),
-    ],
-    advanced: &[
-        q(
-            "How would you design an experiment to measure the effect of a new feature?",
-            "What could make the result misleading?",
-        ),
-        q(
-            "Explain how you would choose between a simple model and a complex one.",
-            "When did you last choose the simpler one?",
-        ),
-    ],
-};
-
-const PRODUCT: Bank = Bank {
-    role: "product-manager",
-    warm_up: &[
-        q(
-            "To start, could you tell me about yourself and the products you have worked on?",
-            "Which of those products are you proudest of?",
-        ),
-        q(
-            "How do you describe the job of a product manager to someone outside tech?",
-            "What part of that job do you find hardest?",
-        ),
-    ],
-    core: &[
-        q(
-            "Tell me about a feature you decided not to build. How did you make that call?",
-            "How did you explain the decision to the people who wanted it?",
-        ),
-        q(
-            "Describe how you work with engineering when a deadline is at risk.",
-            "What did you cut the last time that happened?",
-        ),
-        q(
-            "How do you find out what users actually need?",
-            "Give me an example that surprised you.",
-        ),
-    ],
-    advanced: &[
-        q(
-            "How would you set goals for a product with no clear metrics yet?",
-            "How would you know the goals were wrong?",
-        ),
-        q(
-            "Walk me through a launch that went badly. What happened next?",
-            "What process did you change afterwards?",
-        ),
-    ],
-};
-
-/// The bank for a role name (case-insensitive, loose), falling back to the general bank.
-pub fn bank_for(role: &str) -> &'static Bank {
-    let r = role.to_ascii_lowercase();
-    if r.contains("data") || r.contains("machine learning") || r.contains("ml ") {
-        &DATA
-    } else if r.contains("product") {
-        &PRODUCT
-    } else if r.contains("engineer") || r.contains("developer") || r.contains("programmer") {
-        &SOFTWARE
-    } else {
-        &GENERAL
-    }
-}
-
-/// The bank a template names (`software`, `data`, `product`; anything else: the general one).
-pub fn bank_named(template: &str) -> &'static Bank {
-    match template {
-        "software" => &SOFTWARE,
-        "data" => &DATA,
-        "product" => &PRODUCT,
-        _ => &GENERAL,
-    }
-}
-
-/// The main questions of one interview: at most `limit` of a bank's, taken from its phases in
-/// turn (warm-up, core, advanced, warm-up, …) so a short interview still walks every phase.
-pub struct Selection<'a> {
-    questions: Vec<&'a BankQuestion>,
-    core_start: usize,
-    advanced_start: usize,
-}
-
-impl Bank {
-    pub fn select(&self, limit: usize) -> Selection<'_> {
-        let phases = [self.warm_up, self.core, self.advanced];
-        let mut take = [0usize; 3];
-        let mut left = limit.max(1);
-        while left > 0 && (0..3).any(|p| take[p] < phases[p].len()) {
-            for p in 0..3 {
-                if left > 0 && take[p] < phases[p].len() {
-                    take[p] += 1;
-                    left -= 1;
-                }
-            }
-        }
-        Selection {
-            questions: (0..3).flat_map(|p| &phases[p][..take[p]]).collect(),
-            core_start: take[0],
-            advanced_start: take[0] + take[1],
-        }
-    }
-}
-
-/// A step of the interview plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    Main(usize),
-    FollowUp(usize),
-    Closing,
-}
-
-/// An answer is short (and earns a follow-up) below 15 words, or under 6 s when not transcribed.
-fn is_short(answer: &[&ContextTurn]) -> bool {
-    if answer.iter().any(|t| !t.transcribed) {
-        answer.iter().map(|t| t.audio_ms).sum::<u32>() < 6_000
-    } else {
-        answer
-            .iter()
-            .map(|t| t.text.split_whitespace().count())
-            .sum::<usize>()
-            < 15
-    }
-}
-
-fn next_step(sel: &Selection, step: Step, answer: &[&ContextTurn]) -> Step {
-    let after = |i: usize| {
-        if i + 1 < sel.questions.len() {
-            Step::Main(i + 1)
+/// The interview's stored plan, or (for interviews made before plans were stored) one built the
+/// same way from what the interview holds.
+pub fn plan_for(ctx: &InterviewContext, max_questions: usize) -> Arc<Plan> {
+    let questions = ctx
+        .settings
+        .max_questions
+        .map_or(max_questions, |n| n as usize)
+        .max(1);
+    if let Some(p) = &ctx.plan {
+        return if p.questions == questions {
+            p.clone()
         } else {
-            Step::Closing
-        }
-    };
-    match step {
-        Step::Main(i) if is_short(answer) => Step::FollowUp(i),
-        Step::Main(i) | Step::FollowUp(i) => after(i),
-        Step::Closing => Step::Closing,
+            Arc::new(Plan {
+                questions,
+                ..Plan::clone(p)
+            })
+        };
     }
+    Arc::new(from_text(
+        &ctx.role,
+        ctx.job_description.as_deref().unwrap_or_default(),
+        ctx.resume.as_deref().unwrap_or_default(),
+        ctx.settings.template.as_deref(),
+        questions,
+    ))
 }
 
-/// The step to take given the conversation: replays the plan over the answers so far.
-pub fn plan(sel: &Selection, turns: &[ContextTurn]) -> Step {
-    let mut step = Step::Main(0);
-    let mut asked = false;
-    let mut answer: Vec<&ContextTurn> = Vec::new();
-    for t in turns {
-        match (t.speaker, t.kind) {
-            (Speaker::Interviewer, TurnKind::Question) => {
-                if asked && !answer.is_empty() {
-                    step = next_step(sel, step, &answer);
-                }
-                asked = true;
-                answer.clear();
-            }
-            (Speaker::Candidate, _) if asked => answer.push(t),
-            _ => {}
-        }
-    }
-    if asked && !answer.is_empty() {
-        step = next_step(sel, step, &answer);
-    }
-    step
-}
-
-/// The text of the reply for a step.
-pub fn reply(sel: &Selection, ctx: &InterviewContext, step: Step) -> (String, bool) {
-    let main = &sel.questions;
+/// The text of the reply that carries out a decision, and whether it ends the interview.
+pub fn reply(plan: &Plan, ctx: &InterviewContext, d: &Decision) -> (String, bool) {
     let opening = !ctx
         .turns
         .iter()
         .any(|t| t.speaker == Speaker::Interviewer && t.kind == TurnKind::Question);
-    match step {
-        Step::Main(i) => {
+    match d.action {
+        Action::Ask => {
             let mut text = String::new();
             if opening {
                 let role = if ctx.role.trim().is_empty() {
@@ -305,20 +69,24 @@ pub fn reply(sel: &Selection, ctx: &InterviewContext, step: Step) -> (String, bo
                     "Hello, and thank you for joining. I am Viva's offline practice interviewer, \
                      a scripted interviewer rather than a language model. This is a {role} interview \
                      of about {} questions; take your time with each answer. ",
-                    main.len()
+                    plan.questions
                 ));
-            } else if i == sel.core_start && i < sel.advanced_start {
-                text.push_str("Thank you. Let's move on to the core of the interview. ");
-            } else if i == sel.advanced_start && i < main.len() {
-                text.push_str("Good. A few more advanced questions now. ");
+            } else if d.number > 1 && phase_of(d.number - 1, plan.questions) != d.phase {
+                text.push_str(match d.phase {
+                    Phase::Core => "Thank you. Let's move on to the core of the interview. ",
+                    _ => "Good. A few more advanced questions now. ",
+                });
             } else {
                 text.push_str("Thank you. ");
             }
-            text.push_str(main[i].text);
+            text.push_str(adaptive::text(plan, d).unwrap_or_default());
             (text, false)
         }
-        Step::FollowUp(i) => (main[i].follow_up.to_owned(), false),
-        Step::Closing => (
+        Action::FollowUp => (
+            adaptive::follow_up(d.question_id.as_deref().unwrap_or_default()).to_owned(),
+            false,
+        ),
+        Action::Close => (
             "Thank you, that was the last question. We have everything we need, and the \
              recruiter will be in touch. Goodbye."
                 .to_owned(),
@@ -347,19 +115,11 @@ impl LlmProvider for OfflineInterviewer {
     }
 
     async fn stream(&self, ctx: Arc<InterviewContext>) -> ProviderResult<LlmStream> {
-        let bank = match ctx.settings.template.as_deref() {
-            Some(t) => bank_named(t),
-            None => bank_for(&ctx.role),
-        };
-        let limit = ctx
-            .settings
-            .max_questions
-            .map_or(self.max_questions, |n| n as usize);
-        let sel = bank.select(limit);
-        let (text, end) = reply(&sel, &ctx, plan(&sel, &ctx.turns));
-        let events = tokens(&text)
-            .into_iter()
-            .map(|t| Ok(LlmEvent::Token(t)))
+        let plan = plan_for(&ctx, self.max_questions);
+        let decision = adaptive::next(&plan, &ctx.turns);
+        let (text, end) = reply(&plan, &ctx, &decision);
+        let events = std::iter::once(Ok(LlmEvent::Decision(Box::new(decision))))
+            .chain(tokens(&text).into_iter().map(|t| Ok(LlmEvent::Token(t))))
             .chain([Ok(LlmEvent::Done { end_interview: end })]);
         Ok(Box::pin(futures_util::stream::iter(
             events.collect::<Vec<_>>(),
@@ -370,142 +130,86 @@ impl LlmProvider for OfflineInterviewer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ContextTurn;
+    use futures_util::StreamExt;
 
-    fn agent(text: &str) -> ContextTurn {
-        ContextTurn {
-            speaker: Speaker::Interviewer,
-            kind: TurnKind::Question,
-            text: text.into(),
-            transcribed: true,
-            audio_ms: 3000,
+    async fn say(llm: &OfflineInterviewer, ctx: InterviewContext) -> (Option<Decision>, String) {
+        let mut text = String::new();
+        let mut decision = None;
+        let mut stream = llm.stream(Arc::new(ctx)).await.unwrap();
+        while let Some(Ok(e)) = stream.next().await {
+            match e {
+                LlmEvent::Token(t) => text.push_str(&t),
+                LlmEvent::Decision(d) => decision = Some(*d),
+                _ => {}
+            }
         }
-    }
-
-    fn answer(words: usize) -> ContextTurn {
-        ContextTurn {
-            speaker: Speaker::Candidate,
-            kind: TurnKind::Answer,
-            text: vec!["word"; words].join(" "),
-            transcribed: true,
-            audio_ms: 500 * words as u32,
-        }
-    }
-
-    #[test]
-    fn walks_phases_with_follow_ups_on_short_answers() {
-        let bank = &SOFTWARE.select(usize::MAX);
-        let mut turns = vec![];
-        assert_eq!(plan(bank, &turns), Step::Main(0));
-        turns.push(agent("q0"));
-        // No answer yet (e.g. resumed before the answer was committed): same step again.
-        assert_eq!(plan(bank, &turns), Step::Main(0));
-        turns.push(answer(30));
-        assert_eq!(plan(bank, &turns), Step::Main(1));
-        turns.push(agent("q1"));
-        turns.push(answer(3));
-        assert_eq!(plan(bank, &turns), Step::FollowUp(1));
-        turns.push(agent("f1"));
-        turns.push(answer(3));
-        assert_eq!(plan(bank, &turns), Step::Main(2));
-    }
-
-    #[test]
-    fn prompts_do_not_advance_and_the_last_answer_closes() {
-        let bank = &GENERAL.select(usize::MAX);
-        let mut turns = vec![];
-        for _ in 0..bank.questions.len() {
-            turns.push(agent("q"));
-            turns.push(ContextTurn {
-                kind: TurnKind::Prompt,
-                ..agent("take your time")
-            });
-            turns.push(answer(40));
-        }
-        assert_eq!(plan(bank, &turns), Step::Closing);
-        let (text, end) = reply(bank, &InterviewContext::default(), Step::Closing);
-        assert!(end);
-        assert!(text.contains("Goodbye"));
-    }
-
-    #[test]
-    fn untranscribed_answers_are_judged_by_duration() {
-        let bank = &GENERAL.select(usize::MAX);
-        let short = ContextTurn {
-            transcribed: false,
-            audio_ms: 2000,
-            ..answer(0)
-        };
-        let turns = vec![agent("q0"), short];
-        assert_eq!(plan(bank, &turns), Step::FollowUp(0));
+        (decision, text)
     }
 
     #[tokio::test]
-    async fn an_interviews_own_settings_choose_the_bank_and_the_length() {
-        use futures_util::StreamExt;
+    async fn a_react_job_gets_react_questions_and_the_opening_is_honest() {
         let ctx = InterviewContext {
-            role: "Backend Engineer".into(),
+            role: "Frontend Engineer".into(),
+            job_description: Some("Build our UI.\n\nSkills: React, Hooks.".into()),
             settings: crate::interview::settings::InterviewSettings {
-                max_questions: Some(2),
-                template: Some("data".into()),
+                max_questions: Some(3),
                 ..Default::default()
             },
             ..Default::default()
         };
         let llm = OfflineInterviewer { max_questions: 6 };
-        let mut text = String::new();
-        let mut stream = llm.stream(Arc::new(ctx)).await.unwrap();
-        while let Some(Ok(e)) = stream.next().await {
-            if let LlmEvent::Token(t) = e {
-                text.push_str(&t);
-            }
-        }
-        assert!(text.contains("about 2 questions"), "{text}");
-        assert!(text.ends_with(DATA.warm_up[0].text), "{text}");
-    }
-
-    #[test]
-    fn opening_names_the_interviewer_honestly() {
-        let ctx = InterviewContext {
-            role: "Backend Engineer".into(),
-            ..Default::default()
-        };
-        let bank = bank_for(&ctx.role);
-        assert_eq!(bank.role, "software-engineer");
-        let (text, end) = reply(&bank.select(6), &ctx, Step::Main(0));
-        assert!(!end);
-        assert!(text.contains("scripted interviewer"));
-        assert!(text.ends_with(SOFTWARE.warm_up[0].text));
+        let (d, text) = say(&llm, ctx.clone()).await;
+        let d = d.unwrap();
+        assert!(text.contains("scripted interviewer"), "{text}");
+        assert!(text.contains("about 3 questions"), "{text}");
+        assert_eq!(d.phase, Phase::WarmUp);
+        let id = d.question_id.unwrap();
+        assert!(id.starts_with("react-"), "{id}");
+        let plan = plan_for(&ctx, 6);
+        assert!(text.ends_with(&plan.pool.iter().find(|q| q.id == id).unwrap().text));
         assert_eq!(tokens(&text).concat(), text);
     }
 
-    #[test]
-    fn max_questions_spreads_a_short_interview_over_the_phases() {
-        let two = SOFTWARE.select(2);
-        assert_eq!(two.questions.len(), 2);
-        assert_eq!(two.questions[0].text, SOFTWARE.warm_up[0].text);
-        assert_eq!(two.questions[1].text, SOFTWARE.core[0].text);
-        let ctx = InterviewContext {
-            settings: Default::default(),
-            turns: vec![agent("q0"), answer(40)],
+    #[tokio::test]
+    async fn the_last_answer_closes_politely() {
+        let q = ContextTurn {
+            speaker: Speaker::Interviewer,
+            kind: TurnKind::Question,
+            text: "q".into(),
+            transcribed: true,
+            audio_ms: 3000,
+            suggested: false,
+        };
+        let mut ctx = InterviewContext {
+            role: "React Developer".into(),
+            settings: crate::interview::settings::InterviewSettings {
+                max_questions: Some(1),
+                ..Default::default()
+            },
             ..Default::default()
         };
-        let (text, _) = reply(&two, &ctx, Step::Main(1));
-        assert!(text.starts_with("Thank you. Let's move on to the core"));
-        // Two long answers and the interview closes.
-        let turns = [agent("q0"), answer(40), agent("q1"), answer(40)];
-        assert_eq!(plan(&two, &turns), Step::Closing);
-        // Asking for more than the bank holds asks the whole bank, in phase order.
-        let all = SOFTWARE.select(100);
-        let bank: Vec<_> = SOFTWARE
-            .warm_up
+        // A full answer to the question asked: its rubric, with an example and a reason.
+        let plan = plan_for(&ctx, 6);
+        let asked = adaptive::next(&plan, &[]);
+        let rubric = &plan
+            .pool
             .iter()
-            .chain(SOFTWARE.core)
-            .chain(SOFTWARE.advanced)
-            .map(|q| q.text)
-            .collect();
-        assert_eq!(
-            all.questions.iter().map(|q| q.text).collect::<Vec<_>>(),
-            bank
-        );
+            .find(|p| asked.question_id.as_deref() == Some(p.id.as_str()))
+            .unwrap()
+            .rubric;
+        let a = ContextTurn {
+            speaker: Speaker::Candidate,
+            kind: TurnKind::Answer,
+            text: format!(
+                "For example, in my last project: {rubric} I chose that because it kept the \
+                 code simple, but the trade-off was more boilerplate for the team to learn."
+            ),
+            ..q.clone()
+        };
+        ctx.turns = vec![q, a];
+        let (d, text) = say(&OfflineInterviewer { max_questions: 6 }, ctx).await;
+        assert_eq!(d.unwrap().action, Action::Close);
+        assert!(text.contains("Goodbye"));
     }
 }

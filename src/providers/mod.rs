@@ -91,6 +91,8 @@ pub struct ContextTurn {
     pub text: String,
     pub transcribed: bool,
     pub audio_ms: u32,
+    /// A question the hiring team suggested (asked as written, not the plan's).
+    pub suggested: bool,
 }
 
 /// Everything the interviewer model is given for one reply.
@@ -101,6 +103,8 @@ pub struct InterviewContext {
     pub resume: Option<String>,
     /// The interview's own settings (questions, language, question bank).
     pub settings: crate::interview::settings::InterviewSettings,
+    /// The interview's plan (the offline interviewer walks it; a model is shown it).
+    pub plan: Option<Arc<crate::plan::Plan>>,
     pub turns: Vec<ContextTurn>,
 }
 
@@ -117,6 +121,9 @@ pub enum LlmEvent {
         code: &'static str,
         message: String,
     },
+    /// Why the interviewer asks what it asks (the offline interviewer, before its tokens);
+    /// stored with the turn.
+    Decision(Box<crate::plan::Decision>),
     /// The reply is complete; `end_interview` when it was the closing statement.
     Done {
         end_interview: bool,

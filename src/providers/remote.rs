@@ -184,6 +184,9 @@ pub fn instructions(ctx: &InterviewContext, s: &RemoteSettings) -> String {
             "\n\nDraw your questions from the {t} interview subject."
         ));
     }
+    if let Some(plan) = &ctx.plan {
+        system.push_str(&plan_brief(plan));
+    }
     if let Some(l) = &ctx.settings.language {
         system.push_str(&format!(
             "\n\nConduct the whole interview in the language with the BCP 47 tag \"{l}\"."
@@ -193,6 +196,33 @@ pub fn instructions(ctx: &InterviewContext, s: &RemoteSettings) -> String {
         system.push_str("\n\nYou have asked enough questions: close the interview now.");
     }
     system
+}
+
+/// Questions shown to the model from the interview's plan.
+const PLAN_SHOWN: usize = 8;
+
+/// The plan as the model is told it: the questions that best connect the job and the résumé,
+/// to ask or adapt.
+pub fn plan_brief(plan: &crate::plan::Plan) -> String {
+    let mut s = format!(
+        "\n\nThe interview plan (question bank \"{}\"): the questions that best fit this job \
+         and this candidate's résumé, best first. Ask questions that connect what the job needs \
+         with what the candidate has done; ask these or adapt them, easier ones first, harder \
+         ones after strong answers:",
+        plan.bank
+    );
+    for q in plan.pool.iter().take(PLAN_SHOWN) {
+        s.push_str(&format!(
+            "\n- (difficulty {}) {} [{}]",
+            q.difficulty, q.text, q.reason
+        ));
+    }
+    if let Some(p) = &plan.project {
+        s.push_str(&format!(
+            "\nThe résumé names the project \"{p}\": ask about the candidate's own part in it."
+        ));
+    }
+    s
 }
 
 /// A turn as the model reads it.
@@ -341,6 +371,7 @@ mod tests {
             text,
             transcribed: true,
             audio_ms: 0,
+            suggested: false,
         }
     }
 
@@ -352,6 +383,7 @@ mod tests {
             job_description: None,
             resume: None,
             settings: Default::default(),
+            plan: None,
             turns: vec![
                 turn(Speaker::Interviewer, "Tell me about a project.".into()),
                 turn(Speaker::Candidate, huge.clone()),
@@ -420,6 +452,7 @@ mod tests {
             text: text.into(),
             transcribed: true,
             audio_ms: 1000,
+            suggested: false,
         };
         let ctx = InterviewContext {
             role: "Engineer".into(),

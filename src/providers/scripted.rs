@@ -228,6 +228,7 @@ mod tests {
             text: "q".into(),
             transcribed: true,
             audio_ms: 0,
+            suggested: false,
         };
         let a = ContextTurn {
             speaker: Speaker::Candidate,

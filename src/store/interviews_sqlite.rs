@@ -88,7 +88,7 @@ impl InterviewDirectory for SqliteStore {
         sqlx::query(
             "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
              role, job_description, resume, status, created_at, settings, link_id, \
-             consent_required) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             consent_required, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(rec.id.to_string())
         .bind(scope.org().to_string())
@@ -103,6 +103,7 @@ impl InterviewDirectory for SqliteStore {
         .bind(rec.settings.to_json())
         .bind(&rec.link_id)
         .bind(rec.consent_required)
+        .bind(super::sqlite::plan_text(&rec.plan))
         .execute(&self.writer)
         .await?;
         Ok(rec)

@@ -26,6 +26,7 @@ pub mod sqlite;
 mod webhooks_postgres;
 mod webhooks_sqlite;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -168,6 +169,8 @@ pub struct NewInterview {
     /// The candidate must accept the organization's notice before it starts (API-made
     /// interviews; `viva interview create` makes them without).
     pub consent_required: bool,
+    /// What the interviewer will ask (built from the job and the résumé).
+    pub plan: Option<Arc<crate::plan::Plan>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -187,6 +190,9 @@ pub struct InterviewRecord {
     pub consented_at: Option<DateTime<Utc>>,
     /// The organization it belongs to.
     pub organization_id: Uuid,
+    /// What the interviewer asks; `None` for interviews made before plans were stored (the
+    /// offline interviewer builds the same plan from the record).
+    pub plan: Option<Arc<crate::plan::Plan>>,
 }
 
 impl InterviewRecord {
@@ -217,6 +223,7 @@ impl InterviewRecord {
             consent_required: new.consent_required,
             consented_at: None,
             organization_id: crate::accounts::DEFAULT_ORG,
+            plan: new.plan.clone(),
         }
     }
 }
@@ -270,6 +277,9 @@ pub struct TurnRecord {
     /// A question the hiring team suggested while watching, asked as written.
     #[serde(default)]
     pub suggested: bool,
+    /// Why the interviewer asked this (the offline interviewer's plan decisions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::plan::Decision>,
 }
 
 /// A serialised event of the replay log.

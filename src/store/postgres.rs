@@ -83,10 +83,12 @@ struct InterviewRow {
     consent_required: bool,
     consented_at: Option<chrono::DateTime<Utc>>,
     organization_id: Uuid,
+    plan: Option<serde_json::Value>,
 }
 
 const INTERVIEW_COLUMNS: &str = "id, role, job_description, resume, status, created_at, \
-    started_at, completed_at, settings, link_id, consent_required, consented_at, organization_id";
+    started_at, completed_at, settings, link_id, consent_required, consented_at, organization_id, \
+    plan";
 
 fn interview_row(r: &sqlx::postgres::PgRow) -> StoreResult<InterviewRow> {
     use sqlx::Row;
@@ -104,7 +106,16 @@ fn interview_row(r: &sqlx::postgres::PgRow) -> StoreResult<InterviewRow> {
         consent_required: r.try_get("consent_required")?,
         consented_at: r.try_get("consented_at")?,
         organization_id: r.try_get("organization_id")?,
+        plan: r.try_get("plan")?,
     })
+}
+
+/// A plan as the `jsonb` column holds it.
+pub(super) fn plan_json(
+    plan: &Option<std::sync::Arc<crate::plan::Plan>>,
+) -> Option<serde_json::Value> {
+    plan.as_ref()
+        .map(|p| serde_json::to_value(p.as_ref()).expect("plans serialise"))
 }
 
 /// Settings as the `jsonb` column holds them.
@@ -133,6 +144,11 @@ impl TryFrom<InterviewRow> for InterviewRecord {
             consent_required: r.consent_required,
             consented_at: r.consented_at,
             organization_id: r.organization_id,
+            plan: r.plan.and_then(|v| {
+                serde_json::from_value(v)
+                    .map_err(|e| tracing::warn!(error = %e, "stored plan not understood; rebuilt"))
+                    .ok()
+            }),
         })
     }
 }
@@ -151,6 +167,7 @@ struct TurnRow {
     ended_at: chrono::DateTime<Utc>,
     timings: Option<serde_json::Value>,
     suggested: bool,
+    decision: Option<serde_json::Value>,
 }
 
 impl TryFrom<TurnRow> for TurnRecord {
@@ -173,6 +190,7 @@ impl TryFrom<TurnRow> for TurnRecord {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("timings: {e}")))?,
             suggested: r.suggested,
+            decision: r.decision.and_then(|v| serde_json::from_value(v).ok()),
         })
     }
 }
@@ -183,7 +201,8 @@ impl Store for PgStore {
         let rec = InterviewRecord::scheduled(new);
         sqlx::query(
             "INSERT INTO interviews (id, role, job_description, resume, status, created_at, \
-             settings, link_id, consent_required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             settings, link_id, consent_required, plan) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(rec.id)
         .bind(&rec.role)
@@ -194,6 +213,7 @@ impl Store for PgStore {
         .bind(settings_json(&rec.settings))
         .bind(&rec.link_id)
         .bind(rec.consent_required)
+        .bind(plan_json(&rec.plan))
         .execute(&self.pool)
         .await?;
         Ok(rec)
@@ -264,8 +284,8 @@ impl Store for PgStore {
         sqlx::query(
             "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted,
                                 audio_ms, started_at, ended_at, response_latency_ms, timings,
-                                suggested)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                suggested, decision)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              ON CONFLICT (interview_id, seq) DO NOTHING",
         )
         .bind(t.interview_id)
@@ -281,6 +301,11 @@ impl Store for PgStore {
         .bind(response_ms)
         .bind(timings)
         .bind(t.suggested)
+        .bind(
+            t.decision
+                .as_ref()
+                .map(|d| serde_json::to_value(d).expect("decisions serialise")),
+        )
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -289,7 +314,7 @@ impl Store for PgStore {
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {
         sqlx::query_as::<_, TurnRow>(
             "SELECT interview_id, seq, speaker, kind, text, transcribed, interrupted, audio_ms,
-                    started_at, ended_at, timings, suggested
+                    started_at, ended_at, timings, suggested, decision
              FROM turns WHERE interview_id = $1 ORDER BY seq",
         )
         .bind(id)

@@ -69,6 +69,26 @@ pub(super) fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
         .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
 }
 
+/// A plan as the `plan` column holds it (JSON text).
+pub(super) fn plan_text(plan: &Option<std::sync::Arc<crate::plan::Plan>>) -> Option<String> {
+    plan.as_ref()
+        .map(|p| serde_json::to_string(p.as_ref()).expect("plans serialise"))
+}
+
+/// A stored plan; one this version does not understand is rebuilt by the interviewer.
+fn plan_from(text: Option<String>) -> Option<std::sync::Arc<crate::plan::Plan>> {
+    let text = text?;
+    serde_json::from_str(&text)
+        .map_err(|e| tracing::warn!(error = %e, "stored plan not understood; rebuilt"))
+        .ok()
+        .map(std::sync::Arc::new)
+}
+
+/// A stored decision (kept only when understood: it explains, it never steers).
+fn decision_from(text: Option<String>) -> Option<crate::plan::Decision> {
+    serde_json::from_str(&text?).ok()
+}
+
 pub(super) fn opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_ts).transpose()
 }
@@ -179,6 +199,7 @@ impl SqliteStore {
             consent_required: row.try_get("consent_required")?,
             consented_at: opt_ts(row.try_get("consented_at")?)?,
             organization_id: parse_uuid(row.try_get("organization_id")?)?,
+            plan: plan_from(row.try_get("plan")?),
         })
     }
 
@@ -202,6 +223,7 @@ impl SqliteStore {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("timings: {e}")))?,
             suggested: row.try_get("suggested")?,
+            decision: decision_from(row.try_get("decision")?),
         })
     }
 }
@@ -212,7 +234,7 @@ impl Store for SqliteStore {
         let rec = InterviewRecord::scheduled(new);
         sqlx::query(
             "INSERT INTO interviews (id, role, job_description, resume, status, created_at, \
-             settings, link_id, consent_required) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             settings, link_id, consent_required, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(rec.id.to_string())
         .bind(&rec.role)
@@ -223,6 +245,7 @@ impl Store for SqliteStore {
         .bind(rec.settings.to_json())
         .bind(&rec.link_id)
         .bind(rec.consent_required)
+        .bind(plan_text(&rec.plan))
         .execute(&self.writer)
         .await?;
         Ok(rec)
@@ -461,7 +484,7 @@ async fn write_batch(pool: &SqlitePool, batch: &[Write]) -> StoreResult<()> {
     if !turns.is_empty() {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted, \
-             audio_ms, started_at, ended_at, timings, suggested) ",
+             audio_ms, started_at, ended_at, timings, suggested, decision) ",
         );
         q.push_values(turns, |mut row, t| {
             let timings = t
@@ -479,7 +502,12 @@ async fn write_batch(pool: &SqlitePool, batch: &[Write]) -> StoreResult<()> {
                 .push_bind(ts(t.started_at))
                 .push_bind(ts(t.ended_at))
                 .push_bind(timings)
-                .push_bind(t.suggested);
+                .push_bind(t.suggested)
+                .push_bind(
+                    t.decision
+                        .as_ref()
+                        .map(|d| serde_json::to_string(d).expect("decisions serialise")),
+                );
         });
         q.push(" ON CONFLICT (interview_id, seq) DO NOTHING");
         q.build().execute(&mut *tx).await?;

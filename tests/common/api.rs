@@ -137,6 +137,13 @@ pub async fn ok(
     v
 }
 
+/// `POST path body`, which must answer 201; the body.
+pub async fn post(c: &Client, path: &str, body: Value) -> Value {
+    let (s, v) = c.call(Method::POST, path, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
+    v
+}
+
 /// The same client with another bearer token (a candidate's link, an API key).
 pub fn with_token(c: &Client, token: &str) -> Client {
     Client {

@@ -144,6 +144,19 @@ pub async fn create(
     }
     settings.validate().map_err(ApiError::bad_request)?;
     let description = job_description(&job);
+    // The plan: the bank and the questions that fit this job and this résumé.
+    let plan = crate::plan::build(&crate::plan::PlanInput {
+        role: &job.title,
+        description: &job.description,
+        skills: &job.skills,
+        seniority: job.seniority.map(|s| s.as_str()),
+        resume: &candidate.resume_text,
+        template: settings.template.as_deref(),
+        bank: None,
+        questions: settings
+            .max_questions
+            .map_or(crate::plan::build::DEFAULT_QUESTIONS, |n| n as usize),
+    });
     let new = NewInterview {
         role: job.title.clone(),
         job_description: (!description.is_empty()).then_some(description),
@@ -152,6 +165,7 @@ pub async fn create(
         link_id: None,
         // The candidate accepts the organization's notice before it starts.
         consent_required: true,
+        plan: Some(std::sync::Arc::new(plan)),
     };
     let links = InterviewLinks {
         job_id: Some(job.id),

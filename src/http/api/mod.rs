@@ -20,6 +20,7 @@ pub mod candidate;
 pub mod candidates;
 pub mod interview_cancel;
 pub mod interview_notes;
+pub mod interview_plan;
 pub mod interview_record;
 pub mod interview_recordings;
 pub mod interviews;

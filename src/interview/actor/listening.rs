@@ -174,6 +174,7 @@ impl Actor {
     ) {
         self.queue_turn_then(
             TurnRecord {
+                decision: None,
                 suggested: false,
                 interview_id: self.id,
                 seq: turn,
@@ -210,6 +211,7 @@ impl Actor {
             text,
             is_final: true,
         });
+        self.analyse(turn);
         self.prompts = 0;
         self.silence_ms = 0;
         self.checkpoint();
@@ -222,6 +224,7 @@ impl Actor {
         let now = Utc::now();
         self.queue_turn_then(
             TurnRecord {
+                decision: None,
                 suggested: false,
                 interview_id: self.id,
                 seq: turn,

@@ -36,6 +36,7 @@ use crate::providers::{ProviderResult, SttResult};
 use crate::rate::Bucket;
 use crate::store::Usage;
 
+mod analysing;
 mod connection;
 mod lifecycle;
 mod lines;
@@ -63,6 +64,8 @@ enum Internal {
     },
     /// A lease renewal: `false` if another node holds the interview now. `cancelled`: the
     /// hiring team cancelled it through another node (with this reason).
+    /// An answer's analysis is ready (for the watchers).
+    Analysed(Box<crate::protocol::monitor::MonitorEvent>),
     Lease {
         ours: bool,
         cancelled: Option<Option<String>>,
@@ -117,6 +120,8 @@ struct Speaking {
     closes: Option<&'static str>,
     /// A question the hiring team suggested, asked as written.
     suggested: bool,
+    /// The interviewer's decision this reply carries out (stored with the turn).
+    decision: Option<crate::plan::Decision>,
 }
 
 /// Latency bookkeeping of a reply to the candidate.
@@ -339,6 +344,7 @@ impl Actor {
     fn on_internal(&mut self, msg: Internal) {
         match msg {
             Internal::Written { stored, error } => self.on_written(stored, error),
+            Internal::Analysed(event) => self.tell_monitors(&event),
             Internal::Stt {
                 utterance,
                 result,

@@ -122,6 +122,7 @@ mod tests {
             started_at: Utc::now(),
             ended_at: Utc::now(),
             timings: None,
+            decision: None,
         }
     }
 

@@ -105,6 +105,7 @@ impl Actor {
             sent_timings: None,
             closes,
             suggested: std::mem::take(&mut self.next_suggested) && closes.is_none(),
+            decision: None,
         });
         self.set_state(InterviewState::Thinking);
     }
@@ -141,6 +142,7 @@ impl Actor {
             sent_timings: None,
             closes: None,
             suggested: false,
+            decision: None,
         });
         self.emit(Event::AgentText {
             turn,
@@ -220,6 +222,7 @@ impl Actor {
                 s.playback.sentences.push((text, end));
             }
             SpeakMsg::AudioDone => s.playback.audio_done = true,
+            SpeakMsg::Decision(d) => s.decision = Some(*d),
             SpeakMsg::Usage(_) => {}
             SpeakMsg::Degraded { code, message } => {
                 tracing::warn!(interview = %self.id, code, message = %message, "reply degraded");
@@ -328,6 +331,7 @@ impl Actor {
         }
         let rec = (s.store && !pb.text.is_empty()).then(|| TurnRecord {
             suggested: s.suggested,
+            decision: s.decision.clone(),
             interview_id: self.id,
             seq: pb.turn,
             speaker: Speaker::Interviewer,
@@ -406,6 +410,7 @@ impl Actor {
         if !heard.is_empty() {
             self.queue_turn(TurnRecord {
                 suggested: s.suggested,
+                decision: s.decision.clone(),
                 interview_id: self.id,
                 seq: pb.turn,
                 speaker: Speaker::Interviewer,

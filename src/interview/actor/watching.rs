@@ -107,7 +107,7 @@ impl Actor {
 
     /// Whether someone watches from another node (and listens in), forgetting one whose
     /// heartbeats stopped.
-    fn remote_watch(&mut self) -> Option<bool> {
+    pub(super) fn remote_watch(&mut self) -> Option<bool> {
         let (until, listen) = self.remote?;
         if Instant::now() >= until {
             self.remote = None;

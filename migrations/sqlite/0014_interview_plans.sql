@@ -1,0 +1,5 @@
+-- The interview's plan (issue #16): the bank, the questions that fit the job and the résumé,
+-- and why; and, on each interviewer turn, the decision it carried out (which question, which
+-- difficulty, why). JSON text; NULL for interviews and turns from before plans.
+ALTER TABLE interviews ADD COLUMN plan TEXT;
+ALTER TABLE turns ADD COLUMN decision TEXT;
