@@ -83,6 +83,10 @@ pub struct Config {
     /// others).
     #[arg(long, env = "VIVA_WEBHOOKS_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub webhooks_worker: bool,
+    /// Whether this node makes assessments from the durable job queue (every node may; set
+    /// `false` to leave it to others).
+    #[arg(long, env = "VIVA_ASSESSMENTS_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub assessments_worker: bool,
     /// Lifetime of candidate tokens, in hours.
     #[arg(long, env = "VIVA_TOKEN_TTL_HOURS", default_value_t = 72)]
     pub token_ttl_hours: u64,

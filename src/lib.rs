@@ -32,7 +32,11 @@
 //! - [`audit`]: the audit log (who did what in an organization, when, from where).
 //! - [`retention`]: the background task deleting interview data past its organization's
 //!   retention.
-//! - [`plan`]: what the interviewer asks — the question banks (the adaptive plan is to come).
+//! - [`plan`]: what the interviewer asks — question banks, each interview's plan from the job
+//!   and the résumé, the offline interviewer's adaptive decisions.
+//! - [`analysis`]: how well one answer met its question (the heuristic analyst; evidence as
+//!   exact substrings).
+//! - [`assessment`]: the assessment after the interview, made by a durable background job.
 //! - [`recording`]: both sides' audio as Ogg Opus files, in a directory or an S3-compatible
 //!   store.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
@@ -43,6 +47,7 @@
 
 pub mod accounts;
 pub mod analysis;
+pub mod assessment;
 pub mod audio;
 pub mod audit;
 pub mod auth;

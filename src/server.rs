@@ -350,6 +350,15 @@ pub async fn run(
         tokio::spawn(deliverer.run(root.child_token()));
     }
 
+    // Assessments of completed interviews, from the durable job queue.
+    if cfg.assessments_worker {
+        let assessor = crate::assessment::worker::Assessor {
+            jobs: storage.assessments.clone(),
+            store: storage.store.clone(),
+        };
+        tokio::spawn(assessor.run(root.child_token()));
+    }
+
     log_sources(&cfg);
     tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), max_connections, "viva listening");
     let stop = root.clone();

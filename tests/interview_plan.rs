@@ -1,5 +1,5 @@
 //! The interview's plan over the real server: a React job and a résumé naming a project, an
-//! offline interview over the WebSocket (typed answers), and the plan and every decision as
+//! offline interview over the WebSocket (spoken answers), and the plan and every decision as
 //! `GET /v1/interviews/{id}/plan` shows them — React questions from the bank, warm-up → core →
 //! advanced, the résumé's project asked about, one follow-up after a thin answer, difficulty
 //! following the answers. Another organization gets a 404.
@@ -22,13 +22,6 @@ fn strong(rubric: &str) -> String {
         "For example, in my last project: {rubric} I chose that because it kept the code \
          simple, but the trade-off was more boilerplate for the team to learn."
     )
-}
-
-/// Speaks an answer; the recogniser hears `text`.
-async fn answer(c: &mut Candidate, fake: &FakeVendor, voice: &[bytes::Bytes], text: String) {
-    *fake.state.transcript.lock().unwrap() = text;
-    c.say(voice.to_vec()).await;
-    c.final_transcript().await;
 }
 
 fn planned<'a>(plan: &'a Value, id: &str) -> &'a Value {
@@ -111,17 +104,17 @@ async fn an_offline_react_interview_walks_its_plan() {
             "close" => continue,
             "follow_up" => {
                 let text = strong("Memoised selectors and a reducer.");
-                answer(&mut c, &fake, &voice, text).await
+                answer_heard_as(&mut c, &fake, &voice, text).await
             }
             _ => {
                 let q = planned(&now, d["question_id"].as_str().unwrap());
                 // The third main question gets a thin answer.
                 if d["number"] == 3 && !weak_given {
                     weak_given = true;
-                    answer(&mut c, &fake, &voice, "I am not sure.".into()).await;
+                    answer_heard_as(&mut c, &fake, &voice, "I am not sure.".into()).await;
                 } else {
                     let text = strong(q["rubric"].as_str().unwrap());
-                    answer(&mut c, &fake, &voice, text).await;
+                    answer_heard_as(&mut c, &fake, &voice, text).await;
                 }
             }
         }

@@ -117,6 +117,7 @@ pub struct AppState {
     pub audit: Arc<dyn crate::audit::AuditStore>,
     pub orgs: Arc<dyn crate::accounts::organization::OrgStore>,
     pub webhooks: Arc<dyn crate::webhooks::WebhookStore>,
+    pub assessments: Arc<dyn crate::assessment::AssessmentStore>,
     pub provider_keys: Arc<dyn crate::providers::byok::ProviderKeyStore>,
     pub notes: Arc<dyn crate::hiring::notes::NoteStore>,
     /// Seals secrets kept at rest (webhook secrets).
@@ -174,6 +175,7 @@ impl AppState {
             audit: storage.audit.clone(),
             orgs: storage.orgs.clone(),
             webhooks: storage.webhooks.clone(),
+            assessments: storage.assessments.clone(),
             provider_keys: storage.provider_keys.clone(),
             notes: storage.notes.clone(),
             vault: door.vault,

@@ -57,7 +57,7 @@ struct ApiDoc;
 /// errors every operation of its kind has; see [`Errors`]).
 pub fn api_routes() -> OpenApiRouter<AppState> {
     use api::{candidate, candidates, interview_cancel, interview_notes, interview_record};
-    use api::{interview_plan, interview_recordings, interviews};
+    use api::{interview_assessment, interview_plan, interview_recordings, interviews};
     use api::{jobs, keys, org, sessions, users, webhooks};
     let resume = OpenApiRouter::new()
         .routes(routes!(candidates::upload_resume))
@@ -90,6 +90,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interviews::get))
         .routes(routes!(interview_record::transcript))
         .routes(routes!(interview_plan::plan))
+        .routes(routes!(interview_assessment::get_assessment))
+        .routes(routes!(interview_assessment::regenerate))
         .routes(routes!(interview_record::events))
         .routes(routes!(interview_cancel::cancel))
         .routes(routes!(

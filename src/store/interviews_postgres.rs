@@ -213,7 +213,13 @@ impl InterviewDirectory for PgStore {
         const OLD: &str = "organization_id = $1 AND created_at < $2 AND purged_at IS NULL \
                            AND status <> 'in_progress'";
         let mut tx = self.pool.begin().await?;
-        for table in ["turns", "events", "assessments", "interview_notes"] {
+        for table in [
+            "turns",
+            "events",
+            "assessments",
+            "assessment_jobs",
+            "interview_notes",
+        ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE interview_id IN (SELECT id FROM interviews WHERE {OLD})"
             ))

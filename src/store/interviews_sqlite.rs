@@ -218,7 +218,13 @@ impl InterviewDirectory for SqliteStore {
         const OLD: &str = "organization_id = ?1 AND created_at < ?2 AND purged_at IS NULL \
                            AND status <> 'in_progress'";
         let mut tx = self.writer.begin().await?;
-        for table in ["turns", "events", "interview_notes"] {
+        for table in [
+            "turns",
+            "events",
+            "assessments",
+            "assessment_jobs",
+            "interview_notes",
+        ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE interview_id IN (SELECT id FROM interviews WHERE {OLD})"
             ))

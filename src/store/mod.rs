@@ -6,6 +6,8 @@
 
 mod accounts_postgres;
 mod accounts_sqlite;
+mod assessments_postgres;
+mod assessments_sqlite;
 mod candidates_postgres;
 mod candidates_sqlite;
 pub mod event_writer;
@@ -57,6 +59,7 @@ pub struct Storage {
     pub webhooks: std::sync::Arc<dyn crate::webhooks::WebhookStore>,
     pub provider_keys: std::sync::Arc<dyn crate::providers::byok::ProviderKeyStore>,
     pub notes: std::sync::Arc<dyn crate::hiring::notes::NoteStore>,
+    pub assessments: std::sync::Arc<dyn crate::assessment::AssessmentStore>,
 }
 
 impl Storage {
@@ -73,7 +76,8 @@ impl Storage {
             + crate::accounts::organization::OrgStore
             + crate::webhooks::WebhookStore
             + crate::providers::byok::ProviderKeyStore
-            + crate::hiring::notes::NoteStore,
+            + crate::hiring::notes::NoteStore
+            + crate::assessment::AssessmentStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -88,7 +92,8 @@ impl Storage {
             orgs: s.clone(),
             webhooks: s.clone(),
             provider_keys: s.clone(),
-            notes: s,
+            notes: s.clone(),
+            assessments: s,
         }
     }
 }

@@ -265,6 +265,10 @@ impl Store for PgStore {
         if let Some(event) = crate::webhooks::event_for(status).filter(|_| changed) {
             super::webhooks_postgres::enqueue(&mut tx, id, event).await?;
         }
+        // A completed interview is assessed: its job is queued with the change.
+        if changed && status == InterviewStatus::Completed {
+            super::assessments_postgres::enqueue(&mut tx, id).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

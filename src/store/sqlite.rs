@@ -286,8 +286,11 @@ impl Store for SqliteStore {
                 .bind(id.to_string())
         };
         let event = crate::webhooks::event_for(status);
-        if event.is_none() || !self.webhooks_on.load(std::sync::atomic::Ordering::Relaxed) {
-            // Nothing to announce: one statement, as before webhooks.
+        let completed = status == InterviewStatus::Completed;
+        if !completed
+            && (event.is_none() || !self.webhooks_on.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            // Nothing to announce or queue: one statement, as before webhooks.
             update().execute(&self.writer).await?;
             return Ok(());
         }
@@ -302,6 +305,10 @@ impl Store for SqliteStore {
             && before.as_deref() != Some(status.as_str());
         if let Some(event) = event.filter(|_| changed) {
             super::webhooks_sqlite::enqueue(&mut tx, id, event).await?;
+        }
+        // A completed interview is assessed: its job is queued with the change.
+        if changed && completed {
+            super::assessments_sqlite::enqueue(&mut tx, id).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -430,6 +430,19 @@ pub async fn spoken_answer(c: &mut Candidate, text: &str) -> String {
     }
 }
 
+/// Speaks an answer (`voice`, espeak-ng speech) to a server whose recogniser is the OpenAI fake,
+/// which hears `text`; waits for the answer's final transcript.
+pub async fn answer_heard_as(
+    c: &mut Candidate,
+    fake: &fakes::FakeVendor,
+    voice: &[Bytes],
+    text: String,
+) {
+    *fake.state.transcript.lock().unwrap() = text;
+    c.say(voice.to_vec()).await;
+    c.final_transcript().await;
+}
+
 /// The `viva` binary on the embedded default in `data_dir`, with nothing from this environment
 /// but `PATH` (no keys or URLs of the machine leak into it).
 pub fn viva_embedded(data_dir: &std::path::Path) -> std::process::Command {

@@ -18,6 +18,7 @@
 pub mod body;
 pub mod candidate;
 pub mod candidates;
+pub mod interview_assessment;
 pub mod interview_cancel;
 pub mod interview_notes;
 pub mod interview_plan;
