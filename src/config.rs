@@ -142,6 +142,16 @@ pub struct Config {
     pub openai_base_url: String,
     #[arg(long, env = "VIVA_OPENAI_LLM_MODEL", default_value = "gpt-4o-mini")]
     pub openai_llm_model: String,
+    /// Who analyses answers and assessments: `heuristic` (offline, the default) or `openai` (the
+    /// OpenAI-compatible endpoint above, structured output).
+    #[arg(long, env = "VIVA_ANALYST", default_value = "heuristic", value_parser = ["heuristic", "openai"])]
+    pub analyst: String,
+    /// The model for `VIVA_ANALYST=openai` (default: `VIVA_OPENAI_LLM_MODEL`).
+    #[arg(long, env = "VIVA_OPENAI_ANALYST_MODEL")]
+    pub openai_analyst_model: Option<String>,
+    /// One analysis request's time limit (it is retried once, then the answer is `unscored`).
+    #[arg(long, env = "VIVA_ANALYST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub analyst_timeout_ms: u64,
     #[arg(long, env = "VIVA_OPENAI_STT_MODEL", default_value = "whisper-1")]
     pub openai_stt_model: String,
     #[arg(long, env = "VIVA_OPENAI_TTS_MODEL", default_value = "gpt-4o-mini-tts")]
@@ -443,6 +453,23 @@ impl Config {
             espeak_voice: self.espeak_voice.clone(),
             espeak_wpm: self.espeak_wpm,
             remote: self.remote(),
+        }
+    }
+
+    /// The answer analyst (`VIVA_ANALYST`).
+    pub fn analyst(&self) -> crate::analysis::Analyst {
+        match self.analyst.as_str() {
+            "openai" => crate::analysis::Analyst::Model(std::sync::Arc::new(
+                crate::analysis::model::ModelAnalyst {
+                    remote: crate::providers::remote::Remote::new(self.remote()),
+                    model: self
+                        .openai_analyst_model
+                        .clone()
+                        .unwrap_or_else(|| self.openai_llm_model.clone()),
+                    timeout: std::time::Duration::from_millis(self.analyst_timeout_ms.max(1)),
+                },
+            )),
+            _ => crate::analysis::Analyst::Heuristic,
         }
     }
 

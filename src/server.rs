@@ -201,6 +201,7 @@ pub fn build_deps_with(
         board,
         feed,
         recordings,
+        analyst: cfg.analyst(),
     })
 }
 
@@ -355,6 +356,7 @@ pub async fn run(
         let assessor = crate::assessment::worker::Assessor {
             jobs: storage.assessments.clone(),
             store: storage.store.clone(),
+            analyst: cfg.analyst(),
         };
         tokio::spawn(assessor.run(root.child_token()));
     }

@@ -1,4 +1,5 @@
-//! Assessments over the real server (SQLite, and Postgres with Redis): an offline interview
+//! Assessments over the real server (SQLite with the model analyst — the OpenAI fake — and
+//! Postgres with Redis with the heuristic one): an offline interview
 //! completes, its assessment job is queued with the completion, a worker (driven by the test)
 //! makes it — every score citing turns that exist, every quote in its turn's text — and a
 //! regeneration whose first worker dies mid-job (claimed, never finished) is made once the lease
@@ -27,7 +28,8 @@ async fn get(c: &Client, path: &str) -> (StatusCode, Value) {
     c.call(Method::GET, path, None).await
 }
 
-async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor) {
+/// `method`: the server's analyst (`heuristic`, or `model`: the OpenAI fake).
+async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, method: &str) {
     let admin = staff(server, "ada@acme.example", "Acme", Role::Admin).await;
     let viewer = staff(server, "vi@acme.example", "Acme", Role::Viewer).await;
     let other = staff(server, "bea@bee.example", "Bee", Role::Admin).await;
@@ -56,6 +58,7 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor) {
     let assessor = Assessor {
         jobs: storage.assessments.clone(),
         store: storage.store.clone(),
+        analyst: server.config.analyst(),
     };
 
     // Not over yet: nothing to assess, nothing to regenerate.
@@ -112,7 +115,7 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor) {
     assert_eq!(s, StatusCode::OK, "{a}");
     assert_eq!(
         (a["status"].as_str(), a["method"].as_str()),
-        (Some("ready"), Some("heuristic"))
+        (Some("ready"), Some(method))
     );
     assert_eq!(a["generation"], 1);
     let overall = a["overall"]["score"].as_u64().unwrap();
@@ -121,11 +124,19 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor) {
     assert!(
         ["advance", "hold", "decline"].contains(&a["recommendation"]["decision"].as_str().unwrap())
     );
+    let how = if method == "heuristic" {
+        "heuristic"
+    } else {
+        "language model"
+    };
     assert!(
-        a["summary"].as_str().unwrap().contains("heuristic"),
+        a["summary"].as_str().unwrap().contains(how),
         "{}",
         a["summary"]
     );
+    for x in a["answers"].as_array().unwrap() {
+        assert_eq!(x["analysis"]["method"], method, "{x}");
+    }
     // Answers are scored; the thin one is a concern, and the strong ones outscore it.
     let scored = a["answers"].as_array().unwrap();
     assert_eq!(scored.len(), given, "{a}");
@@ -290,20 +301,21 @@ async fn count_assessments(server: &TestServer, id: uuid::Uuid) -> i64 {
     }
 }
 
-fn assessed_config(c: &mut viva::config::Config, fake: &FakeVendor) {
+fn assessed_config(c: &mut viva::config::Config, fake: &FakeVendor, analyst: &str) {
     c.llm = vec!["offline-interviewer".into()];
     c.stt = vec!["openai".into()];
     c.openai_base_url = fake.openai_url();
     c.openai_api_key = Some(viva::config::Secret::new("sk-test-not-a-real-key-123456"));
     // The test drives the worker.
     c.assessments_worker = false;
+    c.analyst = analyst.into();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assessments_on_the_embedded_store() {
     let fake = FakeVendor::start().await;
-    let server = TestServer::start_with(|c| assessed_config(c, &fake)).await;
-    an_interview_is_assessed_once(&server, &fake).await;
+    let server = TestServer::start_with(|c| assessed_config(c, &fake, "openai")).await;
+    an_interview_is_assessed_once(&server, &fake, "model").await;
     server.shutdown().await;
 }
 
@@ -313,9 +325,9 @@ async fn assessments_on_postgres() {
     let fake = FakeVendor::start().await;
     let server = TestServer::start_with(|c| {
         use_services(c, &pg, &redis);
-        assessed_config(c, &fake);
+        assessed_config(c, &fake, "heuristic");
     })
     .await;
-    an_interview_is_assessed_once(&server, &fake).await;
+    an_interview_is_assessed_once(&server, &fake, "heuristic").await;
     server.shutdown().await;
 }

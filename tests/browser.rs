@@ -545,7 +545,19 @@ async fn a_recruiter_watches_listens_in_and_steers_from_the_console() {
     if whisper_built_in() {
         let line = page["candidateLine"].as_str().unwrap().to_lowercase();
         assert!(line.contains("experience"), "{line}");
+        // The transcribed answer's scores appeared live, labelled with how they were made.
+        let analysis = page["analysis"].as_str().unwrap();
+        assert!(
+            analysis.contains("heuristic") && analysis.contains("relevance"),
+            "{analysis}"
+        );
     }
+    // Assessed on request once ended: advisory, and labelled as a heuristic.
+    let assessment = page["assessment"].as_str().unwrap();
+    assert!(
+        assessment.contains("Advisory") && assessment.contains("heuristic"),
+        "{assessment}"
+    );
     let lines = strings(&page["results"]["lines"]);
     assert!(
         lines

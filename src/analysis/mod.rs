@@ -3,14 +3,20 @@
 //!
 //! - [`heuristic`]: the embedded default, no model — rubric and skill coverage, length and
 //!   structure, filler words and speech rate. Labelled `heuristic` wherever it appears.
-//! - a model (structured output), to come.
+//! - [`model`]: an OpenAI-compatible model asked for structured output, validated, repaired or
+//!   retried once, else `unscored`.
+//!
+//! [`Analyst`] is the one a server is configured with (`VIVA_ANALYST`).
 //!
 //! Evidence is always an exact substring of the stored answer ([`Evidence::find`]): a quote that
 //! is not in the answer is dropped, never shown.
 
 pub mod answer;
 pub mod heuristic;
+pub mod model;
 pub mod text;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +112,40 @@ impl AnswerAnalysis {
     /// The mean score, when scored.
     pub fn mean(&self) -> Option<f32> {
         self.scores.map(|s| s.mean())
+    }
+}
+
+/// The analyst a server uses, for live analyses and assessments.
+#[derive(Clone)]
+pub enum Analyst {
+    Heuristic,
+    Model(Arc<model::ModelAnalyst>),
+}
+
+/// The heuristic analyst's version, recorded with what it made.
+pub const HEURISTIC_VERSION: &str = "heuristic-analyst.v1";
+
+impl Analyst {
+    pub async fn analyse(&self, ctx: &answer::AnswerContext) -> AnswerAnalysis {
+        match self {
+            Self::Heuristic => heuristic::analyse(&ctx.input()),
+            Self::Model(m) => m.analyse(ctx).await,
+        }
+    }
+
+    pub fn method(&self) -> Method {
+        match self {
+            Self::Heuristic => Method::Heuristic,
+            Self::Model(_) => Method::Model,
+        }
+    }
+
+    /// What made an analysis: the analyst's version (and the model).
+    pub fn version(&self) -> String {
+        match self {
+            Self::Heuristic => HEURISTIC_VERSION.into(),
+            Self::Model(m) => format!("{} ({})", model::PROMPT_VERSION, m.model),
+        }
     }
 }
 

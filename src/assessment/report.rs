@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::analysis::answer::{answers, AnswerContext};
-use crate::analysis::{heuristic, AnswerAnalysis, Method};
+use crate::analysis::{AnalysisStatus, Analyst, AnswerAnalysis, Method};
 use crate::plan::adaptive::{STRONG, WEAK};
 use crate::protocol::{Event, Speaker, TurnKind};
 use crate::store::{InterviewRecord, TurnRecord};
 
 /// The assessor's version, recorded in every assessment it makes.
-pub const HEURISTIC_VERSION: &str = "heuristic-assessor.v1";
+pub const ASSESSOR_VERSION: &str = "assessor.v1";
 
 /// A turn an assessment rests on, with a quote from it when there is one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -147,7 +147,11 @@ pub struct Technical {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Versions {
+    /// How the analyses are aggregated.
     pub assessor: String,
+    /// Who analysed the answers (`heuristic-analyst.v1`, or the analyst prompt's version and
+    /// the model).
+    pub analyst: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank: Option<String>,
 }
@@ -195,8 +199,21 @@ fn round1(x: f32) -> f32 {
     (x * 10.0).round() / 10.0
 }
 
-/// The heuristic assessment.
-pub fn assess(input: &AssessInput) -> Assessment {
+/// The answers an assessment judges: every transcribed, non-empty answer with its question.
+pub fn assessable(input: &AssessInput) -> Vec<AnswerContext> {
+    answers(input.interview.plan.as_deref(), input.turns)
+        .into_iter()
+        .filter(|c| c.transcribed && !c.answer.trim().is_empty())
+        .collect()
+}
+
+/// The assessment, from the answers' analyses (one per [`assessable`] answer, in order, by
+/// `analyst`).
+pub fn assess(
+    input: &AssessInput,
+    analysed: Vec<(AnswerContext, AnswerAnalysis)>,
+    analyst: &Analyst,
+) -> Assessment {
     let rec = input.interview;
     let origin = rec
         .started_at
@@ -205,13 +222,9 @@ pub fn assess(input: &AssessInput) -> Assessment {
     let ms = |t: DateTime<Utc>| (t - origin).num_milliseconds().max(0);
     let turn_of = |seq: u32| input.turns.iter().find(|t| t.seq == seq);
     let plan = rec.plan.as_deref();
-    let contexts: Vec<AnswerContext> = answers(plan, input.turns)
+    let assessed: Vec<AssessedAnswer> = analysed
         .into_iter()
-        .filter(|c| c.transcribed && !c.answer.trim().is_empty())
-        .collect();
-    let assessed: Vec<AssessedAnswer> = contexts
-        .iter()
-        .map(|c| {
+        .map(|(c, analysis)| {
             let t = turn_of(c.turn).expect("an answer's turn");
             AssessedAnswer {
                 turn: c.turn,
@@ -224,7 +237,7 @@ pub fn assess(input: &AssessInput) -> Assessment {
                     .and_then(|id| plan?.pool.iter().find(|q| q.id == id).map(|q| q.difficulty)),
                 start_ms: ms(t.started_at),
                 end_ms: ms(t.ended_at),
-                analysis: heuristic::analyse(&c.input()),
+                analysis,
             }
         })
         .collect();
@@ -262,9 +275,7 @@ pub fn assess(input: &AssessInput) -> Assessment {
         name: "Overall".into(),
         score: overall_score as f32,
         max: 100,
-        rationale: format!(
-            "Mean of the four dimensions over {n} scored answers, × 10 (heuristic)."
-        ),
+        rationale: format!("Mean of the four dimensions over {n} scored answers, × 10."),
         evidence: by_mean.iter().take(3).map(|a| cite(a)).collect(),
     }];
     for (i, name) in DIMENSIONS.iter().enumerate() {
@@ -287,11 +298,15 @@ pub fn assess(input: &AssessInput) -> Assessment {
             name: format!("{}{}", name[..1].to_uppercase(), &name[1..]),
             score: round1(mean),
             max: 10,
-            rationale: match *name {
-                "relevance" => "How much of each answer is about its question (heuristic: question and rubric terms).",
-                "completeness" => "Rubric points covered, length, examples, reasons, steps and trade-offs (heuristic).",
-                "correctness" => "Rubric terms used, hedges counted against (heuristic: it cannot tell right from wrong).",
-                _ => "Sentences of a readable length, filler words, speaking pace (heuristic).",
+            rationale: match (*name, analyst.method()) {
+                ("relevance", Method::Heuristic) => "How much of each answer is about its question (heuristic: question and rubric terms).",
+                ("completeness", Method::Heuristic) => "Rubric points covered, length, examples, reasons, steps and trade-offs (heuristic).",
+                ("correctness", Method::Heuristic) => "Rubric terms used, hedges counted against (heuristic: it cannot tell right from wrong).",
+                (_, Method::Heuristic) => "Sentences of a readable length, filler words, speaking pace (heuristic).",
+                ("relevance", Method::Model) => "How much of each answer addresses its question (the model's judgement).",
+                ("completeness", Method::Model) => "How much of what a good answer covers it covers, with examples and reasons (the model's judgement).",
+                ("correctness", Method::Model) => "Whether its technical statements are right (the model's judgement).",
+                (_, Method::Model) => "Whether a listener can follow it (the model's judgement).",
             }
             .into(),
             evidence: best.iter().take(2).map(|a| cite(a)).collect(),
@@ -419,25 +434,39 @@ pub fn assess(input: &AssessInput) -> Assessment {
                 .into(),
         );
     }
+    let unscored = assessed
+        .iter()
+        .filter(|a| a.analysis.status == AnalysisStatus::Unscored)
+        .count();
     let summary = format!(
-        "{overall_score}/100 over {n} scored answers ({} strong, {} weak); advisory {}: made \
-         by a heuristic from the transcript, not by a model — read the answers.",
+        "{overall_score}/100 over {n} scored answers ({} strong, {} weak{}); advisory {}: {} \
+         — read the answers.",
         strengths.len(),
         concerns.len(),
+        if unscored > 0 {
+            format!(", {unscored} not scored")
+        } else {
+            String::new()
+        },
         match decision {
             Decision::Advance => "advance",
             Decision::Hold => "hold",
             Decision::Decline => "decline",
+        },
+        match analyst.method() {
+            Method::Heuristic => "made by a heuristic from the transcript, not by a model",
+            Method::Model => "answers scored by a language model, each score citing the answer",
         }
     );
     Assessment {
         interview_id: rec.id,
         status: "ready".into(),
-        method: Method::Heuristic,
+        method: analyst.method(),
         generation: input.generation,
         generated_at: Utc::now(),
         versions: Versions {
-            assessor: HEURISTIC_VERSION.into(),
+            assessor: ASSESSOR_VERSION.into(),
+            analyst: analyst.version(),
             bank: plan.map(|p| format!("{}@{}", p.bank, p.bank_version)),
         },
         summary,

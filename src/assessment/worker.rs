@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::report::{assess, AssessInput};
+use super::report::{assess, assessable, AssessInput};
 use super::{AssessmentStore, Claimed};
 use crate::protocol::EventEnvelope;
 use crate::store::{Store, StoreResult};
@@ -31,6 +31,7 @@ const BATCH: u32 = 4;
 pub struct Assessor {
     pub jobs: Arc<dyn AssessmentStore>,
     pub store: Arc<dyn Store>,
+    pub analyst: crate::analysis::Analyst,
 }
 
 impl Assessor {
@@ -127,11 +128,18 @@ impl Assessor {
             .filter_map(|e| serde_json::from_str::<EventEnvelope>(&e.body).ok())
             .map(|e| e.event)
             .collect();
-        Ok(assess(&AssessInput {
+        let input = AssessInput {
             interview: &interview,
             turns: &turns,
             events: &events,
             generation: job.generation,
-        }))
+        };
+        // Each answer analysed (a model's failures are `unscored` answers, not a failed job).
+        let mut analysed = Vec::new();
+        for ctx in assessable(&input) {
+            let a = self.analyst.analyse(&ctx).await;
+            analysed.push((ctx, a));
+        }
+        Ok(assess(&input, analysed, &self.analyst))
     }
 }

@@ -140,6 +140,8 @@ pub struct Deps {
     pub feed: remote::Feed,
     /// Where recordings go (`None`: not recorded at all).
     pub recordings: Option<Arc<crate::recording::Recordings>>,
+    /// Who analyses answers for the watchers (`VIVA_ANALYST`).
+    pub analyst: crate::analysis::Analyst,
 }
 
 impl Deps {

@@ -87,6 +87,44 @@ pub struct Vendor {
     pub wav_rates: Mutex<Vec<u32>>,
     /// Questions before the fake interviewer closes.
     pub questions: AtomicUsize,
+    /// How the next structured (`response_format`) chat requests are answered, in order; when
+    /// empty, a valid analysis of the answer (see [`analysis_of`]).
+    pub analyses: Mutex<VecDeque<Analysed>>,
+}
+
+/// A structured chat reply of the fake analyst.
+#[derive(Debug, Clone)]
+pub enum Analysed {
+    /// This text as the message content (JSON or not).
+    Content(String),
+    /// No answer for this long (longer than the client's timeout).
+    Stall(Duration),
+}
+
+/// The fake analyst's valid analysis: scores from the answer's length (20 words or more: 8,
+/// else 3), its first sentence as evidence, and one quote it invents (which must be dropped).
+pub fn analysis_of(answer: &str) -> serde_json::Value {
+    let score = if answer.split_whitespace().count() >= 20 {
+        8
+    } else {
+        3
+    };
+    let first = answer.split_inclusive('.').next().unwrap_or(answer).trim();
+    serde_json::json!({
+        "relevance": score, "completeness": score, "correctness": score, "clarity": score,
+        "feedback": format!("Fake analyst: {} words.", answer.split_whitespace().count()),
+        "recommendations": ["Give a concrete example."],
+        "evidence": [first, "a quote the candidate never said"],
+    })
+}
+
+/// The verbatim answer in an analyst request (between `<<<` and `>>>`).
+fn answer_in(body: &serde_json::Value) -> String {
+    let user = body["messages"][1]["content"].as_str().unwrap_or_default();
+    user.split_once("<<<\n")
+        .and_then(|(_, rest)| rest.rsplit_once("\n>>>"))
+        .map(|(a, _)| a.to_owned())
+        .unwrap_or_default()
 }
 
 pub struct FakeVendor {
@@ -212,6 +250,22 @@ async fn chat(State(v): State<Arc<Vendor>>, headers: HeaderMap, body: Bytes) -> 
     v.chat.bodies.lock().unwrap().push(json.clone());
     if let Some(f) = fault_now {
         return fault(f, true).await;
+    }
+    if json.get("response_format").is_some() {
+        let next = v.analyses.lock().unwrap().pop_front();
+        let content = match next {
+            Some(Analysed::Stall(d)) => {
+                tokio::time::sleep(d).await;
+                return (StatusCode::OK, "too late").into_response();
+            }
+            Some(Analysed::Content(c)) => c,
+            None => analysis_of(&answer_in(&json)).to_string(),
+        };
+        return axum::Json(serde_json::json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 300, "completion_tokens": 60},
+        }))
+        .into_response();
     }
     let messages = json["messages"].as_array().cloned().unwrap_or_default();
     let text = reply_for(

@@ -159,6 +159,9 @@ try {
   await page.locator("#flash", { hasText: "Question suggested" }).waitFor();
   await page.waitForSelector('#watch-transcript li[data-speaker="candidate"]:not(.partial)');
   const candidateLine = await page.textContent('#watch-transcript li[data-speaker="candidate"]:not(.partial)');
+  // A transcribed answer is analysed beside the interview: its scores appear under it.
+  const analysis = candidateLine?.includes("not transcribed") ? null
+    : await page.locator('#watch-transcript li[data-speaker="candidate"] .analysis').first().textContent();
   await shot("watching-transcript");
   await page.waitForFunction(() => {
     const d = document.getElementById("listen-info")?.dataset;
@@ -215,6 +218,12 @@ try {
   }));
   await check("results");
   await shot("results");
+  // Ended by the recruiter, so not assessed on its own: assessed on request, shown once made.
+  await page.getByRole("button", { name: "Assess" }).click();
+  await page.waitForSelector("#recommendation");
+  const assessment = await page.textContent("#assessment");
+  await check("assessment");
+  await shot("assessment");
 
   // A job edited, then closed.
   await page.getByRole("link", { name: "Jobs" }).click();
@@ -293,7 +302,7 @@ try {
   await page.waitForSelector("#sign-in[open]");
   emit({
     event: "done", interviewId, invite, copied, resumeShown, cardText, candidateLine, frames,
-    watching, results, clip, keptTitle, keyboard, jobShown, invited, keyShown, keyInPage,
+    watching, results, clip, analysis, assessment, keptTitle, keyboard, jobShown, invited, keyShown, keyInPage,
     checks, problems,
   });
 } catch (e) {

@@ -1,10 +1,10 @@
 //! Per-answer analysis beside the interview: once an answer is committed, a task scores it (the
-//! heuristic analyst) and reports back; the actor only relays the result to the watchers. Runs
+//! configured analyst: the heuristic, or a model) and reports back; the actor only relays the result to the watchers. Runs
 //! only while someone watches (here or on another node): the assessment, after the interview,
 //! analyses every answer anyway.
 
 use super::{Actor, Internal};
-use crate::analysis::{answer, heuristic};
+use crate::analysis::answer;
 use crate::protocol::monitor::MonitorEvent;
 
 impl Actor {
@@ -22,8 +22,9 @@ impl Actor {
             return;
         }
         let tx = self.internal_tx.clone();
+        let analyst = self.deps.analyst.clone();
         tokio::spawn(async move {
-            let analysis = heuristic::analyse(&ctx.input());
+            let analysis = analyst.analyse(&ctx).await;
             let event = MonitorEvent::Analysis {
                 turn: ctx.turn,
                 question_turn: ctx.question_turn,

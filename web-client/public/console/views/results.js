@@ -9,16 +9,31 @@ import { ApiError } from "../api.js";
 export async function render(ctx, root, id) {
   const api = ctx.api;
   const interview = await api.get(`/v1/interviews/${id}`);
+  const fetchAssessment = () => api.get(`/v1/interviews/${id}/assessment`).catch((e) => {
+    // None (404), or not over yet (409).
+    if (e instanceof ApiError && (e.status === 404 || e.status === 409)) return null;
+    throw e;
+  });
   const [candidate, transcript, notes, assessment, recordings] = await Promise.all([
     interview.candidate_id ? api.get(`/v1/candidates/${interview.candidate_id}`).catch(() => null) : null,
     api.get(`/v1/interviews/${id}/transcript`),
     api.get(`/v1/interviews/${id}/notes`),
-    api.get(`/v1/interviews/${id}/assessment`).catch((e) => {
-      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
-      throw e;
-    }),
+    fetchAssessment(),
     api.get(`/v1/interviews/${id}/recordings`),
   ]);
+  const box = h("div", { id: "assessment-box" });
+  /** Draws the assessment; while it is being made, looks again every two seconds. @param {any} a */
+  const showAssessment = (a) => {
+    replace(box,
+      a ? renderAssessment(a) : h("p", { class: "muted" }, "No assessment yet."),
+      regenerate(ctx, id, interview, a, () => showAssessment({ status: "pending", summary: "The assessment is being made." })));
+    if (a?.status === "pending") {
+      setTimeout(() => {
+        if (box.isConnected) fetchAssessment().then(showAssessment, () => {});
+      }, 2000);
+    }
+  };
+  showAssessment(assessment);
   const clips = new Clips(api, recordings.items);
   const u = interview.usage;
   replace(root,
@@ -34,7 +49,7 @@ export async function render(ctx, root, id) {
     interview.purged_at ? h("p", { class: "muted" }, `Its transcript was deleted on ${when(interview.purged_at)} (retention).`) : null,
     h("section", { "aria-labelledby": "assessment-title" },
       h("h2", { id: "assessment-title" }, "Assessment"),
-      assessment ? renderAssessment(assessment) : h("p", { class: "muted" }, "No assessment yet.")),
+      box),
     recordings.items.length ? h("p", { class: "muted" }, "Recorded: press ▶ beside a line to hear that moment.") : null,
     clips.audio,
     h("div", { class: "columns" },
@@ -66,14 +81,50 @@ export async function render(ctx, root, id) {
 }
 
 /**
- * What `GET /v1/interviews/{id}/assessment` returns, drawn generically: an overall summary,
- * then each score with its evidence (links to the transcript line).
+ * A recruiter may have an ended interview assessed (again).
+ * @param {any} ctx @param {string} id @param {any} interview @param {any} assessment
+ * @param {() => void} queued
+ */
+function regenerate(ctx, id, interview, assessment, queued) {
+  const ended = ["completed", "cancelled", "abandoned"].includes(interview.status);
+  if (!ended || !ctx.api.can("recruiter") || assessment?.status === "pending" || interview.purged_at) return null;
+  return h("button", {
+    type: "button", class: "quiet", id: "regenerate",
+    onclick: async () => {
+      await ctx.api.post(`/v1/interviews/${id}/assessment/regenerate`);
+      ctx.flash("The assessment is being made.");
+      queued();
+    },
+  }, assessment ? "Assess again" : "Assess");
+}
+
+/** A citation: the turn (a link to its line) and the quote. @param {any} c */
+function cite(c) {
+  return h("li", {},
+    h("a", { href: `#turn-${c.turn}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); jump(c.turn); } }, `Turn ${c.turn} (${clock(c.start_ms ?? 0)})`),
+    c.quote ? ` “${c.quote}”` : "");
+}
+
+/**
+ * What `GET /v1/interviews/{id}/assessment` returns: while it is made (202), its summary; then
+ * the advisory recommendation, each score with its evidence (links to the transcript line),
+ * strengths and concerns with the answers they rest on, and how the interview went on our side.
  * @param {any} a
  */
 function renderAssessment(a) {
   const scores = Array.isArray(a.scores) ? a.scores : [];
-  return h("div", {},
-    a.summary ? h("p", {}, a.summary) : null,
+  const rec = a.recommendation;
+  const tech = a.technical;
+  /** @param {string} title @param {any[]} items */
+  const findings = (title, items) => items?.length
+    ? h("div", {}, h("h3", {}, title), h("ul", {}, ...items.map((/** @type {any} */ f) =>
+      h("li", {}, f.text, h("ul", {}, ...(f.cites ?? []).map(cite))))))
+    : null;
+  return h("div", { id: "assessment", "data-status": a.status ?? "" },
+    a.summary ? h("p", {}, a.method ? h("span", { class: "badge" }, a.method) : null, " ", a.summary) : null,
+    rec ? h("p", { id: "recommendation" },
+      h("strong", {}, `Advisory: ${rec.decision}`), ` — ${(rec.reasons ?? []).join(" ")} `,
+      h("span", { class: "muted" }, rec.notice ?? "")) : null,
     h("ul", { class: "scores" }, ...scores.map((/** @type {any} */ s) => h("li", {},
       h("span", { class: "who" }, s.name ?? s.competency ?? "Score"), " ",
       h("meter", { min: 0, max: s.max ?? 5, value: s.score ?? 0, "aria-label": `${s.name ?? "Score"}: ${s.score} of ${s.max ?? 5}` }),
@@ -81,7 +132,15 @@ function renderAssessment(a) {
       s.rationale ? h("p", {}, s.rationale) : null,
       h("ul", {}, ...(s.evidence ?? []).map((/** @type {any} */ e) => h("li", {},
         h("a", { href: `#turn-${e.turn}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); jump(e.turn); } }, `Turn ${e.turn}`),
-        e.quote ? ` “${e.quote}”` : "")))))));
+        e.quote ? ` “${e.quote}”` : ""))))),
+    findings("Strengths", a.strengths),
+    findings("Concerns", a.concerns),
+    a.skill_boundaries?.length ? h("div", {}, h("h3", {}, "Where answers stopped being strong"),
+      h("ul", {}, ...a.skill_boundaries.map((/** @type {any} */ b) => h("li", {},
+        `${b.skill}: strong up to difficulty ${b.strong_up_to ?? "—"}, ${b.stopped_at ? `not at ${b.stopped_at}` : "strong throughout"} (${b.answers} answers)`)))) : null,
+    tech ? h("div", {}, h("h3", {}, "On our side"),
+      h("p", { class: tech.disturbed ? "" : "muted" }, tech.note,
+        typeof tech.median_response_ms === "number" ? ` Median reply ${tech.median_response_ms} ms; ${tech.barge_ins} barge-ins.` : "")) : null));
 }
 
 /**

@@ -77,6 +77,8 @@ export async function render(ctx, root, id) {
 
   /** Lines by `${speaker}:${turn}`. @type {Map<string, HTMLElement>} */
   const lines = new Map();
+  /** Answers' analyses by turn (shown under the answer). @type {Map<number, any>} */
+  const analyses = new Map();
   /** @type {Map<number, any>} */
   const timings = new Map();
   const noteIds = new Set();
@@ -108,7 +110,15 @@ export async function render(ctx, root, id) {
     li.className = `${speaker}${final ? "" : " partial"}`;
     if (kind) li.dataset.kind = kind;
     const none = speaker === "interviewer" ? "(cut off before any words)" : "(no words)";
-    replace(li, h("span", { class: "who" }, speaker === "interviewer" ? "Interviewer" : "Candidate"), " ", text || none);
+    replace(li, h("span", { class: "who" }, speaker === "interviewer" ? "Interviewer" : "Candidate"), " ", text || none,
+      speaker === "candidate" && analyses.has(turn) ? analysisNote(analyses.get(turn)) : null);
+  }
+
+  /** An answer's analysis arrived: shown under its line. @param {any} msg */
+  function showAnalysis(msg) {
+    analyses.set(msg.turn, msg.analysis);
+    const li = lines.get(`candidate:${msg.turn}`);
+    if (li && !li.querySelector(".analysis")) li.append(analysisNote(msg.analysis));
   }
 
   function showQuestion() {
@@ -146,6 +156,9 @@ export async function render(ctx, root, id) {
         break;
       case "transcript":
         line("candidate", msg.turn, msg.text, msg.final);
+        break;
+      case "analysis":
+        showAnalysis(msg);
         break;
       case "turn_metrics":
         timings.set(msg.turn, msg.timings);
@@ -269,4 +282,17 @@ export async function render(ctx, root, id) {
     listener?.close();
     hangUp();
   };
+}
+
+/**
+ * An answer's scores, under its line: the four dimensions and the analyst's one line, labelled
+ * with how they were made (`heuristic`: counted, not understood).
+ * @param {any} a
+ */
+function analysisNote(a) {
+  if (a.status !== "scored" || !a.scores) return h("p", { class: "analysis muted" }, "Not scored.");
+  const s = a.scores;
+  return h("p", { class: "analysis muted", "data-method": a.method },
+    h("span", { class: "badge" }, a.method),
+    ` relevance ${s.relevance} · completeness ${s.completeness} · correctness ${s.correctness} · clarity ${s.clarity} (of 10) — ${a.feedback}`);
 }
