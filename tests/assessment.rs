@@ -259,16 +259,43 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         .complete_assessment(&dead[0], &late)
         .await
         .unwrap();
-    let job = storage
+    let queued = storage
         .assessments
         .assessment_job(id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((job.generation, job.attempts), (2, 2));
+    assert_eq!((queued.generation, queued.attempts), (2, 2));
     assert!(storage.assessments.assessment(id).await.unwrap().is_some());
     assert_eq!(get(&viewer, &path).await.0, StatusCode::OK);
     assert_eq!(count_assessments(server, id).await, 1);
+
+    // The candidate's history: this interview's figures, their trends, and a retake of the same
+    // job (scheduled, not assessed yet) beside it.
+    let retake = post(
+        &admin,
+        "/v1/interviews",
+        json!({"job_id": job["id"], "candidate_id": cand["id"], "max_questions": 3}),
+    )
+    .await;
+    let history = format!("/v1/candidates/{}/history", cand["id"].as_str().unwrap());
+    let (s, h) = get(&viewer, &history).await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    let items = h["interviews"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{h}");
+    assert_eq!(items[0]["interview_id"], json!(id));
+    assert_eq!(items[0]["assessment_status"], "done");
+    assert_eq!(items[0]["overall"], a2["overall"]["score"]);
+    assert_eq!(items[1]["interview_id"], retake["id"]);
+    assert_eq!(items[1]["assessment_status"], "none");
+    assert_eq!(h["trends"]["overall"].as_array().unwrap().len(), 1, "{h}");
+    assert!(h["trends"]["relevance"].is_array(), "{h}");
+    assert_eq!(
+        h["retakes"][0]["interviews"].as_array().unwrap().len(),
+        2,
+        "{h}"
+    );
+    assert_eq!(get(&other, &history).await.0, StatusCode::NOT_FOUND);
 }
 
 /// Rows in the assessments table for one interview (straight from the database).

@@ -152,6 +152,28 @@ async fn an_offline_react_interview_walks_its_plan() {
         skills.contains("hooks") || skills.contains("state") || skills.contains("rendering"),
         "{skills:?}"
     );
+    // Only the closing's final text says it is the closing (clients count questions by it).
+    let closings: Vec<u32> = c
+        .events()
+        .iter()
+        .filter_map(|e| match &e.event {
+            viva::protocol::Event::AgentText {
+                turn,
+                is_final: true,
+                closing,
+                ..
+            } => closing.then_some(*turn),
+            _ => None,
+        })
+        .collect();
+    let close_turns: Vec<u32> = done["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["decision"]["action"] == "close")
+        .map(|t| t["turn"].as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(closings, close_turns);
     // What was said is what was planned: each turn's text ends with its question.
     let texts = final_agent_texts(&c.events());
     for t in done["decisions"].as_array().unwrap() {

@@ -118,6 +118,8 @@ pub struct AppState {
     pub orgs: Arc<dyn crate::accounts::organization::OrgStore>,
     pub webhooks: Arc<dyn crate::webhooks::WebhookStore>,
     pub assessments: Arc<dyn crate::assessment::AssessmentStore>,
+    /// The question banks organizations can use (built-in and imported; cached in `hot`).
+    pub library: crate::plan::library::Library,
     pub provider_keys: Arc<dyn crate::providers::byok::ProviderKeyStore>,
     pub notes: Arc<dyn crate::hiring::notes::NoteStore>,
     /// Seals secrets kept at rest (webhook secrets).
@@ -176,6 +178,10 @@ impl AppState {
             orgs: storage.orgs.clone(),
             webhooks: storage.webhooks.clone(),
             assessments: storage.assessments.clone(),
+            library: crate::plan::library::Library {
+                store: storage.banks.clone(),
+                hot: hot.clone(),
+            },
             provider_keys: storage.provider_keys.clone(),
             notes: storage.notes.clone(),
             vault: door.vault,

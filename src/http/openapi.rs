@@ -56,13 +56,22 @@ struct ApiDoc;
 /// Every route of the API and the streams, each registered with its documentation (then the
 /// errors every operation of its kind has; see [`Errors`]).
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    use api::{candidate, candidates, interview_cancel, interview_notes, interview_record};
+    use api::interview_record;
+    use api::{candidate, candidate_history, candidates, interview_cancel, interview_notes};
     use api::{interview_assessment, interview_plan, interview_recordings, interviews};
-    use api::{jobs, keys, org, sessions, users, webhooks};
+    use api::{jobs, keys, org, question_banks, sessions, users, webhooks};
     let resume = OpenApiRouter::new()
         .routes(routes!(candidates::upload_resume))
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::hiring::resume::MAX_FILE + 64 * 1024,
+        ));
+    let banks = OpenApiRouter::new()
+        .routes(routes!(
+            question_banks::import_bank,
+            question_banks::list_banks
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            question_banks::MAX_BANK_BYTES,
         ));
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(api::health))
@@ -85,7 +94,10 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             candidates::delete
         ))
         .routes(routes!(candidates::export))
+        .routes(routes!(candidate_history::history))
         .merge(resume)
+        .merge(banks)
+        .routes(routes!(question_banks::get_bank))
         .routes(routes!(interviews::create, interviews::list))
         .routes(routes!(interviews::get))
         .routes(routes!(interview_record::transcript))

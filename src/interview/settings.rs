@@ -36,8 +36,8 @@ pub struct InterviewSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// The question bank: one of [`templates`] (`react`, `python`, `javascript`, `fullstack`,
-    /// `backend`, `data-engineer`, `behavioral`); default: chosen from the job's skills and
-    /// title.
+    /// `backend`, `data-engineer`, `behavioral`) or one the organization imported
+    /// (`POST /v1/question-banks`); default: chosen from the job's skills and title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -84,8 +84,16 @@ impl InterviewSettings {
             }
         }
         if let Some(t) = &self.template {
-            if crate::plan::build::bank_named(t).is_none() {
-                return Err(format!("template: one of {}", templates().join(", ")));
+            // A built-in bank, or (found when the interview is made) an organization's own.
+            let name_like = !t.is_empty()
+                && t.len() <= 40
+                && t.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !name_like {
+                return Err(format!(
+                    "template: one of {}, or the name of one of your organization's banks",
+                    templates().join(", ")
+                ));
             }
         }
         Ok(())
@@ -196,7 +204,13 @@ mod tests {
         assert!(bad(|s| s.max_questions = Some(0)).starts_with("max_questions"));
         assert!(bad(|s| s.max_minutes = Some(1000)).starts_with("max_minutes"));
         assert!(bad(|s| s.language = Some("english please".into())).starts_with("language"));
-        assert!(bad(|s| s.template = Some("astrology".into())).starts_with("template"));
+        // A bank's name (built in, or the organization's: looked up when the interview is made).
+        assert!(bad(|s| s.template = Some("Astrology!".into())).starts_with("template"));
+        let named = InterviewSettings {
+            template: Some("acme-frontend".into()),
+            ..ok.clone()
+        };
+        assert_eq!(named.validate(), Ok(()));
     }
 
     #[test]

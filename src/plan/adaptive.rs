@@ -21,6 +21,9 @@ use crate::providers::ContextTurn;
 pub const STRONG: f32 = 6.5;
 /// Below this, a weak one (difficulty goes down).
 pub const WEAK: f32 = 4.5;
+/// An answer of fewer words (or, untranscribed, under 6 s of speech) is thin: it gets one
+/// follow-up.
+pub const THIN_WORDS: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -134,8 +137,9 @@ fn judge(plan: &Plan, q: &PlannedQuestion, answer: &[&ContextTurn]) -> (bool, Op
         answer: &text,
         audio_ms: answer.iter().map(|t| t.audio_ms).sum(),
     });
-    let words = text.split_whitespace().count();
-    let thin = words < 20 || a.scores.is_some_and(|s| s.completeness <= 3);
+    // Thin: too short to show anything. (An answer that is long but off the rubric is judged
+    // by its score, which moves the difficulty; a follow-up would only repeat the question.)
+    let thin = text.split_whitespace().count() < THIN_WORDS;
     (thin, a.mean())
 }
 

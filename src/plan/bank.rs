@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionType {
     Technical,
@@ -15,7 +15,7 @@ pub enum QuestionType {
     Project,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BankQuestion {
     /// Unique within its bank.
@@ -32,7 +32,7 @@ pub struct BankQuestion {
     pub rubric: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionBank {
     /// `react`, `data-engineer`…
@@ -44,6 +44,8 @@ pub struct QuestionBank {
 
 /// Longest question and rubric, in characters.
 pub const MAX_TEXT: usize = 500;
+/// Most questions in one bank.
+pub const MAX_QUESTIONS: usize = 500;
 
 impl QuestionBank {
     /// Parses and checks a bank: the first problem, naming the question (from 1) and field.
@@ -55,22 +57,35 @@ impl QuestionBank {
 
     pub fn check(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
+            && self.name.len() <= 40
             && self
                 .name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !name_ok {
             return Err(format!(
-                "name {:?}: lower case letters, digits and -",
+                "name {:?}: up to 40 lower case letters, digits and -",
                 self.name
             ));
         }
         if self.questions.is_empty() {
             return Err("no questions".into());
         }
+        if self.questions.len() > MAX_QUESTIONS {
+            return Err(format!("at most {MAX_QUESTIONS} questions"));
+        }
+        if self.title.trim().is_empty() || self.title.chars().count() > 100 {
+            return Err("title: from 1 to 100 characters".into());
+        }
+        self.check_questions(|i| format!("question {}", i + 1))
+    }
+
+    /// Checks each question; `at(i)` names the `i`th (from 0) in the message ("question 3",
+    /// "line 4").
+    pub fn check_questions(&self, at: impl Fn(usize) -> String) -> Result<(), String> {
         let mut ids = HashSet::new();
         for (i, q) in self.questions.iter().enumerate() {
-            let at = |what: &str| format!("question {}: {what}", i + 1);
+            let at = |what: &str| format!("{}: {what}", at(i));
             if q.id.trim().is_empty() || !ids.insert(q.id.as_str()) {
                 return Err(at("id missing or not unique"));
             }

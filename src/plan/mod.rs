@@ -14,6 +14,8 @@
 pub mod adaptive;
 pub mod bank;
 pub mod build;
+pub mod import;
+pub mod library;
 pub mod resume;
 
 pub use adaptive::{Action, Decision, Phase};

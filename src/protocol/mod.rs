@@ -201,6 +201,10 @@ pub enum Event {
         text: String,
         #[serde(rename = "final")]
         is_final: bool,
+        /// On a final text: this turn is the interviewer's closing, not a question (absent:
+        /// `false`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        closing: bool,
     },
     AudioStart {
         turn: u32,
@@ -310,6 +314,7 @@ mod tests {
                 kind: TurnKind::Question,
                 text: "Hi.".into(),
                 is_final: true,
+                closing: false,
             },
         };
         let json = serde_json::to_value(&env).unwrap();

@@ -154,6 +154,7 @@ pub struct MemoryHot {
     leases: DashMap<Uuid, (String, Instant)>,
     revoked: DashMap<String, Instant>,
     windows: DashMap<String, (u32, Instant)>,
+    cache: DashMap<String, (String, Instant)>,
 }
 
 impl MemoryHot {
@@ -233,6 +234,20 @@ impl HotState for MemoryHot {
         }
         self.revoked.insert(jti.to_owned(), now + ttl);
         Ok(())
+    }
+
+    async fn put_cached(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
+        self.cache
+            .insert(key.to_owned(), (value.to_owned(), Instant::now() + ttl));
+        Ok(())
+    }
+
+    async fn cached(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .cache
+            .get(key)
+            .filter(|v| v.1 > Instant::now())
+            .map(|v| v.0.clone()))
     }
 
     async fn is_revoked(&self, jti: &str) -> StoreResult<bool> {

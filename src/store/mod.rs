@@ -8,6 +8,8 @@ mod accounts_postgres;
 mod accounts_sqlite;
 mod assessments_postgres;
 mod assessments_sqlite;
+mod banks_postgres;
+mod banks_sqlite;
 mod candidates_postgres;
 mod candidates_sqlite;
 pub mod event_writer;
@@ -60,6 +62,7 @@ pub struct Storage {
     pub provider_keys: std::sync::Arc<dyn crate::providers::byok::ProviderKeyStore>,
     pub notes: std::sync::Arc<dyn crate::hiring::notes::NoteStore>,
     pub assessments: std::sync::Arc<dyn crate::assessment::AssessmentStore>,
+    pub banks: std::sync::Arc<dyn crate::plan::library::QuestionBankStore>,
 }
 
 impl Storage {
@@ -77,7 +80,8 @@ impl Storage {
             + crate::webhooks::WebhookStore
             + crate::providers::byok::ProviderKeyStore
             + crate::hiring::notes::NoteStore
-            + crate::assessment::AssessmentStore,
+            + crate::assessment::AssessmentStore
+            + crate::plan::library::QuestionBankStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -93,7 +97,8 @@ impl Storage {
             webhooks: s.clone(),
             provider_keys: s.clone(),
             notes: s.clone(),
-            assessments: s,
+            assessments: s.clone(),
+            banks: s,
         }
     }
 }
@@ -456,6 +461,15 @@ pub trait HotState: Send + Sync + 'static {
     /// The shared live statuses of `ids` (in order; `None`: none shared).
     async fn live(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {
         Ok(vec![None; ids.len()])
+    }
+    /// Caches `value` (rebuildable from the durable store: organizations' question banks) under
+    /// `key` for `ttl`, shared by the nodes.
+    async fn put_cached(&self, _key: &str, _value: &str, _ttl: Duration) -> StoreResult<()> {
+        Ok(())
+    }
+    /// A cached value, if it is there and fresh.
+    async fn cached(&self, _key: &str) -> StoreResult<Option<String>> {
+        Ok(None)
     }
     /// Feed items after `after` (`None`: from now on), waiting up to `wait` for the first, and
     /// where the next read continues. Backends without a shared feed wait and return nothing.

@@ -345,6 +345,24 @@ impl HotState for RedisHot {
         Ok(())
     }
 
+    async fn put_cached(&self, k: &str, value: &str, ttl: Duration) -> StoreResult<()> {
+        let () = self
+            .client
+            .set(
+                format!("viva:cache:{k}"),
+                value,
+                Some(Expiration::PX(ms(ttl).max(1))),
+                None,
+                false,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn cached(&self, k: &str) -> StoreResult<Option<String>> {
+        Ok(self.client.get(format!("viva:cache:{k}")).await?)
+    }
+
     async fn live(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -32,6 +32,26 @@ impl Client {
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }
+
+    /// `POST path` with a raw body of `content_type` (a CSV upload).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
 }
 
 /// Signs in a staff user of `org` with `role` (admins through `viva admin create`, the others

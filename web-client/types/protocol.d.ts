@@ -16,7 +16,7 @@ declare namespace Viva {
 
   type Event =
     | { type: "state"; state: State }
-    | { type: "agent_text"; turn: number; kind: TurnKind; text: string; final: boolean }
+    | { type: "agent_text"; turn: number; kind: TurnKind; text: string; final: boolean; closing?: boolean }
     | { type: "audio_start"; turn: number }
     | { type: "audio_end"; turn: number }
     | { type: "audio_interrupted"; turn: number; played_ms: number }

@@ -143,6 +143,17 @@ pub async fn create(
         settings.language = Some(job.language.clone());
     }
     settings.validate().map_err(ApiError::bad_request)?;
+    // A template that is not a built-in bank names one of the organization's own.
+    let own_bank = match settings.template.as_deref() {
+        Some(t) if crate::plan::build::bank_named(t).is_none() => {
+            Some(app.library.org_bank(staff.org, t).await?.ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "template: no bank named {t} (GET /v1/question-banks lists them)"
+                ))
+            })?)
+        }
+        _ => None,
+    };
     let description = job_description(&job);
     // The plan: the bank and the questions that fit this job and this résumé.
     let plan = crate::plan::build(&crate::plan::PlanInput {
@@ -152,7 +163,7 @@ pub async fn create(
         seniority: job.seniority.map(|s| s.as_str()),
         resume: &candidate.resume_text,
         template: settings.template.as_deref(),
-        bank: None,
+        bank: own_bank.as_ref(),
         questions: settings
             .max_questions
             .map_or(crate::plan::build::DEFAULT_QUESTIONS, |n| n as usize),

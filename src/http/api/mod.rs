@@ -17,6 +17,7 @@
 
 pub mod body;
 pub mod candidate;
+pub mod candidate_history;
 pub mod candidates;
 pub mod interview_assessment;
 pub mod interview_cancel;
@@ -29,6 +30,7 @@ pub mod jobs;
 pub mod keys;
 pub mod org;
 pub mod principal;
+pub mod question_banks;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;

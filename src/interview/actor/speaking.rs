@@ -149,6 +149,7 @@ impl Actor {
             kind: TurnKind::Question,
             text,
             is_final: true,
+            closing: false,
         });
     }
 
@@ -197,6 +198,7 @@ impl Actor {
                     kind,
                     text,
                     is_final: false,
+                    closing: false,
                 });
             }
             SpeakMsg::TextDone {
@@ -208,11 +210,13 @@ impl Actor {
                 s.playback.end_interview = end_interview;
                 if !text.is_empty() {
                     s.text_sent = true;
+                    let closing = end_interview || s.closes.is_some();
                     self.emit(Event::AgentText {
                         turn,
                         kind,
                         text,
                         is_final: true,
+                        closing,
                     });
                 }
             }
@@ -405,6 +409,7 @@ impl Actor {
                 kind: s.kind,
                 text: heard.clone(),
                 is_final: true,
+                closing: pb.end_interview || s.closes.is_some(),
             });
         }
         if !heard.is_empty() {

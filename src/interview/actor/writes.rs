@@ -215,6 +215,7 @@ impl Actor {
                     kind: TurnKind::Notice,
                     text,
                     is_final: true,
+                    closing: false,
                 }),
             }
         }

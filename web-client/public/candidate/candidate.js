@@ -66,6 +66,7 @@ let ended = false;
 let questionsBefore = 0;
 /** @type {Set<number>} interviewer turns that asked a question the candidate heard */
 const questionTurns = new Set();
+
 // Counters for troubleshooting (and the browser tests).
 const stats = { micChunks: 0, packetsSent: 0, packetsReceived: 0, reconnects: 0, underruns: 0, audioState: "none" };
 window.vivaStats = stats;
@@ -99,15 +100,18 @@ function caption(turn, who, text, final) {
  * @param {number} turn
  * @param {Viva.TurnKind} kind
  * @param {string} text
+ * @param {boolean} closing the interviewer's closing, not a question
  */
-function interviewerText(turn, kind, text) {
+function interviewerText(turn, kind, text, closing) {
   if (text === "") {
     document.querySelector(`[data-key="interviewer-${turn}"]`)?.remove();
     questionTurns.delete(turn);
   } else {
     caption(turn, "interviewer", text, true);
-    // A question asks something (the closing does not); a cut-off one still counts.
-    if (kind === "question" && (text.includes("?") || questionTurns.has(turn))) questionTurns.add(turn);
+    // Every question counts (a cut-off one too, and one phrased "Walk me through…"); the
+    // closing does not.
+    if (kind === "question" && !closing) questionTurns.add(turn);
+    else questionTurns.delete(turn);
   }
   showProgress();
 }
@@ -136,14 +140,15 @@ function onMessage(m) {
     case "resync":
       lastSeq = m.snapshot.last_seq;
       questionTurns.clear();
-      questionsBefore = m.snapshot.questions.filter((q) => q.includes("?") || q.endsWith("…")).length;
+      // An ended interview's last question is its closing.
+      questionsBefore = Math.max(0, m.snapshot.questions.length - (m.snapshot.state === "ended" ? 1 : 0));
       for (const t of m.snapshot.transcript) caption(t.turn, t.speaker, t.text, true);
       showState(m.snapshot.state);
       showProgress();
       break;
     case "state": showState(m.state); break;
     case "agent_text":
-      if (m.final) interviewerText(m.turn, m.kind, m.text);
+      if (m.final) interviewerText(m.turn, m.kind, m.text, m.closing === true);
       break;
     case "transcript": caption(m.turn, "candidate", m.text, m.final); break;
     case "audio_interrupted": player?.stop(); break;
