@@ -17,6 +17,7 @@ pub mod build;
 pub mod import;
 pub mod library;
 pub mod resume;
+pub mod shared;
 
 pub use adaptive::{Action, Decision, Phase};
 pub use build::{build, Plan, PlanInput};

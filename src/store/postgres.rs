@@ -145,7 +145,7 @@ impl TryFrom<InterviewRow> for InterviewRecord {
             consented_at: r.consented_at,
             organization_id: r.organization_id,
             plan: r.plan.and_then(|v| {
-                serde_json::from_value(v)
+                crate::plan::shared::parse(&v.to_string())
                     .map_err(|e| tracing::warn!(error = %e, "stored plan not understood; rebuilt"))
                     .ok()
             }),

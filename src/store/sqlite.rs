@@ -78,10 +78,9 @@ pub(super) fn plan_text(plan: &Option<std::sync::Arc<crate::plan::Plan>>) -> Opt
 /// A stored plan; one this version does not understand is rebuilt by the interviewer.
 fn plan_from(text: Option<String>) -> Option<std::sync::Arc<crate::plan::Plan>> {
     let text = text?;
-    serde_json::from_str(&text)
+    crate::plan::shared::parse(&text)
         .map_err(|e| tracing::warn!(error = %e, "stored plan not understood; rebuilt"))
         .ok()
-        .map(std::sync::Arc::new)
 }
 
 /// A stored decision (kept only when understood: it explains, it never steers).
