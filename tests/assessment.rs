@@ -75,20 +75,7 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         strong("useReducer for related state transitions"),
     ];
     let mut given = 0;
-    loop {
-        let ev = c
-            .until("audio_end or ended", |e| {
-                matches!(
-                    e,
-                    viva::protocol::Event::AudioEnd { .. } | viva::protocol::Event::Ended { .. }
-                )
-            })
-            .await;
-        if matches!(ev.event, viva::protocol::Event::Ended { .. }) {
-            // The status is written before the connection closes.
-            c.until_closed().await;
-            break;
-        }
+    while next_turn_heard(&mut c).await {
         // The closing is not answered.
         let said = final_agent_texts(&c.events());
         if said.last().is_some_and(|(_, t)| t.contains("Goodbye")) {

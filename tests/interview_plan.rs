@@ -84,18 +84,7 @@ async fn an_offline_react_interview_walks_its_plan() {
 
     let mut c = Candidate::join(&server, id, &token, None).await;
     let mut weak_given = false;
-    loop {
-        let ev = c
-            .until("audio_end or ended", |e| {
-                matches!(
-                    e,
-                    viva::protocol::Event::AudioEnd { .. } | viva::protocol::Event::Ended { .. }
-                )
-            })
-            .await;
-        if matches!(ev.event, viva::protocol::Event::Ended { .. }) {
-            break;
-        }
+    while next_turn_heard(&mut c).await {
         // The turn is durable once its audio ends: its decision is readable.
         let (_, now) = admin.call(Method::GET, &path, None).await;
         let last = now["decisions"].as_array().unwrap().last().unwrap().clone();

@@ -430,6 +430,21 @@ pub async fn spoken_answer(c: &mut Candidate, text: &str) -> String {
     }
 }
 
+/// Waits for the interviewer's next turn to be heard to its end (`true`) or for the interview
+/// to end (`false`, once its status is written: the connection closes after it).
+pub async fn next_turn_heard(c: &mut Candidate) -> bool {
+    let ev = c
+        .until("audio_end or ended", |e| {
+            matches!(e, Event::AudioEnd { .. } | Event::Ended { .. })
+        })
+        .await;
+    if matches!(ev.event, Event::Ended { .. }) {
+        c.until_closed().await;
+        return false;
+    }
+    true
+}
+
 /// Speaks an answer (`voice`, espeak-ng speech) to a server whose recogniser is the OpenAI fake,
 /// which hears `text`; waits for the answer's final transcript.
 pub async fn answer_heard_as(
