@@ -118,7 +118,7 @@ fn question<'p>(plan: &'p Plan, id: &str) -> Option<&'p PlannedQuestion> {
 }
 
 /// The words of an answer and whether it was thin (earns a follow-up), with its mean score.
-fn judge(plan: &Plan, q: &PlannedQuestion, answer: &[&ContextTurn]) -> (bool, Option<f32>) {
+fn judge(q: &PlannedQuestion, answer: &[&ContextTurn]) -> (bool, Option<f32>) {
     if answer.iter().any(|t| !t.transcribed) {
         let ms: u32 = answer.iter().map(|t| t.audio_ms).sum();
         return (ms < 6_000, None);
@@ -128,8 +128,6 @@ fn judge(plan: &Plan, q: &PlannedQuestion, answer: &[&ContextTurn]) -> (bool, Op
         .map(|t| t.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut skills = q.skills.clone();
-    skills.extend(plan.job_skills.iter().cloned());
     let a = heuristic::analyse(&AnswerInput {
         question: &q.text,
         rubric: &q.rubric,
@@ -157,7 +155,7 @@ fn decide(plan: &Plan, state: &mut State) -> Decision {
                 .as_deref()
                 .and_then(|id| question(plan, id)),
         ) {
-            let (thin, score) = judge(plan, q, &cur.answer);
+            let (thin, score) = judge(q, &cur.answer);
             previous_score = score;
             if let Some(s) = score {
                 if s >= STRONG {
