@@ -40,7 +40,7 @@
 //! - [`recording`]: both sides' audio as Ogg Opus files, in a directory or an S3-compatible
 //!   store.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
-//! - [`metrics`]: Prometheus metrics (`/metrics`).
+//! - [`metrics`]: Prometheus metrics (`/metrics`). [`periodic`]: background passes on a period.
 //! - [`vault`]: secrets at rest (AES-256-GCM under `VIVA_ENCRYPTION_KEY`).
 //! - [`webhooks`]: signed notifications to organizations' endpoints, from a durable queue.
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
@@ -58,6 +58,7 @@ pub mod hiring;
 pub mod http;
 pub mod interview;
 pub mod metrics;
+pub mod periodic;
 pub mod plan;
 pub mod protocol;
 pub mod providers;

@@ -158,15 +158,14 @@ impl ModelAnalyst {
             "response_format": {"type": "json_schema", "json_schema": {
                 "name": "answer_analysis", "strict": true, "schema": schema()}},
         });
-        let mut req = self
-            .remote
-            .http
-            .post(settings.openai.url("chat/completions"))
-            .timeout(self.timeout)
-            .json(&body);
-        if let Some(k) = &settings.openai.api_key {
-            req = req.bearer_auth(k.expose());
-        }
+        let req = crate::providers::openai::authorized(
+            self.remote
+                .http
+                .post(settings.openai.url("chat/completions")),
+            &self.remote,
+        )
+        .timeout(self.timeout)
+        .json(&body);
         let resp = req.send().await.map_err(|e| {
             if e.is_timeout() {
                 "the model did not answer in time".to_owned()

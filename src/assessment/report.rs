@@ -408,7 +408,7 @@ pub fn assess(
         })
         .collect();
 
-    let technical = technical(input, &ms);
+    let technical = technical(input);
     let mut reasons = Vec::new();
     let decision = if n < 3 {
         reasons.push(format!(
@@ -497,7 +497,7 @@ pub fn assess(
     }
 }
 
-fn technical(input: &AssessInput, _ms: &dyn Fn(DateTime<Utc>) -> i64) -> Technical {
+fn technical(input: &AssessInput) -> Technical {
     let latency: Vec<TurnLatency> = input
         .turns
         .iter()

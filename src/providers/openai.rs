@@ -25,7 +25,8 @@ use crate::protocol::Speaker;
 /// Sample rate of OpenAI's `pcm` speech format.
 pub const TTS_PCM_RATE: u32 = 24_000;
 
-fn authorized(req: reqwest::RequestBuilder, remote: &Remote) -> reqwest::RequestBuilder {
+/// `req` with the OpenAI-compatible endpoint's key, if one is set.
+pub(crate) fn authorized(req: reqwest::RequestBuilder, remote: &Remote) -> reqwest::RequestBuilder {
     match &remote.settings.openai.api_key {
         Some(k) => req.bearer_auth(k.expose()),
         None => req, // local servers (Ollama, vLLM) often need none

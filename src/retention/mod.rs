@@ -63,17 +63,8 @@ impl Retention {
 
     /// Sweeps every [`EVERY`] (the first soon after start) until `stop`.
     pub async fn run(self, stop: CancellationToken) {
-        let mut tick = tokio::time::interval(EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tick.tick() => {
-                    if let Err(e) = self.sweep(Utc::now()).await {
-                        tracing::warn!(error = %e, "retention sweep failed; trying again later");
-                    }
-                }
-            }
-        }
+        let me = &self;
+        let failed = "retention sweep failed; trying again later";
+        crate::periodic::every(EVERY, stop, failed, || me.sweep(Utc::now())).await
     }
 }

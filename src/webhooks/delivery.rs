@@ -61,18 +61,9 @@ impl Deliverer {
 
     /// Polls until `stop`.
     pub async fn run(self, stop: CancellationToken) {
-        let mut tick = tokio::time::interval(POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tick.tick() => {
-                    if let Err(e) = self.pass().await {
-                        tracing::warn!(error = %e, "webhook deliveries not claimed; trying again");
-                    }
-                }
-            }
-        }
+        let me = &self;
+        let failed = "webhook deliveries not claimed; trying again";
+        crate::periodic::every(POLL, stop, failed, || me.pass()).await
     }
 
     /// Claims what is due and delivers it: how many were attempted.
