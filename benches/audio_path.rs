@@ -53,7 +53,7 @@ fn bench(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             let h = ear.hear(Some(&packets[i % packets.len()]), 700, || {
-                stt.start(tx.clone())
+                stt.start(&Default::default(), tx.clone())
             });
             i += 1;
             black_box(matches!(h, Hearing::End { .. }))

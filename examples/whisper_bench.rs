@@ -88,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..5 {
             let t = Instant::now();
             text = engine
-                .transcribe(&samples, partial)
+                .transcribe(&samples, partial, None)
                 .map_err(anyhow::Error::msg)?;
             runs.push(t.elapsed().as_secs_f64());
         }
@@ -113,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
         let mut captions = 0;
         for _ in 0..3 {
             let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-            let mut session = provider.start(tx);
+            let mut session = provider.start(&Default::default(), tx);
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             for frame in pcm16.chunks(320) {
                 tick.tick().await;
@@ -153,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
                 let mut latencies = Vec::new();
                 while Instant::now() < stop {
                     let (tx, _rx) = tokio::sync::mpsc::channel(1);
-                    let mut s = provider.start(tx);
+                    let mut s = provider.start(&Default::default(), tx);
                     s.push(&samples);
                     let t = Instant::now();
                     s.finish().await.expect("transcribed");

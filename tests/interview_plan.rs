@@ -203,5 +203,33 @@ async fn an_offline_react_interview_walks_its_plan() {
         asks[1]
     );
     assert_eq!(decisions.last().unwrap()["action"], "close");
+    // Speech recognition was told the plan's vocabulary: the job's skills as the bank spells
+    // them, the résumé's project, the questions' terms — the same prompt for every answer.
+    let prompts: Vec<String> = fake
+        .state
+        .stt
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["prompt"].as_str().expect("a prompt").to_owned())
+        .collect();
+    assert!(!prompts.is_empty());
+    assert!(prompts.iter().all(|p| *p == prompts[0]), "{prompts:?}");
+    let glossary = &prompts[0];
+    assert!(
+        glossary.starts_with("Glossary: React, hooks, state"),
+        "{glossary}"
+    );
+    assert!(glossary.contains("Tidewatch"), "{glossary}");
+    assert!(glossary.contains("useEffect"), "{glossary}");
+    // The recruiter sees the same terms with the plan.
+    let terms: Vec<&str> = done["vocabulary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(*glossary, format!("Glossary: {}.", terms.join(", ")));
     server.shutdown().await;
 }

@@ -21,6 +21,7 @@ use viva::providers::remote::{Endpoint, Remote, RemoteSettings, Timeouts};
 use viva::providers::resilience::{BreakerPolicy, Counters, RetryPolicy};
 use viva::providers::{
     ContextTurn, InterviewContext, LlmEvent, LlmProvider, Providers, SttProvider, TtsProvider,
+    Vocabulary,
 };
 
 const KEY: &str = "sk-test-not-a-real-key-123456";
@@ -298,12 +299,17 @@ async fn openai_speech_to_text_and_text_to_speech() {
     fake.state.stt.script([Misbehave::Status(500, None)]);
     let stt = OpenAiStt::new(remote.clone());
     let (tx, _rx) = tokio::sync::mpsc::channel(4);
-    let mut session = stt.start(tx);
+    let mut session = stt.start(&Vocabulary::new(["Rust", "Tokio"]), tx);
     session.push(&vec![0i16; 16_000]);
     let r = session.finish().await.unwrap();
     assert_eq!(r.text, "I have five years of experience with Rust.");
     assert!(r.transcribed);
     assert_eq!(*fake.state.wav_rates.lock().unwrap(), vec![16_000, 16_000]);
+    // The interview's terms went as the transcription prompt, on the retry too.
+    for fields in fake.state.stt.bodies.lock().unwrap().iter() {
+        assert_eq!(fields["prompt"], "Glossary: Rust, Tokio.", "{fields}");
+        assert_eq!(fields["language"], "en", "{fields}");
+    }
 
     // TTS: raw 24 kHz PCM in odd-sized pieces comes out as whole samples.
     let tts = OpenAiTts::new(remote);
@@ -380,7 +386,8 @@ async fn deepgram_streams_partials_while_speaking_and_finals_at_the_end() {
     // A refused handshake (503) is retried; the audio pushed meanwhile is not lost.
     fake.state.deepgram.script([Misbehave::Status(503, None)]);
     let (tx, mut partials) = tokio::sync::mpsc::channel(64);
-    let mut session = stt.start(tx);
+    let vocabulary = Vocabulary::new(["React", "useEffect", "Node.js & co"]);
+    let mut session = stt.start(&vocabulary, tx);
     for _ in 0..100 {
         session.push(&[100i16; 320]); // 2 s in 20 ms frames
     }
@@ -405,11 +412,16 @@ async fn deepgram_streams_partials_while_speaking_and_finals_at_the_end() {
         q.contains("encoding=linear16") && q.contains("sample_rate=16000"),
         "{q}"
     );
+    // The interview's terms are Nova-3 key terms, each encoded.
+    assert!(
+        q.ends_with("&keyterm=React&keyterm=useEffect&keyterm=Node.js+%26+co"),
+        "{q}"
+    );
 
     // A bad key is not retried.
     fake.state.deepgram.script([Misbehave::Status(401, None)]);
     let (tx, _p) = tokio::sync::mpsc::channel(4);
-    let mut session = stt.start(tx);
+    let mut session = stt.start(&Vocabulary::default(), tx);
     session.push(&[0i16; 320]);
     let e = session.finish().await.unwrap_err();
     assert!(e.message.contains("401"), "{e}");

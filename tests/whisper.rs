@@ -9,6 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::wer::wer;
 use common::*;
 
 /// Three different answers, as a candidate might give them.
@@ -29,45 +30,6 @@ fn model_dir() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-/// Lower-case words without punctuation; number words as digits (Whisper writes "5 years").
-fn words(text: &str) -> Vec<String> {
-    const NUMBERS: [&str; 11] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    ];
-    text.split_whitespace()
-        .map(|w| {
-            let w: String = w
-                .chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'')
-                .flat_map(char::to_lowercase)
-                .collect();
-            match NUMBERS.iter().position(|n| *n == w) {
-                Some(i) => i.to_string(),
-                None => w,
-            }
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-/// Word error rate: word-level edit distance over the reference length.
-fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut row: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, hw) in h.iter().enumerate() {
-            let next = (diag + usize::from(rw != hw))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diag = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[h.len()] as f64 / r.len().max(1) as f64
 }
 
 #[test]
@@ -113,6 +75,37 @@ async fn three_spoken_answers_are_transcribed_within_fifteen_percent_word_error_
     let stats = &server.health().await["stt"]["whisper-local"];
     assert_eq!(stats["transcriptions"], 3, "{stats}");
     assert_eq!(stats["rejected_queue_full"], 0, "{stats}");
+}
+
+/// The interview's vocabulary as Whisper's initial prompt: one technical answer per job of
+/// `tests/fixtures/technical-answers.json` (the short version of `scripts/vocabulary-wer.sh`),
+/// heard without and with the vocabulary of the plan built for the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plans_vocabulary_makes_technical_answers_heard_as_written() {
+    let settings = viva::providers::whisper::WhisperSettings::sized_to(2, model_dir());
+    let engine = viva::providers::whisper::ct2::Ct2Whisper::load(&settings).unwrap();
+    let mut cases = common::wer::cases();
+    let mut seen = std::collections::BTreeSet::new();
+    cases.retain(|c| seen.insert(c.job.clone()));
+    assert_eq!(cases.len(), 4);
+    let heard = common::wer::hear(&engine, &cases).await;
+    for h in &heard {
+        eprintln!(
+            "{:?}\n  without: {:?}\n  with:    {:?}",
+            h.reference, h.plain, h.biased
+        );
+    }
+    let (plain, biased) = common::wer::totals(&heard);
+    let (said, plain_terms, biased_terms) = common::wer::terms_heard(&cases, &heard);
+    eprintln!(
+        "WER without the vocabulary {plain:.3}, with {biased:.3}; terms as written {plain_terms}/{said} without, {biased_terms}/{said} with"
+    );
+    assert!(said >= 8, "the answers use the plans' terms ({said})");
+    assert!(biased < plain, "WER {biased:.3} with, {plain:.3} without");
+    assert!(
+        biased_terms > plain_terms,
+        "{biased_terms} vs {plain_terms} of {said}"
+    );
 }
 
 /// `viva serve` on the whisper-local STT with the given model directory: its exit and stderr.

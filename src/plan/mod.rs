@@ -10,6 +10,7 @@
 //!   (and why), a question about the résumé's project. Stored with the interview.
 //! - [`adaptive`]: the offline interviewer's decisions over the plan (phases, difficulty after
 //!   each answer, follow-ups), replayed from the conversation; each stored with its turn.
+//! - [`vocabulary`]: the plan's terms, given to speech recognition.
 
 pub mod adaptive;
 pub mod bank;
@@ -18,6 +19,7 @@ pub mod import;
 pub mod library;
 pub mod resume;
 pub mod shared;
+pub mod vocabulary;
 
 pub use adaptive::{Action, Decision, Phase};
 pub use build::{build, Plan, PlanInput};

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 
 use super::{
     InterviewContext, LlmEvent, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
-    SttResult, SttSession, TtsAudio, TtsProvider,
+    SttResult, SttSession, TtsAudio, TtsProvider, Vocabulary,
 };
 
 pub struct LlmChain(Vec<Arc<dyn LlmProvider>>, String);
@@ -146,10 +146,15 @@ impl SttProvider for SttChain {
         (!all.is_empty()).then_some(serde_json::Value::Object(all))
     }
 
-    fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+    fn start(
+        &self,
+        vocabulary: &Vocabulary,
+        partials: mpsc::Sender<String>,
+    ) -> Box<dyn SttSession> {
         Box::new(ChainSession {
             providers: self.0.clone(),
-            first: self.0[0].start(partials.clone()),
+            first: self.0[0].start(vocabulary, partials.clone()),
+            vocabulary: vocabulary.clone(),
             partials,
             pcm: Vec::new(),
         })
@@ -164,6 +169,7 @@ const MAX_KEPT_SAMPLES: usize = crate::audio::codec::LISTEN_RATE as usize * 600;
 struct ChainSession {
     providers: Arc<[Arc<dyn SttProvider>]>,
     first: Box<dyn SttSession>,
+    vocabulary: Vocabulary,
     partials: mpsc::Sender<String>,
     /// The utterance so far, for a fallback if the first provider fails (bounded).
     pcm: Vec<i16>,
@@ -181,6 +187,7 @@ impl SttSession for ChainSession {
         let ChainSession {
             providers,
             first,
+            vocabulary,
             partials,
             pcm,
         } = *self;
@@ -190,7 +197,7 @@ impl SttSession for ChainSession {
         };
         for p in providers.iter().skip(1) {
             tracing::warn!(error = %err, next = p.name(), "STT failed; trying the next");
-            let mut s = p.start(partials.clone());
+            let mut s = p.start(&vocabulary, partials.clone());
             s.push(&pcm);
             match s.finish().await {
                 Ok(r) => {
@@ -259,7 +266,7 @@ mod tests {
         fn name(&self) -> &str {
             "down"
         }
-        fn start(&self, _: mpsc::Sender<String>) -> Box<dyn SttSession> {
+        fn start(&self, _: &Vocabulary, _: mpsc::Sender<String>) -> Box<dyn SttSession> {
             Box::new(DownSession)
         }
     }
@@ -287,7 +294,7 @@ mod tests {
         // The fallback STT gets the whole utterance the primary was given.
         let stt = SttChain::build(vec![Arc::new(Down), Arc::new(ScriptedStt::new(NOW))]).unwrap();
         let (tx, _rx) = mpsc::channel(8);
-        let mut s = stt.start(tx);
+        let mut s = stt.start(&Vocabulary::default(), tx);
         s.push(&vec![0; 8_000]);
         s.push(&vec![0; 8_000]);
         assert_eq!(
@@ -310,7 +317,8 @@ mod tests {
         let (tx, _rx) = mpsc::channel(8);
         let mut session = ChainSession {
             providers: Arc::from(Vec::<Arc<dyn SttProvider>>::new()),
-            first: stt.start(tx.clone()),
+            first: stt.start(&Vocabulary::default(), tx.clone()),
+            vocabulary: Vocabulary::default(),
             partials: tx,
             pcm: Vec::new(),
         };

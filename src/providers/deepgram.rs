@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::remote::{Remote, Vendor};
 use super::resilience::{Attempt, Resilience};
-use super::{ProviderError, ProviderResult, SttProvider, SttResult, SttSession};
+use super::{ProviderError, ProviderResult, SttProvider, SttResult, SttSession, Vocabulary};
 
 pub struct DeepgramStt {
     pub vendor: Vendor,
@@ -32,13 +32,29 @@ impl DeepgramStt {
         }
     }
 
-    fn url(&self) -> String {
+    /// The streaming URL; the interview's terms go as `keyterm` (Nova-3) or `keywords` (older
+    /// models), each URL-encoded.
+    fn url(&self, vocabulary: &Vocabulary) -> String {
         let s = &self.vendor.remote.settings;
-        s.deepgram.url(&format!(
+        let param = if s.deepgram_model.starts_with("nova-3") {
+            "keyterm"
+        } else {
+            "keywords"
+        };
+        let url = s.deepgram.url(&format!(
             "v1/listen?model={}&language={}&encoding=linear16&sample_rate=16000&channels=1\
              &interim_results=true&punctuate=true&smart_format=true",
             s.deepgram_model, s.language
-        ))
+        ));
+        match reqwest::Url::parse(&url) {
+            Ok(mut parsed) if !vocabulary.is_empty() => {
+                parsed
+                    .query_pairs_mut()
+                    .extend_pairs(vocabulary.terms().iter().map(|t| (param, t)));
+                parsed.into()
+            }
+            _ => url,
+        }
     }
 }
 
@@ -51,11 +67,15 @@ impl SttProvider for DeepgramStt {
         true
     }
 
-    fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+    fn start(
+        &self,
+        vocabulary: &Vocabulary,
+        partials: mpsc::Sender<String>,
+    ) -> Box<dyn SttSession> {
         let (audio, audio_rx) = mpsc::channel(MAX_QUEUED_CHUNKS);
         let (done_tx, done) = oneshot::channel();
         let task = Stream {
-            url: self.url(),
+            url: self.url(vocabulary),
             key: self
                 .vendor
                 .remote

@@ -20,6 +20,7 @@ pub mod resilience;
 pub mod scripted;
 pub mod sse;
 pub mod untranscribed;
+pub mod vocabulary;
 pub mod whisper;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 
 use crate::protocol::{Speaker, TurnKind};
+pub use vocabulary::Vocabulary;
 
 #[derive(Debug, Clone, Error)]
 #[error("{provider}: {message}")]
@@ -63,8 +65,10 @@ pub struct SttResult {
 /// A speech-to-text engine. `start` must not block: sessions connect lazily.
 pub trait SttProvider: Send + Sync {
     fn name(&self) -> &str;
-    /// Begins one utterance. Partial transcripts, if the engine makes them, go to `partials`.
-    fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession>;
+    /// Begins one utterance, biased toward `vocabulary` (the interview's terms) where the engine
+    /// takes a hint. Partial transcripts, if the engine makes them, go to `partials`.
+    fn start(&self, vocabulary: &Vocabulary, partials: mpsc::Sender<String>)
+        -> Box<dyn SttSession>;
     /// A billed vendor (its seconds are counted in the interview's usage).
     fn is_remote(&self) -> bool {
         false

@@ -18,7 +18,7 @@ use super::remote::{channel_stream, instructions, recent_turns, Remote, Vendor};
 use super::resilience::{content_type, send, transport, Attempt};
 use super::{
     InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
-    SttResult, SttSession, TtsAudio, TtsProvider,
+    SttResult, SttSession, TtsAudio, TtsProvider, Vocabulary,
 };
 use crate::protocol::Speaker;
 
@@ -175,9 +175,14 @@ impl SttProvider for OpenAiStt {
         true
     }
 
-    fn start(&self, _partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+    fn start(
+        &self,
+        vocabulary: &Vocabulary,
+        _partials: mpsc::Sender<String>,
+    ) -> Box<dyn SttSession> {
         Box::new(BufferedUtterance {
             vendor: self.vendor.clone(),
+            prompt: vocabulary.prompt().cloned(),
             pcm: Vec::with_capacity(16_000 * 10),
         })
     }
@@ -186,6 +191,8 @@ impl SttProvider for OpenAiStt {
 /// Collects the utterance; it is sent whole when it ends.
 struct BufferedUtterance {
     vendor: Vendor,
+    /// The interview's terms, sent as the transcription `prompt`.
+    prompt: Option<Arc<str>>,
     pcm: Vec<i16>,
 }
 
@@ -208,7 +215,7 @@ impl SttSession for BufferedUtterance {
             .vendor
             .res
             .call(|| {
-                let form = reqwest::multipart::Form::new()
+                let mut form = reqwest::multipart::Form::new()
                     .part(
                         "file",
                         reqwest::multipart::Part::bytes(wav.clone())
@@ -219,6 +226,9 @@ impl SttSession for BufferedUtterance {
                     .text("model", s.openai_stt_model.clone())
                     .text("language", s.language.clone())
                     .text("response_format", "json");
+                if let Some(prompt) = &self.prompt {
+                    form = form.text("prompt", prompt.to_string());
+                }
                 let req = authorized(self.vendor.remote.http.post(&url), &self.vendor.remote)
                     .timeout(s.timeouts.stt)
                     .multipart(form);

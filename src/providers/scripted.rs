@@ -39,7 +39,7 @@ impl SttProvider for ScriptedStt {
         "scripted"
     }
 
-    fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+    fn start(&self, _: &super::Vocabulary, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
         Box::new(ScriptedSttSession {
             samples: 0,
             last_partial: 0,
@@ -275,7 +275,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn stt_reports_audio_length_and_partials() {
         let (tx, mut rx) = mpsc::channel(8);
-        let mut s = ScriptedStt::new(FAST).start(tx);
+        let mut s = ScriptedStt::new(FAST).start(&Default::default(), tx);
         s.push(&vec![0; 16_000]);
         s.push(&vec![0; 8_000]);
         assert_eq!(rx.try_recv().unwrap(), "Scripted answer of 1.0 seconds.");

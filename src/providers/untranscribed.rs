@@ -14,7 +14,7 @@ impl SttProvider for UntranscribedStt {
         "untranscribed"
     }
 
-    fn start(&self, _partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+    fn start(&self, _: &super::Vocabulary, _partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
         Box::new(Counter(0))
     }
 }
@@ -51,7 +51,7 @@ mod tests {
     #[tokio::test]
     async fn reports_duration_not_words() {
         let (tx, _rx) = mpsc::channel(1);
-        let mut s = UntranscribedStt.start(tx);
+        let mut s = UntranscribedStt.start(&Default::default(), tx);
         s.push(&vec![0; 16_000 * 6]);
         s.push(&vec![0; 3_200]);
         let r = s.finish().await.unwrap();

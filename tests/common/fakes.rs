@@ -40,7 +40,7 @@ pub struct Endpoint {
     pub hits: AtomicUsize,
     /// Every request answered with a fault from now on.
     always: Mutex<Option<Misbehave>>,
-    /// JSON bodies received (chat and Gemini).
+    /// JSON bodies received (chat, Gemini, speech; a transcription's text fields).
     pub bodies: Mutex<Vec<serde_json::Value>>,
     /// Authorization-ish header values received.
     pub keys: Mutex<Vec<String>>,
@@ -321,18 +321,24 @@ async fn transcribe(
     mut form: Multipart,
 ) -> Response {
     let fault_now = v.stt.next(&headers, "authorization");
-    let mut model = None;
+    let (mut model, mut fields) = (None, serde_json::Map::new());
     while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
+        match field.name().map(str::to_owned).as_deref() {
             Some("file") => {
                 let wav = field.bytes().await.unwrap();
                 let (rate, _) = viva::audio::wav::parse(&wav).expect("a WAV file");
                 v.wav_rates.lock().unwrap().push(rate);
             }
             Some("model") => model = field.text().await.ok(),
-            _ => {}
+            Some(name) => {
+                let text = field.text().await.unwrap_or_default();
+                fields.insert(name.to_owned(), text.into());
+            }
+            None => {}
         }
     }
+    // The text fields (language, response_format, prompt), for the tests to read.
+    v.stt.bodies.lock().unwrap().push(fields.into());
     if let Some(f) = fault_now {
         return fault(f, false).await;
     }

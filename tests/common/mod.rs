@@ -6,6 +6,7 @@ pub mod api;
 pub mod fakes;
 pub mod proxy;
 pub mod services;
+pub mod wer;
 
 use std::net::SocketAddr;
 

@@ -27,11 +27,15 @@ pub struct InterviewPlan {
     /// the interview's role, description and résumé, as its interviewer rebuilds it.
     pub stored: bool,
     pub plan: Plan,
+    /// The terms speech recognition is told to expect (made from a stored plan; none for a
+    /// rebuilt one).
+    pub vocabulary: Vec<String>,
     /// In turn order.
     pub decisions: Vec<TurnDecision>,
 }
 
-/// `GET /v1/interviews/{id}/plan` (any staff role) → `{interview_id, stored, plan, decisions}`.
+/// `GET /v1/interviews/{id}/plan` (any staff role) → `{interview_id, stored, plan, vocabulary,
+/// decisions}`.
 #[utoipa::path(get, path = "/v1/interviews/{id}/plan", tag = "interviews",
     params(("id" = Uuid, Path, description = "The interview")),
     responses(
@@ -55,10 +59,15 @@ pub async fn plan(
         .get_interview(id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let (stored, plan) = match &rec.plan {
-        Some(p) => (true, Plan::clone(p)),
+    let (stored, vocabulary, plan) = match &rec.plan {
+        Some(p) => (
+            true,
+            crate::plan::vocabulary::shared(p).terms().to_vec(),
+            Plan::clone(p),
+        ),
         None => (
             false,
+            Vec::new(),
             crate::plan::build::from_text(
                 &rec.role,
                 rec.job_description.as_deref().unwrap_or_default(),
@@ -86,6 +95,7 @@ pub async fn plan(
         interview_id: id,
         stored,
         plan,
+        vocabulary,
         decisions,
     }))
 }

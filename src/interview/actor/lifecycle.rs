@@ -121,6 +121,7 @@ impl Actor {
             monitors: Vec::new(),
             ear,
             partials: None,
+            vocabulary: None,
             utterance_turn: None,
             utterance_started: None,
             next_utterance: 0,

@@ -32,11 +32,17 @@ impl Actor {
     fn on_frame(&mut self, packet: Option<&[u8]>) {
         // Borrowed, not cloned: this runs for every 20 ms frame; a session starts only at speech.
         let stt = &self.providers.stt;
+        let (plan, vocabulary) = (&self.conv.interview.plan, &mut self.vocabulary);
         let mut partials_rx = None;
         let hearing = self.ear.hear(packet, self.end_silence_ms, || {
             let (tx, rx) = mpsc::channel(8);
             partials_rx = Some(rx);
-            stt.start(tx)
+            let vocabulary = vocabulary.get_or_insert_with(|| {
+                plan.as_ref()
+                    .map(crate::plan::vocabulary::shared)
+                    .unwrap_or_default()
+            });
+            stt.start(vocabulary, tx)
         });
         match hearing {
             Hearing::Quiet => {

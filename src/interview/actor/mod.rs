@@ -200,6 +200,8 @@ struct Actor {
     conv: Conversation,
     ear: Ear,
     partials: Option<mpsc::Receiver<String>>,
+    /// The plan's terms for speech recognition, made at the first utterance.
+    vocabulary: Option<crate::providers::Vocabulary>,
     /// Turn number of the utterance in progress, once a partial has named it.
     utterance_turn: Option<u32>,
     utterance_started: Option<DateTime<Utc>>,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use super::{ProviderError, ProviderResult, SttProvider, SttResult, SttSession};
+use super::{ProviderError, ProviderResult, SttProvider, SttResult, SttSession, Vocabulary};
 use crate::audio::codec::LISTEN_RATE;
 use pool::{Pool, Transcribe};
 
@@ -130,9 +130,14 @@ impl SttProvider for WhisperLocal {
         NAME
     }
 
-    fn start(&self, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
+    fn start(
+        &self,
+        vocabulary: &Vocabulary,
+        partials: mpsc::Sender<String>,
+    ) -> Box<dyn SttSession> {
         Box::new(Session {
             pool: self.pool.clone(),
+            prompt: vocabulary.prompt().cloned(),
             partials,
             partial_every: self.partial_every,
             samples: Vec::with_capacity(LISTEN_RATE as usize * 10),
@@ -148,6 +153,8 @@ impl SttProvider for WhisperLocal {
 
 struct Session {
     pool: Arc<Pool>,
+    /// The interview's terms, Whisper's initial prompt.
+    prompt: Option<Arc<str>>,
     partials: mpsc::Sender<String>,
     partial_every: usize,
     samples: Vec<f32>,
@@ -165,7 +172,10 @@ impl Session {
         {
             return;
         }
-        let Some(reply) = self.pool.try_partial(self.samples.clone()) else {
+        let Some(reply) = self
+            .pool
+            .try_partial(self.samples.clone(), self.prompt.clone())
+        else {
             return;
         };
         self.captioned_at = self.samples.len();
@@ -193,12 +203,15 @@ impl SttSession for Session {
     }
 
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
-        let reply = self.pool.submit(self.samples).map_err(|full| {
-            ProviderError::new(
-                NAME,
-                format!("transcription queue full ({} waiting)", full.waiting),
-            )
-        })?;
+        let reply = self
+            .pool
+            .submit(self.samples, self.prompt)
+            .map_err(|full| {
+                ProviderError::new(
+                    NAME,
+                    format!("transcription queue full ({} waiting)", full.waiting),
+                )
+            })?;
         let text = reply
             .await
             .map_err(|_| ProviderError::new(NAME, "the transcription worker stopped"))?
@@ -215,15 +228,21 @@ impl SttSession for Session {
 mod tests {
     use super::*;
 
-    /// Counts what it was given: a stand-in engine for the session logic.
+    /// Counts what it was given (and names the prompt): a stand-in engine for the session logic.
     struct Length;
 
     impl Transcribe for Length {
-        fn transcribe(&self, samples: &[f32], partial: bool) -> Result<String, String> {
+        fn transcribe(
+            &self,
+            samples: &[f32],
+            partial: bool,
+            prompt: Option<&str>,
+        ) -> Result<String, String> {
             Ok(format!(
-                "{} ms{}",
+                "{} ms{}{}",
                 samples.len() / 16,
-                if partial { "…" } else { "" }
+                if partial { "…" } else { "" },
+                prompt.map(|p| format!(" after {p:?}")).unwrap_or_default()
             ))
         }
     }
@@ -237,7 +256,7 @@ mod tests {
     #[tokio::test]
     async fn the_final_transcript_covers_the_whole_utterance() {
         let (tx, _rx) = mpsc::channel(8);
-        let mut s = provider(0).start(tx);
+        let mut s = provider(0).start(&Vocabulary::default(), tx);
         for _ in 0..50 {
             s.push(&[100; 320]); // 20 ms
         }
@@ -247,10 +266,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_interviews_vocabulary_is_the_engines_prompt_for_captions_and_finals() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let p = provider(1000);
+        let mut s = p.start(&Vocabulary::new(["React", "useEffect"]), tx);
+        for _ in 0..50 {
+            s.push(&[100; 320]);
+        }
+        let prompt = "\"Glossary: React, useEffect.\"";
+        assert_eq!(rx.recv().await.unwrap(), format!("1000 ms… after {prompt}"));
+        let r = s.finish().await.unwrap();
+        assert_eq!(r.text, format!("1000 ms after {prompt}"));
+    }
+
+    #[tokio::test]
     async fn live_captions_follow_the_growing_utterance() {
         let (tx, mut rx) = mpsc::channel(8);
         let p = provider(1000);
-        let mut s = p.start(tx);
+        let mut s = p.start(&Vocabulary::default(), tx);
         for _ in 0..50 {
             s.push(&[100; 320]);
         }
@@ -283,7 +316,7 @@ mod tests {
     }
 
     impl Transcribe for Stuck {
-        fn transcribe(&self, _: &[f32], _: bool) -> Result<String, String> {
+        fn transcribe(&self, _: &[f32], _: bool, _: Option<&str>) -> Result<String, String> {
             let _ = self.started.lock().unwrap().send(());
             let _ = self.release.lock().unwrap().recv();
             Ok("late".into())
@@ -304,14 +337,14 @@ mod tests {
         let whisper = Arc::new(WhisperLocal::with_engines(vec![Arc::new(engine)], &s));
         let (tx, _rx) = mpsc::channel(1);
         // The only worker takes the first answer; the second fills the queue.
-        let running = tokio::spawn(whisper.start(tx.clone()).finish());
+        let running = tokio::spawn(whisper.start(&Vocabulary::default(), tx.clone()).finish());
         tokio::task::spawn_blocking(move || started.recv().unwrap())
             .await
             .unwrap();
-        let mut queued = Box::pin(whisper.start(tx.clone()).finish());
+        let mut queued = Box::pin(whisper.start(&Vocabulary::default(), tx.clone()).finish());
         assert!(futures_util::poll!(queued.as_mut()).is_pending());
         assert_eq!(whisper.stats().unwrap()["queue_depth"], 1);
-        let mut third = whisper.start(tx.clone());
+        let mut third = whisper.start(&Vocabulary::default(), tx.clone());
         third.push(&[0; 16_000]);
         let err = third.finish().await.unwrap_err();
         assert_eq!(
@@ -324,7 +357,7 @@ mod tests {
             Arc::new(crate::providers::untranscribed::UntranscribedStt),
         ])
         .unwrap();
-        let mut answer = chain.start(tx);
+        let mut answer = chain.start(&Vocabulary::default(), tx);
         answer.push(&[0; 16_000 * 3]);
         let r = answer.finish().await.unwrap();
         assert_eq!(r.text, "[speech 3.0 s, not transcribed]");

@@ -14,13 +14,20 @@ use tokio::sync::oneshot;
 /// A speech recogniser: 16 kHz mono samples in [-1, 1] to text. Blocking; called on a worker.
 pub trait Transcribe: Send + Sync + 'static {
     /// `partial`: a live caption of an utterance still going on (may trade accuracy for speed).
-    fn transcribe(&self, samples: &[f32], partial: bool) -> Result<String, String>;
+    /// `prompt`: text the speech likely follows or uses (the interview's terms), if any.
+    fn transcribe(
+        &self,
+        samples: &[f32],
+        partial: bool,
+        prompt: Option<&str>,
+    ) -> Result<String, String>;
 }
 
 pub type Reply = oneshot::Receiver<Result<String, String>>;
 
 struct Job {
     samples: Vec<f32>,
+    prompt: Option<Arc<str>>,
     partial: bool,
     enqueued: Instant,
     reply: oneshot::Sender<Result<String, String>>,
@@ -77,26 +84,32 @@ impl Pool {
     }
 
     /// Queues the final transcription of an utterance, or refuses at once when the queue is full.
-    pub fn submit(&self, samples: Vec<f32>) -> Result<Reply, QueueFull> {
-        self.enqueue(samples, false).inspect_err(|_| {
+    pub fn submit(&self, samples: Vec<f32>, prompt: Option<Arc<str>>) -> Result<Reply, QueueFull> {
+        self.enqueue(samples, prompt, false).inspect_err(|_| {
             self.stats.rejected.fetch_add(1, Ordering::Relaxed);
         })
     }
 
     /// Queues a live caption only when a worker is free and nothing is waiting.
-    pub fn try_partial(&self, samples: Vec<f32>) -> Option<Reply> {
+    pub fn try_partial(&self, samples: Vec<f32>, prompt: Option<Arc<str>>) -> Option<Reply> {
         let idle = self.stats.busy.load(Ordering::Relaxed) < self.workers;
         if !idle || self.stats.queued.load(Ordering::Relaxed) > 0 {
             return None;
         }
-        self.enqueue(samples, true).ok()
+        self.enqueue(samples, prompt, true).ok()
     }
 
-    fn enqueue(&self, samples: Vec<f32>, partial: bool) -> Result<Reply, QueueFull> {
+    fn enqueue(
+        &self,
+        samples: Vec<f32>,
+        prompt: Option<Arc<str>>,
+        partial: bool,
+    ) -> Result<Reply, QueueFull> {
         let (reply, rx) = oneshot::channel();
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
         let job = Job {
             samples,
+            prompt,
             partial,
             enqueued: Instant::now(),
             reply,
@@ -154,7 +167,7 @@ fn work(engine: Arc<dyn Transcribe>, rx: Arc<Mutex<Receiver<Job>>>, stats: Arc<P
         let started = Instant::now();
         // A panicking engine fails this job, not the worker.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            engine.transcribe(&job.samples, job.partial)
+            engine.transcribe(&job.samples, job.partial, job.prompt.as_deref())
         }))
         .unwrap_or_else(|_| Err("the recogniser crashed on this utterance".into()));
         stats
@@ -184,7 +197,12 @@ mod tests {
     }
 
     impl Transcribe for Gated {
-        fn transcribe(&self, samples: &[f32], partial: bool) -> Result<String, String> {
+        fn transcribe(
+            &self,
+            samples: &[f32],
+            partial: bool,
+            _: Option<&str>,
+        ) -> Result<String, String> {
             self.started.lock().unwrap().send(samples.len()).unwrap();
             self.go.lock().unwrap().recv().unwrap();
             Ok(format!(
@@ -208,12 +226,12 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_and_counts_it() {
         let (pool, go, started) = gated_pool(2);
-        let running = pool.submit(vec![0.0; 1]).unwrap();
+        let running = pool.submit(vec![0.0; 1], None).unwrap();
         assert_eq!(started.recv().unwrap(), 1); // the worker is busy with it
-        let a = pool.submit(vec![0.0; 2]).unwrap();
-        let b = pool.submit(vec![0.0; 3]).unwrap();
+        let a = pool.submit(vec![0.0; 2], None).unwrap();
+        let b = pool.submit(vec![0.0; 3], None).unwrap();
         assert_eq!(
-            pool.submit(vec![0.0; 4]).unwrap_err(),
+            pool.submit(vec![0.0; 4], None).unwrap_err(),
             QueueFull { waiting: 2 }
         );
         let stats = pool.stats();
@@ -232,10 +250,13 @@ mod tests {
     #[tokio::test]
     async fn partials_only_run_on_an_idle_worker_with_nothing_waiting() {
         let (pool, go, started) = gated_pool(4);
-        let partial = pool.try_partial(vec![0.0; 5]).expect("idle: taken");
+        let partial = pool.try_partial(vec![0.0; 5], None).expect("idle: taken");
         assert_eq!(started.recv().unwrap(), 5);
-        assert!(pool.try_partial(vec![0.0; 6]).is_none(), "busy: skipped");
-        let fin = pool.submit(vec![0.0; 7]).unwrap();
+        assert!(
+            pool.try_partial(vec![0.0; 6], None).is_none(),
+            "busy: skipped"
+        );
+        let fin = pool.submit(vec![0.0; 7], None).unwrap();
         go.send(()).unwrap();
         assert_eq!(partial.await.unwrap().unwrap(), "5 samples…");
         assert_eq!(started.recv().unwrap(), 7);
@@ -247,10 +268,10 @@ mod tests {
     #[tokio::test]
     async fn work_nobody_waits_for_any_more_is_skipped() {
         let (pool, go, started) = gated_pool(4);
-        let running = pool.submit(vec![0.0; 1]).unwrap();
+        let running = pool.submit(vec![0.0; 1], None).unwrap();
         assert_eq!(started.recv().unwrap(), 1);
-        drop(pool.submit(vec![0.0; 2]).unwrap()); // its session ended while it waited
-        let last = pool.submit(vec![0.0; 3]).unwrap();
+        drop(pool.submit(vec![0.0; 2], None).unwrap()); // its session ended while it waited
+        let last = pool.submit(vec![0.0; 3], None).unwrap();
         go.send(()).unwrap();
         running.await.unwrap().unwrap();
         // The next job the worker starts is the third: the abandoned one was never run.
@@ -263,7 +284,7 @@ mod tests {
     struct Panics;
 
     impl Transcribe for Panics {
-        fn transcribe(&self, samples: &[f32], _: bool) -> Result<String, String> {
+        fn transcribe(&self, samples: &[f32], _: bool, _: Option<&str>) -> Result<String, String> {
             assert!(samples.len() > 1, "bad utterance");
             Ok("fine".into())
         }
@@ -272,13 +293,17 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_engine_fails_the_utterance_and_the_worker_carries_on() {
         let pool = Pool::new(vec![Arc::new(Panics)], 4);
-        let crashed = pool.submit(vec![0.0]).unwrap().await.unwrap();
+        let crashed = pool.submit(vec![0.0], None).unwrap().await.unwrap();
         assert_eq!(
             crashed.unwrap_err(),
             "the recogniser crashed on this utterance"
         );
         assert_eq!(
-            pool.submit(vec![0.0; 2]).unwrap().await.unwrap().unwrap(),
+            pool.submit(vec![0.0; 2], None)
+                .unwrap()
+                .await
+                .unwrap()
+                .unwrap(),
             "fine"
         );
     }
