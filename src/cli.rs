@@ -137,15 +137,22 @@ pub async fn create_interviews(
         None,
         config.max_questions as usize,
     );
+    let storage = crate::server::open_storage(config).await?;
     let new = NewInterview {
         plan: Some(std::sync::Arc::new(plan)),
+        prompts: Some(
+            crate::prompts::for_new_interview(
+                storage.prompts.as_ref(),
+                crate::accounts::DEFAULT_ORG,
+            )
+            .await?,
+        ),
         role,
         job_description,
         resume,
         // Operators' and load tests' interviews start without a consent step.
         ..Default::default()
     };
-    let storage = crate::server::open_storage(config).await?;
     let auth = crate::server::auth(config)?;
     let public_url = config.public_url();
     // Operators' interviews belong to the built-in organization.

@@ -37,11 +37,14 @@
 //! - [`analysis`]: how well one answer met its question (the heuristic analyst; evidence as
 //!   exact substrings).
 //! - [`assessment`]: the assessment after the interview, made by a durable background job.
+//! - [`prompts`]: the model instructions (interviewer, analyst) — the server's defaults under
+//!   `prompts/`, and organizations' own versions, one active per name.
 //! - [`recording`]: both sides' audio as Ogg Opus files, in a directory or an S3-compatible
 //!   store.
 //! - [`auth`]: candidate JWTs and tickets. [`config`]: settings. [`server`]: assembly and run.
 //! - [`metrics`]: Prometheus metrics (`/metrics`). [`periodic`]: background passes on a period.
-//! - [`vault`]: secrets at rest (AES-256-GCM under `VIVA_ENCRYPTION_KEY`).
+//! - [`vault`]: secrets at rest (AES-256-GCM under `VIVA_ENCRYPTION_KEY`). [`interned`]:
+//!   immutable values read from the store, one copy in memory.
 //! - [`webhooks`]: signed notifications to organizations' endpoints, from a durable queue.
 //! - [`cli`]: `viva serve | migrate | interview create | admin create`.
 
@@ -56,10 +59,12 @@ pub mod config;
 pub mod consent;
 pub mod hiring;
 pub mod http;
+pub mod interned;
 pub mod interview;
 pub mod metrics;
 pub mod periodic;
 pub mod plan;
+pub mod prompts;
 pub mod protocol;
 pub mod providers;
 pub mod rate;

@@ -50,7 +50,7 @@ fn answer() -> AnswerContext {
 #[tokio::test]
 async fn a_valid_structured_reply_is_used_and_an_invented_quote_is_dropped() {
     let fake = FakeVendor::start().await;
-    let a = analyst(&fake).analyse(&answer()).await;
+    let a = analyst(&fake).analyse(&answer(), None).await;
     assert_eq!(
         (a.status, a.method),
         (AnalysisStatus::Scored, Method::Model)
@@ -85,7 +85,7 @@ async fn malformed_output_is_repaired_once_then_unscored() {
         .lock()
         .unwrap()
         .push_back(Analysed::Content("Sure! The answer is good.".into()));
-    let a = analyst.analyse(&answer()).await;
+    let a = analyst.analyse(&answer(), None).await;
     assert_eq!(a.status, AnalysisStatus::Scored, "{a:?}");
     let bodies = fake.state.chat.bodies.lock().unwrap().clone();
     assert_eq!(bodies.len(), 2);
@@ -102,7 +102,7 @@ async fn malformed_output_is_repaired_once_then_unscored() {
         Analysed::Content(bad.to_string()),
         Analysed::Content("{\"relevance\":".into()),
     ]);
-    let a = analyst.analyse(&answer()).await;
+    let a = analyst.analyse(&answer(), None).await;
     assert_eq!(
         (a.status, a.scores),
         (AnalysisStatus::Unscored, None),
@@ -120,7 +120,7 @@ async fn a_model_that_does_not_answer_in_time_is_retried_once_then_unscored() {
     // Late once: the retry answers.
     fake.state.analyses.lock().unwrap().push_back(stall.clone());
     assert_eq!(
-        analyst.analyse(&answer()).await.status,
+        analyst.analyse(&answer(), None).await.status,
         AnalysisStatus::Scored
     );
     // Late twice: unscored, and says why.
@@ -129,7 +129,7 @@ async fn a_model_that_does_not_answer_in_time_is_retried_once_then_unscored() {
         .lock()
         .unwrap()
         .extend([stall.clone(), stall]);
-    let a = analyst.analyse(&answer()).await;
+    let a = analyst.analyse(&answer(), None).await;
     assert_eq!(a.status, AnalysisStatus::Unscored);
     assert!(a.feedback.contains("in time"), "{}", a.feedback);
 }

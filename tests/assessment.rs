@@ -45,6 +45,15 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
     )
     .await;
+    // The organization's own analyst prompt (the model follows it; the heuristic has none).
+    let instructions = "Acme's analyst: score each answer 0-10 on relevance, completeness, \
+        correctness and clarity, quote it word for word, and reply with JSON only.";
+    post(
+        &admin,
+        "/v1/prompts",
+        json!({"name": "analyst", "body": instructions}),
+    )
+    .await;
     let made = post(
         &admin,
         "/v1/interviews",
@@ -105,6 +114,38 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         (Some("ready"), Some(method))
     );
     assert_eq!(a["generation"], 1);
+    // The versions it rests on, the prompts the interview was made with among them.
+    assert_eq!(
+        a["versions"]["prompts"],
+        json!({"interviewer": "interviewer.v1", "analyst": "analyst.org.v1"})
+    );
+    if method == "model" {
+        assert_eq!(
+            a["versions"]["analyst"],
+            format!("analyst.org.v1 ({})", server.config.openai_llm_model),
+            "{a}"
+        );
+        let systems: Vec<String> = fake
+            .state
+            .chat
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b.get("response_format").is_some())
+            .map(|b| b["messages"][0]["content"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!systems.is_empty());
+        assert!(systems.iter().all(|s| s == instructions), "{systems:?}");
+    } else {
+        assert!(
+            a["versions"]["analyst"]
+                .as_str()
+                .unwrap()
+                .starts_with("heuristic"),
+            "{a}"
+        );
+    }
     let overall = a["overall"]["score"].as_u64().unwrap();
     assert!(overall <= 100, "{a}");
     assert_eq!(a["recommendation"]["advisory"], true);

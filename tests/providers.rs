@@ -64,6 +64,7 @@ fn ctx(turns: Vec<(Speaker, &str)>) -> Arc<InterviewContext> {
         resume: Some("Five years of Rust.".into()),
         settings: Default::default(),
         plan: None,
+        prompts: None,
         turns: turns
             .into_iter()
             .map(|(speaker, text)| ContextTurn {

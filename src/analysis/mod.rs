@@ -126,10 +126,15 @@ pub enum Analyst {
 pub const HEURISTIC_VERSION: &str = "heuristic-analyst.v1";
 
 impl Analyst {
-    pub async fn analyse(&self, ctx: &answer::AnswerContext) -> AnswerAnalysis {
+    /// One answer's analysis; a model analyst follows the interview's analyst prompt.
+    pub async fn analyse(
+        &self,
+        ctx: &answer::AnswerContext,
+        prompts: Option<&crate::prompts::PromptSet>,
+    ) -> AnswerAnalysis {
         match self {
             Self::Heuristic => heuristic::analyse(&ctx.input()),
-            Self::Model(m) => m.analyse(ctx).await,
+            Self::Model(m) => m.analyse(ctx, prompts).await,
         }
     }
 
@@ -140,11 +145,16 @@ impl Analyst {
         }
     }
 
-    /// What made an analysis: the analyst's version (and the model).
-    pub fn version(&self) -> String {
+    /// What made an analysis: the analyst's version — the heuristic's, or the analyst prompt's
+    /// the interview uses (and the model).
+    pub fn version(&self, prompts: Option<&crate::prompts::PromptSet>) -> String {
         match self {
             Self::Heuristic => HEURISTIC_VERSION.into(),
-            Self::Model(m) => format!("{} ({})", model::PROMPT_VERSION, m.model),
+            Self::Model(m) => format!(
+                "{} ({})",
+                crate::prompts::version_of(prompts, crate::prompts::PromptName::Analyst),
+                m.model
+            ),
         }
     }
 }

@@ -12,11 +12,8 @@ use serde_json::json;
 
 use super::answer::AnswerContext;
 use super::{AnalysisStatus, AnswerAnalysis, Evidence, Method, Scores};
+use crate::prompts::{PromptName, PromptSet};
 use crate::providers::remote::Remote;
-
-/// The analyst's instructions: a versioned file under `prompts/`.
-pub const PROMPT_VERSION: &str = "analyst.v1";
-const PROMPT: &str = include_str!("../../prompts/analyst.v1.md");
 
 /// Longest feedback line kept, in characters.
 const MAX_FEEDBACK: usize = 400;
@@ -187,10 +184,16 @@ impl ModelAnalyst {
             .ok_or_else(|| "the model's reply had no content".to_owned())
     }
 
-    /// The analysis of one answer: scored, or `unscored` with the reason.
-    pub async fn analyse(&self, ctx: &AnswerContext) -> AnswerAnalysis {
+    /// The analysis of one answer (`prompts`: the interview's, else the server's defaults):
+    /// scored, or `unscored` with the reason.
+    pub async fn analyse(
+        &self,
+        ctx: &AnswerContext,
+        prompts: Option<&PromptSet>,
+    ) -> AnswerAnalysis {
+        let instructions = crate::prompts::text_of(prompts, PromptName::Analyst);
         let mut messages = vec![
-            json!({"role": "system", "content": PROMPT}),
+            json!({"role": "system", "content": instructions}),
             json!({"role": "user", "content": Self::question(ctx)}),
         ];
         let mut why = String::new();

@@ -154,6 +154,9 @@ pub struct Versions {
     pub analyst: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank: Option<String>,
+    /// The prompt versions the interview used, by name (`interviewer.v1`, `analyst.org.v2`).
+    #[serde(default)]
+    pub prompts: std::collections::BTreeMap<String, String>,
 }
 
 /// An interview's assessment.
@@ -466,8 +469,9 @@ pub fn assess(
         generated_at: Utc::now(),
         versions: Versions {
             assessor: ASSESSOR_VERSION.into(),
-            analyst: analyst.version(),
+            analyst: analyst.version(rec.prompts.as_deref()),
             bank: plan.map(|p| format!("{}@{}", p.bank, p.bank_version)),
+            prompts: crate::prompts::versions_of(rec.prompts.as_deref()),
         },
         summary,
         overall: Overall {

@@ -128,7 +128,10 @@ impl Assessor {
         // Each answer analysed (a model's failures are `unscored` answers, not a failed job).
         let mut analysed = Vec::new();
         for ctx in assessable(&input) {
-            let a = self.analyst.analyse(&ctx).await;
+            let a = self
+                .analyst
+                .analyse(&ctx, interview.prompts.as_deref())
+                .await;
             analysed.push((ctx, a));
         }
         Ok(assess(&input, analysed, &self.analyst))

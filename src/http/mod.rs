@@ -122,6 +122,8 @@ pub struct AppState {
     pub library: crate::plan::library::Library,
     pub provider_keys: Arc<dyn crate::providers::byok::ProviderKeyStore>,
     pub notes: Arc<dyn crate::hiring::notes::NoteStore>,
+    /// Organizations' prompt versions.
+    pub prompts: Arc<dyn crate::prompts::PromptStore>,
     /// Seals secrets kept at rest (webhook secrets).
     pub vault: crate::vault::Vault,
     /// Webhooks may point at loopback and private addresses (and use plain http).
@@ -184,6 +186,7 @@ impl AppState {
             },
             provider_keys: storage.provider_keys.clone(),
             notes: storage.notes.clone(),
+            prompts: storage.prompts.clone(),
             vault: door.vault,
             webhooks_allow_private: door.webhooks_allow_private,
             metrics_token: door.metrics_token.map(Into::into),

@@ -48,6 +48,7 @@ use super::AppState;
         (name = "organization", description = "Settings, notice, audit log, provider keys (admins)"),
         (name = "api-keys", description = "Service accounts for an ATS or a script (admins)"),
         (name = "webhooks", description = "Signed notifications and their deliveries (admins)"),
+        (name = "prompts", description = "The model instructions the organization's interviews use (admins)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
@@ -59,7 +60,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     use api::interview_record;
     use api::{candidate, candidate_history, candidates, interview_cancel, interview_notes};
     use api::{interview_assessment, interview_plan, interview_recordings, interviews};
-    use api::{jobs, keys, org, question_banks, sessions, users, webhooks};
+    use api::{jobs, keys, org, prompts, question_banks, sessions, users, webhooks};
     let resume = OpenApiRouter::new()
         .routes(routes!(candidates::upload_resume))
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -98,6 +99,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(resume)
         .merge(banks)
         .routes(routes!(question_banks::get_bank))
+        .routes(routes!(prompts::list, prompts::create))
+        .routes(routes!(prompts::activate))
         .routes(routes!(interviews::create, interviews::list))
         .routes(routes!(interviews::get))
         .routes(routes!(interview_record::transcript))

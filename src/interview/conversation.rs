@@ -76,6 +76,7 @@ impl Conversation {
             resume: self.interview.resume.clone(),
             settings: self.interview.settings.clone(),
             plan: self.interview.plan.clone(),
+            prompts: self.interview.prompts.clone(),
             turns: self
                 .turns
                 .iter()

@@ -3,34 +3,16 @@
 //! one each. A plan is immutable once made, so sharing is safe; an entry lives as long as an
 //! interview holds it.
 
-use std::sync::{Arc, OnceLock, Weak};
-
-use dashmap::DashMap;
-use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use super::Plan;
+use crate::interned::Interned;
 
-/// Entries kept before dead ones are swept.
-const SWEEP_AT: usize = 1024;
-
-fn plans() -> &'static DashMap<[u8; 32], Weak<Plan>> {
-    static PLANS: OnceLock<DashMap<[u8; 32], Weak<Plan>>> = OnceLock::new();
-    PLANS.get_or_init(DashMap::new)
-}
+static PLANS: Interned<Plan> = Interned::new();
 
 /// The plan stored as `json`: the copy already in memory, if an interview holds one.
 pub fn parse(json: &str) -> Result<Arc<Plan>, serde_json::Error> {
-    let key: [u8; 32] = Sha256::digest(json.as_bytes()).into();
-    let map = plans();
-    if let Some(p) = map.get(&key).and_then(|w| w.upgrade()) {
-        return Ok(p);
-    }
-    let plan = Arc::new(serde_json::from_str::<Plan>(json)?);
-    if map.len() >= SWEEP_AT {
-        map.retain(|_, w| w.strong_count() > 0);
-    }
-    map.insert(key, Arc::downgrade(&plan));
-    Ok(plan)
+    PLANS.parse(json)
 }
 
 #[cfg(test)]

@@ -109,6 +109,8 @@ pub struct InterviewContext {
     pub settings: crate::interview::settings::InterviewSettings,
     /// The interview's plan (the offline interviewer walks it; a model is shown it).
     pub plan: Option<Arc<crate::plan::Plan>>,
+    /// The interview's prompts (its organization's versions, else the server's defaults).
+    pub prompts: Option<Arc<crate::prompts::PromptSet>>,
     pub turns: Vec<ContextTurn>,
 }
 

@@ -155,24 +155,24 @@ impl Vendor {
     }
 }
 
-/// The interviewer's instructions: a versioned file under `prompts/`.
-pub const PROMPT_VERSION: &str = "interviewer.v1";
-const PROMPT: &str = include_str!("../../prompts/interviewer.v1.md");
-
 /// What the model writes after its closing statement; never spoken.
 pub const END_MARKER: &str = "[[END]]";
 
-/// The system prompt for one interview.
+/// The system prompt for one interview: its interviewer prompt (the organization's version it
+/// was made with, else the server's `prompts/interviewer.v1.md`) with the interview filled in.
 pub fn system_prompt(ctx: &InterviewContext, max_questions: u32) -> String {
-    PROMPT
-        .replace("{role}", &ctx.role)
-        .replace(
-            "{job_description}",
-            ctx.job_description.as_deref().unwrap_or("(none given)"),
-        )
-        .replace("{resume}", ctx.resume.as_deref().unwrap_or("(none given)"))
-        .replace("{max_questions}", &max_questions.to_string())
-        .replace("{end_marker}", END_MARKER)
+    crate::prompts::text_of(
+        ctx.prompts.as_deref(),
+        crate::prompts::PromptName::Interviewer,
+    )
+    .replace("{role}", &ctx.role)
+    .replace(
+        "{job_description}",
+        ctx.job_description.as_deref().unwrap_or("(none given)"),
+    )
+    .replace("{resume}", ctx.resume.as_deref().unwrap_or("(none given)"))
+    .replace("{max_questions}", &max_questions.to_string())
+    .replace("{end_marker}", END_MARKER)
 }
 
 /// The system prompt, told to close once enough questions were asked.
@@ -384,6 +384,7 @@ mod tests {
             resume: None,
             settings: Default::default(),
             plan: None,
+            prompts: None,
             turns: vec![
                 turn(Speaker::Interviewer, "Tell me about a project.".into()),
                 turn(Speaker::Candidate, huge.clone()),

@@ -83,8 +83,8 @@ impl InterviewDirectory for PgStore {
         sqlx::query(
             "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
              role, job_description, resume, status, created_at, settings, link_id, \
-             consent_required, plan) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             consent_required, plan, prompts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(rec.id)
         .bind(scope.org())
@@ -100,6 +100,7 @@ impl InterviewDirectory for PgStore {
         .bind(&rec.link_id)
         .bind(rec.consent_required)
         .bind(super::postgres::plan_json(&rec.plan))
+        .bind(super::postgres::prompts_json(&rec.prompts))
         .execute(&self.pool)
         .await?;
         Ok(rec)

@@ -88,7 +88,8 @@ impl InterviewDirectory for SqliteStore {
         sqlx::query(
             "INSERT INTO interviews (id, organization_id, job_posting_id, candidate_id, created_by, \
              role, job_description, resume, status, created_at, settings, link_id, \
-             consent_required, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             consent_required, plan, prompts) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(rec.id.to_string())
         .bind(scope.org().to_string())
@@ -104,6 +105,7 @@ impl InterviewDirectory for SqliteStore {
         .bind(&rec.link_id)
         .bind(rec.consent_required)
         .bind(super::sqlite::plan_text(&rec.plan))
+        .bind(super::sqlite::prompts_text(&rec.prompts))
         .execute(&self.writer)
         .await?;
         Ok(rec)

@@ -25,6 +25,8 @@ mod notes_sqlite;
 mod org_postgres;
 mod org_sqlite;
 pub mod postgres;
+mod prompts_postgres;
+mod prompts_sqlite;
 pub mod redis;
 pub mod sqlite;
 mod webhooks_postgres;
@@ -63,6 +65,7 @@ pub struct Storage {
     pub notes: std::sync::Arc<dyn crate::hiring::notes::NoteStore>,
     pub assessments: std::sync::Arc<dyn crate::assessment::AssessmentStore>,
     pub banks: std::sync::Arc<dyn crate::plan::library::QuestionBankStore>,
+    pub prompts: std::sync::Arc<dyn crate::prompts::PromptStore>,
 }
 
 impl Storage {
@@ -81,7 +84,8 @@ impl Storage {
             + crate::providers::byok::ProviderKeyStore
             + crate::hiring::notes::NoteStore
             + crate::assessment::AssessmentStore
-            + crate::plan::library::QuestionBankStore,
+            + crate::plan::library::QuestionBankStore
+            + crate::prompts::PromptStore,
     {
         let s = std::sync::Arc::new(s);
         Self {
@@ -98,7 +102,8 @@ impl Storage {
             provider_keys: s.clone(),
             notes: s.clone(),
             assessments: s.clone(),
-            banks: s,
+            banks: s.clone(),
+            prompts: s,
         }
     }
 }
@@ -181,6 +186,8 @@ pub struct NewInterview {
     pub consent_required: bool,
     /// What the interviewer will ask (built from the job and the résumé).
     pub plan: Option<Arc<crate::plan::Plan>>,
+    /// The prompts it uses (its organization's active versions when it is made).
+    pub prompts: Option<Arc<crate::prompts::PromptSet>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +210,9 @@ pub struct InterviewRecord {
     /// What the interviewer asks; `None` for interviews made before plans were stored (the
     /// offline interviewer builds the same plan from the record).
     pub plan: Option<Arc<crate::plan::Plan>>,
+    /// The prompts it uses; `None` for interviews made before prompts were kept (the server's
+    /// defaults).
+    pub prompts: Option<Arc<crate::prompts::PromptSet>>,
 }
 
 impl InterviewRecord {
@@ -234,6 +244,7 @@ impl InterviewRecord {
             consented_at: None,
             organization_id: crate::accounts::DEFAULT_ORG,
             plan: new.plan.clone(),
+            prompts: new.prompts.clone(),
         }
     }
 }

@@ -84,11 +84,12 @@ struct InterviewRow {
     consented_at: Option<chrono::DateTime<Utc>>,
     organization_id: Uuid,
     plan: Option<serde_json::Value>,
+    prompts: Option<serde_json::Value>,
 }
 
 const INTERVIEW_COLUMNS: &str = "id, role, job_description, resume, status, created_at, \
     started_at, completed_at, settings, link_id, consent_required, consented_at, organization_id, \
-    plan";
+    plan, prompts";
 
 fn interview_row(r: &sqlx::postgres::PgRow) -> StoreResult<InterviewRow> {
     use sqlx::Row;
@@ -107,6 +108,7 @@ fn interview_row(r: &sqlx::postgres::PgRow) -> StoreResult<InterviewRow> {
         consented_at: r.try_get("consented_at")?,
         organization_id: r.try_get("organization_id")?,
         plan: r.try_get("plan")?,
+        prompts: r.try_get("prompts")?,
     })
 }
 
@@ -116,6 +118,15 @@ pub(super) fn plan_json(
 ) -> Option<serde_json::Value> {
     plan.as_ref()
         .map(|p| serde_json::to_value(p.as_ref()).expect("plans serialise"))
+}
+
+/// Prompts as the `jsonb` column holds them.
+pub(super) fn prompts_json(
+    prompts: &Option<std::sync::Arc<crate::prompts::PromptSet>>,
+) -> Option<serde_json::Value> {
+    prompts
+        .as_ref()
+        .map(|p| serde_json::to_value(p.as_ref()).expect("prompt sets serialise"))
 }
 
 /// Settings as the `jsonb` column holds them.
@@ -147,6 +158,11 @@ impl TryFrom<InterviewRow> for InterviewRecord {
             plan: r.plan.and_then(|v| {
                 crate::plan::shared::parse(&v.to_string())
                     .map_err(|e| tracing::warn!(error = %e, "stored plan not understood; rebuilt"))
+                    .ok()
+            }),
+            prompts: r.prompts.and_then(|v| {
+                crate::prompts::parse(&v.to_string())
+                    .map_err(|e| tracing::warn!(error = %e, "stored prompts not understood; the defaults used"))
                     .ok()
             }),
         })
@@ -201,8 +217,8 @@ impl Store for PgStore {
         let rec = InterviewRecord::scheduled(new);
         sqlx::query(
             "INSERT INTO interviews (id, role, job_description, resume, status, created_at, \
-             settings, link_id, consent_required, plan) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             settings, link_id, consent_required, plan, prompts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(rec.id)
         .bind(&rec.role)
@@ -214,6 +230,7 @@ impl Store for PgStore {
         .bind(&rec.link_id)
         .bind(rec.consent_required)
         .bind(plan_json(&rec.plan))
+        .bind(prompts_json(&rec.prompts))
         .execute(&self.pool)
         .await?;
         Ok(rec)

@@ -83,6 +83,24 @@ fn plan_from(text: Option<String>) -> Option<std::sync::Arc<crate::plan::Plan>> 
         .ok()
 }
 
+/// Prompts as the `prompts` column holds them (JSON text).
+pub(super) fn prompts_text(
+    prompts: &Option<std::sync::Arc<crate::prompts::PromptSet>>,
+) -> Option<String> {
+    prompts
+        .as_ref()
+        .map(|p| serde_json::to_string(p.as_ref()).expect("prompt sets serialise"))
+}
+
+/// Stored prompts; a set this version does not understand is read as the server's defaults.
+pub(super) fn prompts_from(
+    text: Option<&str>,
+) -> Option<std::sync::Arc<crate::prompts::PromptSet>> {
+    crate::prompts::parse(text?)
+        .map_err(|e| tracing::warn!(error = %e, "stored prompts not understood; the defaults used"))
+        .ok()
+}
+
 /// A stored decision (kept only when understood: it explains, it never steers).
 fn decision_from(text: Option<String>) -> Option<crate::plan::Decision> {
     serde_json::from_str(&text?).ok()
@@ -199,6 +217,7 @@ impl SqliteStore {
             consented_at: opt_ts(row.try_get("consented_at")?)?,
             organization_id: parse_uuid(row.try_get("organization_id")?)?,
             plan: plan_from(row.try_get("plan")?),
+            prompts: prompts_from(row.try_get::<Option<String>, _>("prompts")?.as_deref()),
         })
     }
 
@@ -233,7 +252,8 @@ impl Store for SqliteStore {
         let rec = InterviewRecord::scheduled(new);
         sqlx::query(
             "INSERT INTO interviews (id, role, job_description, resume, status, created_at, \
-             settings, link_id, consent_required, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             settings, link_id, consent_required, plan, prompts) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(rec.id.to_string())
         .bind(&rec.role)
@@ -245,6 +265,7 @@ impl Store for SqliteStore {
         .bind(&rec.link_id)
         .bind(rec.consent_required)
         .bind(plan_text(&rec.plan))
+        .bind(prompts_text(&rec.prompts))
         .execute(&self.writer)
         .await?;
         Ok(rec)

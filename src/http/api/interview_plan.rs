@@ -30,12 +30,15 @@ pub struct InterviewPlan {
     /// The terms speech recognition is told to expect (made from a stored plan; none for a
     /// rebuilt one).
     pub vocabulary: Vec<String>,
+    /// The prompt versions the interview uses, by name (`interviewer.v1`, `analyst.org.v2`):
+    /// its organization's active versions when it was made, else the server's defaults.
+    pub prompts: std::collections::BTreeMap<String, String>,
     /// In turn order.
     pub decisions: Vec<TurnDecision>,
 }
 
 /// `GET /v1/interviews/{id}/plan` (any staff role) → `{interview_id, stored, plan, vocabulary,
-/// decisions}`.
+/// prompts, decisions}`.
 #[utoipa::path(get, path = "/v1/interviews/{id}/plan", tag = "interviews",
     params(("id" = Uuid, Path, description = "The interview")),
     responses(
@@ -96,6 +99,7 @@ pub async fn plan(
         stored,
         plan,
         vocabulary,
+        prompts: crate::prompts::versions_of(rec.prompts.as_deref()),
         decisions,
     }))
 }

@@ -177,6 +177,7 @@ pub async fn create(
         // The candidate accepts the organization's notice before it starts.
         consent_required: true,
         plan: Some(std::sync::Arc::new(plan)),
+        prompts: Some(crate::prompts::for_new_interview(app.prompts.as_ref(), staff.org).await?),
     };
     let links = InterviewLinks {
         job_id: Some(job.id),

@@ -30,6 +30,7 @@ pub mod jobs;
 pub mod keys;
 pub mod org;
 pub mod principal;
+pub mod prompts;
 pub mod question_banks;
 pub mod sessions;
 pub mod users;

@@ -23,8 +23,9 @@ impl Actor {
         }
         let tx = self.internal_tx.clone();
         let analyst = self.deps.analyst.clone();
+        let prompts = self.conv.interview.prompts.clone();
         tokio::spawn(async move {
-            let analysis = analyst.analyse(&ctx).await;
+            let analysis = analyst.analyse(&ctx, prompts.as_deref()).await;
             let event = MonitorEvent::Analysis {
                 turn: ctx.turn,
                 question_turn: ctx.question_turn,

@@ -293,11 +293,19 @@ impl Actor {
         let (store, id) = (self.deps.store.clone(), self.id);
         let llm = (usage.prompt_tokens + usage.completion_tokens > 0)
             .then(|| self.providers.llm.name().to_owned());
+        // The interviewer prompt's version, recorded with the model that read it.
+        let version = llm.as_ref().map(|_| {
+            crate::prompts::version_of(
+                self.conv.interview.prompts.as_deref(),
+                crate::prompts::PromptName::Interviewer,
+            )
+            .to_owned()
+        });
         Some(tokio::spawn(async move {
-            let version = llm
-                .as_ref()
-                .map(|_| crate::providers::remote::PROMPT_VERSION);
-            if let Err(e) = store.add_usage(id, &usage, llm.as_deref(), version).await {
+            if let Err(e) = store
+                .add_usage(id, &usage, llm.as_deref(), version.as_deref())
+                .await
+            {
                 tracing::warn!(interview = %id, error = %e, ?usage, "usage not recorded");
             }
         }))
