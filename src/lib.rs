@@ -37,6 +37,8 @@
 //! - [`analysis`]: how well one answer met its question (the heuristic analyst; evidence as
 //!   exact substrings).
 //! - [`assessment`]: the assessment after the interview, made by a durable background job.
+//! - [`integrity`]: signals for human review (client events, answer timing, reconnects); they
+//!   never change a score.
 //! - [`prompts`]: the model instructions (interviewer, analyst) — the server's defaults under
 //!   `prompts/`, and organizations' own versions, one active per name.
 //! - [`recording`]: both sides' audio as Ogg Opus files, in a directory or an S3-compatible
@@ -59,6 +61,7 @@ pub mod config;
 pub mod consent;
 pub mod hiring;
 pub mod http;
+pub mod integrity;
 pub mod interned;
 pub mod interview;
 pub mod metrics;

@@ -45,6 +45,18 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
     )
     .await;
+    // Integrity signals: on for the heuristic run's organization, off (the default) for the other.
+    let integrity = method == "heuristic";
+    if integrity {
+        let (s, org) = admin
+            .call(
+                Method::PATCH,
+                "/v1/org",
+                Some(json!({"integrity_signals": true})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{org}");
+    }
     // The organization's own analyst prompt (the model follows it; the heuristic has none).
     let instructions = "Acme's analyst: score each answer 0-10 on relevance, completeness, \
         correctness and clarity, quote it word for word, and reply with JSON only.";
@@ -95,6 +107,18 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
             .cloned()
             .unwrap_or_else(|| strong("memo"));
         given += 1;
+        if given == 2 {
+            // The page reports leaving and coming back, and a paste before a typed answer.
+            for e in ["tab_hidden", "focus_lost", "tab_visible", "focus_gained"] {
+                c.send_text(json!({"type": "client_event", "event": e}))
+                    .await;
+            }
+            c.send_text(json!({"type": "client_event", "event": "paste", "chars": 9}))
+                .await;
+            c.answer(&text).await;
+            c.final_transcript().await;
+            continue;
+        }
         answer_heard_as(&mut c, fake, &voice, text).await;
     }
 
@@ -185,6 +209,57 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         "{a}"
     );
     assert!(!a["skills"].as_array().unwrap().is_empty(), "{a}");
+    let stored_signals = storage.store.client_signals(id).await.unwrap();
+    if integrity {
+        // For review, with evidence; and no score depends on them: the same answers assessed
+        // without them score the same.
+        let review = &a["integrity"];
+        assert_eq!(review["for_review"], true, "{a}");
+        let kinds: Vec<&str> = review["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["tab_hidden", "paste"], "{review}");
+        let paste = &review["signals"][1];
+        assert_eq!(paste["evidence"][0]["turn"], scored[1]["turn"], "{paste}");
+        assert!(
+            paste["explanation"].as_str().unwrap().starts_with(
+                "9 characters were pasted into the typed-answer box, then sent as turn"
+            ),
+            "{paste}"
+        );
+        assert!(review["signals"][0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains(" for "));
+        assert_eq!(stored_signals.len(), 5);
+        let rec = storage.store.get_interview(id).await.unwrap().unwrap();
+        let turns = storage.store.turns(id).await.unwrap();
+        let input = viva::assessment::report::AssessInput {
+            interview: &rec,
+            turns: &turns,
+            events: &[],
+            generation: 1,
+        };
+        let analyst = server.config.analyst();
+        let mut analysed = Vec::new();
+        for ctx in viva::assessment::report::assessable(&input) {
+            let x = analyst.analyse(&ctx, rec.prompts.as_deref()).await;
+            analysed.push((ctx, x));
+        }
+        let plain = viva::assessment::report::assess(&input, analysed, &analyst);
+        assert!(plain.integrity.is_none());
+        let served: viva::assessment::Assessment = serde_json::from_value(a.clone()).unwrap();
+        assert_eq!(plain.scores, served.scores);
+        assert_eq!(plain.overall, served.overall);
+        assert_eq!(plain.recommendation, served.recommendation);
+    } else {
+        // Off: the page's events are not even kept.
+        assert!(a.get("integrity").is_none(), "{a}");
+        assert!(stored_signals.is_empty(), "{stored_signals:?}");
+    }
     assert!(
         !a["technical"]["latency"].as_array().unwrap().is_empty(),
         "{a}"

@@ -316,6 +316,24 @@ async fn protocol_violations_close_with_a_reason_and_spare_other_sessions() {
             "malformed",
         ),
         (
+            "unknown client event",
+            true,
+            vec![Message::text(
+                r#"{"type":"client_event","event":"screenshot"}"#,
+            )],
+            4002,
+            "malformed",
+        ),
+        (
+            "client event with its text",
+            true,
+            vec![Message::text(
+                r#"{"type":"client_event","event":"paste","chars":3,"text":"abc"}"#,
+            )],
+            4002,
+            "malformed",
+        ),
+        (
             "second hello",
             true,
             vec![hello(None)],

@@ -476,6 +476,28 @@ async fn a_recruiter_watches_listens_in_and_steers_from_the_console() {
     let server_log = artifacts.join("server.log");
     let (mut server, addr) = spawn_serve_logging_to(serve, &server_log);
     create_admin(dir.path());
+    // Acme collects integrity signals: the candidate page's events are kept for review.
+    {
+        let storage = viva::server::open_storage(&viva::config::Config::embedded(dir.path()))
+            .await
+            .unwrap();
+        let admin = storage
+            .accounts
+            .user_by_email(ADMIN_EMAIL)
+            .await
+            .unwrap()
+            .unwrap();
+        let changes = viva::accounts::organization::OrgChanges {
+            integrity_signals: Some(true),
+            ..Default::default()
+        };
+        storage
+            .orgs
+            .update_org(admin.organization_id, &changes)
+            .await
+            .unwrap()
+            .unwrap();
+    }
     // The candidate page starts without a microphone check here: time for the first question.
     let audio = microphone_wav(dir.path(), 9_000).await;
     let mut driver = tokio::process::Command::new("node");
@@ -557,6 +579,14 @@ async fn a_recruiter_watches_listens_in_and_steers_from_the_console() {
     assert!(
         assessment.contains("Advisory") && assessment.contains("heuristic"),
         "{assessment}"
+    );
+    // The candidate page reported leaving the window and a paste; shown for review only.
+    let review = page["integrity"].as_str().unwrap();
+    assert!(review.contains("For review"), "{review}");
+    assert!(review.contains("focus lost"), "{review}");
+    assert!(
+        review.contains("15 characters were pasted into the typed-answer box"),
+        "{review}"
     );
     let lines = strings(&page["results"]["lines"]);
     assert!(

@@ -180,6 +180,10 @@ pub struct Assessment {
     pub concerns: Vec<Finding>,
     pub recommendation: Recommendation,
     pub technical: Technical,
+    /// Integrity signals for human review (interviews made with the organization's
+    /// `integrity_signals` on); no score depends on them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<crate::integrity::Review>,
 }
 
 /// What the assessor reads.
@@ -498,6 +502,7 @@ pub fn assess(
                 .into(),
         },
         technical,
+        integrity: None,
     }
 }
 

@@ -134,6 +134,16 @@ impl Assessor {
                 .await;
             analysed.push((ctx, a));
         }
-        Ok(assess(&input, analysed, &self.analyst))
+        let mut assessment = assess(&input, analysed, &self.analyst);
+        // Made after the scores, from the record alone: no score can depend on it.
+        if interview.settings.integrity_signals == Some(true) {
+            let client = self
+                .store
+                .client_signals(id)
+                .await
+                .map_err(|e| load("client events", e))?;
+            assessment.integrity = Some(crate::integrity::review(&interview, &turns, &client));
+        }
+        Ok(assessment)
     }
 }

@@ -58,6 +58,12 @@ pub enum Command {
         conn_id: u64,
         action: ControlAction,
     },
+    /// The candidate's page reported an integrity event.
+    ClientEvent {
+        conn_id: u64,
+        event: crate::protocol::ClientEventKind,
+        chars: Option<u32>,
+    },
     Snapshot {
         reply: oneshot::Sender<Snapshot>,
     },
@@ -186,6 +192,22 @@ impl InterviewHandle {
     pub async fn answer_text(&self, conn_id: u64, text: String) -> bool {
         self.tx
             .send(Command::AnswerText { conn_id, text })
+            .await
+            .is_ok()
+    }
+
+    pub async fn client_event(
+        &self,
+        conn_id: u64,
+        event: crate::protocol::ClientEventKind,
+        chars: Option<u32>,
+    ) -> bool {
+        self.tx
+            .send(Command::ClientEvent {
+                conn_id,
+                event,
+                chars,
+            })
             .await
             .is_ok()
     }

@@ -46,6 +46,11 @@ pub struct InterviewSettings {
     /// should say so); default off. Interviews made without a notice are never recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_audio: Option<bool>,
+    /// Integrity signals are collected (client events stored, an `integrity` block in the
+    /// assessment): copied from the organization's `integrity_signals` when the interview is made,
+    /// never set by a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity_signals: Option<bool>,
 }
 
 /// An accommodation a candidate was granted.
@@ -112,6 +117,8 @@ impl InterviewSettings {
                 self.accommodations
             },
             record_audio: self.record_audio.or(defaults.record_audio),
+            // The organization's flag, not a default: set where the interview is made.
+            integrity_signals: self.integrity_signals,
         }
     }
 
@@ -194,6 +201,7 @@ mod tests {
             template: Some("data".into()),
             accommodations: vec![Accommodation::ExtraTime],
             record_audio: Some(true),
+            integrity_signals: Some(true),
         };
         assert_eq!(ok.validate(), Ok(()));
         let bad = |f: fn(&mut InterviewSettings)| {

@@ -103,6 +103,52 @@ pub enum ClientMessage {
     Control {
         action: ControlAction,
     },
+    /// What the candidate's page noticed (integrity signals, for human review; stored only when
+    /// the interview was made with its organization's `integrity_signals` on).
+    ClientEvent {
+        event: ClientEventKind,
+        /// For `paste`: the characters pasted (the text itself is never sent).
+        #[serde(default)]
+        chars: Option<u32>,
+    },
+}
+
+/// What a candidate's page reports in a `client_event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientEventKind {
+    /// The page was hidden (another tab, a minimised window).
+    TabHidden,
+    TabVisible,
+    /// The page lost the keyboard focus (another window or application).
+    FocusLost,
+    FocusGained,
+    /// Text was pasted into the typed-answer box.
+    Paste,
+}
+
+impl ClientEventKind {
+    pub const ALL: [Self; 5] = [
+        Self::TabHidden,
+        Self::TabVisible,
+        Self::FocusLost,
+        Self::FocusGained,
+        Self::Paste,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TabHidden => "tab_hidden",
+            Self::TabVisible => "tab_visible",
+            Self::FocusLost => "focus_lost",
+            Self::FocusGained => "focus_gained",
+            Self::Paste => "paste",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// What a recruiter watching an interview may send on the monitor socket (a `viewer`'s steering

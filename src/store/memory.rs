@@ -23,6 +23,7 @@ pub struct MemoryStore {
     usage: DashMap<Uuid, Usage>,
     turns: DashMap<Uuid, BTreeMap<u32, TurnRecord>>,
     events: DashMap<Uuid, BTreeMap<u64, String>>,
+    client_signals: DashMap<Uuid, Vec<(u32, crate::integrity::ClientSignal)>>,
 }
 
 impl MemoryStore {
@@ -137,6 +138,26 @@ impl Store for MemoryStore {
 
     async fn usage(&self, id: Uuid) -> StoreResult<Usage> {
         Ok(self.usage.get(&id).map(|u| u.clone()).unwrap_or_default())
+    }
+
+    async fn add_client_signal(
+        &self,
+        id: Uuid,
+        n: u32,
+        signal: &crate::integrity::ClientSignal,
+    ) -> StoreResult<()> {
+        let mut all = self.client_signals.entry(id).or_default();
+        all.push((n, signal.clone()));
+        all.sort_by_key(|(n, s)| (s.at_ms, *n));
+        Ok(())
+    }
+
+    async fn client_signals(&self, id: Uuid) -> StoreResult<Vec<crate::integrity::ClientSignal>> {
+        Ok(self
+            .client_signals
+            .get(&id)
+            .map(|s| s.iter().map(|(_, s)| s.clone()).collect())
+            .unwrap_or_default())
     }
 
     async fn ping(&self) -> StoreResult<()> {

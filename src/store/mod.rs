@@ -342,6 +342,16 @@ pub trait Store: Send + Sync + 'static {
         prompt_version: Option<&str>,
     ) -> StoreResult<()>;
     async fn usage(&self, id: Uuid) -> StoreResult<Usage>;
+    /// Stores a client event of the interview (integrity signals); `n` orders events stamped in
+    /// the same millisecond (writes may land in any order).
+    async fn add_client_signal(
+        &self,
+        id: Uuid,
+        n: u32,
+        signal: &crate::integrity::ClientSignal,
+    ) -> StoreResult<()>;
+    /// The interview's client events, in the order they came.
+    async fn client_signals(&self, id: Uuid) -> StoreResult<Vec<crate::integrity::ClientSignal>>;
     /// Whether the store answers now (health checks).
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -440,6 +440,46 @@ impl Store for SqliteStore {
         .map(Option::unwrap_or_default)
     }
 
+    async fn add_client_signal(
+        &self,
+        id: Uuid,
+        n: u32,
+        signal: &crate::integrity::ClientSignal,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO client_signals (interview_id, n, kind, at_ms, chars) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(i64::from(n))
+        .bind(signal.kind.as_str())
+        .bind(signal.at_ms)
+        .bind(signal.chars.map(i64::from))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn client_signals(&self, id: Uuid) -> StoreResult<Vec<crate::integrity::ClientSignal>> {
+        let rows = sqlx::query(
+            "SELECT kind, at_ms, chars FROM client_signals WHERE interview_id = ? ORDER BY at_ms, n",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(crate::integrity::ClientSignal {
+                    kind: crate::protocol::ClientEventKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("client event {kind:?}")))?,
+                    at_ms: r.try_get("at_ms")?,
+                    chars: r.try_get::<Option<i64>, _>("chars")?.map(|c| c as u32),
+                })
+            })
+            .collect()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -142,6 +142,16 @@ try {
   await cand.waitForSelector("#start:not([disabled])");
   await cand.click("#start");
   await cand.waitForSelector("#live:not([hidden])");
+  // Once the interview runs, the candidate looks at another window, comes back, and pastes into
+  // the typed-answer box (nothing is sent with it: the interview goes on by voice).
+  await cand.waitForSelector('body[data-state="speaking"], body[data-state="listening"]');
+  await cand.evaluate(() => {
+    window.dispatchEvent(new Event("blur"));
+    window.dispatchEvent(new Event("focus"));
+    const pasted = new DataTransfer();
+    pasted.setData("text", "my pasted notes");
+    document.getElementById("answer")?.dispatchEvent(new ClipboardEvent("paste", { clipboardData: pasted, bubbles: true }));
+  });
 
   const card = page.locator(`.card[data-id="${interviewId}"]`);
   await card.waitFor();
@@ -222,6 +232,7 @@ try {
   await page.getByRole("button", { name: "Assess" }).click();
   await page.waitForSelector("#recommendation");
   const assessment = await page.textContent("#assessment");
+  const integrity = await page.textContent("#integrity");
   await check("assessment");
   await shot("assessment");
 
@@ -302,7 +313,7 @@ try {
   await page.waitForSelector("#sign-in[open]");
   emit({
     event: "done", interviewId, invite, copied, resumeShown, cardText, candidateLine, frames,
-    watching, results, clip, analysis, assessment, keptTitle, keyboard, jobShown, invited, keyShown, keyInPage,
+    watching, results, clip, analysis, assessment, integrity, keptTitle, keyboard, jobShown, invited, keyShown, keyInPage,
     checks, problems,
   });
 } catch (e) {

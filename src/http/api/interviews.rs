@@ -129,15 +129,17 @@ pub async fn create(
         template: req.template,
         accommodations: req.accommodations,
         record_audio: req.record_audio,
+        integrity_signals: None,
     };
     // The organization's defaults fill what the request leaves out.
-    let defaults = app
-        .orgs
-        .org_settings(staff.org)
-        .await?
-        .map(|o| o.interview_defaults)
+    let org = app.orgs.org_settings(staff.org).await?;
+    let defaults = org
+        .as_ref()
+        .map(|o| o.interview_defaults.clone())
         .unwrap_or_default();
     let mut settings = settings.or(&defaults);
+    // Collected only when the organization has them on as the interview is made.
+    settings.integrity_signals = Some(org.is_some_and(|o| o.integrity_signals));
     // Then the job's language.
     if settings.language.is_none() && !job.language.is_empty() {
         settings.language = Some(job.language.clone());

@@ -96,6 +96,11 @@ pub async fn update(
     if let Some(d) = &req.interview_defaults {
         d.validate()
             .map_err(|e| ApiError::bad_request(format!("interview_defaults.{e}")))?;
+        if d.integrity_signals.is_some() {
+            return Err(ApiError::bad_request(
+                "interview_defaults.integrity_signals: set integrity_signals on the organization",
+            ));
+        }
     }
     let changes = OrgChanges {
         name,

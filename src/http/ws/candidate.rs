@@ -209,6 +209,9 @@ async fn read_loop<S>(
                         handle.answer_text(conn_id, text).await
                     }
                     Ok(ClientMessage::Control { action }) => handle.control(conn_id, action).await,
+                    Ok(ClientMessage::ClientEvent { event, chars }) => {
+                        handle.client_event(conn_id, event, chars).await
+                    }
                     Ok(ClientMessage::Hello { .. }) => {
                         break Stop::Refuse((close::BAD_MESSAGE, "hello already received"))
                     }

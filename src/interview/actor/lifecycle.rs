@@ -122,6 +122,7 @@ impl Actor {
             ear,
             partials: None,
             vocabulary: None,
+            client_events: 0,
             utterance_turn: None,
             utterance_started: None,
             next_utterance: 0,

@@ -41,6 +41,7 @@ mod connection;
 mod lifecycle;
 mod lines;
 mod listening;
+mod noticing;
 mod restore;
 mod speaking;
 mod upkeep;
@@ -200,6 +201,8 @@ struct Actor {
     conv: Conversation,
     ear: Ear,
     partials: Option<mpsc::Receiver<String>>,
+    /// Client events taken (`integrity_signals`), up to the most kept.
+    client_events: u32,
     /// The plan's terms for speech recognition, made at the first utterance.
     vocabulary: Option<crate::providers::Vocabulary>,
     /// Turn number of the utterance in progress, once a partial has named it.
@@ -407,6 +410,15 @@ impl Actor {
                         self.conn = None;
                         self.detached("typed answers too fast");
                     }
+                }
+            }
+            Command::ClientEvent {
+                conn_id,
+                event,
+                chars,
+            } => {
+                if from_holder(self, conn_id) {
+                    self.on_client_event(event, chars);
                 }
             }
             Command::Control { conn_id, action } => {

@@ -392,5 +392,17 @@ $("typed").onsubmit = (e) => {
   input.value = "";
 };
 
+// What the page notices, for the hiring team to review: sent only while connected, kept only
+// when the organization collects integrity signals (the notice says so); what was pasted is
+// never sent, only how long it was.
+document.addEventListener("visibilitychange", () =>
+  send({ type: "client_event", event: document.hidden ? "tab_hidden" : "tab_visible" }));
+window.addEventListener("blur", () => send({ type: "client_event", event: "focus_lost" }));
+window.addEventListener("focus", () => send({ type: "client_event", event: "focus_gained" }));
+$("answer").addEventListener("paste", (e) => {
+  const text = /** @type {ClipboardEvent} */ (e).clipboardData?.getData("text") ?? "";
+  send({ type: "client_event", event: "paste", chars: text.length });
+});
+
 if (token) checkNotice().catch((e) => status(`The interview could not be loaded: ${e.message}`));
 else status("This link has no interview token. Use the link you were sent.");

@@ -140,7 +140,28 @@ function renderAssessment(a) {
         `${b.skill}: strong up to difficulty ${b.strong_up_to ?? "—"}, ${b.stopped_at ? `not at ${b.stopped_at}` : "strong throughout"} (${b.answers} answers)`)))) : null,
     tech ? h("div", {}, h("h3", {}, "On our side"),
       h("p", { class: tech.disturbed ? "" : "muted" }, tech.note,
-        typeof tech.median_response_ms === "number" ? ` Median reply ${tech.median_response_ms} ms; ${tech.barge_ins} barge-ins.` : "")) : null));
+        typeof tech.median_response_ms === "number" ? ` Median reply ${tech.median_response_ms} ms; ${tech.barge_ins} barge-ins.` : "")) : null,
+    integrity(a.integrity)));
+}
+
+/**
+ * Integrity signals, when the interview collected them: for review, each with how sure the
+ * server is that it happened, what else could explain it, and the turns it concerns.
+ * @param {any} review
+ */
+function integrity(review) {
+  if (!review) return null;
+  const signals = review.signals ?? [];
+  return h("div", { id: "integrity" },
+    h("h3", {}, "For review: integrity signals"),
+    h("p", { class: "muted" }, review.notice ?? ""),
+    signals.length === 0 ? h("p", {}, "Nothing to review.") :
+      h("ul", {}, ...signals.map((/** @type {any} */ sig) => h("li", { "data-kind": sig.kind },
+        h("span", { class: "badge" }, "for review"), " ",
+        h("span", { class: "who" }, sig.kind.replaceAll("_", " ")),
+        typeof sig.at_ms === "number" ? ` at ${clock(sig.at_ms)}` : "",
+        ` (confidence ${Math.round((sig.confidence ?? 0) * 100)} %): ${sig.explanation}`,
+        h("ul", {}, ...(sig.evidence ?? []).map(cite))))));
 }
 
 /**

@@ -1,0 +1,14 @@
+-- What candidates' pages reported (issue #16: integrity signals, for human review): tab hidden,
+-- focus lost, a paste into the typed-answer box; ms from the interview's start on the server
+-- clock. Only for interviews made with their organization's integrity_signals on.
+CREATE TABLE client_signals (
+    interview_id uuid NOT NULL REFERENCES interviews (id) ON DELETE CASCADE,
+    seq          bigserial PRIMARY KEY,
+    -- The node's count of the interview's events: writes run concurrently, reads order by
+    -- (at_ms, n).
+    n            integer NOT NULL,
+    kind         text NOT NULL,
+    at_ms        bigint NOT NULL,
+    chars        integer
+);
+CREATE INDEX client_signals_by_interview ON client_signals (interview_id, seq);
