@@ -87,6 +87,11 @@ pub struct Config {
     /// `false` to leave it to others).
     #[arg(long, env = "VIVA_ASSESSMENTS_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub assessments_worker: bool,
+    /// How long a node holds a claimed assessment job before another may take it (a node that
+    /// died mid-job is replaced after this); longer than the slowest assessment (with a model
+    /// analyst: answers × `VIVA_ANALYST_TIMEOUT_MS` × 2).
+    #[arg(long, env = "VIVA_ASSESSMENT_LEASE_SECS", default_value_t = 120)]
+    pub assessment_lease_secs: u64,
     /// Lifetime of candidate tokens, in hours.
     #[arg(long, env = "VIVA_TOKEN_TTL_HOURS", default_value_t = 72)]
     pub token_ttl_hours: u64,

@@ -357,6 +357,7 @@ pub async fn run(
             jobs: storage.assessments.clone(),
             store: storage.store.clone(),
             analyst: cfg.analyst(),
+            lease: std::time::Duration::from_secs(cfg.assessment_lease_secs.clamp(1, 86_400)),
         };
         tokio::spawn(assessor.run(root.child_token()));
     }

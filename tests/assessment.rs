@@ -80,6 +80,7 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         jobs: storage.assessments.clone(),
         store: storage.store.clone(),
         analyst: server.config.analyst(),
+        lease: LEASE,
     };
 
     // Not over yet: nothing to assess, nothing to regenerate.
@@ -141,7 +142,7 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
     // The versions it rests on, the prompts the interview was made with among them.
     assert_eq!(
         a["versions"]["prompts"],
-        json!({"interviewer": "interviewer.v1", "analyst": "analyst.org.v1"})
+        json!({"interviewer": "interviewer.v1", "analyst": "analyst.org.v1", "assessor": "assessor.v1"})
     );
     if method == "model" {
         assert_eq!(
@@ -156,11 +157,37 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
             .lock()
             .unwrap()
             .iter()
-            .filter(|b| b.get("response_format").is_some())
+            .filter(|b| b["response_format"]["json_schema"]["name"] == "answer_analysis")
             .map(|b| b["messages"][0]["content"].as_str().unwrap().to_owned())
             .collect();
         assert!(!systems.is_empty());
         assert!(systems.iter().all(|s| s == instructions), "{systems:?}");
+        // The model wrote the words from the scored answers (its assessor prompt: the
+        // default); its strength cites the first answer only (the turn it invented is
+        // dropped), its concern cited nothing real, so the rules' concerns stay.
+        assert!(
+            a["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("The fake assessor read {given} answers.")),
+            "{a}"
+        );
+        assert_eq!(
+            a["versions"]["assessor"],
+            format!(
+                "assessor.v1 + assessor.v1 ({})",
+                server.config.openai_llm_model
+            )
+        );
+        let strengths = a["strengths"].as_array().unwrap();
+        assert_eq!(strengths.len(), 1, "{a}");
+        assert_eq!(
+            strengths[0]["text"],
+            "Answered the first question with an example."
+        );
+        let cited: Vec<&Value> = strengths[0]["cites"].as_array().unwrap().iter().collect();
+        assert_eq!(cited.len(), 1, "{a}");
+        assert_eq!(cited[0]["turn"], a["answers"][0]["turn"]);
     } else {
         assert!(
             a["versions"]["analyst"]

@@ -107,8 +107,8 @@ async fn prompts_are_versioned_per_organization(server: &TestServer, fake: &Fake
     // Refused with what to change; nothing stored.
     let refusals = [
         (
-            json!({"name": "assessor", "body": "x"}),
-            "name: one of interviewer, analyst",
+            json!({"name": "grader", "body": "x"}),
+            "name: one of interviewer, analyst, assessor",
         ),
         (
             json!({"name": "interviewer", "body": "Ask about {salary}. {end_marker}"}),
@@ -166,7 +166,7 @@ async fn prompts_are_versioned_per_organization(server: &TestServer, fake: &Fake
     assert!(system.contains("write [[END]]"), "{system}");
     assert_eq!(
         first["prompts"],
-        json!({"interviewer": "interviewer.org.v1", "analyst": "analyst.v1"})
+        json!({"interviewer": "interviewer.org.v1", "analyst": "analyst.v1", "assessor": "assessor.v1"})
     );
 
     // Version 2 replaces it for new interviews; the one made before keeps version 1.
@@ -249,7 +249,7 @@ async fn prompts_are_versioned_per_organization(server: &TestServer, fake: &Fake
         system.starts_with("You are a friendly, professional interviewer"),
         "{system}"
     );
-    for (path, version) in [(activate, 9), ("/v1/prompts/assessor/activate", 1)] {
+    for (path, version) in [(activate, 9), ("/v1/prompts/grader/activate", 1)] {
         let (s, e) = admin
             .call(Method::POST, path, Some(json!({"version": version})))
             .await;

@@ -1,9 +1,9 @@
--- Organizations' own prompt versions (issue #16): per name (`interviewer`, `analyst`), numbered
+-- Organizations' own prompt versions (issue #16): per name (`interviewer`, `analyst`, `assessor`), numbered
 -- from 1, at most one active (none active: the server's default from prompts/). Versions are
 -- never changed or deleted: interviews record the ones they used.
 CREATE TABLE prompts (
     organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
-    name            TEXT NOT NULL CHECK (name IN ('interviewer', 'analyst')),
+    name            TEXT NOT NULL CHECK (name IN ('interviewer', 'analyst', 'assessor')),
     version         INTEGER NOT NULL CHECK (version >= 1),
     body            TEXT NOT NULL,
     active          INTEGER NOT NULL DEFAULT 0,

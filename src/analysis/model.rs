@@ -145,7 +145,14 @@ impl ModelAnalyst {
         )
     }
 
-    async fn ask(&self, messages: &[serde_json::Value]) -> Result<String, String> {
+    /// One structured request (`name`, `schema`: the response format): the reply's text, or
+    /// why there is none (for people, no data).
+    pub(crate) async fn ask(
+        &self,
+        messages: &[serde_json::Value],
+        name: &str,
+        schema: serde_json::Value,
+    ) -> Result<String, String> {
         let settings = &self.remote.settings;
         let body = json!({
             "model": self.model,
@@ -153,7 +160,7 @@ impl ModelAnalyst {
             "temperature": 0,
             "messages": messages,
             "response_format": {"type": "json_schema", "json_schema": {
-                "name": "answer_analysis", "strict": true, "schema": schema()}},
+                "name": name, "strict": true, "schema": schema}},
         });
         let req = crate::providers::openai::authorized(
             self.remote
@@ -198,7 +205,7 @@ impl ModelAnalyst {
         ];
         let mut why = String::new();
         for attempt in 0..ATTEMPTS {
-            match self.ask(&messages).await {
+            match self.ask(&messages, "answer_analysis", schema()).await {
                 Ok(text) => match parse(&text, &ctx.answer) {
                     Ok(a) => return a,
                     Err(e) => {

@@ -11,6 +11,7 @@
 //! completed goes unassessed), and again by `POST …/assessment/regenerate`.
 
 pub mod report;
+pub mod summary;
 pub mod worker;
 
 use async_trait::async_trait;

@@ -16,7 +16,7 @@ use crate::store::{Store, StoreResult};
 
 /// How often due jobs are looked for.
 pub const POLL: Duration = Duration::from_secs(2);
-/// How long a claimed job is this node's.
+/// How long a claimed job is this node's, by default (`VIVA_ASSESSMENT_LEASE_SECS`).
 pub const LEASE: Duration = Duration::from_secs(120);
 /// Waits after failed attempts 1, 2, 3…; past the end, the job fails.
 pub const BACKOFF: [Duration; 4] = [
@@ -32,6 +32,8 @@ pub struct Assessor {
     pub jobs: Arc<dyn AssessmentStore>,
     pub store: Arc<dyn Store>,
     pub analyst: crate::analysis::Analyst,
+    /// How long a claimed job is this node's ([`LEASE`] unless configured).
+    pub lease: Duration,
 }
 
 impl Assessor {
@@ -49,7 +51,7 @@ impl Assessor {
 
     /// [`Self::pass`] as if it were `now` (tests reach a lease's end without waiting for it).
     pub async fn pass_at(&self, now: chrono::DateTime<Utc>) -> StoreResult<usize> {
-        let lease = now + chrono::Duration::from_std(LEASE).expect("fits");
+        let lease = now + chrono::Duration::from_std(self.lease).expect("a lease fits");
         let due = self.jobs.claim_assessments(now, lease, BATCH).await?;
         let n = due.len();
         for job in due {
@@ -135,6 +137,18 @@ impl Assessor {
             analysed.push((ctx, a));
         }
         let mut assessment = assess(&input, analysed, &self.analyst);
+        // A model analyst also writes the words (the scores stay the rules').
+        if let crate::analysis::Analyst::Model(m) = &self.analyst {
+            let prompts = interview.prompts.as_deref();
+            if super::summary::write(m, &mut assessment, prompts).await {
+                assessment.versions.assessor = format!(
+                    "{} + {} ({})",
+                    assessment.versions.assessor,
+                    crate::prompts::version_of(prompts, crate::prompts::PromptName::Assessor),
+                    m.model
+                );
+            }
+        }
         // Made after the scores, from the record alone: no score can depend on it.
         if interview.settings.integrity_signals == Some(true) {
             let client = self

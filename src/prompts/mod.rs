@@ -1,12 +1,13 @@
 //! The model instructions an interview uses, by name: `interviewer` (the remote interviewer's
-//! system prompt) and `analyst` (the per-answer analyst's). The server's defaults are the
+//! system prompt), `analyst` (the per-answer analyst's) and `assessor` (the model that writes an
+//! assessment's summary, strengths and concerns from the scored answers). The server's defaults are the
 //! versioned files under `prompts/`; an organization may add its own versions (`POST
 //! /v1/prompts`), one active per name. An interview takes the active versions when it is made
 //! and keeps them ([`PromptSet`], stored with it), so what it and its assessment used is on
 //! record and later edits change no interview already made.
 //!
-//! (The assessment's aggregation is code, not a model: its version is
-//! [`crate::assessment::report::ASSESSOR_VERSION`]; it has no prompt to edit.)
+//! (The assessment's scores are aggregated by code, not a model: its version is
+//! [`crate::assessment::report::ASSESSOR_VERSION`].)
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,9 @@ pub const INTERVIEWER_VERSION: &str = "interviewer.v1";
 /// The analyst's default instructions.
 pub const ANALYST: &str = include_str!("../../prompts/analyst.v1.md");
 pub const ANALYST_VERSION: &str = "analyst.v1";
+/// The assessment writer's default instructions (its summary, strengths and concerns).
+pub const ASSESSOR: &str = include_str!("../../prompts/assessor.v1.md");
+pub const ASSESSOR_VERSION: &str = "assessor.v1";
 
 /// The longest prompt accepted.
 pub const MAX_PROMPT_BYTES: usize = 16 * 1024;
@@ -33,15 +37,17 @@ pub const MAX_PROMPT_BYTES: usize = 16 * 1024;
 pub enum PromptName {
     Interviewer,
     Analyst,
+    Assessor,
 }
 
 impl PromptName {
-    pub const ALL: [PromptName; 2] = [Self::Interviewer, Self::Analyst];
+    pub const ALL: [PromptName; 3] = [Self::Interviewer, Self::Analyst, Self::Assessor];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Interviewer => "interviewer",
             Self::Analyst => "analyst",
+            Self::Assessor => "assessor",
         }
     }
 
@@ -54,6 +60,7 @@ impl PromptName {
         match self {
             Self::Interviewer => (INTERVIEWER, INTERVIEWER_VERSION),
             Self::Analyst => (ANALYST, ANALYST_VERSION),
+            Self::Assessor => (ASSESSOR, ASSESSOR_VERSION),
         }
     }
 
@@ -68,8 +75,8 @@ impl PromptName {
                 // How the model says the interview is over: without it, it never ends by itself.
                 ("end_marker", true),
             ],
-            // The question, rubric and answer travel as the user message.
-            Self::Analyst => &[],
+            // The question, rubric and answer (or the scored answers) travel as the user message.
+            Self::Analyst | Self::Assessor => &[],
         }
     }
 
@@ -328,6 +335,7 @@ mod tests {
             versions_of(Some(&set)),
             BTreeMap::from([
                 ("analyst".to_owned(), "analyst.org.v2".to_owned()),
+                ("assessor".to_owned(), "assessor.v1".to_owned()),
                 ("interviewer".to_owned(), "interviewer.v1".to_owned())
             ])
         );

@@ -90,6 +90,8 @@ pub struct Vendor {
     /// How the next structured (`response_format`) chat requests are answered, in order; when
     /// empty, a valid analysis of the answer (see [`analysis_of`]).
     pub analyses: Mutex<VecDeque<Analysed>>,
+    /// Told of each structured request as it arrives (a test waits on it, never sleeps).
+    pub analysis_arrived: tokio::sync::Notify,
 }
 
 /// A structured chat reply of the fake analyst.
@@ -99,6 +101,28 @@ pub enum Analysed {
     Content(String),
     /// No answer for this long (longer than the client's timeout).
     Stall(Duration),
+}
+
+/// The fake assessor's summary of the scored answers it was shown: a strength citing the first
+/// answer (and a turn that does not exist, which must be dropped), and a concern citing only a
+/// turn that does not exist (dropped: the rules' concerns stay).
+pub fn summary_of(request: &serde_json::Value) -> serde_json::Value {
+    let brief: serde_json::Value = request["messages"][1]["content"]
+        .as_str()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    let turns: Vec<u64> = brief["answers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["turn"].as_u64())
+        .collect();
+    serde_json::json!({
+        "summary": format!("The fake assessor read {} answers.", turns.len()),
+        "strengths": [{"text": "Answered the first question with an example.",
+                       "turns": [turns.first().copied().unwrap_or(0), 999]}],
+        "concerns": [{"text": "An answer that does not exist.", "turns": [999]}],
+    })
 }
 
 /// The fake analyst's valid analysis: scores from the answer's length (20 words or more: 8,
@@ -251,7 +275,16 @@ async fn chat(State(v): State<Arc<Vendor>>, headers: HeaderMap, body: Bytes) -> 
     if let Some(f) = fault_now {
         return fault(f, true).await;
     }
+    if json["response_format"]["json_schema"]["name"] == "assessment_summary" {
+        return axum::Json(serde_json::json!({
+            "choices": [{"index": 0, "message": {"role": "assistant",
+                "content": summary_of(&json).to_string()}}],
+            "usage": {"prompt_tokens": 500, "completion_tokens": 120},
+        }))
+        .into_response();
+    }
     if json.get("response_format").is_some() {
+        v.analysis_arrived.notify_one();
         let next = v.analyses.lock().unwrap().pop_front();
         let content = match next {
             Some(Analysed::Stall(d)) => {

@@ -579,7 +579,11 @@ fn spawn_serve_with(
 ) -> (Served, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     let mut child = cmd
-        .env("RUST_LOG", "info")
+        // VIVA_TEST_SERVER_LOG=debug to see more of a failing test's server.
+        .env(
+            "RUST_LOG",
+            std::env::var("VIVA_TEST_SERVER_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .env("NO_COLOR", "1")
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -22,7 +22,7 @@ use crate::prompts::{check, PromptName, StoredPrompt};
 /// One version of an organization's prompt.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PromptVersion {
-    /// `interviewer` or `analyst`.
+    /// `interviewer`, `analyst` or `assessor`.
     pub name: String,
     /// 1, 2, … per name.
     pub version: u32,
@@ -101,7 +101,7 @@ fn name_of(raw: &str) -> Result<PromptName, ApiError> {
 }
 
 /// `GET /v1/prompts` (admin) → `{items: [{name, in_use, placeholders, default, versions}]}`, one
-/// item per name (`interviewer`, `analyst`).
+/// item per name (`interviewer`, `analyst`, `assessor`).
 #[utoipa::path(get, path = "/v1/prompts", tag = "prompts",
     responses((status = 200, description = "Every prompt name with its default and the organization's versions", body = Items<Prompt>)),
     security(("bearer" = [])))]
@@ -121,10 +121,10 @@ pub async fn list(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPrompt {
-    /// `interviewer` or `analyst`.
+    /// `interviewer`, `analyst` or `assessor`.
     pub name: String,
     /// The instructions; the interviewer's must contain `{end_marker}` and may use `{role}`,
-    /// `{job_description}`, `{resume}`, `{max_questions}`; the analyst's takes no placeholders.
+    /// `{job_description}`, `{resume}`, `{max_questions}`; the others take no placeholders.
     pub body: String,
 }
 
@@ -174,7 +174,7 @@ pub struct Activate {
 /// `POST /v1/prompts/{name}/activate {version}` (admin) → 200 the name as `GET /v1/prompts` shows
 /// it: `version` (or the server's default, for `null`) is what new interviews use from now.
 #[utoipa::path(post, path = "/v1/prompts/{name}/activate", tag = "prompts", request_body = Activate,
-    params(("name" = String, Path, description = "`interviewer` or `analyst`")),
+    params(("name" = String, Path, description = "`interviewer`, `analyst` or `assessor`")),
     responses(
         (status = 200, description = "Active now", body = Prompt),
         (status = 404, description = "No such name, or no such version of it", body = ErrorBody),
