@@ -152,12 +152,8 @@ async fn an_interview_is_assessed_once(server: &TestServer, fake: &FakeVendor, m
         );
         let systems: Vec<String> = fake
             .state
-            .chat
-            .bodies
-            .lock()
-            .unwrap()
+            .structured("answer_analysis")
             .iter()
-            .filter(|b| b["response_format"]["json_schema"]["name"] == "answer_analysis")
             .map(|b| b["messages"][0]["content"].as_str().unwrap().to_owned())
             .collect();
         assert!(!systems.is_empty());

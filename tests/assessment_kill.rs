@@ -175,16 +175,7 @@ async fn a_node_killed_mid_assessment_leaves_it_to_the_next_and_one_assessment_i
     );
     assert_eq!(a["answers"][0]["analysis"]["status"], "scored", "{a}");
     // Asked twice (the dead node's request, then the new node's), made once, announced once.
-    let asked = fake
-        .state
-        .chat
-        .bodies
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|b| b["response_format"]["json_schema"]["name"] == "answer_analysis")
-        .count();
-    assert_eq!(asked, 2);
+    assert_eq!(fake.state.structured("answer_analysis").len(), 2);
     let storage = viva::server::open_storage(&viva::config::Config::embedded(dir.path()))
         .await
         .unwrap();

@@ -56,16 +56,19 @@ fn schema() -> serde_json::Value {
     })
 }
 
-/// Checks the model's text and turns it into an analysis of `answer`; the error says what was
-/// wrong (sent back to the model for one repair).
-pub fn parse(text: &str, answer: &str) -> Result<AnswerAnalysis, String> {
-    // Some servers wrap JSON in a fence even when asked not to.
-    let trimmed = text
-        .trim()
+/// A model's JSON reply without the Markdown fence some servers wrap it in even when asked not to.
+pub(crate) fn unfenced(text: &str) -> &str {
+    text.trim()
         .trim_start_matches("```json")
         .trim_start_matches("```")
         .trim_end_matches("```")
-        .trim();
+        .trim()
+}
+
+/// Checks the model's text and turns it into an analysis of `answer`; the error says what was
+/// wrong (sent back to the model for one repair).
+pub fn parse(text: &str, answer: &str) -> Result<AnswerAnalysis, String> {
+    let trimmed = unfenced(text);
     let out: Output =
         serde_json::from_str(trimmed).map_err(|e| format!("not the JSON asked for: {e}"))?;
     let score = |name: &str, v: i64| {

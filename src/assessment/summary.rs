@@ -81,12 +81,7 @@ fn brief(a: &Assessment) -> String {
 
 /// Checks the model's text against the assessment; the error says what was wrong.
 fn parse(text: &str, a: &Assessment) -> Result<(String, Vec<Finding>, Vec<Finding>), String> {
-    let trimmed = text
-        .trim()
-        .trim_start_matches("```json")
-        .trim_start_matches("```")
-        .trim_end_matches("```")
-        .trim();
+    let trimmed = crate::analysis::model::unfenced(text);
     let out: Output =
         serde_json::from_str(trimmed).map_err(|e| format!("not the JSON asked for: {e}"))?;
     let summary = out.summary.trim();

@@ -169,7 +169,7 @@ pub struct PromptSet {
 }
 
 impl PromptSet {
-    /// An interview's set from an organization's active versions.
+    /// An interview's set from an organization's versions (the active ones).
     pub fn from_active(active: &[StoredPrompt]) -> Self {
         Self {
             used: active
@@ -258,8 +258,6 @@ pub trait PromptStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Every version of every name, newest first.
     async fn org_prompts(&self, org: Uuid) -> StoreResult<Vec<StoredPrompt>>;
-    /// The active versions only.
-    async fn active_prompts(&self, org: Uuid) -> StoreResult<Vec<StoredPrompt>>;
 }
 
 /// The prompts a new interview in `org` takes: the organization's active versions.
@@ -268,7 +266,7 @@ pub async fn for_new_interview(
     org: Uuid,
 ) -> StoreResult<std::sync::Arc<PromptSet>> {
     Ok(std::sync::Arc::new(PromptSet::from_active(
-        &store.active_prompts(org).await?,
+        &store.org_prompts(org).await?,
     )))
 }
 

@@ -119,16 +119,4 @@ impl PromptStore for PgStore {
         .map(prompt)
         .collect()
     }
-
-    async fn active_prompts(&self, org: Uuid) -> StoreResult<Vec<StoredPrompt>> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM prompts WHERE organization_id = $1 AND active ORDER BY name"
-        ))
-        .bind(org)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(prompt)
-        .collect()
-    }
 }

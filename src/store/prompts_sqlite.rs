@@ -129,16 +129,4 @@ impl PromptStore for SqliteStore {
         .map(prompt)
         .collect()
     }
-
-    async fn active_prompts(&self, org: Uuid) -> StoreResult<Vec<StoredPrompt>> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM prompts WHERE organization_id = ? AND active = 1 ORDER BY name"
-        ))
-        .bind(org.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(prompt)
-        .collect()
-    }
 }

@@ -163,6 +163,21 @@ impl Drop for FakeVendor {
     }
 }
 
+impl Vendor {
+    /// The structured chat requests received whose response format is named `name`
+    /// (`answer_analysis`, `assessment_summary`).
+    pub fn structured(&self, name: &str) -> Vec<serde_json::Value> {
+        self.chat
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b["response_format"]["json_schema"]["name"] == name)
+            .cloned()
+            .collect()
+    }
+}
+
 impl FakeVendor {
     pub async fn start() -> Self {
         let state = Arc::new(Vendor::default());
