@@ -366,3 +366,62 @@ async fn steering_on_postgres() {
     let server = TestServer::start_with(|c| use_services(c, &pg, &redis)).await;
     an_interview_is_steered_by_its_recruiters(&server).await;
 }
+
+/// `max_minutes`: an interview whose time is up closes politely at its next turn. It began six
+/// minutes ago on a five-minute budget (its start moved back in the store, as a candidate coming
+/// back after a long absence would find it): the interviewer's next turn is the closing, and the
+/// interview completes with `ended.reason = "budget"`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interview_past_its_minutes_closes_politely_at_its_next_turn() {
+    let server = TestServer::start().await;
+    let admin = staff(&server, "ada@acme.example", "Acme", Role::Admin).await;
+    let job = post(&admin, "/v1/jobs", json!({"title": "Data Engineer"})).await;
+    let cand = post(
+        &admin,
+        "/v1/candidates",
+        json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
+    )
+    .await;
+    let made = post(
+        &admin,
+        "/v1/interviews",
+        json!({"job_id": job["id"], "candidate_id": cand["id"], "max_minutes": 5}),
+    )
+    .await;
+    let (id, token) = common::api::consented(&admin, &made).await;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite:{}",
+        server.config.data_dir.join("viva.db").display()
+    ))
+    .await
+    .unwrap();
+    let six_minutes_ago = (chrono::Utc::now() - chrono::Duration::minutes(6))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    sqlx::query("UPDATE interviews SET started_at = ? WHERE id = ?")
+        .bind(six_minutes_ago)
+        .bind(id.to_string())
+        .execute(&db)
+        .await
+        .unwrap();
+
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    let ended = c.until("ended", |e| matches!(e, Event::Ended { .. })).await;
+    assert!(
+        matches!(&ended.event, Event::Ended { reason } if reason == "budget"),
+        "{ended:?}"
+    );
+    let said = final_agent_texts(&c.events());
+    assert_eq!(said.len(), 1, "only the closing was said: {said:?}");
+    assert!(
+        said[0].1.starts_with("We have reached the time available"),
+        "{said:?}"
+    );
+    let rec = server
+        .store()
+        .await
+        .get_interview(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.status, viva::store::InterviewStatus::Completed);
+}
