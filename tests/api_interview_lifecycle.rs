@@ -375,17 +375,10 @@ async fn steering_on_postgres() {
 async fn an_interview_past_its_minutes_closes_politely_at_its_next_turn() {
     let server = TestServer::start().await;
     let admin = staff(&server, "ada@acme.example", "Acme", Role::Admin).await;
-    let job = post(&admin, "/v1/jobs", json!({"title": "Data Engineer"})).await;
-    let cand = post(
+    let made = common::api::scheduled(
         &admin,
-        "/v1/candidates",
-        json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
-    )
-    .await;
-    let made = post(
-        &admin,
-        "/v1/interviews",
-        json!({"job_id": job["id"], "candidate_id": cand["id"], "max_minutes": 5}),
+        json!({"title": "Data Engineer"}),
+        json!({"max_minutes": 5}),
     )
     .await;
     let (id, token) = common::api::consented(&admin, &made).await;

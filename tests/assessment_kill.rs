@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::api::{consented, post, staff, Client};
+use common::api::{consented, post, scheduled, staff, Client};
 use common::fakes::{Analysed, FakeVendor};
 use common::*;
 use reqwest::{Method, StatusCode};
@@ -92,17 +92,10 @@ async fn a_node_killed_mid_assessment_leaves_it_to_the_next_and_one_assessment_i
         json!({"url": hook, "events": ["assessment.ready"]}),
     )
     .await;
-    let job = post(&admin, "/v1/jobs", json!({"title": "React Developer"})).await;
-    let cand = post(
+    let made = scheduled(
         &admin,
-        "/v1/candidates",
-        json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
-    )
-    .await;
-    let made = post(
-        &admin,
-        "/v1/interviews",
-        json!({"job_id": job["id"], "candidate_id": cand["id"], "max_questions": 1}),
+        json!({"title": "React Developer"}),
+        json!({"max_questions": 1}),
     )
     .await;
     let (id, token) = consented(&admin, &made).await;

@@ -29,6 +29,19 @@ pub struct ClientSignal {
     pub chars: Option<u32>,
 }
 
+impl ClientSignal {
+    /// A stored row read back (`kind` as written by [`ClientEventKind::as_str`]).
+    pub fn stored(kind: &str, at_ms: i64, chars: Option<i64>) -> crate::store::StoreResult<Self> {
+        Ok(Self {
+            kind: ClientEventKind::parse(kind).ok_or_else(|| {
+                crate::store::StoreError::Corrupt(format!("client event {kind:?}"))
+            })?,
+            at_ms,
+            chars: chars.and_then(|c| u32::try_from(c).ok()),
+        })
+    }
+}
+
 /// One signal for review.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Signal {

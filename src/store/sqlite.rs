@@ -469,13 +469,11 @@ impl Store for SqliteStore {
         .await?;
         rows.iter()
             .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                Ok(crate::integrity::ClientSignal {
-                    kind: crate::protocol::ClientEventKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("client event {kind:?}")))?,
-                    at_ms: r.try_get("at_ms")?,
-                    chars: r.try_get::<Option<i64>, _>("chars")?.map(|c| c as u32),
-                })
+                crate::integrity::ClientSignal::stored(
+                    r.try_get("kind")?,
+                    r.try_get("at_ms")?,
+                    r.try_get("chars")?,
+                )
             })
             .collect()
     }

@@ -164,6 +164,23 @@ pub async fn post(c: &Client, path: &str, body: Value) -> Value {
     v
 }
 
+/// A job (`job`: its body), a candidate (Grace Hopper) and an interview for them (`settings`:
+/// the interview's own fields), made by `c`; the interview as created.
+pub async fn scheduled(c: &Client, job: Value, settings: Value) -> Value {
+    let job = post(c, "/v1/jobs", job).await;
+    let cand = post(
+        c,
+        "/v1/candidates",
+        json!({"name": "Grace Hopper", "email": "grace@navy.example"}),
+    )
+    .await;
+    let mut body = json!({"job_id": job["id"], "candidate_id": cand["id"]});
+    if let (Some(b), Some(extra)) = (body.as_object_mut(), settings.as_object()) {
+        b.extend(extra.clone());
+    }
+    post(c, "/v1/interviews", body).await
+}
+
 /// The same client with another bearer token (a candidate's link, an API key).
 pub fn with_token(c: &Client, token: &str) -> Client {
     Client {
