@@ -88,7 +88,7 @@ async fn bench_store(name: &str, store: Arc<dyn Store>) {
     let t0 = Instant::now();
     for seq in 0..SEQUENTIAL as u32 {
         let t = Instant::now();
-        store.insert_turn(&turn(id, seq)).await.unwrap();
+        store.insert_turn(&turn(id, seq), 1).await.unwrap();
         samples.push(t.elapsed());
     }
     report(
@@ -108,7 +108,7 @@ async fn bench_store(name: &str, store: Arc<dyn Store>) {
                 let mut s = Vec::with_capacity(PER_WRITER);
                 for seq in 0..PER_WRITER as u32 {
                     let t = Instant::now();
-                    store.insert_turn(&turn(id, seq)).await.unwrap();
+                    store.insert_turn(&turn(id, seq), 1).await.unwrap();
                     s.push(t.elapsed());
                 }
                 s
@@ -164,6 +164,7 @@ async fn bench_hot(hot: Arc<dyn HotState>) {
         clean: false,
         resume_secret: None,
         holder_connected: false,
+        fence: 1,
     };
     let mut samples = Vec::with_capacity(SEQUENTIAL);
     let t0 = Instant::now();
@@ -193,6 +194,7 @@ async fn bench_hot(hot: Arc<dyn HotState>) {
                         clean: false,
                         resume_secret: None,
                         holder_connected: false,
+                        fence: 1,
                     };
                     let t = Instant::now();
                     hot.save_checkpoint(&c).await.unwrap();

@@ -80,6 +80,20 @@ pub struct Metrics {
     event_writes: Histogram,
     provider_errors: DashMap<(String, &'static str), AtomicU64>,
     http: DashMap<(String, u16), AtomicU64>,
+    /// Interviews this node stopped driving because another owner took them (lease lost, a
+    /// write fenced).
+    ownership_lost: AtomicU64,
+    /// Handoffs: interviews this node gave to another on its request, took from another, and
+    /// requests it refused (the takeover rule).
+    handoffs: [AtomicU64; 3],
+}
+
+/// What became of a handoff, for `viva_handoffs_total`.
+#[derive(Debug, Clone, Copy)]
+pub enum Handoff {
+    Given = 0,
+    Taken = 1,
+    Refused = 2,
 }
 
 /// The process's metrics.
@@ -109,6 +123,15 @@ impl Metrics {
         for (h, ms) in self.stages.iter().zip(ms) {
             h.observe(Duration::from_millis(ms));
         }
+    }
+
+    /// An interview this node stopped driving because another owner took it.
+    pub fn count_ownership_lost(&self) {
+        self.ownership_lost.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_handoff(&self, h: Handoff) {
+        self.handoffs[h as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// One turn written to the durable store (or failed to be).
@@ -189,6 +212,22 @@ impl Metrics {
             .render(&mut out, "viva_store_write_seconds", "kind=\"turn\"");
         self.event_writes
             .render(&mut out, "viva_store_write_seconds", "kind=\"events\"");
+        let _ = writeln!(
+            out,
+            "# HELP viva_ownership_lost_total Interviews this node stopped driving because another owner took them (lease lost, write fenced).\n# TYPE viva_ownership_lost_total counter\nviva_ownership_lost_total {}",
+            self.ownership_lost.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP viva_handoffs_total Interviews handed between nodes: given to another node, taken from one, requests refused.\n# TYPE viva_handoffs_total counter"
+        );
+        for (outcome, n) in ["given", "taken", "refused"].iter().zip(&self.handoffs) {
+            let _ = writeln!(
+                out,
+                "viva_handoffs_total{{outcome=\"{outcome}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP viva_provider_errors_total Failed provider calls by provider and kind.\n# TYPE viva_provider_errors_total counter"

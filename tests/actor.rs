@@ -410,11 +410,17 @@ impl HotState for SlowHot {
         self.wait().await;
         self.inner.take_ticket(ticket).await
     }
-    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool> {
+    async fn acquire_lease(
+        &self,
+        id: Uuid,
+        node: &str,
+        ttl: Duration,
+        floor: u64,
+    ) -> StoreResult<Option<u64>> {
         self.wait().await;
         self.renewals
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.acquire_lease(id, node, ttl).await
+        self.inner.acquire_lease(id, node, ttl, floor).await
     }
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
         self.wait().await;

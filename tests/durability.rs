@@ -121,9 +121,10 @@ async fn postgres_and_redis_carry_a_whole_interview() {
     assert!(cp.unsaved.is_empty());
     assert_eq!(cp.next_turn, 3);
     assert!(
-        !hot.acquire_lease(id, "another-node", Duration::from_secs(5))
+        hot.acquire_lease(id, "another-node", Duration::from_secs(5), 0)
             .await
-            .unwrap(),
+            .unwrap()
+            .is_none(),
         "the serving node holds the lease"
     );
     let seen: Vec<(u64, serde_json::Value)> = c
@@ -699,4 +700,65 @@ fn cluster_node(c: &mut viva::config::Config, pg: &Postgres, redis: &Redis) {
     c.jwt_secret = Some(viva::config::Secret::new(
         "one-signing-key-for-every-node-0123456789",
     ));
+}
+
+// ---- fencing ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_owner_cannot_write_a_turn_after_a_newer_owner_has_and_stops() {
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    // A long lease: A still believes it owns the interview when its write is refused.
+    let a = TestServer::start_with(|c| {
+        cluster_node(c, &pg, &redis);
+        c.lease_secs = 600;
+        c.scripted_questions = 3;
+    })
+    .await;
+    let (id, token) = a.create_interview().await;
+    let mut c = Candidate::join(&a, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    // A newer owner (its lease generation far above A's) wrote the turn A will write next, as
+    // after a partition in which A's lease expired unseen.
+    let pg_store = PgStore::connect(&pg.url(), PgSettings::default())
+        .await
+        .unwrap();
+    let asked = pg_store.turns(id).await.unwrap();
+    let next_seq = asked.last().unwrap().seq + 1;
+    let newer = TurnRecord {
+        seq: next_seq,
+        speaker: Speaker::Candidate,
+        kind: TurnKind::Answer,
+        text: "Written by the newer owner.".into(),
+        ..asked[0].clone()
+    };
+    pg_store.insert_turn(&newer, 1_000).await.unwrap();
+
+    // A's answer write carries A's lower token: refused. A stops driving the interview and
+    // tells the candidate to reconnect; nothing of A's is stored.
+    c.answer("An answer the stale owner heard.").await;
+    let (code, reason) = c.until_closed().await.expect("a close frame");
+    assert_eq!(
+        (code, reason.as_str()),
+        (close::TRY_AGAIN, "interview moved; reconnect")
+    );
+    let stored = pg_store.turns(id).await.unwrap();
+    assert_in_order_once(&stored);
+    assert_eq!(answers(&stored), vec!["Written by the newer owner."]);
+    assert_eq!(pg_store.fence(id).await.unwrap(), 1_000);
+
+    // Reconnecting, the candidate gets an owner with a token above the store's: the
+    // conversation goes on from the newer owner's turn.
+    let mut c = Candidate::rejoin(&a, id, &token, c.resume_point()).await;
+    let next = hear_question(&mut c).await;
+    assert!(next > next_seq, "asked after the newer owner's turn");
+    c.answer("And now the owner hears me.").await;
+    c.final_transcript().await;
+    let stored = pg_store.turns(id).await.unwrap();
+    assert_in_order_once(&stored);
+    assert_eq!(
+        answers(&stored),
+        vec!["Written by the newer owner.", "And now the owner hears me."]
+    );
+    assert!(pg_store.fence(id).await.unwrap() > 1_000);
 }

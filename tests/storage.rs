@@ -16,8 +16,8 @@ use viva::store::postgres::{PgSettings, PgStore};
 use viva::store::redis::RedisHot;
 use viva::store::sqlite::SqliteStore;
 use viva::store::{
-    Checkpoint, HotState, InterviewStatus, NewInterview, ProviderNames, Store, StoredEvent,
-    TurnRecord, CHECKPOINT_VERSION,
+    Checkpoint, HotState, InterviewStatus, NewInterview, ProviderNames, Store, StoreError,
+    StoredEvent, TurnRecord, CHECKPOINT_VERSION,
 };
 
 fn now() -> DateTime<Utc> {
@@ -59,7 +59,9 @@ fn event(id: Uuid, seq: u64) -> StoredEvent {
     }
 }
 
-async fn store_contract(store: Arc<dyn Store>) {
+/// `fenced`: the store checks turn writes' fencing tokens (Postgres, for many nodes; SQLite is
+/// one node's store and keeps none).
+async fn store_contract(store: Arc<dyn Store>, fenced: bool) {
     // The plan is stored with the interview and read back whole.
     let plan = viva::plan::build::from_text(
         "Backend Engineer",
@@ -118,12 +120,12 @@ async fn store_contract(store: Arc<dyn Store>) {
     q.suggested = true;
     q.decision = Some(viva::plan::adaptive::next(&plan, &[]));
     let a = turn(rec.id, 1, Speaker::Candidate, "I build voice systems.");
-    store.insert_turn(&a).await.unwrap();
-    store.insert_turn(&q).await.unwrap();
-    store.insert_turn(&a).await.unwrap();
+    store.insert_turn(&a, 1).await.unwrap();
+    store.insert_turn(&q, 1).await.unwrap();
+    store.insert_turn(&a, 1).await.unwrap();
     let mut changed = a.clone();
     changed.text = "a different text for the same turn".into();
-    store.insert_turn(&changed).await.unwrap();
+    store.insert_turn(&changed, 1).await.unwrap();
     let turns = store.turns(rec.id).await.unwrap();
     assert_eq!(
         turns,
@@ -131,9 +133,30 @@ async fn store_contract(store: Arc<dyn Store>) {
         "each turn once, first write wins"
     );
 
+    // Fencing: once an owner with token 3 has written, one with a lower token (a stale owner
+    // that lost its lease) cannot write, not even a turn nobody wrote yet; the newer owner and
+    // any later one can.
+    let next = turn(rec.id, 2, Speaker::Interviewer, "From the owner with token 3.");
+    store.insert_turn(&next, 3).await.unwrap();
+    let stale = turn(rec.id, 3, Speaker::Interviewer, "From a stale owner.");
+    let written = store.insert_turn(&stale, 2).await;
+    if fenced {
+        assert!(matches!(written, Err(StoreError::Fenced)), "{written:?}");
+        assert_eq!(store.fence(rec.id).await.unwrap(), 3);
+        let later = turn(rec.id, 3, Speaker::Interviewer, "From the owner with token 4.");
+        store.insert_turn(&later, 4).await.unwrap();
+        assert_eq!(store.fence(rec.id).await.unwrap(), 4);
+        let turns = store.turns(rec.id).await.unwrap();
+        assert_eq!(turns.len(), 4);
+        assert_eq!(turns[3].text, later.text, "the stale owner's turn is not there");
+    } else {
+        written.unwrap();
+        assert_eq!(store.fence(rec.id).await.unwrap(), 0);
+    }
+
     // A turn of an interview that does not exist is refused (foreign key), not stored.
     let orphan = turn(Uuid::now_v7(), 0, Speaker::Candidate, "nobody's");
-    assert!(store.insert_turn(&orphan).await.is_err());
+    assert!(store.insert_turn(&orphan, 1).await.is_err());
     assert!(store.turns(orphan.interview_id).await.unwrap().is_empty());
 
     // Events: idempotent, newest `limit` after a seq, oldest first, bytes unchanged.
@@ -180,9 +203,10 @@ async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
         clean: true,
         resume_secret: Some("a-resume-secret".into()),
         holder_connected: true,
+        fence: 2,
     };
     hot.save_checkpoint(&cp).await.unwrap();
-    assert_eq!(hot.load_checkpoint(id).await.unwrap(), Some(cp));
+    assert_eq!(hot.load_checkpoint(id).await.unwrap(), Some(cp.clone()));
 
     // Tickets are single use.
     let ttl = Duration::from_secs(60);
@@ -191,17 +215,56 @@ async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
     assert_eq!(hot.take_ticket("t-1").await.unwrap(), None);
     assert_eq!(hot.take_ticket("never-issued").await.unwrap(), None);
 
-    // Leases: one node at a time; renewable by its holder; free once released.
-    assert!(hot.acquire_lease(id, "node-a", ttl).await.unwrap());
-    assert!(!hot.acquire_lease(id, "node-b", ttl).await.unwrap());
-    assert!(hot.acquire_lease(id, "node-a", ttl).await.unwrap());
+    // A checkpoint from a lower fence (a stale owner) does not overwrite a newer owner's.
+    let stale = Checkpoint {
+        fence: 1,
+        next_seq: 99,
+        ..cp.clone()
+    };
+    assert!(matches!(
+        hot.save_checkpoint(&stale).await,
+        Err(StoreError::Fenced)
+    ));
+    assert_eq!(hot.load_checkpoint(id).await.unwrap(), Some(cp.clone()));
+
+    // Leases: one node at a time; renewable by its holder (same generation); free once
+    // released; every new holder gets a higher generation, above the floor it is given.
+    let first = hot
+        .acquire_lease(id, "node-a", ttl, 0)
+        .await
+        .unwrap()
+        .expect("free");
+    assert_eq!(hot.acquire_lease(id, "node-b", ttl, 0).await.unwrap(), None);
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, 0).await.unwrap(),
+        Some(first),
+        "renewed"
+    );
     hot.release_lease(id, "node-b").await.unwrap();
-    assert!(
-        !hot.acquire_lease(id, "node-b", ttl).await.unwrap(),
+    assert_eq!(
+        hot.acquire_lease(id, "node-b", ttl, 0).await.unwrap(),
+        None,
         "only the holder releases"
     );
     hot.release_lease(id, "node-a").await.unwrap();
-    assert!(hot.acquire_lease(id, "node-b", ttl).await.unwrap());
+    let second = hot.acquire_lease(id, "node-b", ttl, 0).await.unwrap();
+    assert_eq!(second, Some(first + 1), "the next holder's generation");
+    hot.release_lease(id, "node-b").await.unwrap();
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, 40).await.unwrap(),
+        Some(41),
+        "above the store's fence"
+    );
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, 41).await.unwrap(),
+        Some(41),
+        "renewed: its own writes raised the fence to its generation"
+    );
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, 50).await.unwrap(),
+        Some(51),
+        "someone with a higher token wrote since: the holder's generation is stale"
+    );
 
     // Revoked tokens.
     assert!(!hot.is_revoked("jti-1").await.unwrap());
@@ -264,7 +327,7 @@ async fn embedded_store_keeps_the_contract() {
     let store = SqliteStore::open(&dir.path().join("viva.db"))
         .await
         .unwrap();
-    store_contract(Arc::new(store)).await;
+    store_contract(Arc::new(store), false).await;
 }
 
 #[tokio::test]
@@ -273,7 +336,7 @@ async fn postgres_store_keeps_the_contract() {
     let store = PgStore::connect(&pg.url(), PgSettings::default())
         .await
         .unwrap();
-    store_contract(Arc::new(store.clone())).await;
+    store_contract(Arc::new(store.clone()), true).await;
     // Migrations are idempotent: a second node starting against the same database is fine.
     PgStore::connect(&pg.url(), PgSettings::default())
         .await

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     Checkpoint, HotState, InterviewRecord, InterviewStatus, NewInterview, ProviderNames, Store,
-    StoreResult, StoredEvent, TurnRecord, Usage,
+    StoreError, StoreResult, StoredEvent, TurnRecord, Usage,
 };
 
 #[derive(Default)]
@@ -22,6 +22,8 @@ pub struct MemoryStore {
     interviews: DashMap<Uuid, InterviewRecord>,
     usage: DashMap<Uuid, Usage>,
     turns: DashMap<Uuid, BTreeMap<u32, TurnRecord>>,
+    /// The highest fencing token a turn write carried, by interview.
+    fences: DashMap<Uuid, u64>,
     events: DashMap<Uuid, BTreeMap<u64, String>>,
     client_signals: DashMap<Uuid, Vec<(u32, crate::integrity::ClientSignal)>>,
 }
@@ -66,13 +68,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn insert_turn(&self, turn: &TurnRecord) -> StoreResult<()> {
+    async fn insert_turn(&self, turn: &TurnRecord, fence: u64) -> StoreResult<()> {
+        let mut seen = self.fences.entry(turn.interview_id).or_insert(0);
+        if *seen > fence {
+            return Err(StoreError::Fenced);
+        }
+        *seen = fence;
+        drop(seen);
         self.turns
             .entry(turn.interview_id)
             .or_default()
             .entry(turn.seq)
             .or_insert_with(|| turn.clone());
         Ok(())
+    }
+
+    async fn fence(&self, id: Uuid) -> StoreResult<u64> {
+        Ok(self.fences.get(&id).map_or(0, |f| *f))
     }
 
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {
@@ -172,7 +184,10 @@ const TICKET_SWEEP_AT: usize = 10_000;
 pub struct MemoryHot {
     checkpoints: DashMap<Uuid, Checkpoint>,
     tickets: DashMap<String, (Uuid, Instant)>,
-    leases: DashMap<Uuid, (String, Instant)>,
+    /// Holder, expiry and generation.
+    leases: DashMap<Uuid, (String, Instant, u64)>,
+    /// The last generation handed out, by interview.
+    generations: DashMap<Uuid, u64>,
     revoked: DashMap<String, Instant>,
     windows: DashMap<String, (u32, Instant)>,
     cache: DashMap<String, (String, Instant)>,
@@ -187,7 +202,14 @@ impl MemoryHot {
 #[async_trait]
 impl HotState for MemoryHot {
     async fn save_checkpoint(&self, cp: &Checkpoint) -> StoreResult<()> {
-        self.checkpoints.insert(cp.interview_id, cp.clone());
+        let mut stored = self
+            .checkpoints
+            .entry(cp.interview_id)
+            .or_insert_with(|| cp.clone());
+        if stored.fence > cp.fence {
+            return Err(StoreError::Fenced);
+        }
+        *stored = cp.clone();
         Ok(())
     }
 
@@ -213,24 +235,31 @@ impl HotState for MemoryHot {
             .map(|(_, (id, _))| id))
     }
 
-    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool> {
+    async fn acquire_lease(
+        &self,
+        id: Uuid,
+        node: &str,
+        ttl: Duration,
+        floor: u64,
+    ) -> StoreResult<Option<u64>> {
         let now = Instant::now();
-        let mut entry = self
-            .leases
-            .entry(id)
-            .or_insert_with(|| (node.to_owned(), now + ttl));
-        let (holder, until) = entry.value_mut();
-        if holder == node || *until <= now {
-            *holder = node.to_owned();
+        let mut entry = self.leases.entry(id).or_insert_with(|| (String::new(), now, 0));
+        let (holder, until, generation) = entry.value_mut();
+        if holder == node && *until > now && *generation >= floor {
             *until = now + ttl;
-            Ok(true)
-        } else {
-            Ok(false)
+            return Ok(Some(*generation));
         }
+        if *until > now && holder != node {
+            return Ok(None);
+        }
+        let mut last = self.generations.entry(id).or_insert(0);
+        *last = (*last + 1).max(floor + 1);
+        (*holder, *until, *generation) = (node.to_owned(), now + ttl, *last);
+        Ok(Some(*last))
     }
 
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
-        self.leases.remove_if(&id, |_, (holder, _)| holder == node);
+        self.leases.remove_if(&id, |_, (holder, _, _)| holder == node);
         Ok(())
     }
 
@@ -329,20 +358,32 @@ mod tests {
         let hot = MemoryHot::new();
         let id = Uuid::now_v7();
         let ttl = Duration::from_secs(15);
-        assert!(hot.acquire_lease(id, "a", ttl).await.unwrap());
+        assert_eq!(hot.acquire_lease(id, "a", ttl, 0).await.unwrap(), Some(1));
         tokio::time::advance(Duration::from_secs(10)).await;
-        assert!(hot.acquire_lease(id, "a", ttl).await.unwrap(), "renewed");
+        assert_eq!(
+            hot.acquire_lease(id, "a", ttl, 0).await.unwrap(),
+            Some(1),
+            "renewed: the same generation"
+        );
         tokio::time::advance(Duration::from_secs(10)).await;
-        assert!(
-            !hot.acquire_lease(id, "b", ttl).await.unwrap(),
+        assert_eq!(
+            hot.acquire_lease(id, "b", ttl, 0).await.unwrap(),
+            None,
             "renewal counts"
         );
         tokio::time::advance(Duration::from_secs(6)).await;
-        assert!(
-            hot.acquire_lease(id, "b", ttl).await.unwrap(),
-            "expired: b takes it"
+        assert_eq!(
+            hot.acquire_lease(id, "b", ttl, 0).await.unwrap(),
+            Some(2),
+            "expired: b takes it, with the next generation"
         );
-        assert!(!hot.acquire_lease(id, "a", ttl).await.unwrap());
+        assert_eq!(hot.acquire_lease(id, "a", ttl, 0).await.unwrap(), None);
+        hot.release_lease(id, "b").await.unwrap();
+        assert_eq!(
+            hot.acquire_lease(id, "a", ttl, 9).await.unwrap(),
+            Some(10),
+            "above the floor the store has seen"
+        );
 
         let minute = Duration::from_secs(60);
         assert!(hot.rate_limit("k", 1, minute).await.unwrap());

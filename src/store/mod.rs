@@ -123,6 +123,10 @@ pub enum StoreError {
     /// A unique rule refused the row (e.g. an email already in use).
     #[error("already exists: {0}")]
     Conflict(String),
+    /// A write carried a lower fencing token than one the store has already seen for the
+    /// interview: a newer owner drives it now (see [`Store::insert_turn`]).
+    #[error("refused: a newer owner holds this interview")]
+    Fenced,
 }
 
 impl StoreError {
@@ -325,7 +329,13 @@ pub trait Store: Send + Sync + 'static {
         providers: Option<&ProviderNames>,
     ) -> StoreResult<()>;
     /// Idempotent on `(interview_id, seq)`: writing the same turn twice stores it once.
-    async fn insert_turn(&self, turn: &TurnRecord) -> StoreResult<()>;
+    /// `fence` is the writer's fencing token (its lease generation): a write carrying a lower
+    /// token than the highest the store has seen for the interview is refused with
+    /// [`StoreError::Fenced`], so an owner that lost its lease cannot write after the new owner
+    /// has. (SQLite is one node's store, with no shared leases: it keeps no fence.)
+    async fn insert_turn(&self, turn: &TurnRecord, fence: u64) -> StoreResult<()>;
+    /// The highest fencing token a turn write of interview `id` carried (0: none yet).
+    async fn fence(&self, id: Uuid) -> StoreResult<u64>;
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>>;
     /// Idempotent on `(interview_id, seq)`.
     async fn append_events(&self, events: &[StoredEvent]) -> StoreResult<()>;
@@ -408,6 +418,11 @@ pub struct Checkpoint {
     /// it (the takeover hold) as if it had just dropped.
     #[serde(default)]
     pub holder_connected: bool,
+    /// The writer's fencing token: a checkpoint carrying a lower one than the stored
+    /// checkpoint's is refused ([`StoreError::Fenced`]), so a stale owner cannot overwrite
+    /// what the new owner left.
+    #[serde(default)]
+    pub fence: u64,
 }
 
 pub const CHECKPOINT_VERSION: u32 = 2;
@@ -426,14 +441,24 @@ pub enum FeedItem {
 /// is the only copy of an answer once the durable store has it.
 #[async_trait]
 pub trait HotState: Send + Sync + 'static {
+    /// Saves a checkpoint, unless the stored one carries a higher `fence` ([`StoreError::Fenced`]).
     async fn save_checkpoint(&self, cp: &Checkpoint) -> StoreResult<()>;
     async fn load_checkpoint(&self, id: Uuid) -> StoreResult<Option<Checkpoint>>;
     async fn put_ticket(&self, ticket: &str, interview_id: Uuid, ttl: Duration) -> StoreResult<()>;
     /// Consumes a ticket: returns its interview once, if it has not expired.
     async fn take_ticket(&self, ticket: &str) -> StoreResult<Option<Uuid>>;
-    /// Takes the lease on a live interview for `node`, or renews it if `node` holds it.
-    /// `false`: another node holds it.
-    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool>;
+    /// Takes the lease on a live interview for `node`, or renews it if `node` holds it, and
+    /// returns its generation, the fencing token of the holder's writes: it grows with every
+    /// new holder and is at least `floor` (the store's [`Store::fence`]: a holder whose
+    /// generation is below it gets a new one, and a hot state that lost its counter still
+    /// hands out a higher one). `None`: another node holds it.
+    async fn acquire_lease(
+        &self,
+        id: Uuid,
+        node: &str,
+        ttl: Duration,
+        floor: u64,
+    ) -> StoreResult<Option<u64>>;
     /// Gives the lease up, if `node` still holds it.
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()>;
     /// Appends events (in seq order) to the interview's live stream, capped at about `cap`

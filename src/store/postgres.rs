@@ -290,7 +290,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn insert_turn(&self, t: &TurnRecord) -> StoreResult<()> {
+    async fn insert_turn(&self, t: &TurnRecord, fence: u64) -> StoreResult<()> {
         let timings = t
             .timings
             .as_ref()
@@ -302,12 +302,21 @@ impl Store for PgStore {
             .as_ref()
             .map(|x| x.response_ms.min(i32::MAX as u64) as i32)
             .filter(|ms| *ms > 0);
-        sqlx::query(
-            "INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed, interrupted,
-                                audio_ms, started_at, ended_at, response_latency_ms, timings,
-                                suggested, decision)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (interview_id, seq) DO NOTHING",
+        // The fence first: the interview's row is locked by the UPDATE, so a newer owner's
+        // write in flight is waited for and its higher token seen (then nothing is written).
+        let admitted: bool = sqlx::query_scalar(
+            "WITH fenced AS (
+                 UPDATE interviews SET fence = $15 WHERE id = $1 AND fence <= $15 RETURNING id
+             ), written AS (
+                 INSERT INTO turns (interview_id, seq, speaker, kind, text, transcribed,
+                                    interrupted, audio_ms, started_at, ended_at,
+                                    response_latency_ms, timings, suggested, decision, fence)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+                 FROM fenced
+                 ON CONFLICT (interview_id, seq) DO NOTHING
+                 RETURNING 1
+             )
+             SELECT EXISTS (SELECT 1 FROM fenced)",
         )
         .bind(t.interview_id)
         .bind(t.seq as i32)
@@ -327,9 +336,22 @@ impl Store for PgStore {
                 .as_ref()
                 .map(|d| serde_json::to_value(d).expect("decisions serialise")),
         )
-        .execute(&self.pool)
+        .bind(fence.min(i64::MAX as u64) as i64)
+        .fetch_one(&self.pool)
         .await?;
+        if !admitted {
+            // A newer owner's token, or no such interview (deleted): nothing was written.
+            return Err(StoreError::Fenced);
+        }
         Ok(())
+    }
+
+    async fn fence(&self, id: Uuid) -> StoreResult<u64> {
+        let fence: Option<i64> = sqlx::query_scalar("SELECT fence FROM interviews WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(fence.unwrap_or(0).max(0) as u64)
     }
 
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {

@@ -22,22 +22,63 @@ const STREAM_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Every command's deadline: a slow Redis degrades hot state, never the interview.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Takes the lease if free, renews it if ours; 1 on success.
+/// A lease is `<generation>|<node>` (a bare `<node>`: generation 0, from before fencing).
+/// Renews it if ours (same generation) and not below the floor ARGV[3] (the store's fence: a
+/// newer owner wrote since); else, if free or ours, takes it with the next generation from
+/// KEYS[2], kept above the floor; 0 if another node holds it.
 const ACQUIRE_LEASE: &str = r#"
 local v = redis.call('GET', KEYS[1])
-if v == false or v == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+if v then
+  local bar = string.find(v, '|', 1, true)
+  local gen, holder = 0, v
+  if bar then
+    gen = tonumber(string.sub(v, 1, bar - 1))
+    holder = string.sub(v, bar + 1)
+  end
+  if holder ~= ARGV[1] then return 0 end
+  if gen > 0 and gen >= tonumber(ARGV[3]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return gen
+  end
 end
+local g = redis.call('INCR', KEYS[2])
+local floor = tonumber(ARGV[3])
+if g <= floor then
+  g = floor + 1
+  redis.call('SET', KEYS[2], g)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('SET', KEYS[1], g .. '|' .. ARGV[1], 'PX', ARGV[2])
+return g
+"#;
+
+/// Deletes the lease if ARGV[1] holds it.
+const RELEASE_LEASE: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if v == false then return 0 end
+local bar = string.find(v, '|', 1, true)
+local holder = v
+if bar then holder = string.sub(v, bar + 1) end
+if holder == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 "#;
 
-const RELEASE_LEASE: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+/// Saves a checkpoint unless the stored one carries a higher fence; 0 if refused.
+const SAVE_CHECKPOINT: &str = r#"
+local old = redis.call('GET', KEYS[1])
+if old then
+  local ok, cp = pcall(cjson.decode, old)
+  if ok and type(cp) == 'table' and tonumber(cp.fence or 0) > tonumber(ARGV[2]) then
+    return 0
+  end
 end
-return 0
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
 "#;
+
+/// How long a lease's generation counter outlives its last holder (the store's fence floor
+/// covers a counter lost after that).
+const GENERATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Returns a list and deletes it, at once.
 const TAKE_ALL: &str = r#"
@@ -158,16 +199,21 @@ fn is_stale_id(e: &fred::error::Error) -> bool {
 impl HotState for RedisHot {
     async fn save_checkpoint(&self, cp: &Checkpoint) -> StoreResult<()> {
         let body = serde_json::to_string(cp).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let () = self
+        let saved: i64 = self
             .client
-            .set(
+            .eval(
+                SAVE_CHECKPOINT,
                 key("cp", cp.interview_id),
-                body,
-                Some(Expiration::PX(ms(CHECKPOINT_TTL))),
-                None,
-                false,
+                vec![
+                    body,
+                    cp.fence.to_string(),
+                    ms(CHECKPOINT_TTL).to_string(),
+                ],
             )
             .await?;
+        if saved == 0 {
+            return Err(StoreError::Fenced);
+        }
         Ok(())
     }
 
@@ -195,16 +241,27 @@ impl HotState for RedisHot {
         Ok(raw.and_then(|r| Uuid::parse_str(&r).ok()))
     }
 
-    async fn acquire_lease(&self, id: Uuid, node: &str, ttl: Duration) -> StoreResult<bool> {
-        let won: i64 = self
+    async fn acquire_lease(
+        &self,
+        id: Uuid,
+        node: &str,
+        ttl: Duration,
+        floor: u64,
+    ) -> StoreResult<Option<u64>> {
+        let generation: i64 = self
             .client
             .eval(
                 ACQUIRE_LEASE,
-                key("lease", id),
-                vec![node.to_owned(), ms(ttl).to_string()],
+                vec![key("lease", id), key("lease-gen", id)],
+                vec![
+                    node.to_owned(),
+                    ms(ttl).to_string(),
+                    floor.to_string(),
+                    ms(GENERATION_TTL).to_string(),
+                ],
             )
             .await?;
-        Ok(won == 1)
+        Ok((generation > 0).then_some(generation as u64))
     }
 
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
@@ -319,6 +376,7 @@ impl HotState for RedisHot {
                 key("ev", id),
                 key("mail", id),
                 key("feed", id),
+                key("lease-gen", id),
             ])
             .await?;
         Ok(())

@@ -334,8 +334,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_turn(&self, t: &TurnRecord) -> StoreResult<()> {
+    /// One node's store (in-process hot state, no shared leases): the fence is not checked.
+    async fn insert_turn(&self, t: &TurnRecord, _fence: u64) -> StoreResult<()> {
         self.write(|done| Write::Turn(t.clone(), done)).await
+    }
+
+    async fn fence(&self, _id: Uuid) -> StoreResult<u64> {
+        Ok(0)
     }
 
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {

@@ -51,15 +51,21 @@ impl Actor {
         }
         // One node drives an interview: take its lease first. Without Redis nobody can say
         // who holds it, and the interview goes on (hot state is never a reason to refuse one).
-        match deps
+        // Its generation is the fencing token of this owner's writes, above any the store
+        // has seen.
+        let store_fence = deps.store.fence(id).await.map_err(internal)?;
+        let lease_gen = match deps
             .hot
-            .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl)
+            .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl, store_fence)
             .await
         {
-            Ok(true) => {}
-            Ok(false) => return Err(AttachError::Elsewhere),
-            Err(e) => tracing::warn!(interview = %id, error = %e, "lease unavailable; going on"),
-        }
+            Ok(Some(generation)) => Some(generation),
+            Ok(None) => return Err(AttachError::Elsewhere),
+            Err(e) => {
+                tracing::warn!(interview = %id, error = %e, "lease unavailable; going on");
+                None
+            }
+        };
         let turns = deps.store.turns(id).await.map_err(internal)?;
         let checkpoint = deps.hot.load_checkpoint(id).await.unwrap_or_else(|e| {
             tracing::warn!(interview = %id, error = %e, "hot checkpoint unavailable; using durable state");
@@ -100,7 +106,7 @@ impl Actor {
             AttachError::Internal
         })?;
         let (internal_tx, internal_rx) = mpsc::channel(256);
-        let upkeep = Upkeep::start(id, &deps);
+        let upkeep = Upkeep::start(id, &deps, internal_tx.clone());
         let end_silence_ms = interview.settings.patience(deps.cfg.end_silence_ms);
         // The organization's own vendor keys, if it brought any.
         let (providers, speak) = deps.providers_for(interview.organization_id).await;
@@ -138,6 +144,8 @@ impl Actor {
             welcome_back: false,
             writes: TurnWrites::new(r.unsaved),
             upkeep,
+            lease_gen,
+            store_fence,
             status_write: None,
             usage: Usage::default(),
             resume_secret: r.resume_secret.unwrap_or_else(crate::auth::new_ticket),
@@ -270,7 +278,10 @@ impl Actor {
                 tracing::error!(interview = %self.id, error = %e, ?status, "cannot mark interview ended");
             }
         }
-        self.final_checkpoint().await;
+        if self.phase != Phase::Moved {
+            // (Moved: the new owner's checkpoints are the ones that count.)
+            self.final_checkpoint().await;
+        }
         // The recording's files are finished and kept before anyone is told it is over (a
         // store that takes too long finishes on its own, after).
         if let Some(r) = self.recorder.take() {

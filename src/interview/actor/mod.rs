@@ -59,16 +59,20 @@ enum Internal {
         stt_ms: u64,
     },
     /// The turn write task finished: `stored` turns from the front of the queue are durable.
+    /// `fenced`: the store refused the next one, a newer owner having written.
     Written {
         stored: usize,
         error: Option<String>,
+        fenced: bool,
     },
-    /// A lease renewal: `false` if another node holds the interview now. `cancelled`: the
-    /// hiring team cancelled it through another node (with this reason).
     /// An answer's analysis is ready (for the watchers).
     Analysed(Box<crate::protocol::monitor::MonitorEvent>),
+    /// The hot state refused a checkpoint: a newer owner's is there.
+    Fenced,
+    /// A lease renewal: whether it is still ours. `cancelled`: the hiring team cancelled it
+    /// through another node (with this reason).
     Lease {
-        ours: bool,
+        lease: upkeep::Renewal,
         cancelled: Option<Option<String>>,
         /// Messages other nodes left for this interview (`interview::remote::Mail`).
         mail: Vec<String>,
@@ -225,6 +229,11 @@ struct Actor {
     writes: TurnWrites,
     /// Checkpoints and the lease.
     upkeep: Upkeep,
+    /// This owner's lease generation, its fencing token (`None`: the hot state was down when
+    /// the interview loaded; the first renewal that reaches it sets it).
+    lease_gen: Option<u64>,
+    /// The store's fence when the interview loaded: the token while `lease_gen` is unknown.
+    store_fence: u64,
     /// The `in_progress` status write, which the final status write waits for.
     status_write: Option<JoinHandle<()>>,
     /// Vendor usage not yet added to the interview's record.
@@ -315,7 +324,7 @@ impl Actor {
             }
             if self.upkeep.lease_due(now) {
                 self.upkeep
-                    .renew_lease(self.id, &self.deps, self.internal_tx.clone());
+                    .renew_lease(self.id, &self.deps, self.internal_tx.clone(), self.fence());
             }
             if self.grace_until.is_some_and(|g| now >= g) {
                 tracing::info!(interview = %self.id, "grace period over; unloading");
@@ -348,15 +357,20 @@ impl Actor {
 
     fn on_internal(&mut self, msg: Internal) {
         match msg {
-            Internal::Written { stored, error } => self.on_written(stored, error),
+            Internal::Written {
+                stored,
+                error,
+                fenced,
+            } => self.on_written(stored, error, fenced),
             Internal::Analysed(event) => self.tell_monitors(&event),
+            Internal::Fenced => self.moved("a newer owner checkpointed this interview"),
             Internal::Stt {
                 utterance,
                 result,
                 stt_ms,
             } => self.on_stt(utterance, result, stt_ms),
             Internal::Lease {
-                ours,
+                lease,
                 cancelled,
                 mail,
             } => {
@@ -366,7 +380,7 @@ impl Actor {
                 for m in mail {
                     self.on_mail(&m);
                 }
-                self.on_lease(ours);
+                self.on_lease(lease);
             }
         }
     }

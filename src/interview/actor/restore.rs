@@ -146,6 +146,7 @@ mod tests {
             clean,
             resume_secret: Some("secret".into()),
             holder_connected: true,
+            fence: 1,
         }
     }
 

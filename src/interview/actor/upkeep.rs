@@ -19,10 +19,21 @@ use super::{cancelled_mark, Actor, Internal, Phase};
 use crate::interview::handle::Outbound;
 use crate::interview::Deps;
 use crate::protocol::close;
-use crate::store::{Checkpoint, StorageCounters, CHECKPOINT_VERSION};
+use crate::store::{Checkpoint, StorageCounters, StoreError, CHECKPOINT_VERSION};
 
 /// Checkpoints are written every turn, and this often while the interviewer speaks.
 const SPEAKING_CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
+
+/// What a lease renewal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Renewal {
+    /// Ours, with this generation.
+    Ours(u64),
+    /// Another node holds it.
+    Lost,
+    /// The hot state did not answer: still ours as far as anyone can tell.
+    Unknown,
+}
 
 pub(super) struct Upkeep {
     /// The newest checkpoint not yet taken by the writer, numbered.
@@ -37,7 +48,8 @@ pub(super) struct Upkeep {
 }
 
 impl Upkeep {
-    pub(super) fn start(id: Uuid, deps: &Arc<Deps>) -> Self {
+    /// `report`: where a checkpoint refused for a newer owner's is reported ([`Internal::Fenced`]).
+    pub(super) fn start(id: Uuid, deps: &Arc<Deps>, report: mpsc::Sender<Internal>) -> Self {
         let (next, mut rx) = watch::channel::<Option<(u64, Checkpoint)>>(None);
         let (done_tx, written) = watch::channel(0u64);
         let task_deps = deps.clone();
@@ -47,9 +59,16 @@ impl Upkeep {
                 let Some((n, cp)) = rx.borrow_and_update().clone() else {
                     continue;
                 };
-                if let Err(e) = task_deps.hot.save_checkpoint(&cp).await {
-                    tracing::warn!(interview = %id, error = %e, "checkpoint failed");
-                    StorageCounters::count(&task_deps.events.counters().checkpoint_failures);
+                match task_deps.hot.save_checkpoint(&cp).await {
+                    Ok(()) => {}
+                    Err(StoreError::Fenced) => {
+                        tracing::warn!(interview = %id, fence = cp.fence, "checkpoint refused: a newer owner's is stored");
+                        let _ = report.try_send(Internal::Fenced);
+                    }
+                    Err(e) => {
+                        tracing::warn!(interview = %id, error = %e, "checkpoint failed");
+                        StorageCounters::count(&task_deps.events.counters().checkpoint_failures);
+                    }
                 }
                 let _ = done_tx.send(n);
             }
@@ -87,27 +106,30 @@ impl Upkeep {
 
     /// Renews the ownership lease in a task that reports back ([`Internal::Lease`]). A
     /// hot-state outage counts as still ours (nobody else can take it from Redis either). The
-    /// same task looks for a cancel made through another node ([`cancelled_mark`]).
+    /// same task looks for a cancel made through another node ([`cancelled_mark`]). `fence`:
+    /// the floor of a generation taken afresh (the lease was lost while the hot state was down).
     pub(super) fn renew_lease(
         &mut self,
         id: Uuid,
         deps: &Arc<Deps>,
         report: mpsc::Sender<Internal>,
+        fence: u64,
     ) {
         self.lease_in_flight = true;
         self.lease_renew_at = Instant::now() + deps.cfg.lease_ttl / 3;
         deps.board.share_again(id);
         let deps = deps.clone();
         tokio::spawn(async move {
-            let ours = match deps
+            let lease = match deps
                 .hot
-                .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl)
+                .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl, fence)
                 .await
             {
-                Ok(ours) => ours,
+                Ok(Some(generation)) => Renewal::Ours(generation),
+                Ok(None) => Renewal::Lost,
                 Err(e) => {
                     tracing::debug!(interview = %id, error = %e, "lease renewal failed");
-                    true
+                    Renewal::Unknown
                 }
             };
             // The reason stays in the store: read out only by the node the cancel went to.
@@ -123,7 +145,7 @@ impl Upkeep {
             };
             let _ = report
                 .send(Internal::Lease {
-                    ours,
+                    lease,
                     cancelled,
                     mail,
                 })
@@ -133,6 +155,11 @@ impl Upkeep {
 }
 
 impl Actor {
+    /// The fencing token this owner's writes carry.
+    pub(super) fn fence(&self) -> u64 {
+        self.lease_gen.unwrap_or(self.store_fence)
+    }
+
     fn checkpoint_record(&self, clean: bool) -> Checkpoint {
         Checkpoint {
             v: CHECKPOINT_VERSION,
@@ -145,6 +172,7 @@ impl Actor {
             clean,
             resume_secret: Some(self.resume_secret.clone()),
             holder_connected: self.conn.is_some(),
+            fence: self.fence(),
         }
     }
 
@@ -159,12 +187,28 @@ impl Actor {
         n
     }
 
-    pub(super) fn on_lease(&mut self, ours: bool) {
+    pub(super) fn on_lease(&mut self, lease: Renewal) {
         self.upkeep.lease_in_flight = false;
-        if ours || self.is_over() {
+        match (lease, self.lease_gen) {
+            (Renewal::Unknown, _) => {}
+            // Taken while unknown (the hot state was down at load): this generation from now on.
+            (Renewal::Ours(generation), None) => self.lease_gen = Some(generation),
+            (Renewal::Ours(generation), Some(ours)) if generation == ours => {}
+            // Lost and taken again since: someone else may have driven it in between, and
+            // this actor's conversation may be behind theirs.
+            (Renewal::Ours(_), Some(_)) => self.moved("lease lost and taken again"),
+            (Renewal::Lost, _) => self.moved("lease lost: another node drives this interview now"),
+        }
+    }
+
+    /// Another owner drives this interview now (its lease or a fenced write said so): the
+    /// candidate is told to reconnect, and the actor leaves without writing anything more.
+    pub(super) fn moved(&mut self, why: &str) {
+        if self.is_over() {
             return;
         }
-        tracing::warn!(interview = %self.id, "lease lost: another node drives this interview now");
+        tracing::warn!(interview = %self.id, fence = self.fence(), why, "another owner drives this interview; stopping");
+        crate::metrics::global().count_ownership_lost();
         // The new owner's checkpoints are the ones that count now.
         self.upkeep.writer.abort();
         self.send(Outbound::Close(

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::{Actor, Internal};
 use crate::protocol::{Event, TurnKind};
-use crate::store::{StorageCounters, TurnRecord};
+use crate::store::{StorageCounters, StoreError, TurnRecord};
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(8);
@@ -110,37 +110,61 @@ impl Actor {
 
     /// Starts the write task if there is something to write and none is running.
     pub(super) fn kick_writes(&mut self) {
+        if self.phase == super::Phase::Moved {
+            // Another owner's now: nothing more is written.
+            return;
+        }
         let w = &mut self.writes;
         if w.in_flight || w.queue.is_empty() || w.retry_at.is_some_and(|t| Instant::now() < t) {
             return;
         }
         w.in_flight = true;
         let batch: Vec<TurnRecord> = w.queue.iter().cloned().collect();
-        let (store, tx) = (self.deps.store.clone(), self.internal_tx.clone());
+        let (store, tx, fence) = (
+            self.deps.store.clone(),
+            self.internal_tx.clone(),
+            self.fence(),
+        );
         tokio::spawn(async move {
             let mut stored = 0;
             let mut error = None;
+            let mut fenced = false;
             for t in &batch {
                 let started = std::time::Instant::now();
-                let written = store.insert_turn(t).await;
+                let written = store.insert_turn(t, fence).await;
                 crate::metrics::global().observe_turn_write(started.elapsed());
                 match written {
                     Ok(()) => stored += 1,
+                    Err(StoreError::Fenced) => {
+                        fenced = true;
+                        break;
+                    }
                     Err(e) => {
                         error = Some(e.to_string());
                         break;
                     }
                 }
             }
-            let _ = tx.send(Internal::Written { stored, error }).await;
+            let _ = tx
+                .send(Internal::Written {
+                    stored,
+                    error,
+                    fenced,
+                })
+                .await;
         });
     }
 
     /// The write task is done: `stored` turns from the front of the queue are durable.
-    pub(super) fn on_written(&mut self, stored: usize, error: Option<String>) {
+    /// `fenced`: the store refused the next for a newer owner's token: this actor stops.
+    pub(super) fn on_written(&mut self, stored: usize, error: Option<String>, fenced: bool) {
         let w = &mut self.writes;
         w.in_flight = false;
         w.queue.drain(..stored.min(w.queue.len()));
+        if fenced {
+            self.moved("a turn write was refused: a newer owner wrote this interview");
+            return;
+        }
         match &error {
             Some(e) => {
                 StorageCounters::count(&self.deps.events.counters().turn_write_failures);
@@ -244,7 +268,11 @@ impl Actor {
     pub(super) async fn settle_writes(&mut self) {
         while self.writes.in_flight() {
             match tokio::time::timeout(Duration::from_secs(10), self.internal_rx.recv()).await {
-                Ok(Some(Internal::Written { stored, error })) => self.on_written(stored, error),
+                Ok(Some(Internal::Written {
+                    stored,
+                    error,
+                    fenced,
+                })) => self.on_written(stored, error, fenced),
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }
