@@ -282,6 +282,12 @@ pub async fn run(
         Some(byok),
     );
     let registry = Registry::new(deps, tracker.clone(), root.clone());
+    // Candidates who reach another node ask for the interviews this node drives.
+    tokio::spawn(crate::interview::handoff::serve(
+        registry.clone(),
+        hot.clone(),
+        root.child_token(),
+    ));
     let recording_store = registry.deps().recordings.as_ref().map(|r| r.store.clone());
     if let Some(s3) = s3_store(&cfg) {
         // A fresh store gets its bucket; a store that refuses is reported, not fatal (a

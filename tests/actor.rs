@@ -415,12 +415,12 @@ impl HotState for SlowHot {
         id: Uuid,
         node: &str,
         ttl: Duration,
-        floor: u64,
+        claim: viva::store::Claim,
     ) -> StoreResult<Option<u64>> {
         self.wait().await;
         self.renewals
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.acquire_lease(id, node, ttl, floor).await
+        self.inner.acquire_lease(id, node, ttl, claim).await
     }
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
         self.wait().await;

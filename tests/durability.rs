@@ -121,10 +121,15 @@ async fn postgres_and_redis_carry_a_whole_interview() {
     assert!(cp.unsaved.is_empty());
     assert_eq!(cp.next_turn, 3);
     assert!(
-        hot.acquire_lease(id, "another-node", Duration::from_secs(5), 0)
-            .await
-            .unwrap()
-            .is_none(),
+        hot.acquire_lease(
+            id,
+            "another-node",
+            Duration::from_secs(5),
+            viva::store::Claim::Take { floor: 0 },
+        )
+        .await
+        .unwrap()
+        .is_none(),
         "the serving node holds the lease"
     );
     let seen: Vec<(u64, serde_json::Value)> = c
@@ -454,10 +459,11 @@ async fn one_node_drives_an_interview_others_relay_it_and_take_over_when_it_stop
     let mut c = Candidate::join(&a, id, &token, None).await;
     hear_question(&mut c).await;
 
-    // B will not drive it too.
+    // B will not take it for a newcomer without the resume secret while the candidate is
+    // connected to A (the takeover rule, applied by A on B's ask).
     let mut intruder = Candidate::join(&b, id, &token, None).await;
     let (code, reason) = intruder.until_closed().await.unwrap();
-    assert_eq!(code, close::TRY_AGAIN, "{reason}");
+    assert_eq!(code, close::LIVE_ELSEWHERE, "{reason}");
 
     // A recruiter on B watches it live through the shared stream: the same bytes.
     let mut mon = connect_url(&b.monitor_url(id), &created.monitor_token).await;
@@ -761,4 +767,66 @@ async fn a_stale_owner_cannot_write_a_turn_after_a_newer_owner_has_and_stops() {
         vec!["Written by the newer owner.", "And now the owner hears me."]
     );
     assert!(pg_store.fence(id).await.unwrap() > 1_000);
+}
+
+// ---- handoff ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_who_reaches_another_node_is_held_while_the_interview_is_handed_over() {
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    // Leases far longer than the test: the interview can only move by a handoff, never by an
+    // expired lease.
+    let node = |c: &mut viva::config::Config| {
+        cluster_node(c, &pg, &redis);
+        c.lease_secs = 600;
+        c.scripted_questions = 4;
+    };
+    let a = TestServer::start_with(node).await;
+    let b = TestServer::start_with(node).await;
+    let (id, token) = a.create_interview().await;
+    let mut on_a = Candidate::join(&a, id, &token, None).await;
+    hear_question(&mut on_a).await;
+    on_a.answer("First answer, given on A.").await;
+    on_a.final_transcript().await;
+    hear_question(&mut on_a).await;
+
+    // The candidate's network changes and the load balancer sends them to B while A still
+    // holds their old connection: B holds the new one, A hands over (its connection is
+    // replaced, as on one node), B resumes from A's final checkpoint.
+    let seen = on_a.last_seq();
+    let mut on_b = Candidate::rejoin(&b, id, &token, on_a.resume_point()).await;
+    assert_eq!(
+        on_a.until_closed().await.unwrap().0,
+        close::REPLACED,
+        "the older connection is replaced"
+    );
+    on_b.answer("Second answer, given on B.").await;
+    let t = on_b.final_transcript().await;
+    assert!(t.seq > seen, "seq continues on B");
+    hear_question(&mut on_b).await;
+
+    // A newcomer without the secret on A is refused by B (the candidate is connected there),
+    // so two devices cannot bounce the interview between nodes.
+    let mut intruder = Candidate::join(&a, id, &token, None).await;
+    assert_eq!(
+        intruder.until_closed().await.unwrap().0,
+        close::LIVE_ELSEWHERE
+    );
+
+    // And back: the same candidate reaching A again takes the interview back to A.
+    let mut back_on_a = Candidate::rejoin(&a, id, &token, on_b.resume_point()).await;
+    assert_eq!(on_b.until_closed().await.unwrap().0, close::REPLACED);
+    back_on_a.answer("Third answer, given on A again.").await;
+    back_on_a.final_transcript().await;
+
+    let stored = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored);
+    assert_eq!(
+        answers(&stored),
+        vec![
+            "First answer, given on A.",
+            "Second answer, given on B.",
+            "Third answer, given on A again."
+        ]
+    );
 }

@@ -16,7 +16,7 @@ use viva::store::postgres::{PgSettings, PgStore};
 use viva::store::redis::RedisHot;
 use viva::store::sqlite::SqliteStore;
 use viva::store::{
-    Checkpoint, HotState, InterviewStatus, NewInterview, ProviderNames, Store, StoreError,
+    Checkpoint, Claim, HotState, InterviewStatus, NewInterview, ProviderNames, Store, StoreError,
     StoredEvent, TurnRecord, CHECKPOINT_VERSION,
 };
 
@@ -136,19 +136,32 @@ async fn store_contract(store: Arc<dyn Store>, fenced: bool) {
     // Fencing: once an owner with token 3 has written, one with a lower token (a stale owner
     // that lost its lease) cannot write, not even a turn nobody wrote yet; the newer owner and
     // any later one can.
-    let next = turn(rec.id, 2, Speaker::Interviewer, "From the owner with token 3.");
+    let next = turn(
+        rec.id,
+        2,
+        Speaker::Interviewer,
+        "From the owner with token 3.",
+    );
     store.insert_turn(&next, 3).await.unwrap();
     let stale = turn(rec.id, 3, Speaker::Interviewer, "From a stale owner.");
     let written = store.insert_turn(&stale, 2).await;
     if fenced {
         assert!(matches!(written, Err(StoreError::Fenced)), "{written:?}");
         assert_eq!(store.fence(rec.id).await.unwrap(), 3);
-        let later = turn(rec.id, 3, Speaker::Interviewer, "From the owner with token 4.");
+        let later = turn(
+            rec.id,
+            3,
+            Speaker::Interviewer,
+            "From the owner with token 4.",
+        );
         store.insert_turn(&later, 4).await.unwrap();
         assert_eq!(store.fence(rec.id).await.unwrap(), 4);
         let turns = store.turns(rec.id).await.unwrap();
         assert_eq!(turns.len(), 4);
-        assert_eq!(turns[3].text, later.text, "the stale owner's turn is not there");
+        assert_eq!(
+            turns[3].text, later.text,
+            "the stale owner's turn is not there"
+        );
     } else {
         written.unwrap();
         assert_eq!(store.fence(rec.id).await.unwrap(), 0);
@@ -230,40 +243,94 @@ async fn hot_contract(hot: Arc<dyn HotState>, shared_stream: bool) {
     // Leases: one node at a time; renewable by its holder (same generation); free once
     // released; every new holder gets a higher generation, above the floor it is given.
     let first = hot
-        .acquire_lease(id, "node-a", ttl, 0)
+        .acquire_lease(id, "node-a", ttl, Claim::Take { floor: 0 })
         .await
         .unwrap()
         .expect("free");
-    assert_eq!(hot.acquire_lease(id, "node-b", ttl, 0).await.unwrap(), None);
     assert_eq!(
-        hot.acquire_lease(id, "node-a", ttl, 0).await.unwrap(),
+        hot.acquire_lease(id, "node-b", ttl, Claim::Take { floor: 0 })
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, Claim::Take { floor: 0 })
+            .await
+            .unwrap(),
         Some(first),
         "renewed"
     );
     hot.release_lease(id, "node-b").await.unwrap();
     assert_eq!(
-        hot.acquire_lease(id, "node-b", ttl, 0).await.unwrap(),
+        hot.acquire_lease(id, "node-b", ttl, Claim::Take { floor: 0 })
+            .await
+            .unwrap(),
         None,
         "only the holder releases"
     );
     hot.release_lease(id, "node-a").await.unwrap();
-    let second = hot.acquire_lease(id, "node-b", ttl, 0).await.unwrap();
+    let second = hot
+        .acquire_lease(id, "node-b", ttl, Claim::Take { floor: 0 })
+        .await
+        .unwrap();
     assert_eq!(second, Some(first + 1), "the next holder's generation");
     hot.release_lease(id, "node-b").await.unwrap();
     assert_eq!(
-        hot.acquire_lease(id, "node-a", ttl, 40).await.unwrap(),
+        hot.acquire_lease(id, "node-a", ttl, Claim::Take { floor: 40 })
+            .await
+            .unwrap(),
         Some(41),
         "above the store's fence"
     );
     assert_eq!(
-        hot.acquire_lease(id, "node-a", ttl, 41).await.unwrap(),
+        hot.acquire_lease(id, "node-a", ttl, Claim::Take { floor: 41 })
+            .await
+            .unwrap(),
         Some(41),
         "renewed: its own writes raised the fence to its generation"
     );
     assert_eq!(
-        hot.acquire_lease(id, "node-a", ttl, 50).await.unwrap(),
+        hot.acquire_lease(id, "node-a", ttl, Claim::Take { floor: 50 })
+            .await
+            .unwrap(),
         Some(51),
         "someone with a higher token wrote since: the holder's generation is stale"
+    );
+    // Renewing: kept at the generation held; refused for one no longer held; after an expiry
+    // nobody used, still the holder's; after another node took it, not.
+    let renew = |held| Claim::Renew { held };
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, renew(51))
+            .await
+            .unwrap(),
+        Some(51)
+    );
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, renew(41))
+            .await
+            .unwrap(),
+        None
+    );
+    hot.release_lease(id, "node-a").await.unwrap();
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, renew(51))
+            .await
+            .unwrap(),
+        Some(51)
+    );
+    hot.release_lease(id, "node-a").await.unwrap();
+    assert_eq!(
+        hot.acquire_lease(id, "node-b", ttl, Claim::Take { floor: 0 })
+            .await
+            .unwrap(),
+        Some(52)
+    );
+    hot.release_lease(id, "node-b").await.unwrap();
+    assert_eq!(
+        hot.acquire_lease(id, "node-a", ttl, renew(51))
+            .await
+            .unwrap(),
+        None
     );
 
     // Revoked tokens.

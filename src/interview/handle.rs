@@ -74,6 +74,13 @@ pub enum Command {
     },
     /// The candidate's link was re-issued: the connection holding the old one is closed.
     DropCandidate,
+    /// The candidate reached another node, which asks for the interview (a handoff, with the
+    /// secret the candidate showed it): under the takeover rule, `true` and the actor
+    /// checkpoints, closes its connection and gives the lease up; `false`: refused.
+    HandOver {
+        resume_secret: Option<String>,
+        reply: oneshot::Sender<bool>,
+    },
     /// A question the hiring team suggests: asked, as written, at the next turn boundary
     /// (never interrupting). `false`: not taken (the interview is ending, or holds
     /// [`MAX_SUGGESTIONS`](crate::interview::actor::MAX_SUGGESTIONS) already).
@@ -123,6 +130,9 @@ pub enum AttachError {
     Elsewhere,
     #[error("interview is live in another tab or device")]
     Busy,
+    /// This node is shutting down (draining): the candidate reconnects to another.
+    #[error("server draining")]
+    Draining,
 }
 
 /// Why an audio frame was not delivered.
@@ -263,6 +273,20 @@ impl InterviewHandle {
     /// Closes the candidate's connection (its link was replaced); `false` if the actor stopped.
     pub async fn drop_candidate(&self) -> bool {
         self.tx.send(Command::DropCandidate).await.is_ok()
+    }
+
+    /// Asks the actor to hand the interview to another node (see [`Command::HandOver`]);
+    /// `None` if it has stopped.
+    pub async fn hand_over(&self, resume_secret: Option<String>) -> Option<bool> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::HandOver {
+                resume_secret,
+                reply,
+            })
+            .await
+            .ok()?;
+        rx.await.ok()
     }
 
     pub async fn snapshot(&self) -> Option<Snapshot> {

@@ -16,6 +16,7 @@ pub mod board;
 pub mod conversation;
 pub mod events;
 pub mod handle;
+pub mod handoff;
 pub mod listen;
 pub mod registry;
 pub mod remote;

@@ -13,8 +13,8 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{
-    Checkpoint, HotState, InterviewRecord, InterviewStatus, NewInterview, ProviderNames, Store,
-    StoreError, StoreResult, StoredEvent, TurnRecord, Usage,
+    Checkpoint, Claim, HotState, InterviewRecord, InterviewStatus, NewInterview, ProviderNames,
+    Store, StoreError, StoreResult, StoredEvent, TurnRecord, Usage,
 };
 
 #[derive(Default)]
@@ -240,26 +240,34 @@ impl HotState for MemoryHot {
         id: Uuid,
         node: &str,
         ttl: Duration,
-        floor: u64,
+        claim: Claim,
     ) -> StoreResult<Option<u64>> {
         let now = Instant::now();
-        let mut entry = self.leases.entry(id).or_insert_with(|| (String::new(), now, 0));
+        let mut entry = self
+            .leases
+            .entry(id)
+            .or_insert_with(|| (String::new(), now, 0));
         let (holder, until, generation) = entry.value_mut();
-        if holder == node && *until > now && *generation >= floor {
-            *until = now + ttl;
-            return Ok(Some(*generation));
-        }
-        if *until > now && holder != node {
-            return Ok(None);
-        }
+        let held_by = (*until > now).then_some((holder.as_str(), *generation));
         let mut last = self.generations.entry(id).or_insert(0);
-        *last = (*last + 1).max(floor + 1);
-        (*holder, *until, *generation) = (node.to_owned(), now + ttl, *last);
-        Ok(Some(*last))
+        let kept = match (claim, held_by) {
+            (_, Some((h, _))) if h != node => return Ok(None),
+            (Claim::Renew { held }, Some((_, g))) if g == held => held,
+            (Claim::Renew { held }, None) if *last == held => held,
+            (Claim::Renew { .. }, _) => return Ok(None),
+            (Claim::Take { floor }, Some((_, g))) if g >= floor => g,
+            (Claim::Take { floor }, _) => {
+                *last = (*last + 1).max(floor + 1);
+                *last
+            }
+        };
+        (*holder, *until, *generation) = (node.to_owned(), now + ttl, kept);
+        Ok(Some(kept))
     }
 
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
-        self.leases.remove_if(&id, |_, (holder, _, _)| holder == node);
+        self.leases
+            .remove_if(&id, |_, (holder, _, _)| holder == node);
         Ok(())
     }
 
@@ -358,29 +366,47 @@ mod tests {
         let hot = MemoryHot::new();
         let id = Uuid::now_v7();
         let ttl = Duration::from_secs(15);
-        assert_eq!(hot.acquire_lease(id, "a", ttl, 0).await.unwrap(), Some(1));
+        assert_eq!(
+            hot.acquire_lease(id, "a", ttl, Claim::Take { floor: 0 })
+                .await
+                .unwrap(),
+            Some(1)
+        );
         tokio::time::advance(Duration::from_secs(10)).await;
         assert_eq!(
-            hot.acquire_lease(id, "a", ttl, 0).await.unwrap(),
+            hot.acquire_lease(id, "a", ttl, Claim::Take { floor: 0 })
+                .await
+                .unwrap(),
             Some(1),
             "renewed: the same generation"
         );
         tokio::time::advance(Duration::from_secs(10)).await;
         assert_eq!(
-            hot.acquire_lease(id, "b", ttl, 0).await.unwrap(),
+            hot.acquire_lease(id, "b", ttl, Claim::Take { floor: 0 })
+                .await
+                .unwrap(),
             None,
             "renewal counts"
         );
         tokio::time::advance(Duration::from_secs(6)).await;
         assert_eq!(
-            hot.acquire_lease(id, "b", ttl, 0).await.unwrap(),
+            hot.acquire_lease(id, "b", ttl, Claim::Take { floor: 0 })
+                .await
+                .unwrap(),
             Some(2),
             "expired: b takes it, with the next generation"
         );
-        assert_eq!(hot.acquire_lease(id, "a", ttl, 0).await.unwrap(), None);
+        assert_eq!(
+            hot.acquire_lease(id, "a", ttl, Claim::Take { floor: 0 })
+                .await
+                .unwrap(),
+            None
+        );
         hot.release_lease(id, "b").await.unwrap();
         assert_eq!(
-            hot.acquire_lease(id, "a", ttl, 9).await.unwrap(),
+            hot.acquire_lease(id, "a", ttl, Claim::Take { floor: 9 })
+                .await
+                .unwrap(),
             Some(10),
             "above the floor the store has seen"
         );

@@ -427,6 +427,28 @@ pub struct Checkpoint {
 
 pub const CHECKPOINT_VERSION: u32 = 2;
 
+/// How a node asks for an interview's lease ([`HotState::acquire_lease`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Taking it, to drive the interview: a new generation, above `floor` (the store's
+    /// [`Store::fence`], so a hot state that lost its counter still hands out a higher one) —
+    /// or, if `node` holds it already at a generation not below `floor`, that one.
+    Take { floor: u64 },
+    /// Renewing generation `held`: kept while `node` holds it, or while it is free and nobody
+    /// took it since (an expiry nobody used); otherwise `None`.
+    Renew { held: u64 },
+}
+
+impl Claim {
+    /// The mode and number the hot state's script reads.
+    pub fn parts(self) -> (&'static str, u64) {
+        match self {
+            Claim::Take { floor } => ("take", floor),
+            Claim::Renew { held } => ("renew", held),
+        }
+    }
+}
+
 /// One item of an interview's live feed to watchers on other nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedItem {
@@ -447,17 +469,15 @@ pub trait HotState: Send + Sync + 'static {
     async fn put_ticket(&self, ticket: &str, interview_id: Uuid, ttl: Duration) -> StoreResult<()>;
     /// Consumes a ticket: returns its interview once, if it has not expired.
     async fn take_ticket(&self, ticket: &str) -> StoreResult<Option<Uuid>>;
-    /// Takes the lease on a live interview for `node`, or renews it if `node` holds it, and
-    /// returns its generation, the fencing token of the holder's writes: it grows with every
-    /// new holder and is at least `floor` (the store's [`Store::fence`]: a holder whose
-    /// generation is below it gets a new one, and a hot state that lost its counter still
-    /// hands out a higher one). `None`: another node holds it.
+    /// Takes or renews the lease on a live interview for `node` (see [`Claim`]) and returns
+    /// its generation, the fencing token of the holder's writes, which grows with every new
+    /// holder. `None`: another node holds it (or, renewing, took it since).
     async fn acquire_lease(
         &self,
         id: Uuid,
         node: &str,
         ttl: Duration,
-        floor: u64,
+        claim: Claim,
     ) -> StoreResult<Option<u64>>;
     /// Gives the lease up, if `node` still holds it.
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()>;
@@ -489,6 +509,29 @@ pub trait HotState: Send + Sync + 'static {
     /// lease renewal. Backends with one node only (in-process) have no other node to tell.
     async fn send_mail(&self, _id: Uuid, _body: &str, _ttl: Duration) -> StoreResult<()> {
         Ok(())
+    }
+    /// Asks every node for an interview (`interview::handoff::Ask`, JSON): its owner answers.
+    /// Backends with one node only have nobody to ask.
+    async fn ask_handoff(&self, _ask: &str) -> StoreResult<()> {
+        Ok(())
+    }
+    /// The asks of other nodes, as they come (`None`: this backend has no other nodes). The
+    /// subscription outlives outages (it is made again on reconnect).
+    async fn handoff_asks(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>> {
+        Ok(None)
+    }
+    /// Records the owner's answer to handoff request `request`, for `ttl`.
+    async fn answer_handoff(
+        &self,
+        _request: &str,
+        _answer: &str,
+        _ttl: Duration,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+    /// The owner's answer to handoff request `request`, once there is one.
+    async fn handoff_answer(&self, _request: &str) -> StoreResult<Option<String>> {
+        Ok(None)
     }
     /// Takes every message left for interview `id`, oldest first.
     async fn take_mail(&self, _id: Uuid) -> StoreResult<Vec<String>> {

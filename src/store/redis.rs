@@ -13,7 +13,7 @@ use fred::prelude::*;
 use fred::types::streams::XReadResponse;
 use uuid::Uuid;
 
-use super::{Checkpoint, FeedItem, HotState, StoreError, StoreResult, StoredEvent};
+use super::{Checkpoint, Claim, FeedItem, HotState, StoreError, StoreResult, StoredEvent};
 
 /// How long a checkpoint outlives the interview's last activity.
 const CHECKPOINT_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -22,33 +22,43 @@ const STREAM_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Every command's deadline: a slow Redis degrades hot state, never the interview.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A lease is `<generation>|<node>` (a bare `<node>`: generation 0, from before fencing).
-/// Renews it if ours (same generation) and not below the floor ARGV[3] (the store's fence: a
-/// newer owner wrote since); else, if free or ours, takes it with the next generation from
-/// KEYS[2], kept above the floor; 0 if another node holds it.
+/// A lease is `<generation>|<node>` (a bare `<node>`: generation 0, from before fencing);
+/// KEYS[2] counts generations. ARGV: node, ttl ms, `take`|`renew`, the floor or the held
+/// generation, the counter's ttl ms. Returns the generation, 0 if refused (see `Claim`).
 const ACQUIRE_LEASE: &str = r#"
+local node, mode, n = ARGV[1], ARGV[3], tonumber(ARGV[4])
 local v = redis.call('GET', KEYS[1])
+local gen, holder = 0, nil
 if v then
   local bar = string.find(v, '|', 1, true)
-  local gen, holder = 0, v
+  holder = v
   if bar then
     gen = tonumber(string.sub(v, 1, bar - 1))
     holder = string.sub(v, bar + 1)
   end
-  if holder ~= ARGV[1] then return 0 end
-  if gen > 0 and gen >= tonumber(ARGV[3]) then
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return gen
+  if holder ~= node then return 0 end
+end
+if mode == 'renew' then
+  if v == false then
+    -- Expired: still the holder's if nobody took it since.
+    if tonumber(redis.call('GET', KEYS[2]) or '0') ~= n then return 0 end
+  elseif gen ~= n then
+    return 0
   end
+  redis.call('SET', KEYS[1], n .. '|' .. node, 'PX', ARGV[2])
+  return n
+end
+if v and gen > 0 and gen >= n then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return gen
 end
 local g = redis.call('INCR', KEYS[2])
-local floor = tonumber(ARGV[3])
-if g <= floor then
-  g = floor + 1
+if g <= n then
+  g = n + 1
   redis.call('SET', KEYS[2], g)
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('SET', KEYS[1], g .. '|' .. ARGV[1], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('SET', KEYS[1], g .. '|' .. node, 'PX', ARGV[2])
 return g
 "#;
 
@@ -91,6 +101,9 @@ return v
 const FEED_CAP: i64 = 2000;
 /// How long a feed outlives its last item.
 const FEED_TTL: Duration = Duration::from_secs(60);
+
+/// Where nodes ask each other for interviews (`interview::handoff`).
+const HANDOFF_CHANNEL: &str = "viva:handoff";
 
 /// Fixed-window counter: the first hit starts the window.
 const RATE_LIMIT: &str = r#"
@@ -204,11 +217,7 @@ impl HotState for RedisHot {
             .eval(
                 SAVE_CHECKPOINT,
                 key("cp", cp.interview_id),
-                vec![
-                    body,
-                    cp.fence.to_string(),
-                    ms(CHECKPOINT_TTL).to_string(),
-                ],
+                vec![body, cp.fence.to_string(), ms(CHECKPOINT_TTL).to_string()],
             )
             .await?;
         if saved == 0 {
@@ -246,8 +255,9 @@ impl HotState for RedisHot {
         id: Uuid,
         node: &str,
         ttl: Duration,
-        floor: u64,
+        claim: Claim,
     ) -> StoreResult<Option<u64>> {
+        let (mode, n) = claim.parts();
         let generation: i64 = self
             .client
             .eval(
@@ -256,7 +266,8 @@ impl HotState for RedisHot {
                 vec![
                     node.to_owned(),
                     ms(ttl).to_string(),
-                    floor.to_string(),
+                    mode.to_owned(),
+                    n.to_string(),
                     ms(GENERATION_TTL).to_string(),
                 ],
             )
@@ -366,6 +377,69 @@ impl HotState for RedisHot {
             .eval(RATE_LIMIT, key("rl", key_), vec![ms(window).to_string()])
             .await?;
         Ok(n <= i64::from(limit))
+    }
+
+    async fn ask_handoff(&self, ask: &str) -> StoreResult<()> {
+        let _: i64 = self.client.publish(HANDOFF_CHANNEL, ask).await?;
+        Ok(())
+    }
+
+    async fn handoff_asks(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>> {
+        // A connection of its own: a subscribed connection takes no other commands.
+        let sub = self.client.clone_new();
+        sub.init().await?;
+        sub.subscribe(HANDOFF_CHANNEL).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let mut messages = sub.message_rx();
+        let mut reconnects = sub.reconnect_rx();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    m = messages.recv() => match m {
+                        Ok(m) => {
+                            let Some(body) = m.value.as_string() else { continue };
+                            if tx.send(body).await.is_err() {
+                                break;
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "handoff requests missed");
+                        }
+                        Err(_) => break,
+                    },
+                    r = reconnects.recv() => match r {
+                        Ok(_) => {
+                            if let Err(e) = sub.subscribe(HANDOFF_CHANNEL).await {
+                                tracing::warn!(error = %e, "cannot listen for handoff requests again");
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => break,
+                    },
+                    _ = tx.closed() => break,
+                }
+            }
+            let _ = sub.quit().await;
+        });
+        Ok(Some(rx))
+    }
+
+    async fn answer_handoff(&self, request: &str, answer: &str, ttl: Duration) -> StoreResult<()> {
+        let () = self
+            .client
+            .set(
+                key("handoff", request),
+                answer,
+                Some(Expiration::PX(ms(ttl))),
+                None,
+                false,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn handoff_answer(&self, request: &str) -> StoreResult<Option<String>> {
+        Ok(self.client.get(key("handoff", request)).await?)
     }
 
     async fn forget(&self, id: Uuid) -> StoreResult<()> {

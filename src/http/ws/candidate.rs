@@ -19,7 +19,9 @@ use super::{attach_refusal, on_actor, upgrade, ClientSlot};
 use crate::audio::packet;
 use crate::http::{AppState, HttpStats};
 use crate::interview::handle::OUTBOUND_QUEUE;
-use crate::interview::{AudioRejected, Connection, InterviewHandle, Outbound};
+use crate::interview::{
+    handoff, AttachError, AudioRejected, Connection, InterviewHandle, Outbound,
+};
 use crate::protocol::{close, AudioFormat, ClientMessage, MAX_ANSWER_CHARS, PROTOCOL_VERSION};
 
 /// The candidate's stream (WebSocket; docs/protocol.md). Authenticated by the candidate token
@@ -71,12 +73,23 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
         tx: out_tx.clone(),
     };
     let resume_from = hello.resume_from;
-    let attached = on_actor(&app, id, |h| {
-        let conn = conn.clone();
-        let secret = hello.resume_secret.clone();
-        async move { h.attach(conn, resume_from, secret).await }
-    })
-    .await;
+    let attach = || {
+        on_actor(&app, id, |h| {
+            let conn = conn.clone();
+            let secret = hello.resume_secret.clone();
+            async move { h.attach(conn, resume_from, secret).await }
+        })
+    };
+    let attached = match attach().await {
+        // Another node drives it: the connection is held while the interview comes here.
+        Err(AttachError::Elsewhere) => {
+            match take_over(&app, id, hello.resume_secret.as_deref()).await {
+                None => attach().await,
+                Some(e) => Err(e),
+            }
+        }
+        other => other,
+    };
     let handle = match attached {
         Ok((h, ())) => h,
         Err(e) => {
@@ -107,6 +120,21 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
         }
     }
     tracing::info!(interview = %id, conn = conn_id, "candidate disconnected");
+}
+
+/// Takes interview `id` over from the node that drives it (`interview::handoff`), waiting at
+/// most a lease's length (a dead owner's lease expires in that time). `None`: it is this
+/// node's to load now.
+async fn take_over(app: &AppState, id: uuid::Uuid, secret: Option<&str>) -> Option<AttachError> {
+    let deps = app.registry.deps();
+    let wait = deps.cfg.lease_ttl + Duration::from_secs(1);
+    let shutdown = app.registry.shutdown_token();
+    tokio::select! {
+        outcome = handoff::take_over(&deps.hot, &deps.cfg.node, deps.cfg.lease_ttl, id, secret, wait) => {
+            handoff::refusal(outcome)
+        }
+        _ = shutdown.cancelled() => Some(AttachError::Draining),
+    }
 }
 
 /// Waits for `hello`: the protocol version and audio format this server speaks.

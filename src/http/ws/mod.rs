@@ -71,6 +71,7 @@ fn attach_refusal(e: AttachError) -> Refusal {
         AttachError::Ended => (close::ENDED, "interview ended"),
         AttachError::Elsewhere => (close::TRY_AGAIN, "interview is live on another node"),
         AttachError::Busy => (close::LIVE_ELSEWHERE, "live in another tab or device"),
+        AttachError::Draining => (close::SERVICE_RESTART, "server restarting; reconnect"),
         AttachError::Stopped | AttachError::Internal => (close::INTERNAL, "internal error"),
     }
 }

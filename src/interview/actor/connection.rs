@@ -75,17 +75,7 @@ impl Actor {
         if self.is_over() {
             return Err(AttachError::Ended);
         }
-        let proven = resume_secret
-            .as_deref()
-            .is_some_and(|s| same_secret(s, &self.resume_secret));
-        let held = self.conn.is_some()
-            || self
-                .holder_left
-                .is_some_and(|left| Instant::now() < left + self.deps.cfg.takeover_hold);
-        if held && !proven {
-            tracing::info!(interview = %self.id, "refused a second connection without the resume secret");
-            return Err(AttachError::Busy);
-        }
+        let proven = self.takeover_allowed(resume_secret.as_deref())?;
         if !proven {
             // A new holder (first connection, or a takeover after the hold): the old secret
             // no longer works.
@@ -130,6 +120,48 @@ impl Actor {
         Ok(())
     }
 
+    /// The takeover rule: while the holder is connected, and for `takeover_hold` after it left,
+    /// only a newcomer with the resume secret may take the interview (`Busy` otherwise).
+    /// `Ok(true)`: the newcomer proved it holds the session.
+    fn takeover_allowed(&self, resume_secret: Option<&str>) -> Result<bool, AttachError> {
+        let proven = resume_secret.is_some_and(|s| same_secret(s, &self.resume_secret));
+        let held = self.conn.is_some()
+            || self
+                .holder_left
+                .is_some_and(|left| Instant::now() < left + self.deps.cfg.takeover_hold);
+        if held && !proven {
+            tracing::info!(interview = %self.id, "refused a second connection without the resume secret");
+            return Err(AttachError::Busy);
+        }
+        Ok(proven)
+    }
+
+    /// Another node asks for the interview: the candidate reached it (a handoff). Under the
+    /// takeover rule the interview goes: the connection here, if any, is replaced (4009, as on
+    /// one node: the newer connection wins, so two devices cannot bounce it between nodes),
+    /// and the loop ends with a final checkpoint and the lease given up. `false`: refused.
+    pub(super) fn hand_over(&mut self, resume_secret: Option<&str>) -> bool {
+        if self.is_over() {
+            // Nothing to hand over: the asker finds it ended (or its new owner).
+            return true;
+        }
+        if self.takeover_allowed(resume_secret).is_err() {
+            crate::metrics::global().count_handoff(crate::metrics::Handoff::Refused);
+            return false;
+        }
+        tracing::info!(interview = %self.id, "handing the interview over to another node");
+        crate::metrics::global().count_handoff(crate::metrics::Handoff::Given);
+        if let Some(old) = self.conn.take() {
+            let _ = old.tx.try_send(Outbound::Close(
+                close::REPLACED,
+                "replaced by a newer connection",
+            ));
+            self.connection_changed(ConnectionChange::Replaced, None);
+        }
+        self.handing_over = true;
+        true
+    }
+
     /// The candidate's connection is gone (`why`, for the watchers): the grace period starts.
     pub(super) fn detached(&mut self, why: &str) {
         self.drops += 1;
@@ -147,7 +179,7 @@ impl Actor {
 }
 
 /// Compares secrets in time independent of where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

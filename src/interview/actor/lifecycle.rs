@@ -24,7 +24,7 @@ use crate::interview::speak::Source;
 use crate::interview::Deps;
 use crate::protocol::{Event, InterviewState, TurnKind};
 use crate::rate::Bucket;
-use crate::store::{InterviewStatus, ProviderNames, Usage};
+use crate::store::{Claim, InterviewStatus, ProviderNames, Usage};
 
 /// How long the way out waits for a recording to be kept.
 const RECORDING_KEPT_WAIT: Duration = Duration::from_secs(30);
@@ -56,7 +56,12 @@ impl Actor {
         let store_fence = deps.store.fence(id).await.map_err(internal)?;
         let lease_gen = match deps
             .hot
-            .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl, store_fence)
+            .acquire_lease(
+                id,
+                &deps.cfg.node,
+                deps.cfg.lease_ttl,
+                Claim::Take { floor: store_fence },
+            )
             .await
         {
             Ok(Some(generation)) => Some(generation),
@@ -152,6 +157,7 @@ impl Actor {
             // A candidate connected when the last owner stopped (a restart, a crash, a move)
             // gets the hold period to come back, with its secret.
             holder_left: r.holder_was_connected.then(Instant::now),
+            handing_over: false,
             grace_until: None,
             replies: 0,
             budget_closed: false,

@@ -48,6 +48,7 @@ mod upkeep;
 mod watching;
 mod writes;
 
+pub(crate) use connection::same_secret;
 use upkeep::Upkeep;
 use writes::TurnWrites;
 
@@ -243,6 +244,9 @@ struct Actor {
     resume_secret: String,
     /// When the holder's connection last dropped.
     holder_left: Option<Instant>,
+    /// Another node asked for the interview and may have it: the loop ends (final checkpoint,
+    /// lease given up).
+    handing_over: bool,
     /// Without a connection, the actor unloads at this time.
     grace_until: Option<Instant>,
     /// Interviewer replies begun that count against `max_replies`.
@@ -309,6 +313,12 @@ impl Actor {
             if let Phase::Ending(reason) = self.phase {
                 self.end(reason);
             }
+            if self.handing_over {
+                break (
+                    close::SERVICE_RESTART,
+                    "interview moved to another node; reconnect",
+                );
+            }
             match self.phase {
                 Phase::Ended(_) => break (close::ENDED, "interview ended"),
                 Phase::Moved => {
@@ -323,8 +333,12 @@ impl Actor {
                 self.checkpoint();
             }
             if self.upkeep.lease_due(now) {
-                self.upkeep
-                    .renew_lease(self.id, &self.deps, self.internal_tx.clone(), self.fence());
+                self.upkeep.renew_lease(
+                    self.id,
+                    &self.deps,
+                    self.internal_tx.clone(),
+                    self.lease_claim(),
+                );
             }
             if self.grace_until.is_some_and(|g| now >= g) {
                 tracing::info!(interview = %self.id, "grace period over; unloading");
@@ -460,6 +474,12 @@ impl Actor {
                     self.conn = None;
                     self.detached("link replaced");
                 }
+            }
+            Command::HandOver {
+                resume_secret,
+                reply,
+            } => {
+                let _ = reply.send(self.hand_over(resume_secret.as_deref()));
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.conv.snapshot(self.state, self.log.last_seq()));

@@ -19,7 +19,7 @@ use super::{cancelled_mark, Actor, Internal, Phase};
 use crate::interview::handle::Outbound;
 use crate::interview::Deps;
 use crate::protocol::close;
-use crate::store::{Checkpoint, StorageCounters, StoreError, CHECKPOINT_VERSION};
+use crate::store::{Checkpoint, Claim, StorageCounters, StoreError, CHECKPOINT_VERSION};
 
 /// Checkpoints are written every turn, and this often while the interviewer speaks.
 const SPEAKING_CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
@@ -106,14 +106,13 @@ impl Upkeep {
 
     /// Renews the ownership lease in a task that reports back ([`Internal::Lease`]). A
     /// hot-state outage counts as still ours (nobody else can take it from Redis either). The
-    /// same task looks for a cancel made through another node ([`cancelled_mark`]). `fence`:
-    /// the floor of a generation taken afresh (the lease was lost while the hot state was down).
+    /// same task looks for a cancel made through another node ([`cancelled_mark`]).
     pub(super) fn renew_lease(
         &mut self,
         id: Uuid,
         deps: &Arc<Deps>,
         report: mpsc::Sender<Internal>,
-        fence: u64,
+        claim: Claim,
     ) {
         self.lease_in_flight = true;
         self.lease_renew_at = Instant::now() + deps.cfg.lease_ttl / 3;
@@ -122,7 +121,7 @@ impl Upkeep {
         tokio::spawn(async move {
             let lease = match deps
                 .hot
-                .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl, fence)
+                .acquire_lease(id, &deps.cfg.node, deps.cfg.lease_ttl, claim)
                 .await
             {
                 Ok(Some(generation)) => Renewal::Ours(generation),
@@ -158,6 +157,17 @@ impl Actor {
     /// The fencing token this owner's writes carry.
     pub(super) fn fence(&self) -> u64 {
         self.lease_gen.unwrap_or(self.store_fence)
+    }
+
+    /// What a lease renewal asks for: the generation held, or (unknown: the hot state was
+    /// down at load) one above the store's fence.
+    pub(super) fn lease_claim(&self) -> Claim {
+        match self.lease_gen {
+            Some(held) => Claim::Renew { held },
+            None => Claim::Take {
+                floor: self.store_fence,
+            },
+        }
     }
 
     fn checkpoint_record(&self, clean: bool) -> Checkpoint {
