@@ -285,9 +285,11 @@ pub struct Config {
     /// Seconds without any message before a connection is closed.
     #[arg(long, env = "VIVA_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
-    /// Seconds to wait for interviews to checkpoint on shutdown.
-    #[arg(long, env = "VIVA_SHUTDOWN_SECS", default_value_t = 10)]
-    pub shutdown_secs: u64,
+    /// The drain's deadline on SIGTERM: seconds for live interviews to checkpoint and give
+    /// their leases up (their candidates reconnect to other nodes) before the node stops; it
+    /// stops sooner once they have. Also how long open HTTP requests may take to finish.
+    #[arg(long, env = "VIVA_DRAIN_SECS", default_value_t = 20)]
+    pub drain_secs: u64,
     // ---- limits at the door ----
     /// Seconds a client has to send a request's headers; also how long a connection may sit idle
     /// between requests (a WebSocket, once upgraded, follows VIVA_IDLE_TIMEOUT_SECS).
@@ -526,7 +528,7 @@ impl Config {
             },
             serve: ServeSettings {
                 header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
-                drain: Duration::from_secs(self.shutdown_secs),
+                drain: Duration::from_secs(self.drain_secs),
             },
             max_connections: self.max_connections,
             max_connections_per_ip: self.max_connections_per_ip,

@@ -370,16 +370,36 @@ pub async fn run(
 
     log_sources(&cfg);
     tracing::info!(addr = %listener.local_addr()?, stt = ?cfg.stt_chain(), llm = ?cfg.llm_chain(), tts = ?cfg.tts_chain(), max_connections, "viva listening");
-    let stop = root.clone();
+    // The drain: `/ready` turns 503 and new WebSockets are refused (503, so a load balancer
+    // retries them elsewhere) while every live interview checkpoints, gives its lease up and
+    // closes its candidate with 1012; the listener closes once they are all gone, or at the
+    // deadline.
+    let (stop, draining) = (root.clone(), tracker.clone());
+    let deadline = Duration::from_secs(cfg.drain_secs);
     serve::serve(listener, router, connections, http_cfg.serve, async move {
         shutdown.await;
-        tracing::info!("shutting down: checkpointing interviews");
+        // Interviews and WebSockets still running.
+        let live = draining.len();
+        tracing::info!(
+            live,
+            "draining: interviews checkpoint and move to other nodes"
+        );
         stop.cancel();
+        draining.close();
+        if tokio::time::timeout(deadline, draining.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = draining.len(),
+                "drain deadline (VIVA_DRAIN_SECS) passed; stopping anyway"
+            );
+        }
     })
     .await;
     root.cancel();
     tracker.close();
-    if tokio::time::timeout(Duration::from_secs(cfg.shutdown_secs), tracker.wait())
+    if tokio::time::timeout(Duration::from_secs(1), tracker.wait())
         .await
         .is_err()
     {

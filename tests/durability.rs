@@ -16,6 +16,7 @@ use std::time::Duration;
 use common::services::{Postgres, Redis};
 use common::*;
 use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 use viva::protocol::TurnKind;
@@ -829,4 +830,73 @@ async fn a_candidate_who_reaches_another_node_is_held_while_the_interview_is_han
             "Third answer, given on A again."
         ]
     );
+}
+
+// ---- drain -----------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_node_says_not_ready_refuses_new_sockets_and_its_interviews_move_on() {
+    let (pg, redis) = (Postgres::start(), Redis::start());
+    let node = |c: &mut viva::config::Config| {
+        cluster_node(c, &pg, &redis);
+        // Leases far longer than the test: B can only take the interview because A gave its
+        // lease up while draining.
+        c.lease_secs = 600;
+        c.scripted_questions = 3;
+        c.drain_secs = 600;
+        // A connection that has not said hello holds the drain open (until its hello timeout):
+        // the test looks at the draining node while it is there.
+        c.hello_timeout_secs = 600;
+    };
+    let mut a = TestServer::start_with(node).await;
+    let b = TestServer::start_with(node).await;
+    let (id, token) = a.create_interview().await;
+    let mut c = Candidate::join(&a, id, &token, None).await;
+    hear_question(&mut c).await;
+    c.answer("Answered before the deploy.").await;
+    c.final_transcript().await;
+    let silent = connect(&a, id, &token).await;
+
+    // SIGTERM: the candidate is told to reconnect (the drain has begun once it is).
+    a.begin_shutdown();
+    let (code, _) = c.until_closed().await.expect("a close frame");
+    assert_eq!(code, close::SERVICE_RESTART);
+    let ready = reqwest::get(format!("http://{}/ready", a.addr))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "UNAVAILABLE", "{body}");
+    // A new WebSocket is refused before the upgrade, so a load balancer retries it elsewhere.
+    let mut req = a.ws_url(id).into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        format!("viva.v1, bearer.{token}").parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 503);
+            assert_eq!(resp.headers()["retry-after"], "1");
+        }
+        other => panic!(
+            "expected 503 before the upgrade, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+
+    // The interview goes on at once on B: A gave its lease up with its final checkpoint.
+    let mut c = Candidate::rejoin(&b, id, &token, c.resume_point()).await;
+    hear_question(&mut c).await;
+    c.answer("Answered after the deploy.").await;
+    c.final_transcript().await;
+    let stored = pg_turns(&pg, id).await;
+    assert_in_order_once(&stored);
+    assert_eq!(
+        answers(&stored),
+        vec!["Answered before the deploy.", "Answered after the deploy."]
+    );
+
+    // Once the last connection is gone, A stops.
+    drop(silent);
+    a.stopped().await;
 }

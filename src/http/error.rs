@@ -41,6 +41,10 @@ pub enum ApiError {
     },
     #[error("too many connections; retry shortly")]
     Busy,
+    /// This node is shutting down: its interviews move to the others (retry: a load balancer
+    /// sends the retry elsewhere).
+    #[error("this node is shutting down; retry")]
+    Draining,
     #[error("storage is unavailable; retry shortly")]
     Unavailable(#[source] anyhow::Error),
     /// `/ready`: these parts do not answer.
@@ -81,7 +85,7 @@ impl ApiError {
             Self::RateLimited { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimitExceeded)
             }
-            Self::Busy | Self::Unavailable(_) | Self::NotReady(_) => {
+            Self::Busy | Self::Draining | Self::Unavailable(_) | Self::NotReady(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
@@ -91,6 +95,7 @@ impl ApiError {
     fn retry_after(&self) -> Option<u64> {
         match self {
             Self::Busy => Some(super::serve::RETRY_AFTER_SECS),
+            Self::Draining => Some(1),
             Self::RateLimited { retry_after, .. } => Some(retry_after.as_secs().max(1)),
             _ => None,
         }

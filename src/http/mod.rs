@@ -207,6 +207,12 @@ impl AppState {
     pub fn next_conn_id(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// The node is shutting down: `/ready` says 503, new WebSockets are refused with 503
+    /// (a load balancer retries them on another node), live interviews move away.
+    pub fn draining(&self) -> bool {
+        self.registry.shutdown_token().is_cancelled()
+    }
 }
 
 /// CORS for the API: pages from the allowed origins (`VIVA_CORS_ORIGINS`, the public URL's; any

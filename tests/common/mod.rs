@@ -115,7 +115,19 @@ impl TestServer {
 
     /// Graceful shutdown (as on SIGTERM); waits until the server has drained.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.take().unwrap().send(());
+        self.begin_shutdown();
+        self.stopped().await;
+    }
+
+    /// Starts the drain (as SIGTERM does) without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn stopped(mut self) {
         self.task.take().unwrap().await.unwrap().unwrap();
     }
 

@@ -122,6 +122,9 @@ pub(crate) fn path_id(raw: &str) -> Result<Uuid, ApiError> {
         (status = 503, description = "Not ready: `details.unavailable` names the parts", body = crate::http::error::ErrorBody),
     ))]
 pub async fn ready(State(app): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    if app.draining() {
+        return Err(ApiError::Draining);
+    }
     let (store, hot) = tokio::join!(
         tokio::time::timeout(HEALTH_PROBE, app.store.ping()),
         tokio::time::timeout(HEALTH_PROBE, app.hot.ping()),

@@ -77,6 +77,7 @@ async fn session(
         names: HashMap::new(),
         remote: HashMap::new(),
     };
+    let shutdown = app.registry.shutdown_token();
     let stop = tokio::select! {
         _ = &mut writer => None,
         stop = async {
@@ -84,6 +85,7 @@ async fn session(
                 stop = board.run() => stop,
                 stop = read(&mut reader) => stop,
                 refusal = super::staff::session_end(&app, staff, &watched.ended) => Stop::Refuse(refusal),
+                _ = shutdown.cancelled() => Stop::Refuse((close::SERVICE_RESTART, "server restarting; reconnect")),
             }
         } => Some(stop),
     };

@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::ws::WebSocket;
 use axum::extract::{ConnectInfo, FromRequestParts, WebSocketUpgrade};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::admission::{Full, Slot};
@@ -53,6 +53,10 @@ where
     F: FnOnce(AppState, WebSocket) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    if app.draining() {
+        // Before the upgrade: a load balancer sends the retry to another node.
+        return ApiError::Draining.into_response();
+    }
     let tracker = app.tracker.clone();
     negotiate(ws).on_upgrade(move |socket| {
         tracker.track_future(async move {
