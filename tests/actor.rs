@@ -422,6 +422,10 @@ impl HotState for SlowHot {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.acquire_lease(id, node, ttl, claim).await
     }
+    async fn lease_holder(&self, id: Uuid) -> StoreResult<Option<String>> {
+        self.wait().await;
+        self.inner.lease_holder(id).await
+    }
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
         self.wait().await;
         self.inner.release_lease(id, node).await

@@ -112,8 +112,8 @@ pub async fn take_over(
     }
 }
 
-/// The owner's side: answers every node's asks for the interviews this node drives, until
-/// `cancel` (none without a shared hot state).
+/// The owner's side: answers every node's asks for the interviews this node drives (holds
+/// the lease of), until `cancel` (none without a shared hot state).
 pub async fn serve(registry: Registry, hot: Arc<dyn HotState>, cancel: CancellationToken) {
     let mut asks = match hot.handoff_asks().await {
         Ok(Some(asks)) => asks,
@@ -138,8 +138,15 @@ pub async fn serve(registry: Registry, hot: Arc<dyn HotState>, cancel: Cancellat
         let Some(handle) = registry.get(ask.interview_id) else {
             continue;
         };
-        let hot = hot.clone();
+        let (hot, node) = (hot.clone(), registry.deps().cfg.node.clone());
         tokio::spawn(async move {
+            // An ask read late (this node was paused, say) may find the lease gone to the
+            // asker already: only the lease's holder hands over.
+            match hot.lease_holder(ask.interview_id).await {
+                Ok(Some(holder)) if holder != node => return,
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "lease unreadable; answering the ask"),
+            }
             let given = handle.hand_over(ask.resume_secret.clone()).await;
             tracing::info!(interview = %ask.interview_id, to = %ask.from, ?given, "handoff asked");
             if given == Some(false) {

@@ -265,6 +265,15 @@ impl HotState for MemoryHot {
         Ok(Some(kept))
     }
 
+    async fn lease_holder(&self, id: Uuid) -> StoreResult<Option<String>> {
+        let now = Instant::now();
+        Ok(self
+            .leases
+            .get(&id)
+            .filter(|l| l.1 > now)
+            .map(|l| l.0.clone()))
+    }
+
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
         self.leases
             .remove_if(&id, |_, (holder, _, _)| holder == node);

@@ -479,6 +479,8 @@ pub trait HotState: Send + Sync + 'static {
         ttl: Duration,
         claim: Claim,
     ) -> StoreResult<Option<u64>>;
+    /// The node holding the lease, if any.
+    async fn lease_holder(&self, id: Uuid) -> StoreResult<Option<String>>;
     /// Gives the lease up, if `node` still holds it.
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()>;
     /// Appends events (in seq order) to the interview's live stream, capped at about `cap`

@@ -275,6 +275,14 @@ impl HotState for RedisHot {
         Ok((generation > 0).then_some(generation as u64))
     }
 
+    async fn lease_holder(&self, id: Uuid) -> StoreResult<Option<String>> {
+        let lease: Option<String> = self.client.get(key("lease", id)).await?;
+        Ok(lease.map(|v| match v.split_once('|') {
+            Some((_, node)) => node.to_owned(),
+            None => v,
+        }))
+    }
+
     async fn release_lease(&self, id: Uuid, node: &str) -> StoreResult<()> {
         let _: i64 = self
             .client

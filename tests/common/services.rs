@@ -301,3 +301,69 @@ impl Drop for S3 {
         let _ = self.child.wait();
     }
 }
+
+/// Debian's nginx (`apt install nginx`; scripts/setup.sh does) on a free loopback port, with
+/// the given configuration text, in the foreground, its files in a private directory.
+pub struct Nginx {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Nginx {
+    /// Starts nginx with `conf` (a whole nginx.conf) and returns once it accepts connections.
+    /// `listen` in `conf` must name [`Nginx::port`]'s placeholder `{port}`.
+    pub fn start(conf: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf.replace("{port}", &port.to_string())).unwrap();
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("nginx");
+        let globals = format!(
+            "daemon off; pid {0}/nginx.pid; error_log {0}/error.log notice;",
+            dir.path().display()
+        );
+        let mut check = Command::new(bin);
+        check
+            .arg("-t")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .args(["-g", &globals]);
+        run(check, "nginx -t (apt install nginx; scripts/setup.sh does)");
+        let child = Command::new(bin)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .args(["-g", &globals])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx not found (apt install nginx; scripts/setup.sh does)");
+        // nginx says nothing when it is up: it is once its port takes connections.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Self { port, dir, child }
+    }
+
+    /// Its error log (for a failing test to show).
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // TERM: the master stops its workers too (a killed master would leave them serving).
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}

@@ -76,65 +76,82 @@ where
         }
     }
 
-    /// The next text or binary message within the idle timeout.
+    /// The next text or binary message; idle (closed) after the idle timeout without any
+    /// frame from the client — a pong counts: a watcher that only listens is still there.
     pub async fn next(&mut self) -> Result<Inbound, Stop> {
-        self.next_before(
-            Instant::now() + self.idle,
-            (close::POLICY, "idle: no messages received"),
-        )
-        .await
+        loop {
+            let deadline = Instant::now() + self.idle;
+            if let Some(m) = self
+                .frame_before(deadline, (close::POLICY, "idle: no messages received"))
+                .await?
+            {
+                return Ok(m);
+            }
+        }
     }
 
     /// The next text or binary message before `deadline`; past it, `late`.
     pub async fn next_before(&mut self, deadline: Instant, late: Refusal) -> Result<Inbound, Stop> {
         loop {
-            if self.ended {
+            if let Some(m) = self.frame_before(deadline, late).await? {
+                return Ok(m);
+            }
+        }
+    }
+
+    /// The next frame before `deadline`: a message, or `None` for a ping or pong.
+    async fn frame_before(
+        &mut self,
+        deadline: Instant,
+        late: Refusal,
+    ) -> Result<Option<Inbound>, Stop> {
+        if self.ended {
+            return Err(Stop::Left);
+        }
+        let msg = match tokio::time::timeout_at(deadline, self.stream.next()).await {
+            Err(_) => return Err(Stop::Refuse(late)),
+            Ok(None) => {
+                self.ended = true;
                 return Err(Stop::Left);
             }
-            let msg = match tokio::time::timeout_at(deadline, self.stream.next()).await {
-                Err(_) => return Err(Stop::Refuse(late)),
-                Ok(None) => {
-                    self.ended = true;
-                    return Err(Stop::Left);
+            Ok(Some(Err(e))) => {
+                self.ended = true;
+                return Err(match read_refusal(&e) {
+                    Some(r) => Stop::Unreadable(r),
+                    None => Stop::Left,
+                });
+            }
+            Ok(Some(Ok(m))) => m,
+        };
+        match msg {
+            Message::Binary(b) => {
+                if b.len() > MAX_BINARY_BYTES {
+                    return Err(Stop::Refuse((
+                        close::POLICY,
+                        "binary message over 1500 bytes",
+                    )));
                 }
-                Ok(Some(Err(e))) => {
-                    self.ended = true;
-                    return Err(match read_refusal(&e) {
-                        Some(r) => Stop::Unreadable(r),
-                        None => Stop::Left,
-                    });
+                if !self.audio.take() {
+                    return Err(Stop::Refuse((close::POLICY, "audio faster than real time")));
                 }
-                Ok(Some(Ok(m))) => m,
-            };
-            match msg {
-                Message::Binary(b) => {
-                    if b.len() > MAX_BINARY_BYTES {
-                        return Err(Stop::Refuse((
-                            close::POLICY,
-                            "binary message over 1500 bytes",
-                        )));
-                    }
-                    if !self.audio.take() {
-                        return Err(Stop::Refuse((close::POLICY, "audio faster than real time")));
-                    }
-                    return Ok(Inbound::Binary(b));
+                Ok(Some(Inbound::Binary(b)))
+            }
+            Message::Text(t) => {
+                if !self.messages.take() {
+                    return Err(Stop::Refuse((close::POLICY, "too many messages")));
                 }
-                Message::Text(t) => {
-                    if !self.messages.take() {
-                        return Err(Stop::Refuse((close::POLICY, "too many messages")));
-                    }
-                    return Ok(Inbound::Text(t));
+                Ok(Some(Inbound::Text(t)))
+            }
+            // Answered by the protocol layer; each one counts against the message budget.
+            Message::Ping(_) | Message::Pong(_) => {
+                if !self.messages.take() {
+                    return Err(Stop::Refuse((close::POLICY, "too many messages")));
                 }
-                // Answered by the protocol layer; each one counts against the message budget.
-                Message::Ping(_) | Message::Pong(_) => {
-                    if !self.messages.take() {
-                        return Err(Stop::Refuse((close::POLICY, "too many messages")));
-                    }
-                }
-                Message::Close(_) => {
-                    self.ended = true;
-                    return Err(Stop::Left);
-                }
+                Ok(None)
+            }
+            Message::Close(_) => {
+                self.ended = true;
+                Err(Stop::Left)
             }
         }
     }
@@ -272,6 +289,27 @@ mod tests {
             r.next().await.unwrap_err(),
             Stop::Refuse((close::POLICY, "too many messages"))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_only_answers_pings_is_not_idle() {
+        // A watcher sends nothing but its pongs (one per server ping, every 20 s) for 100 s.
+        let pongs = stream::unfold(0, |n| async move {
+            if n == 5 {
+                return None;
+            }
+            tokio::time::sleep(PING_EVERY).await;
+            Some((Ok(Message::Pong(Bytes::new())), n + 1))
+        })
+        .chain(stream::pending());
+        let mut r = Reader::new(Box::pin(pongs), Duration::from_secs(60));
+        let started = Instant::now();
+        assert_eq!(
+            r.next().await.unwrap_err(),
+            Stop::Refuse((close::POLICY, "idle: no messages received"))
+        );
+        // Idle only 60 s after its last pong.
+        assert_eq!(started.elapsed(), 5 * PING_EVERY + Duration::from_secs(60));
     }
 
     #[tokio::test(start_paused = true)]
