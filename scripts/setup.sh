@@ -3,15 +3,15 @@
 # libopus (Opus codec), pkg-config, espeak-ng (the offline voice), cmake (to build CTranslate2 for
 # the offline Whisper speech-to-text, cargo feature `whisper-local`), and fetches the Whisper
 # model into models/whisper-base/ (scripts/fetch-whisper.sh). Idempotent.
-# With --test, also what the tests use: PostgreSQL and Redis servers (the tests run private
-# instances on free ports; nothing is started here), Chromium, Node.js and the web client's npm
+# With --test, also what the tests use: PostgreSQL, Redis and nginx servers (the tests run
+# private instances on free ports; nothing is started here), Chromium, Node.js and the web client's npm
 # packages (Playwright, TypeScript, ESLint) for the browser tests and the JavaScript checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(pkg-config libopus-dev espeak-ng cmake g++)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(postgresql redis-server chromium python3-pip)
+  packages+=(postgresql redis-server nginx chromium python3-pip)
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 missing=()

@@ -59,6 +59,7 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
         allow_remote: false,
         api_rps: 10.0,
         login_rps: 0.5,
+        reconnects: 0,
     };
     viva_loadtest::check_target(&opts.url, false).unwrap();
     let (email, password) = create_staff(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path()).unwrap();

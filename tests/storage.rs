@@ -162,7 +162,20 @@ async fn store_contract(store: Arc<dyn Store>, fenced: bool) {
             turns[3].text, later.text,
             "the stale owner's turn is not there"
         );
+        // A new owner claims the fence before reading: the older one cannot write after that.
+        assert!(store.claim_fence(rec.id, 5).await.unwrap());
+        assert!(
+            !store.claim_fence(rec.id, 4).await.unwrap(),
+            "a newer claim holds"
+        );
+        let after_claim = turn(rec.id, 4, Speaker::Interviewer, "From the owner with 4.");
+        assert!(matches!(
+            store.insert_turn(&after_claim, 4).await,
+            Err(StoreError::Fenced)
+        ));
+        assert_eq!(store.turns(rec.id).await.unwrap().len(), 4);
     } else {
+        assert!(store.claim_fence(rec.id, 1).await.unwrap());
         written.unwrap();
         assert_eq!(store.fence(rec.id).await.unwrap(), 0);
     }

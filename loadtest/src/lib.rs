@@ -63,6 +63,11 @@ pub struct Options {
     /// (what `--viva-bin` does when this is set).
     #[arg(long)]
     pub listen: bool,
+    /// Times each candidate reconnects after its connection is closed with 1012 (a node
+    /// restarting or draining) or 1013, or drops, resuming with `resume_from` and its resume
+    /// secret as the web client does; 0: any close is an error.
+    #[arg(long, default_value_t = 0)]
+    pub reconnects: u32,
     /// Share of answers that barge in on the question instead of waiting (0–1).
     #[arg(long, default_value_t = 0.0)]
     pub barge_in_rate: f64,
@@ -250,6 +255,7 @@ pub async fn run(
             ),
             invite,
             turns: opts.turns,
+            reconnects: opts.reconnects,
             barge_in: (0..opts.turns)
                 .map(|_| rng.gen_bool(opts.barge_in_rate.clamp(0.0, 1.0)))
                 .collect(),

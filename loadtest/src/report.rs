@@ -56,7 +56,7 @@ impl Report {
     }
 
     /// The latency rows of the table and the page.
-    fn rows(&self) -> [(&'static str, &Percentiles); 8] {
+    fn rows(&self) -> [(&'static str, &Percentiles); 9] {
         let s = &self.summary;
         [
             ("connect", &s.connect_ms),
@@ -67,6 +67,7 @@ impl Report {
             ("monitor event lag", &s.monitor_lag_ms),
             ("API GET /v1/interviews", &s.api_list_ms),
             ("API sign-in", &s.api_login_ms),
+            ("resume after a reconnect", &s.resume_ms),
         ]
     }
 
@@ -109,6 +110,13 @@ impl Report {
             f(self.server_rss_mb),
             f(self.server_rss_kb_per_session)
         );
+        if s.reconnects > 0 || self.options.reconnects > 0 {
+            let _ = writeln!(
+                out,
+                "reconnects {}, answers committed {}",
+                s.reconnects, s.committed_answers
+            );
+        }
         if s.listen_frames > 0 {
             let _ = writeln!(out, "listen-in frames received {}", s.listen_frames);
         }

@@ -79,6 +79,9 @@ struct Inner {
     api_login: Option<Histogram<u64>>,
     api_errors: BTreeMap<String, u64>,
     window_turn: Option<Histogram<u64>>,
+    resume: Option<Histogram<u64>>,
+    reconnects: u64,
+    committed: BTreeMap<uuid::Uuid, u32>,
     turns: u64,
     underruns: u64,
     listen_frames: u64,
@@ -148,6 +151,21 @@ impl Recorder {
             }
         });
     }
+    /// A candidate reconnecting (`--reconnects`).
+    pub fn reconnect(&self) {
+        self.with(|s| s.reconnects += 1);
+    }
+    /// From a lost connection to the interviewer's next audio on the new one.
+    pub fn resume(&self, d: Duration) {
+        self.with(|s| record(&mut s.resume, d));
+    }
+    /// The answers interview `id`'s server committed (final transcripts received), for a run
+    /// with reconnects to be checked against the store.
+    pub fn committed(&self, id: uuid::Uuid, answers: u32) {
+        self.with(|s| {
+            s.committed.insert(id, answers);
+        });
+    }
     pub fn underrun(&self) {
         self.with(|s| s.underruns += 1);
     }
@@ -207,6 +225,10 @@ impl Recorder {
             api_errors_by_kind: s.api_errors.clone(),
             underruns: s.underruns,
             listen_frames: s.listen_frames,
+            reconnects: s.reconnects,
+            resume_ms: pct(&s.resume),
+            committed_answers: s.committed.values().map(|n| u64::from(*n)).sum(),
+            committed_by_interview: s.committed.clone(),
         })
     }
 }
@@ -244,6 +266,15 @@ pub struct Summary {
     pub underruns: u64,
     /// Listen-in frames the monitors received (`--listen`).
     pub listen_frames: u64,
+    /// Reconnects of the candidates (`--reconnects`), and the time from a lost connection to
+    /// the interviewer's next audio on the new one.
+    pub reconnects: u64,
+    pub resume_ms: Percentiles,
+    /// With `--reconnects`: answers the server committed (final transcripts received), in all
+    /// and by interview, to check against the store.
+    pub committed_answers: u64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub committed_by_interview: BTreeMap<uuid::Uuid, u32>,
 }
 
 #[cfg(test)]

@@ -83,6 +83,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn claim_fence(&self, id: Uuid, fence: u64) -> StoreResult<bool> {
+        let mut seen = self.fences.entry(id).or_insert(0);
+        if *seen > fence {
+            return Ok(false);
+        }
+        *seen = fence;
+        Ok(true)
+    }
+
     async fn fence(&self, id: Uuid) -> StoreResult<u64> {
         Ok(self.fences.get(&id).map_or(0, |f| *f))
     }

@@ -336,6 +336,10 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_turn(&self, turn: &TurnRecord, fence: u64) -> StoreResult<()>;
     /// The highest fencing token a turn write of interview `id` carried (0: none yet).
     async fn fence(&self, id: Uuid) -> StoreResult<u64>;
+    /// Raises interview `id`'s fence to `fence` before its new owner reads the turns, so an
+    /// older owner can write nothing the new one has not read; `false` if the fence is higher
+    /// already (a newer owner exists).
+    async fn claim_fence(&self, id: Uuid, fence: u64) -> StoreResult<bool>;
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>>;
     /// Idempotent on `(interview_id, seq)`.
     async fn append_events(&self, events: &[StoredEvent]) -> StoreResult<()>;

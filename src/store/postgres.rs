@@ -346,6 +346,15 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn claim_fence(&self, id: Uuid, fence: u64) -> StoreResult<bool> {
+        let claimed = sqlx::query("UPDATE interviews SET fence = $2 WHERE id = $1 AND fence <= $2")
+            .bind(id)
+            .bind(fence.min(i64::MAX as u64) as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     async fn fence(&self, id: Uuid) -> StoreResult<u64> {
         let fence: Option<i64> = sqlx::query_scalar("SELECT fence FROM interviews WHERE id = $1")
             .bind(id)

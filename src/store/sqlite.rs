@@ -343,6 +343,10 @@ impl Store for SqliteStore {
         Ok(0)
     }
 
+    async fn claim_fence(&self, _id: Uuid, _fence: u64) -> StoreResult<bool> {
+        Ok(true)
+    }
+
     async fn turns(&self, id: Uuid) -> StoreResult<Vec<TurnRecord>> {
         let rows = sqlx::query("SELECT * FROM turns WHERE interview_id = ? ORDER BY seq")
             .bind(id.to_string())

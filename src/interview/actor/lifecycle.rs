@@ -64,7 +64,19 @@ impl Actor {
             )
             .await
         {
-            Ok(Some(generation)) => Some(generation),
+            Ok(Some(generation)) => {
+                // Fenced off from older owners before anything is read.
+                if !deps
+                    .store
+                    .claim_fence(id, generation)
+                    .await
+                    .map_err(internal)?
+                {
+                    tracing::warn!(interview = %id, generation, "a newer owner's fence is in the store");
+                    return Err(AttachError::Elsewhere);
+                }
+                Some(generation)
+            }
             Ok(None) => return Err(AttachError::Elsewhere),
             Err(e) => {
                 tracing::warn!(interview = %id, error = %e, "lease unavailable; going on");
