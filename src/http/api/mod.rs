@@ -115,11 +115,12 @@ pub(crate) fn path_id(raw: &str) -> Result<Uuid, ApiError> {
 
 /// `GET /ready`: 200 while the store and the hot state answer within a second, else 503 (the
 /// error envelope, `details` naming what is down) — for a load balancer to route around a node
-/// that cannot take new interviews. `/health` is liveness.
+/// that cannot take new interviews; 503 at once while the node drains (SIGTERM). `/health` is
+/// liveness.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses(
         (status = 200, description = "The store and hot state answer", body = Ready),
-        (status = 503, description = "Not ready: `details.unavailable` names the parts", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Not ready: `details.unavailable` names the parts; or draining (shutting down: `Retry-After: 1`)", body = crate::http::error::ErrorBody),
     ))]
 pub async fn ready(State(app): State<AppState>) -> Result<Json<Ready>, ApiError> {
     if app.draining() {
