@@ -20,9 +20,9 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::services::{Nginx, Postgres, Redis};
+use common::services::{free_port, Nginx, Postgres, Redis};
 use common::*;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -41,14 +41,6 @@ struct Cluster {
     ports: [u16; NODES],
     nodes: Vec<Option<Served>>,
     nginx: Nginx,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `deploy/nginx.conf` with the nodes on loopback and a `{port}` to listen on.
@@ -164,7 +156,7 @@ impl Cluster {
     }
 
     async fn owner_eventually(&self, id: Uuid) -> usize {
-        poll("an owner", || self.owner(id)).await
+        eventually("an owner", || async { self.owner(id) }).await
     }
 
     async fn metric(&self, i: usize, name: &str) -> Option<f64> {
@@ -192,18 +184,6 @@ impl Cluster {
         )
         .await
         .unwrap()
-    }
-}
-
-/// Polls `check` until it yields a value (see the module note).
-async fn poll<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + HANG_GUARD;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -314,7 +294,10 @@ async fn killing_the_owner_behind_nginx_loses_no_answer_and_the_interview_goes_o
                 Candidate::join_url(&cluster.node_url(other, id, "stream"), &token, resume).await;
             assert_eq!(c.until_closed().await.unwrap().0, close::REPLACED);
             c = moved;
-            owner = poll("the handoff", || cluster.owner(id).filter(|o| *o == other)).await;
+            owner = eventually("the handoff", || async {
+                cluster.owner(id).filter(|o| *o == other)
+            })
+            .await;
         }
 
         let killed = Instant::now();
@@ -343,14 +326,10 @@ async fn killing_the_owner_behind_nginx_loses_no_answer_and_the_interview_goes_o
     // Every committed answer stored once, in order; questions asked in order, none skipped or
     // asked twice (the interview went on at the right question each time).
     let stored = cluster.pg_turns(id).await;
-    assert!(stored.windows(2).all(|w| w[0].seq < w[1].seq));
-    let answers: Vec<&str> = stored
-        .iter()
-        .filter(|t| t.speaker == Speaker::Candidate)
-        .map(|t| t.text.as_str())
-        .collect();
+    assert_in_order_once(&stored);
     assert_eq!(
-        answers, committed,
+        answers(&stored),
+        committed,
         "0 committed answers lost, none stored twice"
     );
     let questions: Vec<u32> = stored
@@ -438,26 +417,16 @@ async fn a_stale_owner_paused_past_its_lease_cannot_write_and_stops() {
         Some(1.0),
         "the stale owner counted the interview lost"
     );
-    let mut live = cluster.metric(stale, "viva_live_interviews").await;
-    let deadline = Instant::now() + HANG_GUARD;
-    while live != Some(0.0) {
-        assert!(
-            Instant::now() < deadline,
-            "stale actor still live: {live:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        live = cluster.metric(stale, "viva_live_interviews").await;
-    }
+    eventually("the stale owner to stop its actor", || async {
+        let live = cluster.metric(stale, "viva_live_interviews").await;
+        (live == Some(0.0)).then_some(())
+    })
+    .await;
 
     let stored = cluster.pg_turns(id).await;
-    assert!(stored.windows(2).all(|w| w[0].seq < w[1].seq));
-    let answers: Vec<&str> = stored
-        .iter()
-        .filter(|t| t.speaker == Speaker::Candidate)
-        .map(|t| t.text.as_str())
-        .collect();
+    assert_in_order_once(&stored);
     assert_eq!(
-        answers,
+        answers(&stored),
         vec!["Stored by the first owner.", "Stored by the new owner."],
         "nothing from the stale owner after the takeover"
     );
@@ -497,19 +466,11 @@ async fn a_rolling_restart_under_load_costs_reconnects_only() {
     // Each node in turn, once it drives interviews: SIGTERM (it drains: its candidates
     // reconnect through nginx and resume on the others), then started again.
     for i in 0..NODES {
-        let deadline = Instant::now() + HANG_GUARD;
-        while cluster
-            .metric(i, "viva_live_interviews")
-            .await
-            .unwrap_or(0.0)
-            < 1.0
-        {
-            assert!(
-                Instant::now() < deadline,
-                "node {i} never drove an interview"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually("the node to drive an interview", || async {
+            let live = cluster.metric(i, "viva_live_interviews").await;
+            (live.unwrap_or(0.0) >= 1.0).then_some(())
+        })
+        .await;
         cluster.stop(i).await;
         cluster.start_node(i);
     }

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::future::Future;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -25,25 +24,6 @@ use viva::store::postgres::{PgSettings, PgStore};
 use viva::store::redis::RedisHot;
 use viva::store::{HotState, Store, TurnRecord};
 
-/// Polls `check` until it yields a value (see the module note), failing after the hang guard.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + HANG_GUARD;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn pg_turns(pg: &Postgres, id: Uuid) -> Vec<TurnRecord> {
     let store = PgStore::connect(
         &pg.url(),
@@ -55,23 +35,6 @@ async fn pg_turns(pg: &Postgres, id: Uuid) -> Vec<TurnRecord> {
     .await
     .unwrap();
     store.turns(id).await.unwrap()
-}
-
-/// Turns in conversation order, each once, seqs strictly increasing.
-fn assert_in_order_once(turns: &[TurnRecord]) {
-    assert!(
-        turns.windows(2).all(|w| w[0].seq < w[1].seq),
-        "out of order or duplicated: {:?}",
-        turns.iter().map(|t| t.seq).collect::<Vec<_>>()
-    );
-}
-
-fn answers(turns: &[TurnRecord]) -> Vec<&str> {
-    turns
-        .iter()
-        .filter(|t| t.speaker == Speaker::Candidate)
-        .map(|t| t.text.as_str())
-        .collect()
 }
 
 fn is_error(code: &'static str) -> impl Fn(&Event) -> bool {

@@ -506,6 +506,43 @@ pub fn scripted_frames(text: &str) -> usize {
         .sum()
 }
 
+/// Polls `check` until it yields a value (waiting on another process: a
+/// reconnect timer, a restarted node), failing after the hang guard.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + HANG_GUARD;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Turns in conversation order, each once, seqs strictly increasing.
+pub fn assert_in_order_once(turns: &[TurnRecord]) {
+    assert!(
+        turns.windows(2).all(|w| w[0].seq < w[1].seq),
+        "out of order or duplicated: {:?}",
+        turns.iter().map(|t| t.seq).collect::<Vec<_>>()
+    );
+}
+
+pub fn answers(turns: &[TurnRecord]) -> Vec<&str> {
+    turns
+        .iter()
+        .filter(|t| t.speaker == viva::protocol::Speaker::Candidate)
+        .map(|t| t.text.as_str())
+        .collect()
+}
+
 pub fn assert_strictly_increasing(events: &[&EventEnvelope]) {
     for w in events.windows(2) {
         assert!(
