@@ -4,9 +4,11 @@
 //!
 //! - [`monitor`]: what only watchers get (levels, connection events, presence, notes).
 //! - [`live`]: the organization's live board (`GET /v1/live`).
+//! - [`realtime`]: the OpenAI Realtime protocol's events (the compatible endpoint, in progress).
 
 pub mod live;
 pub mod monitor;
+pub mod realtime;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
