@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod translate;
+
 /// Which event names a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Naming {
