@@ -397,14 +397,7 @@ pub async fn run(
         }
     })
     .await;
-    root.cancel();
-    tracker.close();
-    if tokio::time::timeout(Duration::from_secs(1), tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some interviews did not stop in time");
-    }
+    // The drain above waited for the interviews (or gave up at its deadline, and said so).
     writer_cancel.cancel();
     writer_tracker.close();
     writer_tracker.wait().await;

@@ -24,7 +24,7 @@ use crate::store::{Claim, HotState};
 /// How often the asker looks at the lease while it waits.
 const POLL: Duration = Duration::from_millis(100);
 /// How long a refusal is kept for the asker to read.
-pub const ANSWER_TTL: Duration = Duration::from_secs(30);
+const ANSWER_TTL: Duration = Duration::from_secs(30);
 
 /// A node's request for an interview, to every node (only its owner acts on it).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -69,12 +69,9 @@ impl Store for MemoryStore {
     }
 
     async fn insert_turn(&self, turn: &TurnRecord, fence: u64) -> StoreResult<()> {
-        let mut seen = self.fences.entry(turn.interview_id).or_insert(0);
-        if *seen > fence {
+        if !self.claim_fence(turn.interview_id, fence).await? {
             return Err(StoreError::Fenced);
         }
-        *seen = fence;
-        drop(seen);
         self.turns
             .entry(turn.interview_id)
             .or_default()

@@ -81,11 +81,7 @@ impl Actor {
             // no longer works.
             self.resume_secret = crate::auth::new_ticket();
         }
-        let change = if let Some(old) = self.conn.take() {
-            let _ = old.tx.try_send(Outbound::Close(
-                close::REPLACED,
-                "replaced by a newer connection",
-            ));
+        let change = if self.replace_connection() {
             ConnectionChange::Replaced
         } else if self.phase == Phase::Waiting && self.conv.turns.is_empty() {
             ConnectionChange::Connected
@@ -151,14 +147,23 @@ impl Actor {
         }
         tracing::info!(interview = %self.id, "handing the interview over to another node");
         crate::metrics::global().count_handoff(crate::metrics::Handoff::Given);
-        if let Some(old) = self.conn.take() {
-            let _ = old.tx.try_send(Outbound::Close(
-                close::REPLACED,
-                "replaced by a newer connection",
-            ));
+        if self.replace_connection() {
             self.connection_changed(ConnectionChange::Replaced, None);
         }
         self.handing_over = true;
+        true
+    }
+
+    /// Closes the candidate's connection, if there is one, as replaced by a newer one (4009);
+    /// `true` if there was one.
+    fn replace_connection(&mut self) -> bool {
+        let Some(old) = self.conn.take() else {
+            return false;
+        };
+        let _ = old.tx.try_send(Outbound::Close(
+            close::REPLACED,
+            "replaced by a newer connection",
+        ));
         true
     }
 
