@@ -5,14 +5,17 @@
 
 use std::hint::black_box;
 
+use base64::Engine as _;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tokio::sync::mpsc;
 use viva::audio::codec::{Decoder16k, FrameEncoder, LISTEN_FRAME};
 use viva::audio::endpoint::EndpointConfig;
+use viva::audio::pcm_in::PcmIn;
 use viva::audio::resample::Resampler;
 use viva::audio::vad::Vad;
-use viva::interview::listen::{Ear, Hearing};
+use viva::interview::listen::{Ear, Heard, Hearing};
+use viva::protocol::realtime::InputFormat;
 use viva::providers::untranscribed::UntranscribedStt;
 use viva::providers::SttProvider;
 
@@ -52,13 +55,48 @@ fn bench(c: &mut Criterion) {
         let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
         let mut i = 0;
         b.iter(|| {
-            let h = ear.hear(Some(&packets[i % packets.len()]), 700, || {
+            let h = ear.hear(Heard::Opus(&packets[i % packets.len()]), 700, || {
                 stt.start(&Default::default(), tx.clone())
             });
             i += 1;
             black_box(matches!(h, Hearing::End { .. }))
         })
     });
+    // The Realtime adapter's input (issue #18): a 20 ms append of base64 PCM16 at 24 kHz,
+    // decoded and resampled to 16 kHz, then heard as PCM (no Opus round trip).
+    g.bench_function(
+        "realtime: pcm16 24 kHz append to 16 kHz + vad + endpoint per 20 ms",
+        |b| {
+            let mut pcm24 = Vec::new();
+            Resampler::new(48_000, 24_000).process(&pcm, &mut pcm24);
+            let appends: Vec<String> = pcm24
+                .chunks_exact(480)
+                .map(|c| {
+                    let bytes: Vec<u8> = c.iter().flat_map(|s| s.to_le_bytes()).collect();
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                })
+                .collect();
+            let mut input = PcmIn::new(InputFormat::Pcm16);
+            let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
+            let mut pending: Vec<i16> = Vec::with_capacity(2 * LISTEN_FRAME);
+            let mut i = 0;
+            b.iter(|| {
+                input
+                    .push(&appends[i % appends.len()], &mut pending)
+                    .unwrap();
+                i += 1;
+                let mut ended = false;
+                while pending.len() >= LISTEN_FRAME {
+                    let h = ear.hear(Heard::Pcm(&pending[..LISTEN_FRAME]), 700, || {
+                        stt.start(&Default::default(), tx.clone())
+                    });
+                    ended |= matches!(h, Hearing::End { .. });
+                    pending.drain(..LISTEN_FRAME);
+                }
+                black_box(ended)
+            })
+        },
+    );
     g.bench_function("opus decode 48k packet to 16 kHz", |b| {
         let mut dec = Decoder16k::new().unwrap();
         let mut i = 0;
@@ -120,8 +158,22 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    // The Realtime adapter's output: the interviewer's 20 ms Opus packet as the base64 PCM16
+    // at 24 kHz a Realtime client plays.
+    g.bench_function("realtime: opus 20 ms to 24 kHz pcm16 base64", |b| {
+        let mut dec = opus::Decoder::new(24_000, opus::Channels::Mono).unwrap();
+        let mut out = vec![0i16; 2880];
+        let mut i = 0;
+        b.iter(|| {
+            let n = dec
+                .decode(&packets[i % packets.len()], &mut out, false)
+                .unwrap();
+            i += 1;
+            let bytes: Vec<u8> = out[..n].iter().flat_map(|s| s.to_le_bytes()).collect();
+            black_box(base64::engine::general_purpose::STANDARD.encode(bytes))
+        })
+    });
     g.finish();
-    let _ = LISTEN_FRAME;
 }
 
 criterion_group!(benches, bench);

@@ -43,7 +43,7 @@ async fn one_turn(registry: &Registry, store: &MemoryStore, answer: &[Bytes]) {
         .id;
     let h = registry.get_or_spawn(id);
     let (tx, mut rx) = mpsc::channel(4096);
-    h.attach(Connection { id: 1, tx }, None, None)
+    h.attach(Connection::native(1, tx), None, None)
         .await
         .unwrap();
     // Opening question, played to the end.

@@ -39,6 +39,12 @@ if [ "${1:-}" = "--test" ]; then
     python3 -m pip install --quiet 'moto[server]>=5,<6' 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages 'moto[server]>=5,<6'
   fi
+  # The official OpenAI SDK, for the Realtime endpoint's tests (a stock client, unchanged).
+  if ! python3 -c 'import openai, websockets' 2>/dev/null; then
+    echo "setup: pip install openai[realtime]" >&2
+    python3 -m pip install --quiet 'openai[realtime]==3.57.0' 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages 'openai[realtime]==3.57.0'
+  fi
   # The exact versions in web-client/package-lock.json; reinstalled only when the lock changed.
   stamp=web-client/node_modules/.installed-from-lock
   if ! cmp -s web-client/package-lock.json "$stamp"; then

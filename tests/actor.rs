@@ -91,7 +91,7 @@ async fn attach_holding(
 ) {
     let h = rig.registry.get_or_spawn(rig.id);
     let (tx, mut rx) = mpsc::channel(1024);
-    h.attach(Connection { id: 1, tx }, None, None)
+    h.attach(Connection::native(1, tx), None, None)
         .await
         .unwrap();
     let secret = secret_of(&rx.recv().await.unwrap());
@@ -117,7 +117,7 @@ async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
     );
     let (tx2, mut rx2) = mpsc::channel(1024);
     // Reattaching within the grace period keeps the same actor and resets the clock.
-    h.attach(Connection { id: 2, tx: tx2 }, None, None)
+    h.attach(Connection::native(2, tx2), None, None)
         .await
         .unwrap();
     assert!(matches!(rx2.recv().await, Some(Outbound::Batch(_))));
@@ -135,7 +135,7 @@ async fn the_actor_outlives_a_disconnect_for_the_grace_period_then_unloads() {
     let h2 = rig.registry.get_or_spawn(rig.id);
     assert_ne!(h2.instance, h.instance);
     let (tx3, mut rx3) = mpsc::channel(1024);
-    h2.attach(Connection { id: 3, tx: tx3 }, None, None)
+    h2.attach(Connection::native(3, tx3), None, None)
         .await
         .unwrap();
     let notice = until(&mut rx3, |e| {
@@ -205,7 +205,7 @@ async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
     .await;
 
     let (tx2, mut rx2) = mpsc::channel(1024);
-    h.attach(Connection { id: 2, tx: tx2 }, Some(0), Some(secret.clone()))
+    h.attach(Connection::native(2, tx2), Some(0), Some(secret.clone()))
         .await
         .unwrap();
     let Some(Outbound::Batch(batch)) = rx2.recv().await else {
@@ -225,7 +225,7 @@ async fn resuming_from_before_the_replay_window_gets_a_snapshot() {
     // Within the window, events are replayed instead.
     let (tx3, mut rx3) = mpsc::channel(1024);
     h.attach(
-        Connection { id: 3, tx: tx3 },
+        Connection::native(3, tx3),
         Some(snap.last_seq - 2),
         Some(secret),
     )
@@ -251,7 +251,7 @@ async fn attach_as(
     mpsc::Receiver<Outbound>,
 ) {
     let (tx, rx) = mpsc::channel(1024);
-    let r = h.attach(Connection { id, tx }, Some(0), secret).await;
+    let r = h.attach(Connection::native(id, tx), Some(0), secret).await;
     (r, rx)
 }
 
@@ -493,7 +493,7 @@ async fn a_slow_hot_state_does_not_move_playback() {
     let rig = rig_with_hot(|c| c.lease_secs = 3, hot.clone()).await;
     let h = rig.registry.get_or_spawn(rig.id);
     let (tx, mut rx) = mpsc::channel(4096);
-    h.attach(Connection { id: 1, tx }, None, None)
+    h.attach(Connection::native(1, tx), None, None)
         .await
         .unwrap();
     let mut turns = vec![frames_until_audio_end(&mut rx).await];

@@ -256,6 +256,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/org/provider-keys"),
     ("PUT", "/v1/org/provider-keys/{vendor}"),
     ("DELETE", "/v1/org/provider-keys/{vendor}"),
+    ("GET", "/v1/realtime"),
     ("GET", "/v1/users"),
     ("POST", "/v1/users"),
     ("GET", "/v1/users/{id}"),

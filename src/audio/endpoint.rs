@@ -123,6 +123,27 @@ impl Endpointer {
         }
         Endpoint::None
     }
+
+    /// Ends the utterance in progress now (the client committed its turn): `End` with the
+    /// trailing silence so far left out of `utterance_ms`, `Noise` if it was too short to be
+    /// speech, `None` if no utterance is in progress.
+    pub fn end_now(&mut self) -> Endpoint {
+        if !self.in_speech {
+            return Endpoint::None;
+        }
+        let speech_ms = self.speech_frames * FRAME_MS;
+        let utterance_ms = self.utterance_frames.saturating_sub(self.silence_frames) * FRAME_MS;
+        self.reset();
+        if speech_ms >= self.cfg.min_speech_ms {
+            Endpoint::End {
+                speech_ms,
+                utterance_ms,
+                capped: false,
+            }
+        } else {
+            Endpoint::Noise
+        }
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +191,26 @@ mod tests {
         assert!(events.is_empty());
         let events = feed(&mut ep, &[(false, 20)], 1200);
         assert!(matches!(events[..], [Endpoint::End { .. }]));
+    }
+
+    #[test]
+    fn a_commit_ends_the_utterance_at_once_without_its_trailing_silence() {
+        let mut ep = Endpointer::new(EndpointConfig::default());
+        assert_eq!(ep.end_now(), Endpoint::None);
+        let events = feed(&mut ep, &[(true, 50), (false, 10)], 700);
+        assert_eq!(events, vec![Endpoint::Start]);
+        assert_eq!(
+            ep.end_now(),
+            Endpoint::End {
+                speech_ms: 1000,
+                utterance_ms: 1000,
+                capped: false,
+            }
+        );
+        assert!(!ep.in_speech());
+        // Too little speech to be an answer: noise.
+        feed(&mut ep, &[(true, 5)], 700);
+        assert_eq!(ep.end_now(), Endpoint::Noise);
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(candidate::notice))
         .routes(routes!(candidate::consent))
         .routes(routes!(ws::candidate::stream))
+        .routes(routes!(ws::realtime::realtime))
         .routes(routes!(ws::monitor::monitor))
         .routes(routes!(ws::live::live))
         .routes(routes!(org::get, org::update))

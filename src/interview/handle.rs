@@ -15,7 +15,20 @@ pub enum Outbound {
     /// Several text messages in order (replay on attach).
     Batch(Vec<Utf8Bytes>),
     Audio(Bytes),
+    /// The candidate's speech began or ended (sent to a Realtime connection only: it becomes
+    /// `input_audio_buffer.speech_started`/`speech_stopped`).
+    Speech(Speech),
     Close(u16, &'static str),
+}
+
+/// What the ear made of the candidate's sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speech {
+    Started,
+    /// It ended, and is an answer being transcribed.
+    Stopped,
+    /// It ended too short to be speech (a cough, a click), or the client cleared it: dropped.
+    Dropped,
 }
 
 /// Capacity of a connection's outbound queue. Audio is paced at most ~200 ms ahead, so a
@@ -28,6 +41,19 @@ pub const OUTBOUND_QUEUE: usize = 256;
 pub struct Connection {
     pub id: u64,
     pub tx: mpsc::Sender<Outbound>,
+    /// An OpenAI Realtime client (`/v1/realtime`): it is also told when speech starts and stops.
+    pub realtime: bool,
+}
+
+impl Connection {
+    /// A connection speaking Viva's own protocol.
+    pub fn native(id: u64, tx: mpsc::Sender<Outbound>) -> Self {
+        Self {
+            id,
+            tx,
+            realtime: false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -49,6 +75,31 @@ pub enum Command {
         packet: Bytes,
         /// Frames of this connection dropped just before this one (a full mailbox): concealed.
         lost: u32,
+    },
+    /// 20 ms frames of 16 kHz PCM (a Realtime client's audio), after `lost` dropped frames.
+    Pcm {
+        conn_id: u64,
+        pcm: Box<[i16]>,
+        lost: u32,
+    },
+    /// The Realtime client ended its turn: `true` if an answer was in progress (it is ended).
+    CommitInput {
+        conn_id: u64,
+        reply: oneshot::Sender<bool>,
+    },
+    /// The Realtime client dropped what it has said so far in this turn.
+    ClearInput {
+        conn_id: u64,
+    },
+    /// The Realtime client stopped the interviewer's turn (`response.cancel`): as a barge-in.
+    StopSpeaking {
+        conn_id: u64,
+    },
+    /// The Realtime client's `turn_detection`: the silence that ends the candidate's turn is at
+    /// least this (already within limits; 0: the interview's own).
+    TurnSilence {
+        conn_id: u64,
+        ms: u32,
     },
     AnswerText {
         conn_id: u64,
@@ -183,6 +234,31 @@ impl InterviewHandle {
     /// The candidate's connection `conn_id` is gone, for `reason` (shown to the watchers).
     pub async fn detach(&self, conn_id: u64, reason: &'static str) {
         let _ = self.tx.send(Command::Detach { conn_id, reason }).await;
+    }
+
+    /// Never waits, as [`Self::audio`]: PCM frames from a Realtime client.
+    pub fn pcm(&self, conn_id: u64, pcm: Box<[i16]>, lost: u32) -> Result<(), AudioRejected> {
+        self.tx
+            .try_send(Command::Pcm { conn_id, pcm, lost })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AudioRejected::Full,
+                mpsc::error::TrySendError::Closed(_) => AudioRejected::Stopped,
+            })
+    }
+
+    /// Ends the candidate's answer in progress now. `None`: the actor has stopped.
+    pub async fn commit_input(&self, conn_id: u64) -> Option<bool> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::CommitInput { conn_id, reply })
+            .await
+            .ok()?;
+        rx.await.ok()
+    }
+
+    /// A Realtime client's request with nothing to reply. `false`: the actor has stopped.
+    pub async fn realtime(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).await.is_ok()
     }
 
     /// Never waits: audio must not queue without bound. `lost`: frames dropped just before.

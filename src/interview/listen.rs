@@ -1,4 +1,5 @@
-//! The interviewer's ear: Opus decode straight to 16 kHz → VAD → endpointing, routing each
+//! The interviewer's ear: Opus decode straight to 16 kHz (or a Realtime client's PCM, already
+//! at 16 kHz) → VAD → endpointing, routing each
 //! utterance's audio (with pre-roll, without trailing silence) into a speech-to-text session.
 
 use std::collections::VecDeque;
@@ -11,6 +12,17 @@ use crate::providers::SttSession;
 /// Audio kept from before an utterance starts, so its first syllable reaches STT.
 const PREROLL_FRAMES: usize = 10;
 
+/// One 20 ms frame of the candidate's audio, as it reached the interview.
+#[derive(Clone, Copy)]
+pub enum Heard<'a> {
+    /// A validated Opus packet (the native protocol).
+    Opus(&'a [u8]),
+    /// 320 samples at 16 kHz (a Realtime client's PCM or G.711, converted at the adapter).
+    Pcm(&'a [i16]),
+    /// A frame dropped on the way (a full mailbox): concealed.
+    Lost,
+}
+
 pub enum Hearing {
     /// No utterance in progress.
     Quiet,
@@ -18,8 +30,9 @@ pub enum Hearing {
     Start,
     /// An utterance is in progress.
     Continue,
-    /// The utterance ended: finish its STT session. `capped`: at the longest answer allowed,
-    /// while the candidate was still speaking.
+    /// The utterance ended: finish its STT session. `utterance_ms` leaves out the silence
+    /// that ended it. `capped`: at the longest answer allowed, while the candidate was still
+    /// speaking.
     End {
         stt: Box<dyn SttSession>,
         speech_ms: u32,
@@ -94,29 +107,39 @@ impl Ear {
         self.stt.take()
     }
 
-    /// Processes one validated 20 ms packet, or a lost one (`None`: dropped before it reached
-    /// the interview), which the decoder conceals so that endpointing keeps counting real time.
-    /// `start` opens the STT session when speech begins.
+    /// Processes one 20 ms frame: a validated Opus packet, PCM at 16 kHz (a Realtime client's
+    /// audio, no Opus round trip), or a lost frame (dropped before it reached the interview),
+    /// which the decoder conceals so that endpointing keeps counting real time. `start` opens
+    /// the STT session when speech begins.
     pub fn hear(
         &mut self,
-        packet: Option<&[u8]>,
+        heard: Heard<'_>,
         end_silence_ms: u32,
         start: impl FnOnce() -> Box<dyn SttSession>,
     ) -> Hearing {
-        let decoded = match packet {
-            Some(p) => self.decoder.decode(p).map_err(|_| ()),
-            None => Err(()),
-        };
-        let pcm = match decoded {
-            Ok(pcm) => pcm,
-            Err(()) => {
-                if packet.is_some() {
-                    self.decode_errors += 1;
-                }
-                match self.decoder.conceal() {
+        let mut frame = [0i16; LISTEN_FRAME];
+        let pcm: &[i16] = match heard {
+            Heard::Pcm(pcm) => pcm,
+            Heard::Opus(_) | Heard::Lost => {
+                let decoded = match heard {
+                    Heard::Opus(p) => self.decoder.decode(p).map_err(|_| ()),
+                    _ => Err(()),
+                };
+                let pcm = match decoded {
                     Ok(pcm) => pcm,
-                    Err(_) => return Hearing::Quiet,
-                }
+                    Err(()) => {
+                        if matches!(heard, Heard::Opus(_)) {
+                            self.decode_errors += 1;
+                        }
+                        match self.decoder.conceal() {
+                            Ok(pcm) => pcm,
+                            Err(_) => return Hearing::Quiet,
+                        }
+                    }
+                };
+                let n = pcm.len().min(LISTEN_FRAME);
+                frame[..n].copy_from_slice(&pcm[..n]);
+                &frame[..n]
             }
         };
         let speech = self.vad.is_speech(pcm);
@@ -128,7 +151,8 @@ impl Ear {
         self.meter.peak = self.meter.peak.max(square);
         self.meter.speech |= speech;
         self.meter.frames += 1;
-        match self.endpointer.push(speech, end_silence_ms) {
+        let endpoint = self.endpointer.push(speech, end_silence_ms);
+        match endpoint {
             Endpoint::Start => {
                 self.preroll.extend(pcm.iter().copied());
                 let mut stt = start();
@@ -165,22 +189,44 @@ impl Ear {
                 utterance_ms,
                 capped,
             } => {
-                self.held.clear();
-                match self.stt.take() {
-                    Some(stt) => Hearing::End {
-                        stt,
-                        speech_ms,
-                        utterance_ms,
-                        capped,
-                    },
-                    None => Hearing::Quiet,
-                }
+                // The silence that ended it is not part of the answer (a capped one had none).
+                let utterance_ms = if capped {
+                    utterance_ms
+                } else {
+                    utterance_ms.saturating_sub(end_silence_ms)
+                };
+                self.ended(Some((speech_ms, utterance_ms, capped)))
             }
-            Endpoint::Noise => {
-                self.held.clear();
-                self.stt = None;
-                Hearing::Noise
-            }
+            Endpoint::Noise => self.ended(None),
+        }
+    }
+
+    /// The client ended its turn (a Realtime `input_audio_buffer.commit`): the utterance in
+    /// progress ends now, as if its silence had run out. `Quiet` if none was in progress.
+    pub fn commit(&mut self) -> Hearing {
+        match self.endpointer.end_now() {
+            Endpoint::End {
+                speech_ms,
+                utterance_ms,
+                capped,
+            } => self.ended(Some((speech_ms, utterance_ms, capped))),
+            Endpoint::Noise => self.ended(None),
+            Endpoint::None | Endpoint::Start => Hearing::Quiet,
+        }
+    }
+
+    /// The utterance ended: `(speech_ms, utterance_ms, capped)`, or `None` for noise.
+    fn ended(&mut self, end: Option<(u32, u32, bool)>) -> Hearing {
+        self.held.clear();
+        match (self.stt.take(), end) {
+            (None, _) => Hearing::Quiet,
+            (Some(_), None) => Hearing::Noise,
+            (Some(stt), Some((speech_ms, utterance_ms, capped))) => Hearing::End {
+                stt,
+                speech_ms,
+                utterance_ms,
+                capped,
+            },
         }
     }
 }

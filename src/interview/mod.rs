@@ -26,7 +26,7 @@ pub mod speak;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use handle::{AttachError, AudioRejected, Connection, InterviewHandle, Outbound};
+pub use handle::{AttachError, AudioRejected, Connection, InterviewHandle, Outbound, Speech};
 pub use registry::Registry;
 
 use crate::audio::endpoint::EndpointConfig;

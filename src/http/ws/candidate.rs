@@ -15,13 +15,11 @@ use tokio::time::{timeout, Instant};
 
 use super::principal::{self, Authorized};
 use super::socket::{self, Inbound, Reader, Refusal, Stop, CLOSE_DRAIN};
-use super::{attach_refusal, on_actor, upgrade, ClientSlot};
+use super::{attach_candidate, attach_refusal, upgrade, ClientSlot};
 use crate::audio::packet;
 use crate::http::{AppState, HttpStats};
 use crate::interview::handle::OUTBOUND_QUEUE;
-use crate::interview::{
-    handoff, AttachError, AudioRejected, Connection, InterviewHandle, Outbound,
-};
+use crate::interview::{AudioRejected, Connection, InterviewHandle, Outbound};
 use crate::protocol::{close, AudioFormat, ClientMessage, MAX_ANSWER_CHARS, PROTOCOL_VERSION};
 
 /// The candidate's stream (WebSocket; docs/protocol.md). Authenticated by the candidate token
@@ -68,30 +66,17 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
     };
     let conn_id = app.next_conn_id();
     let (out_tx, out_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let conn = Connection {
-        id: conn_id,
-        tx: out_tx.clone(),
-    };
-    let resume_from = hello.resume_from;
-    let attach = || {
-        on_actor(&app, id, |h| {
-            let conn = conn.clone();
-            let secret = hello.resume_secret.clone();
-            async move { h.attach(conn, resume_from, secret).await }
-        })
-    };
-    let attached = match attach().await {
-        // Another node drives it: the connection is held while the interview comes here.
-        Err(AttachError::Elsewhere) => {
-            match take_over(&app, id, hello.resume_secret.as_deref()).await {
-                None => attach().await,
-                Some(e) => Err(e),
-            }
-        }
-        other => other,
-    };
+    let conn = Connection::native(conn_id, out_tx.clone());
+    let attached = attach_candidate(
+        &app,
+        id,
+        &conn,
+        hello.resume_from,
+        hello.resume_secret.as_deref(),
+    )
+    .await;
     let handle = match attached {
-        Ok((h, ())) => h,
+        Ok(h) => h,
         Err(e) => {
             let refusal = attach_refusal(e);
             return socket::refuse(&mut sink, &mut reader, Stop::Refuse(refusal)).await;
@@ -120,21 +105,6 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
         }
     }
     tracing::info!(interview = %id, conn = conn_id, "candidate disconnected");
-}
-
-/// Takes interview `id` over from the node that drives it (`interview::handoff`), waiting at
-/// most a lease's length (a dead owner's lease expires in that time). `None`: it is this
-/// node's to load now.
-async fn take_over(app: &AppState, id: uuid::Uuid, secret: Option<&str>) -> Option<AttachError> {
-    let deps = app.registry.deps();
-    let wait = deps.cfg.lease_ttl + Duration::from_secs(1);
-    let shutdown = app.registry.shutdown_token();
-    tokio::select! {
-        outcome = handoff::take_over(&deps.hot, &deps.cfg.node, deps.cfg.lease_ttl, id, secret, wait) => {
-            handoff::refusal(outcome)
-        }
-        _ = shutdown.cancelled() => Some(AttachError::Draining),
-    }
 }
 
 /// Waits for `hello`: the protocol version and audio format this server speaks.

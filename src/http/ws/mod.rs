@@ -8,6 +8,7 @@ pub mod candidate;
 pub mod live;
 pub mod monitor;
 pub mod principal;
+pub mod realtime;
 pub mod socket;
 pub mod staff;
 
@@ -22,28 +23,42 @@ use uuid::Uuid;
 use super::admission::{Full, Slot};
 use super::error::ApiError;
 use super::AppState;
-use crate::interview::{AttachError, InterviewHandle};
+use crate::interview::{handoff, AttachError, InterviewHandle};
 use crate::protocol::{close, MAX_TEXT_BYTES, SUBPROTOCOL};
 use socket::{Refusal, MAX_WRITE_BUFFER};
 
-/// Picks `viva.v1` if offered (never echoing the token) and sizes the socket for 20 ms packets:
-/// a 4 KiB read buffer, no write buffering, and a bounded backlog of unsent bytes.
-fn negotiate(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+/// What an endpoint's socket speaks: the subprotocol it picks if the client offers it (never
+/// echoing a token), and the largest message it reads.
+#[derive(Clone, Copy)]
+pub(crate) struct Wire {
+    pub subprotocol: &'static str,
+    pub max_message: usize,
+}
+
+/// Viva's own protocol (docs/protocol.md).
+const VIVA: Wire = Wire {
+    subprotocol: SUBPROTOCOL,
+    max_message: MAX_TEXT_BYTES,
+};
+
+/// Picks the wire's subprotocol if offered and sizes the socket for 20 ms packets: a 4 KiB
+/// read buffer, no write buffering, and a bounded backlog of unsent bytes.
+fn negotiate(ws: WebSocketUpgrade, wire: Wire) -> WebSocketUpgrade {
     let offered = ws
         .requested_protocols()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == SUBPROTOCOL);
+        .any(|p| p.trim() == wire.subprotocol);
     let ws = if offered {
-        ws.protocols([SUBPROTOCOL])
+        ws.protocols([wire.subprotocol])
     } else {
         ws
     };
     ws.read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .max_message_size(MAX_TEXT_BYTES)
-        .max_frame_size(MAX_TEXT_BYTES)
+        .max_message_size(wire.max_message)
+        .max_frame_size(wire.max_message)
 }
 
 /// Upgrades (sized by [`negotiate`]) and runs `session` on the socket, tracked for shutdown,
@@ -53,12 +68,27 @@ where
     F: FnOnce(AppState, WebSocket) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    upgrade_as(app, ws, VIVA, slot, session)
+}
+
+/// [`upgrade`] for another wire.
+fn upgrade_as<F, Fut>(
+    app: AppState,
+    ws: WebSocketUpgrade,
+    wire: Wire,
+    slot: ClientSlot,
+    session: F,
+) -> Response
+where
+    F: FnOnce(AppState, WebSocket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     if app.draining() {
         // Before the upgrade: a load balancer sends the retry to another node.
         return ApiError::Draining.into_response();
     }
     let tracker = app.tracker.clone();
-    negotiate(ws).on_upgrade(move |socket| {
+    negotiate(ws, wire).on_upgrade(move |socket| {
         tracker.track_future(async move {
             let stats = app.stats.clone();
             stats.websocket_opened();
@@ -67,6 +97,47 @@ where
             drop(slot);
         })
     })
+}
+
+/// Takes interview `id` over from the node that drives it (`interview::handoff`), waiting at
+/// most a lease's length (a dead owner's lease expires in that time). `None`: it is this
+/// node's to load now.
+async fn take_over(app: &AppState, id: Uuid, secret: Option<&str>) -> Option<AttachError> {
+    let deps = app.registry.deps();
+    let wait = deps.cfg.lease_ttl + std::time::Duration::from_secs(1);
+    let shutdown = app.registry.shutdown_token();
+    tokio::select! {
+        outcome = handoff::take_over(&deps.hot, &deps.cfg.node, deps.cfg.lease_ttl, id, secret, wait) => {
+            handoff::refusal(outcome)
+        }
+        _ = shutdown.cancelled() => Some(AttachError::Draining),
+    }
+}
+
+/// Attaches `conn` to interview `id`; if another node drives it, the connection is held while
+/// the interview comes here.
+async fn attach_candidate(
+    app: &AppState,
+    id: Uuid,
+    conn: &crate::interview::Connection,
+    resume_from: Option<u64>,
+    secret: Option<&str>,
+) -> Result<InterviewHandle, AttachError> {
+    let attach = || {
+        on_actor(app, id, |h| {
+            let conn = conn.clone();
+            let secret = secret.map(str::to_owned);
+            async move { h.attach(conn, resume_from, secret).await }
+        })
+    };
+    let attached = match attach().await {
+        Err(AttachError::Elsewhere) => match take_over(app, id, secret).await {
+            None => attach().await,
+            Some(e) => Err(e),
+        },
+        other => other,
+    };
+    attached.map(|(h, ())| h)
 }
 
 fn attach_refusal(e: AttachError) -> Refusal {

@@ -127,14 +127,7 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
     let for_id = match (bearer, ticket) {
         (Some(token), _) => match app.auth.verify_claims(R::AUDIENCE, &token) {
             Ok(claims) => {
-                // A hot-state outage does not lock candidates out (nothing is revoked meanwhile).
-                match app.hot.is_revoked(&claims.jti).await {
-                    Ok(false) => {}
-                    Ok(true) => return Err((close::UNAUTHORIZED, "token revoked")),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "revocation list unavailable; token accepted")
-                    }
-                }
+                not_revoked(app, &claims.jti).await?;
                 link = Some(claims.jti);
                 role = claims.role;
                 claims.interview
@@ -175,16 +168,11 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
         Ok(Some(i)) if staff.is_some_and(|s| s.org != i.organization_id) => {
             Err((close::NOT_FOUND, "no such interview"))
         }
-        Ok(Some(i)) if i.status.is_finished() => Err((close::ENDED, "interview ended")),
         Ok(Some(i)) => {
             if R::AUDIENCE == Audience::Candidate {
-                // A re-issued link replaces the one before (tickets were issued for a working one).
-                if link.as_deref().is_some_and(|jti| !i.link_works(jti)) {
-                    return Err((close::UNAUTHORIZED, "link replaced"));
-                }
-                if i.needs_consent() {
-                    return Err((close::CONSENT_REQUIRED, "consent required"));
-                }
+                candidate_may_enter(&i, link.as_deref())?;
+            } else if i.status.is_finished() {
+                return Err((close::ENDED, "interview ended"));
             }
             Ok(Principal {
                 audience: R::AUDIENCE,
@@ -200,4 +188,36 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
             Err((close::INTERNAL, "internal error"))
         }
     }
+}
+
+/// Refuses a revoked token. A hot-state outage does not lock candidates out (nothing is
+/// revoked meanwhile).
+pub(crate) async fn not_revoked(app: &AppState, jti: &str) -> Result<(), Refusal> {
+    match app.hot.is_revoked(jti).await {
+        Ok(false) => Ok(()),
+        Ok(true) => Err((close::UNAUTHORIZED, "token revoked")),
+        Err(e) => {
+            tracing::warn!(error = %e, "revocation list unavailable; token accepted");
+            Ok(())
+        }
+    }
+}
+
+/// Whether the candidate may open interview `i` now, with the link whose token id is `link`
+/// (`None`: a ticket, issued for a working link): not ended, the link not replaced by a
+/// re-issued one, consent given where it is asked for. Every candidate endpoint checks this.
+pub(crate) fn candidate_may_enter(
+    i: &crate::store::InterviewRecord,
+    link: Option<&str>,
+) -> Result<(), Refusal> {
+    if i.status.is_finished() {
+        return Err((close::ENDED, "interview ended"));
+    }
+    if link.is_some_and(|jti| !i.link_works(jti)) {
+        return Err((close::UNAUTHORIZED, "link replaced"));
+    }
+    if i.needs_consent() {
+        return Err((close::CONSENT_REQUIRED, "consent required"));
+    }
+    Ok(())
 }

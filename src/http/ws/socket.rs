@@ -76,6 +76,19 @@ where
         }
     }
 
+    /// A budget of `burst` text messages (control frames included), refilled at `per_sec`: for
+    /// a protocol whose audio comes as text (the Realtime adapter's appends).
+    pub fn with_message_rate(mut self, burst: f64, per_sec: f64) -> Self {
+        self.messages = Bucket::new(burst, per_sec);
+        self
+    }
+
+    /// Text messages (and control frames) this reader would take now, and the seconds until
+    /// its budget is full again.
+    pub fn messages_left(&self) -> (f64, f64) {
+        self.messages.left()
+    }
+
     /// The next text or binary message; idle (closed) after the idle timeout without any
     /// frame from the client — a pong counts: a watcher that only listens is still there.
     pub async fn next(&mut self) -> Result<Inbound, Stop> {
@@ -247,6 +260,8 @@ where
                     }
                     sink.flush().await
                 }).await,
+                // Only a Realtime connection's translator reads these.
+                Some(Outbound::Speech(_)) => continue,
                 Some(Outbound::Close(code, reason)) => {
                     close_with(&mut sink, (code, reason)).await;
                     return;

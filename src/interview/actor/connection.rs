@@ -98,6 +98,8 @@ impl Actor {
         conn.tx
             .try_send(Outbound::Batch(batch))
             .map_err(|_| AttachError::Stopped)?;
+        // What a Realtime client set applies to its own connection only.
+        self.client_silence_ms = 0;
         self.conn = Some(conn);
         self.grace_until = None;
         self.connection_changed(change, None);

@@ -156,6 +156,8 @@ impl Actor {
             gen: 0,
             last_reply: None,
             reply_timings: None,
+            client_silence_ms: 0,
+            pcm_encoder: None,
             silence_ms: 0,
             prompts: 0,
             welcome_back: false,

@@ -7,7 +7,9 @@ use tokio::time::Instant;
 use super::lines::{LONG_ANSWER_TEXT, MAX_PROMPTS, NOT_CAUGHT_TEXT, PROMPT_TEXT};
 use super::writes::AfterWrite;
 use super::{Actor, Internal, PendingAnswer, ReplyTimings};
-use crate::interview::listen::Hearing;
+use crate::audio::codec::{FrameEncoder, LISTEN_FRAME, LISTEN_RATE};
+use crate::interview::handle::{Outbound, Speech};
+use crate::interview::listen::{Heard, Hearing};
 use crate::interview::speak::Source;
 use crate::protocol::monitor::{MonitorEvent, Stage};
 use crate::protocol::{Event, InterviewState, Speaker, TurnKind, TurnTimings};
@@ -22,19 +24,81 @@ impl Actor {
     /// concealed first, so endpointing keeps counting real time.
     pub(super) fn on_audio(&mut self, packet: &[u8], lost: u32) {
         for _ in 0..lost.min(MAX_CONCEALED) {
-            self.on_frame(None);
+            self.on_frame(Heard::Lost);
         }
         self.send_to_listeners(super::CHANNEL_CANDIDATE, packet);
-        self.on_frame(Some(packet));
+        self.on_frame(Heard::Opus(packet));
         self.meter();
     }
 
-    fn on_frame(&mut self, packet: Option<&[u8]>) {
+    /// 20 ms frames of 16 kHz PCM from a Realtime client, after `lost` dropped ones (heard as
+    /// silence). The ear takes the PCM as it is; only a recording or a listening watcher
+    /// needs it as Opus, and only then is it encoded.
+    pub(super) fn on_pcm(&mut self, pcm: &[i16], lost: u32) {
+        let silence = [0i16; LISTEN_FRAME];
+        for _ in 0..lost.min(MAX_CONCEALED) {
+            self.on_frame(Heard::Pcm(&silence));
+        }
+        for frame in pcm.chunks_exact(LISTEN_FRAME) {
+            if self.recorder.is_some() || self.anyone_listening() {
+                self.encode_for_listeners(frame);
+            }
+            self.on_frame(Heard::Pcm(frame));
+            self.meter();
+        }
+    }
+
+    fn encode_for_listeners(&mut self, frame: &[i16]) {
+        if self.pcm_encoder.is_none() {
+            let v = self.speak.voice;
+            match FrameEncoder::new(LISTEN_RATE, v.complexity, v.bitrate_bps) {
+                Ok(e) => self.pcm_encoder = Some(Box::new(e)),
+                Err(e) => {
+                    tracing::warn!(interview = %self.id, error = %e, "no Opus encoder for the candidate's audio; not recorded");
+                    return;
+                }
+            }
+        }
+        let mut packets = Vec::with_capacity(1);
+        if let Some(enc) = self.pcm_encoder.as_mut() {
+            if let Err(e) = enc.push(frame, &mut packets) {
+                tracing::warn!(interview = %self.id, error = %e, "candidate audio not encoded");
+            }
+        }
+        for p in packets {
+            self.send_to_listeners(super::CHANNEL_CANDIDATE, &p);
+        }
+    }
+
+    /// The Realtime client ended its turn (`input_audio_buffer.commit`): the answer in progress
+    /// ends now. `false`: none was in progress.
+    pub(super) fn commit_input(&mut self) -> bool {
+        let hearing = self.ear.commit();
+        let committed = matches!(hearing, Hearing::End { .. });
+        self.on_hearing(hearing, None);
+        committed
+    }
+
+    /// The Realtime client dropped what it said so far (`input_audio_buffer.clear`).
+    pub(super) fn clear_input(&mut self) {
+        if self.ear.cut().is_some() {
+            self.on_hearing(Hearing::Noise, None);
+        }
+    }
+
+    /// How long a silence ends the candidate's turn: the interview's own, or longer if the
+    /// Realtime client asked for more (its `turn_detection`, within limits).
+    fn turn_silence_ms(&self) -> u32 {
+        self.end_silence_ms.max(self.client_silence_ms)
+    }
+
+    fn on_frame(&mut self, heard: Heard<'_>) {
         // Borrowed, not cloned: this runs for every 20 ms frame; a session starts only at speech.
         let stt = &self.providers.stt;
+        let end_silence_ms = self.turn_silence_ms();
         let (plan, vocabulary) = (&self.conv.interview.plan, &mut self.vocabulary);
         let mut partials_rx = None;
-        let hearing = self.ear.hear(packet, self.end_silence_ms, || {
+        let hearing = self.ear.hear(heard, end_silence_ms, || {
             let (tx, rx) = mpsc::channel(8);
             partials_rx = Some(rx);
             let vocabulary = vocabulary.get_or_insert_with(|| {
@@ -44,6 +108,10 @@ impl Actor {
             });
             stt.start(vocabulary, tx)
         });
+        self.on_hearing(hearing, partials_rx);
+    }
+
+    fn on_hearing(&mut self, hearing: Hearing, partials_rx: Option<mpsc::Receiver<String>>) {
         match hearing {
             Hearing::Quiet => {
                 if self.state == InterviewState::Listening && self.pending.is_empty() {
@@ -64,7 +132,7 @@ impl Actor {
                 self.silence_ms = 0;
                 // The candidate may interrupt the interviewer; the interviewer never interrupts.
                 self.interrupt();
-                self.tell_monitors(&MonitorEvent::Speech { speaking: true });
+                self.tell_speech(Speech::Started);
                 self.set_state(InterviewState::Listening);
             }
             Hearing::Continue => {}
@@ -74,18 +142,15 @@ impl Actor {
                 capped,
                 ..
             } => {
-                let utterance_ms = if capped {
+                if capped {
                     tracing::info!(interview = %self.id, utterance_ms, "answer reached the longest allowed; kept");
-                    utterance_ms
-                } else {
-                    utterance_ms.saturating_sub(self.end_silence_ms)
-                };
+                }
                 self.finish_utterance(stt, utterance_ms, capped);
-                self.tell_monitors(&MonitorEvent::Speech { speaking: false });
+                self.tell_speech(Speech::Stopped);
                 self.reply_timings = Some(ReplyTimings {
                     turn_end: Instant::now(),
                     t: TurnTimings {
-                        endpoint_ms: u64::from(self.end_silence_ms),
+                        endpoint_ms: u64::from(self.turn_silence_ms()),
                         ..Default::default()
                     },
                 });
@@ -94,8 +159,20 @@ impl Actor {
             Hearing::Noise => {
                 self.partials = None;
                 self.utterance_turn = None;
-                self.tell_monitors(&MonitorEvent::Speech { speaking: false });
+                self.tell_speech(Speech::Dropped);
             }
+        }
+    }
+
+    /// Speech began or ended: the watchers see it, and a Realtime client hears it as
+    /// `input_audio_buffer.speech_started`/`speech_stopped`.
+    fn tell_speech(&mut self, speech: Speech) {
+        self.tell_monitors(&MonitorEvent::Speech {
+            speaking: speech == Speech::Started,
+        });
+        if let Some(c) = self.conn.as_ref().filter(|c| c.realtime) {
+            // Best effort: a client too far behind to take it is dropped by its writer anyway.
+            let _ = c.tx.try_send(Outbound::Speech(speech));
         }
     }
 

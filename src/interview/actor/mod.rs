@@ -222,6 +222,12 @@ struct Actor {
     last_reply: Option<Playback>,
     reply_timings: Option<ReplyTimings>,
     end_silence_ms: u32,
+    /// The Realtime client's `turn_detection` silence (0: none asked), which can lengthen
+    /// `end_silence_ms`, never shorten it.
+    client_silence_ms: u32,
+    /// Encodes a Realtime client's PCM for a recording or a listening watcher, made when first
+    /// needed.
+    pcm_encoder: Option<Box<crate::audio::codec::FrameEncoder>>,
     silence_ms: u32,
     prompts: u32,
     /// The candidate dropped mid-answer: invited to go on when back.
@@ -426,6 +432,30 @@ impl Actor {
             } => {
                 if from_holder(self, conn_id) {
                     self.on_audio(&packet, lost);
+                }
+            }
+            Command::Pcm { conn_id, pcm, lost } => {
+                if from_holder(self, conn_id) {
+                    self.on_pcm(&pcm, lost);
+                }
+            }
+            Command::CommitInput { conn_id, reply } => {
+                let committed = from_holder(self, conn_id) && self.commit_input();
+                let _ = reply.send(committed);
+            }
+            Command::ClearInput { conn_id } => {
+                if from_holder(self, conn_id) {
+                    self.clear_input();
+                }
+            }
+            Command::StopSpeaking { conn_id } => {
+                if from_holder(self, conn_id) {
+                    self.interrupt();
+                }
+            }
+            Command::TurnSilence { conn_id, ms } => {
+                if from_holder(self, conn_id) {
+                    self.client_silence_ms = ms;
                 }
             }
             Command::AnswerText { conn_id, text } => {

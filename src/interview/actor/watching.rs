@@ -169,6 +169,12 @@ impl Actor {
 
     /// A packet of `channel`'s audio to the monitors listening in (nothing is built when none
     /// is).
+    /// Whether a watcher, here or on another node, listens in.
+    pub(super) fn anyone_listening(&mut self) -> bool {
+        self.monitors.iter().any(|m| m.who.listening)
+            || (self.remote.is_some() && self.remote_watch() == Some(true))
+    }
+
     pub(super) fn send_to_listeners(&mut self, channel: u8, packet: &[u8]) {
         if let Some(r) = &mut self.recorder {
             let side = if channel == super::CHANNEL_CANDIDATE {
@@ -178,10 +184,10 @@ impl Actor {
             };
             r.push(side, packet);
         }
-        let remote = self.remote.is_some() && self.remote_watch() == Some(true);
-        if !remote && !self.monitors.iter().any(|m| m.who.listening) {
+        if !self.anyone_listening() {
             return;
         }
+        let remote = self.remote.is_some() && self.remote_watch() == Some(true);
         let mut frame = bytes::BytesMut::with_capacity(1 + packet.len());
         frame.extend_from_slice(&[channel]);
         frame.extend_from_slice(packet);

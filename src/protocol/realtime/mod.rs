@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod session;
 pub mod translate;
 
 /// Which event names a connection speaks.
@@ -36,7 +37,7 @@ pub struct ClientEnvelope {
 #[serde(tag = "type")]
 pub enum ClientEvent {
     #[serde(rename = "session.update")]
-    SessionUpdate { session: SessionUpdate },
+    SessionUpdate { session: Box<SessionUpdate> },
     /// Base64 audio in the session's input format.
     #[serde(rename = "input_audio_buffer.append")]
     InputAudioAppend { audio: String },
@@ -132,9 +133,12 @@ pub struct SessionUpdate {
     /// Beta: `"pcm16"`, `"g711_ulaw"`, `"g711_alaw"`.
     #[serde(default)]
     pub input_audio_format: Option<String>,
-    /// Beta: the turn detection settings.
+    /// Beta: only `"pcm16"` is sent.
     #[serde(default)]
-    pub turn_detection: Option<TurnDetection>,
+    pub output_audio_format: Option<String>,
+    /// Beta: the turn detection settings (`Some(None)`: `null`, detection off).
+    #[serde(default, deserialize_with = "present")]
+    pub turn_detection: Option<Option<TurnDetection>>,
     /// GA: `audio.input.format` and `audio.input.turn_detection`.
     #[serde(default)]
     pub audio: Option<AudioConfig>,
@@ -144,14 +148,35 @@ pub struct SessionUpdate {
 pub struct AudioConfig {
     #[serde(default)]
     pub input: Option<AudioInput>,
+    #[serde(default)]
+    pub output: Option<AudioOutput>,
+}
+
+/// GA's `audio.output`: the voice (the interviewer's is Viva's) and the format (PCM16 at
+/// 24 kHz only).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct AudioOutput {
+    #[serde(default)]
+    pub voice: Option<serde_json::Value>,
+    #[serde(default)]
+    pub format: Option<FormatGa>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct AudioInput {
     #[serde(default)]
     pub format: Option<FormatGa>,
-    #[serde(default)]
-    pub turn_detection: Option<TurnDetection>,
+    #[serde(default, deserialize_with = "present")]
+    pub turn_detection: Option<Option<TurnDetection>>,
+}
+
+/// A field that may be given as `null` (`Some(None)`), unlike one left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// GA's audio format object: `{"type": "audio/pcm", "rate": 24000}`, `{"type": "audio/pcmu"}`.
@@ -266,20 +291,50 @@ impl SessionUpdate {
         }
     }
 
-    /// The turn detection asked for (GA or beta place).
-    pub fn turn_detection(&self) -> Option<&TurnDetection> {
+    /// The turn detection asked for (GA or beta place): `None` if not mentioned, `Some(None)`
+    /// if turned off (`null`).
+    pub fn turn_detection(&self) -> Option<Option<&TurnDetection>> {
         self.audio
             .as_ref()
             .and_then(|a| a.input.as_ref())
             .and_then(|i| i.turn_detection.as_ref())
             .or(self.turn_detection.as_ref())
+            .map(Option::as_ref)
+    }
+
+    /// The output format asked for is the one sent (PCM16 at 24 kHz), or an error.
+    pub fn check_output_format(&self) -> Result<(), RealtimeError> {
+        let ga = self
+            .audio
+            .as_ref()
+            .and_then(|a| a.output.as_ref())
+            .and_then(|o| o.format.as_ref());
+        let ok = match (ga, self.output_audio_format.as_deref()) {
+            (Some(f), _) => f.kind == "audio/pcm" && f.rate.is_none_or(|r| r == 24_000),
+            (None, Some(name)) => name == "pcm16",
+            (None, None) => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(RealtimeError::invalid(
+                "unsupported_audio_format",
+                "the interviewer's audio is sent as audio/pcm at 24000 Hz only",
+                Some("session.audio.output.format"),
+            ))
+        }
     }
 
     /// What the client asked for that Viva does not let it set (said in `session.updated`).
     pub fn ignored(&self) -> Vec<&'static str> {
+        let ga_voice = self
+            .audio
+            .as_ref()
+            .and_then(|a| a.output.as_ref())
+            .is_some_and(|o| o.voice.is_some());
         [
             ("instructions", self.instructions.is_some()),
-            ("voice", self.voice.is_some()),
+            ("voice", self.voice.is_some() || ga_voice),
             ("tools", self.tools.is_some()),
         ]
         .into_iter()
@@ -456,10 +511,25 @@ mod tests {
         };
         assert_eq!(session.input_format().unwrap(), Some(InputFormat::Pcmu));
         assert_eq!(
-            session.turn_detection().unwrap().silence_duration_ms,
+            session
+                .turn_detection()
+                .unwrap()
+                .unwrap()
+                .silence_duration_ms,
             Some(700)
         );
         assert_eq!(session.ignored(), vec!["instructions", "voice"]);
+        // `null` turns detection off; leaving it out changes nothing.
+        let off = parse(r#"{"type":"session.update","session":{"turn_detection":null}}"#).unwrap();
+        let ClientEvent::SessionUpdate { session } = off.event else {
+            panic!()
+        };
+        assert_eq!(session.turn_detection(), Some(None));
+        let unsaid = parse(r#"{"type":"session.update","session":{}}"#).unwrap();
+        let ClientEvent::SessionUpdate { session } = unsaid.event else {
+            panic!()
+        };
+        assert_eq!(session.turn_detection(), None);
 
         let beta = parse(
             r#"{"type":"session.update","session":{"input_audio_format":"g711_alaw","tools":[]}}"#,

@@ -12,7 +12,10 @@
 
 use serde_json::{json, Value};
 
+use std::collections::VecDeque;
+
 use super::{server_type, Naming};
+use crate::interview::Speech;
 use crate::protocol::Event;
 
 /// The interviewer turn being told as a response.
@@ -31,11 +34,28 @@ pub struct Translator {
     naming: Naming,
     next_id: u64,
     response: Option<Response>,
-    /// The candidate's answer being transcribed: its item id and the partial text so far.
-    answer: Option<(String, String)>,
+    /// The candidate's speech in progress: its item id.
+    speaking: Option<String>,
+    /// Answers committed (speech stopped) whose final transcript has not come, in order.
+    awaiting: VecDeque<String>,
+    /// The item whose transcription is streaming, and its text so far.
+    partial: Option<(String, String)>,
+    /// Typed answers told already, whose final transcript is not told again.
+    typed: u32,
     /// The last item added to the conversation (for `previous_item_id`).
     last_item: Option<String>,
+    /// Audio of the response in progress, in ms.
+    response_audio_ms: u64,
+    /// Input audio taken so far, and as much of it as a response's usage has counted (ms).
+    input_audio_ms: u64,
+    input_billed_ms: u64,
 }
+
+/// Output audio tokens per second of audio, at OpenAI's published rate (1 per 50 ms); input
+/// audio is counted at 1 per 100 ms. Viva meters neither in tokens: `usage` only says how much
+/// audio went each way, in the unit clients already count.
+const OUTPUT_TOKENS_PER_S: u64 = 20;
+const INPUT_TOKENS_PER_S: u64 = 10;
 
 impl Translator {
     pub fn new(naming: Naming) -> Self {
@@ -43,9 +63,94 @@ impl Translator {
             naming,
             next_id: 0,
             response: None,
-            answer: None,
+            speaking: None,
+            awaiting: VecDeque::new(),
+            partial: None,
+            typed: 0,
             last_item: None,
+            response_audio_ms: 0,
+            input_audio_ms: 0,
+            input_billed_ms: 0,
         }
+    }
+
+    /// A server event outside an interview's events (`session.created`, an error about a
+    /// client event, …), numbered like the rest.
+    pub fn direct(&mut self, ga_type: &'static str, fields: Value) -> Value {
+        self.event(ga_type, fields)
+    }
+
+    /// The candidate's speech began or ended at `audio_ms` of the input audio. An answer that
+    /// ends is committed at once; its transcription completes when the interview has it.
+    pub fn on_speech(&mut self, speech: Speech, audio_ms: u64) -> Vec<Value> {
+        let mut out = Vec::new();
+        match speech {
+            Speech::Started => {
+                let item_id = self.id("item");
+                self.speaking = Some(item_id.clone());
+                out.push(self.event(
+                    "input_audio_buffer.speech_started",
+                    json!({"audio_start_ms": audio_ms, "item_id": item_id}),
+                ));
+            }
+            Speech::Stopped | Speech::Dropped => {
+                let Some(item_id) = self.speaking.take() else {
+                    return out;
+                };
+                out.push(self.event(
+                    "input_audio_buffer.speech_stopped",
+                    json!({"audio_end_ms": audio_ms, "item_id": item_id}),
+                ));
+                if speech == Speech::Stopped {
+                    out.extend(self.commit(item_id));
+                }
+            }
+        }
+        out
+    }
+
+    /// An answer's audio is in: `input_audio_buffer.committed` and its item, transcript to come.
+    fn commit(&mut self, item_id: String) -> Vec<Value> {
+        let previous = self.last_item.replace(item_id.clone());
+        self.awaiting.push_back(item_id.clone());
+        let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
+                          "status": "in_progress", "role": "user",
+                          "content": [{"type": "input_audio", "transcript": null}]});
+        vec![
+            self.event(
+                "input_audio_buffer.committed",
+                json!({"item_id": item_id, "previous_item_id": previous}),
+            ),
+            self.event(
+                "conversation.item.added",
+                json!({"previous_item_id": previous, "item": item}),
+            ),
+        ]
+    }
+
+    /// A typed answer the client created (`conversation.item.create`): told as added and
+    /// done now; the interview's final transcript of it is not told again.
+    pub fn typed(&mut self, text: &str) -> Vec<Value> {
+        let item_id = self.id("item");
+        let previous = self.last_item.replace(item_id.clone());
+        self.typed += 1;
+        let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
+                          "status": "completed", "role": "user",
+                          "content": [{"type": "input_text", "text": text}]});
+        let mut out = vec![self.event(
+            "conversation.item.added",
+            json!({"previous_item_id": previous, "item": item}),
+        )];
+        // The beta had no `conversation.item.done`.
+        if self.naming == Naming::Ga {
+            out.push(self.event("conversation.item.done", json!({"item": item})));
+        }
+        out
+    }
+
+    /// The limits this connection reads under, after each response (`rate_limits.updated`).
+    pub fn rate_limits(&mut self, limits: Value) -> Value {
+        self.event("rate_limits.updated", json!({"rate_limits": limits}))
     }
 
     fn id(&mut self, prefix: &str) -> String {
@@ -72,6 +177,8 @@ impl Translator {
         let r = self.response.as_mut().expect("begun");
         r.audio = true;
         let (response_id, item_id) = (r.id.clone(), r.item_id.clone());
+        // Base64 of 16-bit samples at 24 kHz: 4 characters hold 3 bytes.
+        self.response_audio_ms += (delta_b64.len() as u64 * 3 / 4) / 48;
         out.push(self.event(
             "response.output_audio.delta",
             json!({"response_id": response_id, "item_id": item_id, "output_index": 0,
@@ -169,15 +276,24 @@ impl Translator {
     }
 
     fn on_transcript(&mut self, text: &str, is_final: bool) -> Vec<Value> {
-        if self.answer.is_none() {
-            let item_id = self.id("item");
-            self.answer = Some((item_id, String::new()));
-        }
-        let (item_id, sofar) = self.answer.clone().expect("set");
         if !is_final {
-            // Partials are the whole text so far: the delta is what is new.
+            // Partials are of the speech in progress (or the answer just committed): the whole
+            // text so far, of which the delta is what is new.
+            let item_id = match (&self.partial, &self.speaking) {
+                (Some((id, _)), _) => id.clone(),
+                (None, Some(id)) => id.clone(),
+                (None, None) => match self.awaiting.back() {
+                    Some(id) => id.clone(),
+                    None => {
+                        let id = self.id("item");
+                        self.speaking = Some(id.clone());
+                        id
+                    }
+                },
+            };
+            let sofar = self.partial.take().map(|(_, t)| t).unwrap_or_default();
             let delta = text.strip_prefix(sofar.as_str()).unwrap_or(text).to_owned();
-            self.answer = Some((item_id.clone(), text.to_owned()));
+            self.partial = Some((item_id.clone(), text.to_owned()));
             if delta.is_empty() {
                 return Vec::new();
             }
@@ -186,30 +302,57 @@ impl Translator {
                 json!({"item_id": item_id, "content_index": 0, "delta": delta}),
             )];
         }
-        self.answer = None;
-        let previous = self.last_item.replace(item_id.clone());
+        self.partial = None;
+        let mut out = Vec::new();
+        let item_id = match self.awaiting.pop_front() {
+            Some(id) => id,
+            None if self.typed > 0 => {
+                // A typed answer's transcript: told when it was created.
+                self.typed -= 1;
+                return out;
+            }
+            None => {
+                // No speech was told for it (a commit the connection did not hear of).
+                let id = self.speaking.take().unwrap_or_else(|| self.id("item"));
+                out.extend(self.commit(id.clone()));
+                self.awaiting.pop_back();
+                id
+            }
+        };
         let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
                           "status": "completed", "role": "user",
                           "content": [{"type": "input_audio", "transcript": text}]});
-        vec![
-            self.event(
-                "input_audio_buffer.committed",
-                json!({"item_id": item_id, "previous_item_id": previous}),
-            ),
-            self.event(
-                "conversation.item.added",
-                json!({"previous_item_id": previous, "item": item}),
-            ),
-            self.event(
-                "conversation.item.input_audio_transcription.completed",
-                json!({"item_id": item_id, "content_index": 0, "transcript": text}),
-            ),
-            self.event("conversation.item.done", json!({"item": item})),
-        ]
+        out.push(self.event(
+            "conversation.item.input_audio_transcription.completed",
+            json!({"item_id": item_id, "content_index": 0, "transcript": text}),
+        ));
+        if self.naming == Naming::Ga {
+            out.push(self.event("conversation.item.done", json!({"item": item})));
+        }
+        out
+    }
+
+    /// Answers the interview had no words for (it asked again): their transcription failed.
+    fn not_caught(&mut self) -> Vec<Value> {
+        let ids: Vec<String> = self.awaiting.drain(..).collect();
+        ids.into_iter()
+            .map(|item_id| {
+                self.event(
+                    "conversation.item.input_audio_transcription.failed",
+                    json!({"item_id": item_id, "content_index": 0,
+                           "error": {"type": "transcription_error", "code": "not_caught",
+                                     "message": "no words were recognised in this answer",
+                                     "param": null}}),
+                )
+            })
+            .collect()
     }
 
     /// Starts a response for interviewer turn `turn` (`None`: a line of the server's own).
     fn begin(&mut self, turn: Option<u32>) -> Vec<Value> {
+        // An answer's transcript always comes before the reply to it (docs/protocol.md).
+        let mut out = self.not_caught();
+        self.response_audio_ms = 0;
         let (id, item_id) = (self.id("resp"), self.id("item"));
         let previous = self.last_item.replace(item_id.clone());
         self.response = Some(Response {
@@ -222,7 +365,7 @@ impl Translator {
         });
         let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
                           "status": "in_progress", "role": "assistant", "content": []});
-        vec![
+        out.extend([
             self.event(
                 "response.created",
                 json!({"response": {"id": id, "object": "realtime.response",
@@ -241,7 +384,8 @@ impl Translator {
                 json!({"response_id": id, "item_id": item_id, "output_index": 0,
                        "content_index": 0, "part": {"type": "audio", "transcript": ""}}),
             ),
-        ]
+        ]);
+        out
     }
 
     /// Ends the response in progress, if any, with `status` (`cancelled`: `reason`).
@@ -276,12 +420,37 @@ impl Translator {
             json!({"response_id": r.id, "output_index": 0, "item": item}),
         ));
         let details = reason.map(|why| json!({"type": status, "reason": why}));
+        let usage = self.usage();
         out.push(self.event(
             "response.done",
             json!({"response": {"id": r.id, "object": "realtime.response", "status": status,
-                                "status_details": details, "output": [item]}}),
+                                "status_details": details, "output": [item], "usage": usage}}),
         ));
         out
+    }
+
+    /// The audio each way since the last response, in OpenAI's audio tokens (see
+    /// [`OUTPUT_TOKENS_PER_S`]); no text tokens: the interviewer model's are the
+    /// organization's usage, not the candidate's.
+    fn usage(&mut self) -> Value {
+        let output = self.response_audio_ms * OUTPUT_TOKENS_PER_S / 1000;
+        let input_ms = self.input_audio_ms.saturating_sub(self.input_billed_ms);
+        self.input_billed_ms = self.input_audio_ms;
+        let input = input_ms * INPUT_TOKENS_PER_S / 1000;
+        json!({"total_tokens": input + output, "input_tokens": input, "output_tokens": output,
+               "input_token_details": {"text_tokens": 0, "audio_tokens": input, "cached_tokens": 0},
+               "output_token_details": {"text_tokens": 0, "audio_tokens": output}})
+    }
+
+    /// Input audio taken on this connection so far (ms): what came since the last response
+    /// is in the next one's usage.
+    pub fn input_heard(&mut self, total_ms: u64) {
+        self.input_audio_ms = total_ms;
+    }
+
+    /// The interviewer's item being told, if any.
+    pub fn response_item(&self) -> Option<&str> {
+        self.response.as_ref().map(|r| r.item_id.as_str())
     }
 }
 
@@ -440,5 +609,92 @@ mod tests {
         );
         assert_eq!(done[2]["transcript"], "I built a ledger.");
         assert_eq!(done[2]["item_id"], a[0]["item_id"]);
+    }
+    #[test]
+    fn speech_is_committed_when_it_stops_and_transcribed_when_the_interview_has_it() {
+        let mut t = Translator::new(Naming::Ga);
+        let started = t.on_speech(Speech::Started, 1200);
+        assert_eq!(types(&started), ["input_audio_buffer.speech_started"]);
+        assert_eq!(started[0]["audio_start_ms"], 1200);
+        let item = started[0]["item_id"].clone();
+        let partial = t.on_event(&Event::Transcript {
+            turn: 3,
+            text: "Mostly Rust".into(),
+            is_final: false,
+        });
+        assert_eq!(partial[0]["item_id"], item);
+        let stopped = t.on_speech(Speech::Stopped, 4100);
+        assert_eq!(
+            types(&stopped),
+            [
+                "input_audio_buffer.speech_stopped",
+                "input_audio_buffer.committed",
+                "conversation.item.added",
+            ]
+        );
+        assert_eq!(stopped[1]["item_id"], item);
+        let done = t.on_event(&Event::Transcript {
+            turn: 3,
+            text: "Mostly Rust.".into(),
+            is_final: true,
+        });
+        assert_eq!(
+            types(&done),
+            [
+                "conversation.item.input_audio_transcription.completed",
+                "conversation.item.done",
+            ]
+        );
+        assert_eq!(done[0]["item_id"], item);
+
+        // A cough: stopped, never committed.
+        t.on_speech(Speech::Started, 5000);
+        assert_eq!(
+            types(&t.on_speech(Speech::Dropped, 5200)),
+            ["input_audio_buffer.speech_stopped"]
+        );
+        // An answer the interview caught no words of fails its transcription when the
+        // interviewer speaks next (an answer's transcript always comes before the reply).
+        t.on_speech(Speech::Started, 6000);
+        t.on_speech(Speech::Stopped, 7000);
+        let reply = t.on_event(&text(4, "Sorry, could you say that again?", false));
+        assert_eq!(
+            reply[0]["type"],
+            "conversation.item.input_audio_transcription.failed"
+        );
+        assert_eq!(reply[1]["type"], "response.created");
+    }
+
+    #[test]
+    fn a_typed_answer_is_told_once_and_usage_counts_the_audio_each_way() {
+        let mut t = Translator::new(Naming::Ga);
+        let typed = t.typed("I would use a queue.");
+        assert_eq!(
+            types(&typed),
+            ["conversation.item.added", "conversation.item.done"]
+        );
+        assert_eq!(typed[0]["item"]["content"][0]["type"], "input_text");
+        // The interview's final transcript of it is not told again.
+        let again = t.on_event(&Event::Transcript {
+            turn: 5,
+            text: "I would use a queue.".into(),
+            is_final: true,
+        });
+        assert!(again.is_empty(), "{again:?}");
+        // 3 s heard, then a response of 1 s of audio (50 deltas of 20 ms at 24 kHz).
+        t.input_heard(3000);
+        t.on_event(&Event::AudioStart { turn: 6 });
+        let twenty_ms = "A".repeat(1280);
+        for _ in 0..50 {
+            t.audio(twenty_ms.clone());
+        }
+        let end = t.on_event(&Event::AudioEnd { turn: 6 });
+        let usage = &end.last().unwrap()["response"]["usage"];
+        assert_eq!(usage["output_token_details"]["audio_tokens"], 20);
+        assert_eq!(usage["input_token_details"]["audio_tokens"], 30);
+        assert_eq!(usage["total_tokens"], 50);
+        // Beta has no `conversation.item.done`.
+        let mut beta = Translator::new(Naming::Beta);
+        assert_eq!(types(&beta.typed("Yes")), ["conversation.item.created"]);
     }
 }
