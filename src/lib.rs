@@ -13,9 +13,11 @@
 //! ```
 //!
 //! # Modules
-//! - [`protocol`]: wire types v1 — the only types serialised onto the WebSocket.
-//! - [`http`]: routes and their OpenAPI document (`http::openapi`), the WebSocket session
-//!   (reader/writer tasks), monitors relayed from other nodes, the REST API, HTTP errors.
+//! - [`protocol`]: wire types v1 — the only types serialised onto the WebSocket — and the
+//!   OpenAI Realtime wire (`protocol::realtime`) the compatible endpoint speaks.
+//! - [`http`]: routes and their OpenAPI document (`http::openapi`), the WebSocket sessions
+//!   (reader/writer tasks; the native stream, monitors, the board, the OpenAI Realtime adapter),
+//!   monitors relayed from other nodes, the REST API, HTTP errors.
 //! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
 //! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
 //! - [`providers`]: STT / LLM / TTS traits and implementations: vendors (OpenAI-compatible,

@@ -104,6 +104,13 @@ async fn an_interview_is_steered_by_its_recruiters(server: &TestServer) {
     );
     assert!(notice["text"].as_str().unwrap().contains("AI interviewer"));
     expect(connect(server, id, &token).await, 4012, "consent required").await;
+    // The same on the OpenAI Realtime endpoint, in OpenAI's words (issue #18).
+    expect_realtime_refusal(
+        realtime_bearer(server.addr, &token).await,
+        "consent_required",
+        4012,
+    )
+    .await;
     // A candidate token opens nothing of the staff API; a staff token no candidate endpoint.
     assert_eq!(
         status_of(&me, Method::GET, &format!("/v1/interviews/{id}"), None).await,
@@ -210,6 +217,12 @@ async fn an_interview_is_steered_by_its_recruiters(server: &TestServer) {
         StatusCode::UNAUTHORIZED
     );
     expect(connect(server, id, &token).await, 4001, "link replaced").await;
+    expect_realtime_refusal(
+        realtime_bearer(server.addr, &token).await,
+        "invalid_api_key",
+        4001,
+    )
+    .await;
     let mut c = Candidate::join(server, id, &new_token, None).await;
     hear_question(&mut c).await;
 

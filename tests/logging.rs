@@ -84,6 +84,25 @@ async fn credentials_never_reach_the_logs() {
     let mut c2 = Candidate::start_resuming(ws, &c.resume_point(), true).await;
     assert_eq!(c.until_closed().await.map(|c| c.0), Some(4009));
     c2.next().await;
+    // The OpenAI Realtime endpoint, the token in a header and in a subprotocol (refused while
+    // the interview is held, which logs too).
+    expect_realtime_refusal(
+        realtime_bearer(server.addr, &token).await,
+        "try_again",
+        1013,
+    )
+    .await;
+    let mut req = format!("ws://{}/v1/realtime", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        format!("realtime, openai-insecure-api-key.{token}")
+            .parse()
+            .unwrap(),
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    expect_realtime_refusal(ws, "try_again", 1013).await;
 
     // Staff credentials: a password, access and refresh tokens and an invitation link, through
     // sign-in, refresh, a staff call and an invitation, with a request id to find the lines by.

@@ -194,6 +194,13 @@ async fn the_official_openai_sdk_runs_a_two_question_interview() {
         })
         .collect();
     assert_eq!(finals, transcripts);
+    // The interview is over: the token opens nothing more.
+    expect_realtime_refusal(
+        realtime_bearer(server.addr, &token).await,
+        "interview_ended",
+        4010,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,4 +363,157 @@ async fn a_browser_client_authenticates_with_subprotocols_and_bad_input_gets_ope
     )
     .await;
     until_type(&mut ws, "input_audio_buffer.cleared").await;
+}
+
+/// Streams `pcm` (24 kHz PCM16) as 20 ms appends at real time, then `silence_ms` of silence,
+/// from a task: the microphone of a Realtime app.
+fn stream_pcm(
+    mut sink: futures_util::stream::SplitSink<Ws, Message>,
+    pcm: Vec<u8>,
+    silence_ms: usize,
+) -> tokio::task::JoinHandle<futures_util::stream::SplitSink<Ws, Message>> {
+    use base64::Engine as _;
+    tokio::spawn(async move {
+        let mut all = pcm;
+        all.extend(std::iter::repeat_n(0u8, silence_ms * 48));
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        for chunk in all.chunks(960) {
+            tick.tick().await;
+            let audio = base64::engine::general_purpose::STANDARD.encode(chunk);
+            let append = json!({"type": "input_audio_buffer.append", "audio": audio});
+            if sink.send(Message::text(append.to_string())).await.is_err() {
+                break;
+            }
+        }
+        sink
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_barge_in_cancels_the_response_and_truncates_it_to_what_was_heard() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let dir = tempfile::tempdir().unwrap();
+    let answer = std::fs::read(pcm24_file(dir.path(), "a.pcm", ANSWERS[0]).await).unwrap();
+    let protocols = format!("realtime, openai-insecure-api-key.{token}");
+    let (ws, _) = browser_connect(&server, &protocols).await;
+    let (sink, mut stream) = ws.split();
+    // The interviewer speaks; the candidate talks over it once its first sentence has been
+    // heard (its frames, and 300 ms more than the server's lead).
+    let first_sentence = viva::providers::scripted::scripted_reply(0, 2)
+        .0
+        .split_inclusive(". ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut deltas = 0;
+    let first_audio = loop {
+        let Some(Ok(Message::Text(t))) = stream.next().await else {
+            panic!("closed before the interviewer spoke");
+        };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        if v["type"] == "response.output_audio.delta" {
+            deltas += 1;
+            if deltas == scripted_frames(&first_sentence) + 15 {
+                break v;
+            }
+        }
+    };
+    let mic = stream_pcm(sink, answer, 1500);
+    let mut seen = Vec::new();
+    let done = loop {
+        let Some(Ok(Message::Text(t))) = stream.next().await else {
+            panic!("closed before the response was cancelled: {seen:?}");
+        };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        if v["type"] != "response.output_audio.delta" {
+            seen.push(v["type"].as_str().unwrap().to_owned());
+        }
+        if v["type"] == "conversation.item.truncated" {
+            assert_eq!(v["item_id"], first_audio["item_id"]);
+            assert!(v["audio_end_ms"].as_u64().unwrap() > 0);
+        }
+        if v["type"] == "response.done" {
+            break v;
+        }
+    };
+    let at = |t: &str| seen.iter().position(|s| s == t).unwrap_or(usize::MAX);
+    assert!(
+        at("input_audio_buffer.speech_started") < at("conversation.item.truncated"),
+        "{seen:?}"
+    );
+    assert_eq!(done["response"]["status"], "cancelled", "{done}");
+    assert_eq!(
+        done["response"]["status_details"]["reason"],
+        "turn_detected"
+    );
+    // The stored question keeps what was heard, marked interrupted; the answer is stored.
+    let text = done["response"]["output"][0]["content"][0]["transcript"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let turns = eventually("the answer stored", || async {
+        let turns = server.turns(id).await;
+        (!answers(&turns).is_empty()).then_some(turns)
+    })
+    .await;
+    let question = turns
+        .iter()
+        .find(|t| t.speaker == Speaker::Interviewer)
+        .unwrap();
+    assert!(question.interrupted);
+    assert_eq!(question.text, text);
+    assert_eq!(text, first_sentence, "what was heard: the first sentence");
+    drop(mic.await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_with_the_same_token_continues_the_interview() {
+    let server = TestServer::start_with(|c| c.takeover_hold_secs = 2).await;
+    let (id, token) = server.create_interview().await;
+    let protocols = format!("realtime, openai-insecure-api-key.{token}");
+    let (mut ws, _) = browser_connect(&server, &protocols).await;
+    until_type(&mut ws, "response.done").await;
+    send(
+        &mut ws,
+        json!({"type": "conversation.item.create",
+               "item": {"type": "message", "role": "user",
+                        "content": [{"type": "input_text", "text": "Five years of Go."}]}}),
+    )
+    .await;
+    // The next question begins; the connection drops mid-turn (no close frame).
+    until_type(&mut ws, "response.created").await;
+    drop(ws);
+    // Reconnecting with the same token: within the takeover hold it is told to try again
+    // (1013, which the SDKs retry); after it, the interview goes on where it was.
+    let mut ws = eventually("the reconnect let in", || async {
+        let (mut ws, _) = browser_connect(&server, &protocols).await;
+        let first = next_event(&mut ws).await?;
+        if first["type"] == "error" {
+            assert_eq!(first["error"]["code"], "try_again");
+            assert_eq!(close_code(&mut ws).await.0, 1013);
+            return None;
+        }
+        assert_eq!(first["type"], "session.created");
+        Some(ws)
+    })
+    .await;
+    // The question in progress is played again from its start, then the next answer goes on.
+    let done = until_type(&mut ws, "response.done").await;
+    assert_eq!(done["response"]["status"], "completed");
+    send(
+        &mut ws,
+        json!({"type": "conversation.item.create",
+               "item": {"type": "message", "role": "user",
+                        "content": [{"type": "input_text", "text": "Mostly payments."}]}}),
+    )
+    .await;
+    let turns = eventually("both answers stored", || async {
+        let turns = server.turns(id).await;
+        (answers(&turns).len() == 2).then_some(turns)
+    })
+    .await;
+    assert_in_order_once(&turns);
+    assert_eq!(answers(&turns), ["Five years of Go.", "Mostly payments."]);
 }

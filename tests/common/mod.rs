@@ -688,3 +688,27 @@ pub async fn expect(mut ws: Ws, code: u16, reason_part: &str) {
         "{reason:?} lacks {reason_part:?}"
     );
 }
+
+/// Opens `/v1/realtime` as the OpenAI SDKs do: the candidate token as `Authorization: Bearer`.
+pub async fn realtime_bearer(addr: SocketAddr, token: &str) -> Ws {
+    let mut req = format!("ws://{addr}/v1/realtime?model=gpt-realtime")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+/// A refused Realtime connection: its one `error` event has `code`, then it closes with `close`.
+pub async fn expect_realtime_refusal(mut ws: Ws, code: &str, close: u16) {
+    let first = tokio::time::timeout(HANG_GUARD, ws.next())
+        .await
+        .expect("nothing received");
+    let Some(Ok(Message::Text(t))) = first else {
+        panic!("expected an error event, got {first:?}");
+    };
+    let e: serde_json::Value = serde_json::from_str(&t).unwrap();
+    assert_eq!(e["type"], "error", "{e}");
+    assert_eq!(e["error"]["code"], code, "{e}");
+    assert_eq!(close_code(&mut ws).await.0, close, "{e}");
+}

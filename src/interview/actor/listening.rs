@@ -131,8 +131,10 @@ impl Actor {
                 self.utterance_turn = None;
                 self.silence_ms = 0;
                 // The candidate may interrupt the interviewer; the interviewer never interrupts.
-                self.interrupt();
+                // (Speech is told first: a Realtime client hears the barge-in as OpenAI tells
+                // it, `speech_started` before the response's truncation.)
                 self.tell_speech(Speech::Started);
+                self.interrupt();
                 self.set_state(InterviewState::Listening);
             }
             Hearing::Continue => {}
