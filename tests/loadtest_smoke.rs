@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 
 use viva_loadtest::api::Account;
-use viva_loadtest::{create_invites, create_staff, run, Options};
+use viva_loadtest::{create_invites, create_staff, run, Options, Protocol};
 
 struct Server {
     child: common::Served,
@@ -46,6 +46,7 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
     let invites =
         create_invites(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path(), 20, true).unwrap();
     let opts = Options {
+        protocol: Protocol::Native,
         url: server.url.clone(),
         sessions: 20,
         ramp: 2.0,
@@ -113,6 +114,45 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
         "latency, sessions, CPU and RSS plots"
     );
     assert!(!html.contains("<script"), "self-contained, no scripts");
+}
+
+/// The same load as an OpenAI Realtime app (`--protocol realtime`, issue #18): PCM16 appends in,
+/// audio deltas out, barge-ins, a monitor each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_realtime_sessions_two_turns_no_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let invites =
+        create_invites(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path(), 10, false).unwrap();
+    let opts = Options {
+        protocol: Protocol::Realtime,
+        url: server.url.clone(),
+        sessions: 10,
+        ramp: 1.0,
+        duration: 240.0,
+        turns: 2,
+        monitors_per_session: 1,
+        listen: false,
+        barge_in_rate: 0.3,
+        audio: None,
+        seed: 11,
+        allow_remote: false,
+        api_rps: 0.0,
+        login_rps: 0.0,
+        reconnects: 0,
+    };
+    let report = run(&opts, invites, None, Some(server.child.id()), false)
+        .await
+        .unwrap();
+    let s = &report.summary;
+    assert_eq!(s.errors, 0, "{:?}", s.errors_by_kind);
+    assert_eq!(s.sessions_completed, 10);
+    assert_eq!(s.turns_completed, 20);
+    assert_eq!(s.turn_latency_ms.count, 20);
+    // Viva's timings ride on `response.done` (its `viva` field): one per answer's reply.
+    assert_eq!(s.server_added_latency_ms.count, 20);
+    assert!(s.monitor_lag_ms.count > 0);
+    assert!(report.table().starts_with("Realtime sessions 10"));
 }
 
 #[test]

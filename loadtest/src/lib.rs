@@ -2,6 +2,7 @@
 //! over real WebSockets with real speech at real-time pace, measured with HDR histograms.
 //!
 //! - [`session`]: one candidate (microphone, answers, barge-in, playout check).
+//! - [`realtime`]: the same candidate as an OpenAI Realtime app (`--protocol realtime`).
 //! - [`monitor`]: one recruiter watching an interview live (event lag).
 //! - [`stats`]: histograms, counters, timeline. [`sampler`]: server CPU/RSS from /proc.
 //! - [`report`]: terminal table, JSON and self-contained HTML.
@@ -11,6 +12,7 @@
 pub mod api;
 pub mod audio;
 pub mod monitor;
+pub mod realtime;
 pub mod report;
 pub mod sampler;
 pub mod session;
@@ -38,8 +40,22 @@ pub struct Invite {
     pub monitor_token: Option<String>,
 }
 
+/// Which protocol the virtual candidates speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// Viva's own (`/v1/interviews/{id}/stream`, Opus; docs/protocol.md).
+    #[default]
+    Native,
+    /// The OpenAI Realtime endpoint (`/v1/realtime`, PCM16 in base64 JSON; docs/realtime.md).
+    Realtime,
+}
+
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub struct Options {
+    /// The candidates' protocol.
+    #[arg(long, value_enum, default_value_t = Protocol::Native)]
+    pub protocol: Protocol,
     /// Base URL of the server.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
@@ -222,7 +238,18 @@ pub async fn run(
     if opts.monitors_per_session > 0 && invites.iter().any(|i| i.monitor_token.is_none()) {
         bail!("monitors need interviews created with monitor tokens (viva interview create)");
     }
+    if opts.protocol == Protocol::Realtime && opts.reconnects > 0 {
+        bail!(
+            "--reconnects is the native protocol's (a Realtime client cannot resume with a secret)"
+        );
+    }
     let speech = Arc::new(audio::answer_packets(opts.audio.as_deref()).await?);
+    let appends = match opts.protocol {
+        Protocol::Realtime => Some(Arc::new(realtime::Appends::new(
+            &audio::answer_pcm48(opts.audio.as_deref()).await?,
+        ))),
+        Protocol::Native => None,
+    };
     let silence = audio::silence_packet();
     let rec = Recorder::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
@@ -247,7 +274,10 @@ pub async fn run(
         let at =
             start + Duration::from_secs_f64(opts.ramp * i as f64 / opts.sessions.max(1) as f64);
         let plan = session::Plan {
-            ws_url: format!("{base}/v1/interviews/{}/stream", invite.interview_id),
+            ws_url: match opts.protocol {
+                Protocol::Native => format!("{base}/v1/interviews/{}/stream", invite.interview_id),
+                Protocol::Realtime => format!("{base}/v1/realtime"),
+            },
             monitor_url: format!(
                 "{base}/v1/interviews/{}/monitor{}",
                 invite.interview_id,
@@ -261,6 +291,7 @@ pub async fn run(
                 .collect(),
         };
         let (speech, silence, rec) = (speech.clone(), silence.clone(), rec.clone());
+        let appends = appends.clone();
         let monitors = opts.monitors_per_session;
         tasks.spawn(async move {
             tokio::time::sleep_until(at).await;
@@ -268,7 +299,10 @@ pub async fn run(
             let watchers: Vec<_> = (0..monitors)
                 .map(|_| tokio::spawn(monitor::run(plan.clone(), rec.clone(), deadline)))
                 .collect();
-            session::run(plan, speech, silence, rec, deadline).await;
+            match appends {
+                Some(appends) => realtime::run(plan, appends, rec, deadline).await,
+                None => session::run(plan, speech, silence, rec, deadline).await,
+            }
             for w in watchers {
                 w.abort();
             }

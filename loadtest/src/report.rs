@@ -81,7 +81,8 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "sessions {} (completed {}), turns {}, errors {}, underruns {}, {:.0} s",
+            "{:?} sessions {} (completed {}), turns {}, errors {}, underruns {}, {:.0} s",
+            self.options.protocol,
             self.sessions,
             s.sessions_completed,
             s.turns_completed,
@@ -185,12 +186,13 @@ impl Report {
 td,th{{border:1px solid #ccc;padding:.2rem .6rem;text-align:right}}td:first-child{{text-align:left}}
 svg{{display:block;margin:1rem 0}}pre{{background:#f4f4f4;padding:1rem}}</style></head><body>
 <h1>Viva load test</h1>
-<p>{sessions} sessions × {turns} turns against {url}: {completed} completed, {turns_done} turns, {errors} errors,
+<p>{sessions} {protocol:?} sessions × {turns} turns against {url}: {completed} completed, {turns_done} turns, {errors} errors,
 {underruns} underruns, {elapsed:.0} s.</p>
 <table><tr><th>ms</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>{rows}</table>
 {latency}{sessions_svg}{cpu}{rss}
 <h2>Summary (JSON)</h2><pre>{json}</pre></body></html>"#,
             sessions = self.sessions,
+            protocol = self.options.protocol,
             turns = self.options.turns,
             url = html_escape(&self.options.url),
             completed = self.summary.sessions_completed,

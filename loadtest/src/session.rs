@@ -35,14 +35,14 @@ pub struct Plan {
 }
 
 /// Playout check of one interviewer turn.
-struct Track {
+pub(crate) struct Track {
     /// When frame 0 plays.
     start: Instant,
-    frames: u32,
+    pub(crate) frames: u32,
 }
 
 impl Track {
-    fn new(now: Instant) -> Self {
+    pub(crate) fn new(now: Instant) -> Self {
         Self {
             start: now + JITTER,
             frames: 0,
@@ -50,7 +50,7 @@ impl Track {
     }
 
     /// Returns true on an underrun (the frame missed its slot); playout then continues from now.
-    fn frame(&mut self, now: Instant) -> bool {
+    pub(crate) fn frame(&mut self, now: Instant) -> bool {
         let due = self.start + FRAME * self.frames;
         let late = now > due;
         if late {

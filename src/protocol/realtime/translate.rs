@@ -28,6 +28,8 @@ struct Response {
     audio: bool,
     /// Barged in on: it ends (cancelled) with what was heard, the turn's final text.
     cancelled: bool,
+    /// Viva's latency breakdown of the turn (`turn_metrics`), told in `response.done`.
+    timings: Option<crate::protocol::TurnTimings>,
 }
 
 pub struct Translator {
@@ -270,6 +272,12 @@ impl Translator {
                 json!({"error": {"type": if *fatal { "server_error" } else { "invalid_request_error" },
                                  "code": code, "message": message, "param": null, "event_id": null}}),
             )],
+            Event::TurnMetrics { turn, timings } => {
+                if let Some(r) = self.response.as_mut().filter(|r| r.turn == *turn) {
+                    r.timings = Some(timings.clone());
+                }
+                Vec::new()
+            }
             Event::Ended { .. } => self.finish("completed", None),
             _ => Vec::new(),
         }
@@ -362,6 +370,7 @@ impl Translator {
             transcript: String::new(),
             audio: false,
             cancelled: false,
+            timings: None,
         });
         let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
                           "status": "in_progress", "role": "assistant", "content": []});
@@ -421,11 +430,13 @@ impl Translator {
         ));
         let details = reason.map(|why| json!({"type": status, "reason": why}));
         let usage = self.usage();
-        out.push(self.event(
-            "response.done",
-            json!({"response": {"id": r.id, "object": "realtime.response", "status": status,
-                                "status_details": details, "output": [item], "usage": usage}}),
-        ));
+        let mut response = json!({"id": r.id, "object": "realtime.response", "status": status,
+                                  "status_details": details, "output": [item], "usage": usage});
+        if let Some(t) = r.timings {
+            // Viva's own field: where the reply's time went (docs/realtime.md).
+            response["viva"] = json!({ "timings": t });
+        }
+        out.push(self.event("response.done", json!({ "response": response })));
         out
     }
 
