@@ -451,6 +451,7 @@ async fn a_rolling_restart_under_load_costs_reconnects_only() {
     assert!(out.status.success());
     let invites = viva_loadtest::parse_invites(&String::from_utf8(out.stdout).unwrap()).unwrap();
     let opts = viva_loadtest::Options {
+        protocol: viva_loadtest::Protocol::Native,
         url: format!("http://127.0.0.1:{}", cluster.nginx.port),
         sessions: SESSIONS,
         ramp: 1.0,
