@@ -87,6 +87,9 @@ async fn session(
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut speech_end: Option<Instant> = None;
+    // The response being played: its playout starts with its first audio (its text may come
+    // earlier), as the native client's starts at `audio_start`.
+    let mut playing = false;
     let mut track: Option<Track> = None;
     loop {
         tokio::select! {
@@ -122,9 +125,15 @@ async fn session(
                 let event: serde_json::Value =
                     serde_json::from_str(&text).map_err(|_| ErrorKind::Protocol)?;
                 match event["type"].as_str().unwrap_or("") {
-                    "response.created" => track = Some(Track::new(now)),
+                    "response.created" => {
+                        playing = true;
+                        track = None;
+                    }
                     "response.output_audio.delta" => {
-                        let Some(t) = track.as_mut() else { continue };
+                        if !playing {
+                            continue;
+                        }
+                        let t = track.get_or_insert_with(|| Track::new(now));
                         if t.frames == 0 {
                             if std::mem::take(&mut first_audio) {
                                 rec.first_audio(now - started);
@@ -145,6 +154,7 @@ async fn session(
                         }
                     }
                     "response.done" => {
+                        playing = false;
                         track = None;
                         let timings = &event["response"]["viva"]["timings"];
                         if let Some(ms) = timings["server_ms"].as_u64() {
