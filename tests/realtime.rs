@@ -101,7 +101,8 @@ fn strs(v: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_openai_sdk_runs_a_two_question_interview() {
-    let server = TestServer::start().await;
+    // The interviewer speaks with espeak-ng (the embedded voice): real speech both ways.
+    let server = TestServer::start_with(|c| c.tts = vec!["espeak-ng".into()]).await;
     let (id, token) = server.create_interview().await;
     let monitor_token = viva::server::auth(&server.config)
         .unwrap()
@@ -122,15 +123,23 @@ async fn the_official_openai_sdk_runs_a_two_question_interview() {
     );
     assert_eq!(session["audio"]["input"]["format"]["rate"], 24000);
 
-    // Every interviewer turn is a completed response whose audio decodes to the whole turn:
-    // 480 samples (20 ms at 24 kHz) per frame the scripted voice made for its text.
+    // Every interviewer turn is a completed response whose audio decodes to the whole turn as
+    // the interview stored it (24 samples a millisecond at 24 kHz), and is sound, not silence.
+    let turns = server.turns(id).await;
     let responses = log["responses"].as_array().unwrap();
     assert!(responses.len() >= 3, "two questions and a closing: {log}");
     for r in responses {
         assert_eq!(r["status"], "completed", "{r}");
         let text = r["transcript"].as_str().unwrap();
         let samples = r["audio_samples"].as_u64().unwrap();
-        assert_eq!(samples, scripted_frames(text) as u64 * 480, "{text}");
+        let turn = turns
+            .iter()
+            .find(|t| t.speaker == Speaker::Interviewer && t.text == text)
+            .unwrap_or_else(|| panic!("no stored turn says {text:?}"));
+        assert!(turn.audio_ms > 1000, "{text}: {} ms", turn.audio_ms);
+        assert_eq!(samples, u64::from(turn.audio_ms) * 24, "{text}");
+        let rms = r["audio_rms"].as_f64().unwrap();
+        assert!(rms > 300.0, "{text}: rms {rms}");
         // Usage: the audio played, at 1 token per 50 ms.
         let tokens = r["usage"]["output_token_details"]["audio_tokens"]
             .as_u64()
@@ -161,7 +170,6 @@ async fn the_official_openai_sdk_runs_a_two_question_interview() {
         .collect();
 
     // The same answers are the interview's, durable, in order; the interview completed.
-    let turns = server.turns(id).await;
     assert_in_order_once(&turns);
     assert_eq!(answers(&turns), transcripts);
     assert_eq!(transcripts.len(), 2);
@@ -262,6 +270,24 @@ async fn until_type(ws: &mut Ws, ty: &str) -> Value {
             return e;
         }
     }
+}
+
+/// Connects as [`browser_connect`] until the interview takes the connection: while another
+/// holds it (or its takeover hold runs) each try is told `try_again` and closed 1013, as the
+/// SDKs' reconnects are.
+async fn connect_when_free(server: &TestServer, protocols: &str) -> Ws {
+    eventually("the connection let in", || async {
+        let (mut ws, _) = browser_connect(server, protocols).await;
+        let first = next_event(&mut ws).await?;
+        if first["type"] == "error" {
+            assert_eq!(first["error"]["code"], "try_again", "{first}");
+            assert_eq!(close_code(&mut ws).await.0, 1013);
+            return None;
+        }
+        assert_eq!(first["type"], "session.created");
+        Some(ws)
+    })
+    .await
 }
 
 async fn send(ws: &mut Ws, v: Value) {
@@ -487,18 +513,7 @@ async fn a_reconnect_with_the_same_token_continues_the_interview() {
     drop(ws);
     // Reconnecting with the same token: within the takeover hold it is told to try again
     // (1013, which the SDKs retry); after it, the interview goes on where it was.
-    let mut ws = eventually("the reconnect let in", || async {
-        let (mut ws, _) = browser_connect(&server, &protocols).await;
-        let first = next_event(&mut ws).await?;
-        if first["type"] == "error" {
-            assert_eq!(first["error"]["code"], "try_again");
-            assert_eq!(close_code(&mut ws).await.0, 1013);
-            return None;
-        }
-        assert_eq!(first["type"], "session.created");
-        Some(ws)
-    })
-    .await;
+    let mut ws = connect_when_free(&server, &protocols).await;
     // The question in progress is played again from its start, then the next answer goes on.
     let done = until_type(&mut ws, "response.done").await;
     assert_eq!(done["response"]["status"], "completed");
@@ -516,4 +531,60 @@ async fn a_reconnect_with_the_same_token_continues_the_interview() {
     .await;
     assert_in_order_once(&turns);
     assert_eq!(answers(&turns), ["Five years of Go.", "Mostly payments."]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_limits_are_told_then_closed_and_a_draining_node_says_restart() {
+    // No takeover hold: each new connection may have the interview once the last one left.
+    let mut server = TestServer::start_with(|c| c.takeover_hold_secs = 0).await;
+    let (_, token) = server.create_interview().await;
+    let (other, other_token) = server.create_interview().await;
+    let protocols = format!("realtime, openai-insecure-api-key.{token}");
+
+    // Another interview goes on beside everything below, undisturbed.
+    let mut live = Candidate::join(&server, other, &other_token, None).await;
+    hear_question(&mut live).await;
+
+    // A message past the size limit: told (`policy_violation`), then closed 4008.
+    let (mut ws, _) = browser_connect(&server, &protocols).await;
+    until_type(&mut ws, "session.created").await;
+    let huge = json!({"type": "input_audio_buffer.append", "audio": "A".repeat(300 * 1024)});
+    let _ = ws.send(Message::text(huge.to_string())).await;
+    let e = until_type(&mut ws, "error").await;
+    assert_eq!(e["error"]["code"], "policy_violation");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("too large"));
+    assert_eq!(close_code(&mut ws).await.0, 4008);
+
+    // Audio far faster than real time (10 s at once): told, then closed 4008.
+    let mut ws = connect_when_free(&server, &protocols).await;
+    let second = "A".repeat(64 * 1000); // 1 s of 24 kHz PCM16, base64
+    for _ in 0..10 {
+        let append = json!({"type": "input_audio_buffer.append", "audio": second});
+        if ws.send(Message::text(append.to_string())).await.is_err() {
+            break;
+        }
+    }
+    let e = until_type(&mut ws, "error").await;
+    assert_eq!(e["error"]["code"], "policy_violation");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("faster than real time"));
+    assert_eq!(close_code(&mut ws).await.0, 4008);
+
+    // The other interview heard none of it.
+    live.answer("Still here.").await;
+    live.final_transcript().await;
+
+    // A node that drains tells its Realtime clients to come back (1012, which the SDKs retry).
+    let mut ws = connect_when_free(&server, &protocols).await;
+    server.begin_shutdown();
+    let e = until_type(&mut ws, "error").await;
+    assert_eq!(e["error"]["code"], "service_restart");
+    assert_eq!(close_code(&mut ws).await.0, 1012);
+    drop(live);
+    server.stopped().await;
 }

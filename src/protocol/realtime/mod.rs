@@ -1,5 +1,5 @@
-//! The OpenAI Realtime protocol's wire (issue #18, in progress: the endpoint that speaks it is
-//! not served yet): what a stock Realtime client sends, parsed in both its GA and its beta
+//! The OpenAI Realtime protocol's wire, spoken by `GET /v1/realtime` (`http::ws::realtime`;
+//! docs/realtime.md): what a stock Realtime client sends, parsed in both its GA and its beta
 //! (`OpenAI-Beta: realtime=v1`) shapes, the server event names of each, the audio formats it
 //! may send, and OpenAI's error shape.
 //!

@@ -1,4 +1,4 @@
-//! Viva's interview events, as a Realtime client expects to hear them (issue #18, in progress).
+//! Viva's interview events, as a Realtime client expects to hear them (docs/realtime.md).
 //!
 //! One [`Translator`] per connection turns each event of the interview (`protocol::Event`)
 //! into the Realtime server events, in OpenAI's order: an interviewer turn is a response
@@ -7,12 +7,14 @@
 //! `response.output_audio.done`, `response.output_audio_transcript.done`,
 //! `response.content_part.done`, `response.output_item.done`, `response.done`); a barge-in
 //! cancels it and truncates it to what was heard (`conversation.item.truncated`); a
-//! candidate's answer is a user item whose transcription streams in and completes once the
-//! answer is committed (`input_audio_buffer.committed`, `…input_audio_transcription.completed`).
-
-use serde_json::{json, Value};
+//! candidate's answer is a user item committed when its speech stops
+//! (`input_audio_buffer.speech_started`/`speech_stopped`/`committed`), whose transcription
+//! streams in and completes once the interview has made it durable
+//! (`…input_audio_transcription.completed`); a typed answer is told once, when created.
 
 use std::collections::VecDeque;
+
+use serde_json::{json, Value};
 
 use super::{server_type, Naming};
 use crate::interview::Speech;

@@ -185,6 +185,13 @@ async fn on_event(
         }
         ClientEvent::ItemCreate { item } => {
             let text = item.answer_text()?;
+            if text.trim().is_empty() {
+                return Err(RealtimeError::invalid(
+                    "empty_answer",
+                    "a typed answer needs some text",
+                    Some("item.content"),
+                ));
+            }
             if text.chars().count() > MAX_ANSWER_CHARS {
                 return Err(RealtimeError::invalid(
                     "answer_too_long",
