@@ -78,5 +78,6 @@ pub mod retention;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod turns;
 pub mod vault;
 pub mod webhooks;

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# End-of-turn figures on the labelled set (issue #19): 32 answers with thinking pauses after
+# unfinished phrases and 32 complete ones, spoken with espeak-ng, through the ear's VAD and
+# endpointing with today's fixed silences and with the adaptive policy (src/turns/).
+# Prints the table kept in docs/benchmarks.md. TURN_TAKING_DEBUG=1 adds each answer's outcome.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test -q --test turn_taking -- --nocapture 2>&1 | grep -v '^$' | grep -v '^running\|^test result\|^\.$'

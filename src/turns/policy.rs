@@ -1,0 +1,113 @@
+//! How long the silence that ends the candidate's turn is, pause by pause.
+//!
+//! The interview's own silence (700 ms after a short question, 1200 ms after an open one,
+//! doubled with `extra_time`) is what a pause gets when nothing is known about the words. Once
+//! the answer so far has been judged (`completeness`), a pause after a finished answer ends the
+//! turn sooner (`finished_ms`), and one after an unfinished phrase waits up to `ceiling_ms`: the
+//! candidate is thinking, and the interviewer shows it is `waiting`.
+
+use super::completeness::Completeness;
+
+/// The turn-taking settings (`VIVA_TURN_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnPolicy {
+    /// Silence after which the answer so far is judged.
+    pub probe_ms: u32,
+    /// The silence that ends a turn whose answer reads as finished.
+    pub finished_ms: u32,
+    /// The longest silence waited after an unfinished phrase.
+    pub ceiling_ms: u32,
+}
+
+impl Default for TurnPolicy {
+    fn default() -> Self {
+        Self {
+            probe_ms: 250,
+            finished_ms: 600,
+            ceiling_ms: 4000,
+        }
+    }
+}
+
+/// What a pause gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PauseRule {
+    /// The silence that ends the turn at this pause.
+    pub end_silence_ms: u32,
+    /// The interviewer is waiting on an unfinished answer (the `waiting` state).
+    pub waiting: bool,
+}
+
+impl TurnPolicy {
+    /// The rule for a pause whose answer so far is judged `verdict`, where the interview's own
+    /// silence is `base_ms` and `patient` (the `extra_time` accommodation) stretches the waits.
+    pub fn rule(&self, verdict: Completeness, base_ms: u32, patient: bool) -> PauseRule {
+        let stretch = |ms: u32| if patient { ms.saturating_mul(2) } else { ms };
+        match verdict {
+            // After an open question (a longer base) a finished sentence may well be followed
+            // by another: the shortcut is at most a quarter of the base.
+            Completeness::Finished => PauseRule {
+                end_silence_ms: stretch(self.finished_ms).max(base_ms / 4 * 3).min(base_ms),
+                waiting: false,
+            },
+            Completeness::Unfinished(_) => PauseRule {
+                end_silence_ms: stretch(self.ceiling_ms).max(base_ms),
+                waiting: true,
+            },
+            Completeness::Unsure => PauseRule {
+                end_silence_ms: base_ms,
+                waiting: false,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::turns::completeness::Why;
+
+    #[test]
+    fn finished_answers_end_sooner_and_unfinished_ones_wait_to_the_ceiling() {
+        let p = TurnPolicy::default();
+        assert_eq!(
+            p.rule(Completeness::Finished, 700, false),
+            PauseRule {
+                end_silence_ms: 600,
+                waiting: false
+            }
+        );
+        assert_eq!(
+            p.rule(Completeness::Unfinished(Why::Filler), 700, false),
+            PauseRule {
+                end_silence_ms: 4000,
+                waiting: true
+            }
+        );
+        assert_eq!(
+            p.rule(Completeness::Unsure, 1200, false).end_silence_ms,
+            1200
+        );
+        // Never longer than the interview's own for a finished answer, never shorter for an
+        // unfinished one.
+        assert_eq!(
+            p.rule(Completeness::Finished, 400, false).end_silence_ms,
+            400
+        );
+        assert_eq!(
+            p.rule(Completeness::Unfinished(Why::Dangling), 9000, false)
+                .end_silence_ms,
+            9000
+        );
+        // Extra time: the waits stretch.
+        assert_eq!(
+            p.rule(Completeness::Unfinished(Why::Dangling), 1400, true)
+                .end_silence_ms,
+            8000
+        );
+        assert_eq!(
+            p.rule(Completeness::Finished, 1400, true).end_silence_ms,
+            1200
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! End-of-turn decisions on the labelled set (issue #19, `tests/fixtures/turn-taking-answers.txt`):
+//! 32 answers with thinking pauses of 1.5–3 s after unfinished phrases and 32 complete ones,
+//! spoken with espeak-ng, run through the ear's VAD and endpointing frame by frame, once with
+//! today's fixed silences (700 and 1200 ms) and once with the adaptive policy
+//! (`viva::turns`). The words the policy judges at a pause are the ones spoken so far, as
+//! written in the set (an oracle transcript: what the recogniser would give at best; a
+//! recogniser's own figures are in docs/benchmarks.md when measured).
+//!
+//! Prints the figures (`scripts/turn-taking-eval.sh` keeps them); asserts the targets: no false
+//! cut-in, and complete answers answered sooner than today.
+
+use viva::audio::codec::LISTEN_FRAME;
+use viva::audio::endpoint::{Endpoint, EndpointConfig, Endpointer};
+use viva::audio::resample::Resampler;
+use viva::audio::vad::Vad;
+use viva::turns::completeness::judge;
+use viva::turns::policy::TurnPolicy;
+
+const FRAME_MS: u32 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Thinking,
+    Complete,
+}
+
+/// One answer of the set, spoken: 16 kHz audio, and where each segment's words end.
+struct Spoken {
+    label: Label,
+    pcm: Vec<i16>,
+    /// (sample where the segment's last word ends, the words spoken up to there).
+    said: Vec<(usize, String)>,
+}
+
+async fn speak_16k(text: &str) -> Vec<i16> {
+    let wav = viva::providers::espeak::speak_wav("en-us", 160, text)
+        .await
+        .unwrap();
+    let pcm48 = viva::audio::client::wav_to_48k(&wav).unwrap();
+    let mut out = Vec::new();
+    Resampler::new(48_000, 16_000).process(&pcm48, &mut out);
+    out
+}
+
+async fn labelled_set() -> Vec<Spoken> {
+    let text = include_str!("fixtures/turn-taking-answers.txt");
+    let mut set = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let (label, rest) = line.split_once('\t').unwrap();
+        let label = match label {
+            "thinking" => Label::Thinking,
+            "complete" => Label::Complete,
+            other => panic!("unknown label {other}"),
+        };
+        let parts: Vec<&str> = rest.split('|').map(str::trim).collect();
+        let mut pcm = vec![0i16; 16_000 / 2];
+        let mut said = Vec::new();
+        let mut words = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            if i % 2 == 1 {
+                let secs: f64 = part.parse().unwrap();
+                pcm.extend(std::iter::repeat_n(0, (secs * 16_000.0) as usize));
+                continue;
+            }
+            let voice = speak_16k(part).await;
+            // The words are said once their last voiced sample is (espeak-ng's clip ends in
+            // silence of its own).
+            let voiced = voice
+                .iter()
+                .rposition(|s| s.unsigned_abs() > 300)
+                .unwrap_or(0);
+            let said_at = pcm.len() + voiced;
+            pcm.extend(voice);
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(part);
+            said.push((said_at, words.clone()));
+        }
+        // Room for the longest wait after the answer.
+        pcm.extend(std::iter::repeat_n(0, 16_000 * 6));
+        set.push(Spoken { label, pcm, said });
+    }
+    set
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Fixed(u32),
+    Adaptive(u32),
+}
+
+/// What one answer got: the turn ended mid-answer (a cut-in), or after the last speech, this
+/// long after it.
+#[derive(Debug)]
+enum Outcome {
+    CutIn,
+    Answered { wait_ms: u32 },
+    Never,
+}
+
+fn run(answer: &Spoken, mode: Mode, policy: &TurnPolicy) -> Outcome {
+    let mut vad = Vad::new(2);
+    let mut ep = Endpointer::new(EndpointConfig::default());
+    let frames: Vec<&[i16]> = answer.pcm.chunks_exact(LISTEN_FRAME).collect();
+    let speech: Vec<bool> = frames.iter().map(|f| vad.is_speech(f)).collect();
+    let last_speech = speech.iter().rposition(|s| *s).expect("speech");
+    let mut rule = None;
+    for (i, &is_speech) in speech.iter().enumerate() {
+        let end_silence = match mode {
+            Mode::Fixed(ms) => ms,
+            Mode::Adaptive(base) => {
+                if is_speech {
+                    rule = None;
+                } else if ep.in_speech() && rule.is_none() && ep.silence_ms() >= policy.probe_ms {
+                    let now = (i + 1) * LISTEN_FRAME;
+                    let words = answer
+                        .said
+                        .iter()
+                        .take_while(|(end, _)| *end <= now)
+                        .last()
+                        .map(|(_, w)| w.as_str())
+                        .unwrap_or("");
+                    rule = Some(policy.rule(judge(words), base, false));
+                }
+                rule.map_or(base, |r| r.end_silence_ms)
+            }
+        };
+        if let Endpoint::End { .. } = ep.push(is_speech, end_silence) {
+            if i < last_speech {
+                return Outcome::CutIn;
+            }
+            return Outcome::Answered {
+                wait_ms: (i - last_speech) as u32 * FRAME_MS,
+            };
+        }
+    }
+    Outcome::Never
+}
+
+fn pct(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+#[derive(Debug)]
+struct Figures {
+    thinking_cut_ins: usize,
+    complete_cut_ins: usize,
+    never: usize,
+    complete_wait: Vec<u32>,
+    thinking_wait: Vec<u32>,
+}
+
+fn figures(set: &[Spoken], mode: Mode, policy: &TurnPolicy) -> Figures {
+    let mut f = Figures {
+        thinking_cut_ins: 0,
+        complete_cut_ins: 0,
+        never: 0,
+        complete_wait: Vec::new(),
+        thinking_wait: Vec::new(),
+    };
+    for a in set {
+        let outcome = run(a, mode, policy);
+        if std::env::var_os("TURN_TAKING_DEBUG").is_some() {
+            eprintln!(
+                "{mode:?} {:?} {outcome:?}: {}",
+                a.label,
+                a.said.last().unwrap().1
+            );
+        }
+        match (outcome, a.label) {
+            (Outcome::CutIn, Label::Thinking) => f.thinking_cut_ins += 1,
+            (Outcome::CutIn, Label::Complete) => f.complete_cut_ins += 1,
+            (Outcome::Never, _) => f.never += 1,
+            (Outcome::Answered { wait_ms }, Label::Complete) => f.complete_wait.push(wait_ms),
+            (Outcome::Answered { wait_ms }, Label::Thinking) => f.thinking_wait.push(wait_ms),
+        }
+    }
+    f.complete_wait.sort_unstable();
+    f.thinking_wait.sort_unstable();
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adaptive_end_of_turn_never_cuts_in_on_the_labelled_set_and_answers_sooner() {
+    let set = labelled_set().await;
+    let thinking = set.iter().filter(|a| a.label == Label::Thinking).count();
+    let complete = set.len() - thinking;
+    assert!(thinking >= 30 && complete >= 30);
+    let policy = TurnPolicy::default();
+    eprintln!(
+        "turn-taking on the labelled set ({thinking} thinking, {complete} complete; {policy:?})"
+    );
+    eprintln!(
+        "{:<22} {:>14} {:>14} {:>22} {:>22}",
+        "mode", "cut-ins think", "cut-ins done", "wait done p50/p99", "wait think p50/p99"
+    );
+    let mut all = Vec::new();
+    for mode in [
+        Mode::Fixed(700),
+        Mode::Fixed(1200),
+        Mode::Adaptive(700),
+        Mode::Adaptive(1200),
+    ] {
+        let f = figures(&set, mode, &policy);
+        eprintln!(
+            "{:<22} {:>14} {:>14} {:>22} {:>22}",
+            format!("{mode:?}"),
+            format!("{}/{thinking}", f.thinking_cut_ins),
+            format!("{}/{complete}", f.complete_cut_ins),
+            format!(
+                "{} / {} ms",
+                pct(&f.complete_wait, 0.5),
+                pct(&f.complete_wait, 0.99)
+            ),
+            format!(
+                "{} / {} ms",
+                pct(&f.thinking_wait, 0.5),
+                pct(&f.thinking_wait, 0.99)
+            ),
+        );
+        assert_eq!(f.never, 0, "{mode:?}: every answer's turn ends");
+        all.push((mode, f));
+    }
+    // After a short question (700 ms today) and after an open one (1200 ms):
+    for (fixed, adaptive) in [(&all[0].1, &all[2].1), (&all[1].1, &all[3].1)] {
+        // today's fixed silence cuts thinking candidates off; the adaptive end of turn does not,
+        assert!(fixed.thinking_cut_ins > 0, "{fixed:?}");
+        assert_eq!(adaptive.thinking_cut_ins, 0, "{adaptive:?}");
+        // cuts in on no more complete answers than today, and answers them sooner.
+        assert!(adaptive.complete_cut_ins <= fixed.complete_cut_ins);
+        assert!(
+            pct(&adaptive.complete_wait, 0.5) < pct(&fixed.complete_wait, 0.5),
+            "{adaptive:?} against {fixed:?}"
+        );
+    }
+}
