@@ -255,6 +255,20 @@ pub struct Config {
     /// Silence after a question before a gentle prompt.
     #[arg(long, env = "VIVA_SILENCE_PROMPT_MS", default_value_t = 15_000)]
     pub silence_prompt_ms: u32,
+    /// Adaptive end of turn (docs/protocol.md, "Turn-taking"): at a pause, the words so far (the
+    /// recogniser's live partials) decide the silence that ends the turn. `false`: the fixed
+    /// silences above only.
+    #[arg(long, env = "VIVA_TURN_ADAPTIVE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub turn_adaptive: bool,
+    /// Silence after which the answer so far is judged, in ms.
+    #[arg(long, env = "VIVA_TURN_PROBE_MS", default_value_t = 250)]
+    pub turn_probe_ms: u32,
+    /// The silence that ends a turn whose answer reads as finished, in ms.
+    #[arg(long, env = "VIVA_TURN_FINISHED_MS", default_value_t = 600)]
+    pub turn_finished_ms: u32,
+    /// The longest silence waited after an unfinished phrase, in ms (doubled with `extra_time`).
+    #[arg(long, env = "VIVA_TURN_CEILING_MS", default_value_t = 4000)]
+    pub turn_ceiling_ms: u32,
     /// Continuous speech that starts an utterance (and barges in), in ms.
     #[arg(long, env = "VIVA_SPEECH_START_MS", default_value_t = 80)]
     pub speech_start_ms: u32,
@@ -547,6 +561,13 @@ impl Config {
             end_silence_ms: self.end_silence_ms,
             open_end_silence_ms: self.open_end_silence_ms,
             silence_prompt_ms: self.silence_prompt_ms,
+            turns: self
+                .turn_adaptive
+                .then_some(crate::turns::policy::TurnPolicy {
+                    probe_ms: self.turn_probe_ms.max(crate::protocol::FRAME_MS),
+                    finished_ms: self.turn_finished_ms,
+                    ceiling_ms: self.turn_ceiling_ms.min(30_000),
+                }),
             endpoint: EndpointConfig {
                 start_frames: (self.speech_start_ms / crate::protocol::FRAME_MS).max(1),
                 min_speech_ms: self.min_speech_ms,

@@ -24,6 +24,8 @@
 //!   Gemini, Deepgram) with retries and circuit breakers, offline Whisper on a bounded worker pool
 //!   (feature `whisper-local`), espeak-ng, the offline interviewer, `scripted` test providers;
 //!   chains with fallbacks.
+//! - [`turns`]: turn-taking — whether the answer so far reads finished, and the silence that
+//!   ends the candidate's turn at each pause.
 //! - [`store`]: durable [`store::Store`] (Postgres, or the embedded SQLite) and
 //!   [`store::HotState`] (Redis, or in-process).
 //! - [`accounts`]: recruiters — organizations, staff users and roles, argon2id passwords,

@@ -242,3 +242,69 @@ async fn the_adaptive_end_of_turn_never_cuts_in_on_the_labelled_set_and_answers_
         );
     }
 }
+
+mod common;
+
+use common::fakes::FakeVendor;
+use common::*;
+use viva::protocol::{Event, InterviewState};
+
+/// Says "So the first thing I would do is", thinks for 2.5 s, then finishes the sentence, to a
+/// server whose recogniser streams live partials (the Deepgram fake: a word per half second of
+/// audio). What the interview made of it when the interviewer took its next turn: the answers
+/// stored (their audio, in ms), and whether it showed `waiting`.
+async fn thinking_answer(adaptive: bool) -> (Vec<u32>, bool) {
+    let fake = FakeVendor::start().await;
+    *fake.state.transcript.lock().unwrap() =
+        "So the first thing I would do is look at the slow queries in the logs.".into();
+    let server = TestServer::start_with(|c| {
+        c.stt = vec!["deepgram".into()];
+        c.deepgram_base_url = fake.deepgram_url();
+        c.deepgram_api_key = Some(viva::config::Secret::new("dg-test-key"));
+        c.turn_adaptive = adaptive;
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+    let mut answer = speech("So the first thing I would do is").await;
+    answer.extend((0..125).map(|_| silence_packet()));
+    answer.extend(speech("look at the slow queries in the logs.").await);
+    c.say(answer).await;
+    // The interviewer's next turn: after the whole answer, or (cut off) after its first half.
+    c.until(
+        "the next question",
+        |e| matches!(e, Event::AudioStart { turn } if *turn > 1),
+    )
+    .await;
+    let waited = c.events().iter().any(|e| {
+        e.event
+            == Event::State {
+                state: InterviewState::Waiting,
+            }
+    });
+    let turns = server.turns(id).await;
+    let heard = turns
+        .iter()
+        .filter(|t| t.speaker == viva::protocol::Speaker::Candidate)
+        .map(|t| t.audio_ms)
+        .collect();
+    server.shutdown().await;
+    (heard, waited)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_thinking_mid_answer_is_waited_for_where_a_fixed_silence_cuts_them_off() {
+    // Today's fixed silence: the pause ends the turn, and the interviewer answers half an
+    // answer (its first ~2 s).
+    let (fixed, fixed_waited) = thinking_answer(false).await;
+    assert!(!fixed_waited);
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert!(fixed[0] < 3500, "cut off after the first half: {fixed:?}");
+    // Adaptive: the words at the pause stop mid-phrase; the interviewer shows it is waiting,
+    // and takes its turn after the whole answer, pause included, as one answer.
+    let (adaptive, waited) = thinking_answer(true).await;
+    assert!(waited, "the state went to waiting");
+    assert_eq!(adaptive.len(), 1, "{adaptive:?}");
+    assert!(adaptive[0] > 5000, "the whole answer: {adaptive:?}");
+}

@@ -100,6 +100,13 @@ impl Ear {
         self.stt.is_some()
     }
 
+    /// How long the candidate has been silent within the utterance in progress (`None`: no
+    /// utterance, or speech in its last frame).
+    pub fn pause_ms(&self) -> Option<u32> {
+        let silent = self.endpointer.silence_ms();
+        (self.stt.is_some() && silent > 0).then_some(silent)
+    }
+
     /// Ends the utterance in progress now (the connection dropped mid-answer).
     pub fn cut(&mut self) -> Option<Box<dyn SttSession>> {
         self.endpointer.reset();

@@ -46,6 +46,8 @@ pub struct InterviewConfig {
     pub open_end_silence_ms: u32,
     /// Silence after a question before a gentle prompt (never the next question).
     pub silence_prompt_ms: u32,
+    /// The adaptive end of turn (`None`: the fixed silences only).
+    pub turns: Option<crate::turns::policy::TurnPolicy>,
     pub endpoint: EndpointConfig,
     pub vad_aggressiveness: u8,
     /// Events kept in memory for replay on resume.
@@ -108,6 +110,7 @@ impl Default for InterviewConfig {
             end_silence_ms: 700,
             open_end_silence_ms: 1200,
             silence_prompt_ms: 15_000,
+            turns: Some(crate::turns::policy::TurnPolicy::default()),
             endpoint: EndpointConfig::default(),
             vad_aggressiveness: 2,
             replay_window: 1024,

@@ -188,6 +188,9 @@ pub enum ControlAction {
 pub enum InterviewState {
     Speaking,
     Listening,
+    /// Listening through a pause after an unfinished phrase: the candidate is thinking, and the
+    /// interviewer waits longer before it takes the turn (back to `listening` when they go on).
+    Waiting,
     Thinking,
     Ended,
 }

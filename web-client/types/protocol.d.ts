@@ -1,6 +1,6 @@
 // Protocol v1 as the browser sees it (docs/protocol.md; src/protocol.rs is the source of truth).
 declare namespace Viva {
-  type State = "speaking" | "listening" | "thinking" | "ended";
+  type State = "speaking" | "listening" | "waiting" | "thinking" | "ended";
   type Speaker = "interviewer" | "candidate";
   type TurnKind = "question" | "prompt" | "notice" | "answer";
 

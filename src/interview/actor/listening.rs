@@ -18,6 +18,9 @@ use crate::store::{TurnRecord, Usage};
 
 /// Lost frames concealed before a packet, at most (a longer gap is not worth reconstructing).
 const MAX_CONCEALED: u32 = 50;
+/// A partial transcript older than this (frames, 1 s) when the pause began is not the words
+/// that end the answer so far: the pause keeps the interview's own silence.
+const FRESH_FRAMES: u64 = 50;
 
 impl Actor {
     /// A packet, after `lost` frames that were dropped on the way (a full mailbox): those are
@@ -86,13 +89,56 @@ impl Actor {
         }
     }
 
-    /// How long a silence ends the candidate's turn: the interview's own, or longer if the
-    /// Realtime client asked for more (its `turn_detection`, within limits).
+    /// How long a silence ends the candidate's turn: the interview's own, or what the adaptive
+    /// end of turn gave this pause; longer if the Realtime client asked for more (its
+    /// `turn_detection`, within limits).
     fn turn_silence_ms(&self) -> u32 {
-        self.end_silence_ms.max(self.client_silence_ms)
+        self.pause_rule
+            .map_or(self.end_silence_ms, |r| r.end_silence_ms)
+            .max(self.client_silence_ms)
+    }
+
+    /// The adaptive end of turn, after each frame: once a pause has lasted the probe, the words
+    /// so far decide its end silence (and a fresher partial during it decides again); speech
+    /// going on forgets it. An unfinished answer puts the interviewer in `waiting`.
+    fn judge_pause(&mut self) {
+        let Some(policy) = self.deps.cfg.turns else {
+            return;
+        };
+        let Some(pause_ms) = self.ear.pause_ms() else {
+            if self.pause_rule.take().is_some() && self.state == InterviewState::Waiting {
+                self.set_state(InterviewState::Listening);
+            }
+            return;
+        };
+        if pause_ms < policy.probe_ms {
+            return;
+        }
+        // Words heard well before the pause began say nothing of how the answer stops now.
+        let pause_began = self
+            .frames_heard
+            .saturating_sub(u64::from(pause_ms / crate::protocol::FRAME_MS));
+        let words = self
+            .said_so_far
+            .as_ref()
+            .filter(|(_, at)| at + FRESH_FRAMES >= pause_began)
+            .map_or("", |(w, _)| w.as_str());
+        let verdict = crate::turns::completeness::judge(words);
+        let patient = self.conv.interview.settings.extra_time();
+        let rule = policy.rule(verdict, self.end_silence_ms, patient);
+        if self.pause_rule == Some(rule) {
+            return;
+        }
+        self.pause_rule = Some(rule);
+        if rule.waiting && self.state == InterviewState::Listening {
+            self.set_state(InterviewState::Waiting);
+        } else if !rule.waiting && self.state == InterviewState::Waiting {
+            self.set_state(InterviewState::Listening);
+        }
     }
 
     fn on_frame(&mut self, heard: Heard<'_>) {
+        self.frames_heard += 1;
         // Borrowed, not cloned: this runs for every 20 ms frame; a session starts only at speech.
         let stt = &self.providers.stt;
         let end_silence_ms = self.turn_silence_ms();
@@ -109,6 +155,7 @@ impl Actor {
             stt.start(vocabulary, tx)
         });
         self.on_hearing(hearing, partials_rx);
+        self.judge_pause();
     }
 
     fn on_hearing(&mut self, hearing: Hearing, partials_rx: Option<mpsc::Receiver<String>>) {
@@ -127,6 +174,8 @@ impl Actor {
             }
             Hearing::Start => {
                 self.partials = partials_rx;
+                self.said_so_far = None;
+                self.pause_rule = None;
                 self.utterance_started = Some(Utc::now());
                 self.utterance_turn = None;
                 self.silence_ms = 0;
@@ -147,12 +196,15 @@ impl Actor {
                 if capped {
                     tracing::info!(interview = %self.id, utterance_ms, "answer reached the longest allowed; kept");
                 }
+                let endpoint_ms = self.turn_silence_ms();
+                self.said_so_far = None;
+                self.pause_rule = None;
                 self.finish_utterance(stt, utterance_ms, capped);
                 self.tell_speech(Speech::Stopped);
                 self.reply_timings = Some(ReplyTimings {
                     turn_end: Instant::now(),
                     t: TurnTimings {
-                        endpoint_ms: u64::from(self.turn_silence_ms()),
+                        endpoint_ms: u64::from(endpoint_ms),
                         ..Default::default()
                     },
                 });
@@ -161,6 +213,11 @@ impl Actor {
             Hearing::Noise => {
                 self.partials = None;
                 self.utterance_turn = None;
+                self.said_so_far = None;
+                self.pause_rule = None;
+                if self.state == InterviewState::Waiting {
+                    self.set_state(InterviewState::Listening);
+                }
                 self.tell_speech(Speech::Dropped);
             }
         }
@@ -179,6 +236,12 @@ impl Actor {
     }
 
     pub(super) fn on_partial(&mut self, text: String) {
+        self.said_so_far = Some((text.clone(), self.frames_heard));
+        // A fresher transcript during a pause is judged again.
+        if self.pause_rule.is_some() {
+            self.pause_rule = None;
+            self.judge_pause();
+        }
         let turn = match self.utterance_turn {
             Some(t) => t,
             None => {

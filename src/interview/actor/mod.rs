@@ -225,6 +225,13 @@ struct Actor {
     /// The Realtime client's `turn_detection` silence (0: none asked), which can lengthen
     /// `end_silence_ms`, never shorten it.
     client_silence_ms: u32,
+    /// The utterance's latest live partial transcript, and the frame (of `frames_heard`) it
+    /// came at: the words the adaptive end of turn judges at a pause.
+    said_so_far: Option<(String, u64)>,
+    /// What the pause in progress gets (`turns::policy`), once judged.
+    pause_rule: Option<crate::turns::policy::PauseRule>,
+    /// Frames of the candidate's audio heard so far.
+    frames_heard: u64,
     /// Encodes a Realtime client's PCM for a recording or a listening watcher, made when first
     /// needed.
     pcm_encoder: Option<Box<crate::audio::codec::FrameEncoder>>,

@@ -46,6 +46,8 @@ const STATE_LABELS = {
   thinking: "The interviewer is thinking…",
   speaking: "The interviewer is speaking",
   listening: "Your turn: go ahead",
+  // The interviewer heard an unfinished thought and waits: no hurry.
+  waiting: "Take your time",
   ended: "Finished",
 };
 

@@ -3,7 +3,7 @@
 
 import { h, replace, clock } from "../dom.js";
 
-const STATE_WORDS = { speaking: "Interviewer speaking", listening: "Listening", thinking: "Thinking", ended: "Ended" };
+const STATE_WORDS = { speaking: "Interviewer speaking", listening: "Listening", waiting: "Waiting", thinking: "Thinking", ended: "Ended" };
 
 /** When a card's interview started (the live status knows before the store). @param {any} card */
 function startedAt(card) {

@@ -8,7 +8,7 @@ import { h, replace, clock, when, field } from "../dom.js";
 import { Listener } from "../listen.js";
 import { latencyChart } from "./latency.js";
 
-const STATE_WORDS = { speaking: "Interviewer speaking", listening: "Listening to the candidate", thinking: "Thinking", ended: "Ended" };
+const STATE_WORDS = { speaking: "Interviewer speaking", listening: "Listening to the candidate", waiting: "Waiting: the candidate is thinking", thinking: "Thinking", ended: "Ended" };
 
 /** @param {import("../console.js").Ctx} ctx @param {HTMLElement} root @param {string} id */
 export async function render(ctx, root, id) {
