@@ -173,7 +173,6 @@ async fn the_official_openai_sdk_runs_a_two_question_interview() {
     assert_in_order_once(&turns);
     assert_eq!(answers(&turns), transcripts);
     assert_eq!(transcripts.len(), 2);
-    // Each answer holds the whole spoken answer (the scripted recogniser reports its length).
     let i = server
         .store()
         .await
@@ -182,11 +181,6 @@ async fn the_official_openai_sdk_runs_a_two_question_interview() {
         .unwrap()
         .unwrap();
     assert!(i.status.is_finished(), "{:?}", i.status);
-    let candidate_turns = turns
-        .iter()
-        .filter(|t| t.speaker == Speaker::Candidate)
-        .count();
-    assert_eq!(candidate_turns, 2);
 
     // A monitor saw the same answers as they were committed.
     let seen = monitor.await.unwrap();

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
 use super::principal::{self, Authorized};
-use super::socket::{self, Inbound, Reader, Refusal, Stop, CLOSE_DRAIN};
+use super::socket::{self, Inbound, Reader, Refusal, Stop};
 use super::{attach_candidate, attach_refusal, upgrade, ClientSlot};
 use crate::audio::packet;
 use crate::http::{AppState, HttpStats};
@@ -83,27 +83,10 @@ async fn session(app: AppState, socket: WebSocket, verdict: Result<uuid::Uuid, R
         }
     };
     tracing::info!(interview = %id, conn = conn_id, "candidate connected");
-    let mut writer = tokio::spawn(socket::write_loop(sink, out_rx));
+    let writer = tokio::spawn(socket::write_loop(sink, out_rx));
     let stats = app.stats.clone();
-    let mut reader = tokio::spawn(read_loop(reader, handle.clone(), conn_id, out_tx, stats));
-    tokio::select! {
-        _ = &mut writer => {
-            // The server closed (replaced, ended, restarting) or the client stopped reading: the
-            // reader runs until the client's close (its frames are ignored), for a bounded time.
-            handle.detach(conn_id, "connection lost").await;
-            if timeout(CLOSE_DRAIN, &mut reader).await.is_err() {
-                reader.abort();
-            }
-        }
-        _ = &mut reader => {
-            // The actor drops its sender on detach; the writer then flushes (a close, if the
-            // reader queued one) and ends.
-            handle.detach(conn_id, "connection closed").await;
-            if timeout(Duration::from_secs(2), &mut writer).await.is_err() {
-                writer.abort();
-            }
-        }
-    }
+    let reader = tokio::spawn(read_loop(reader, handle.clone(), conn_id, out_tx, stats));
+    super::until_either_ends(&handle, conn_id, writer, reader).await;
     tracing::info!(interview = %id, conn = conn_id, "candidate disconnected");
 }
 

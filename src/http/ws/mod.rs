@@ -151,6 +151,33 @@ fn attach_refusal(e: AttachError) -> Refusal {
     }
 }
 
+/// A candidate connection's reader and writer tasks, until one ends; then the interview is told
+/// the connection left. If the writer ended (the server closed — replaced, ended, restarting —
+/// or the client stopped reading), the reader runs until the client's close (its frames are
+/// ignored), for a bounded time; if the reader ended, the actor drops its sender on detach and
+/// the writer flushes (a close, if the reader queued one) and ends.
+async fn until_either_ends(
+    handle: &InterviewHandle,
+    conn_id: u64,
+    mut writer: tokio::task::JoinHandle<()>,
+    mut reader: tokio::task::JoinHandle<()>,
+) {
+    tokio::select! {
+        _ = &mut writer => {
+            handle.detach(conn_id, "connection lost").await;
+            if tokio::time::timeout(socket::CLOSE_DRAIN, &mut reader).await.is_err() {
+                reader.abort();
+            }
+        }
+        _ = &mut reader => {
+            handle.detach(conn_id, "connection closed").await;
+            if tokio::time::timeout(std::time::Duration::from_secs(2), &mut writer).await.is_err() {
+                writer.abort();
+            }
+        }
+    }
+}
+
 /// Runs `f` on the interview's actor, spawning a fresh one if the old one just stopped.
 async fn on_actor<F, Fut, T>(
     app: &AppState,

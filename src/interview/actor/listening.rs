@@ -106,12 +106,15 @@ impl Actor {
             return;
         };
         let Some(pause_ms) = self.ear.pause_ms() else {
-            if self.pause_rule.take().is_some() && self.state == InterviewState::Waiting {
+            // Speaking again (or no utterance): the pause, and any waiting, is over.
+            self.pause_rule = None;
+            if self.state == InterviewState::Waiting {
                 self.set_state(InterviewState::Listening);
             }
             return;
         };
-        if pause_ms < policy.probe_ms {
+        // Judged once a pause (and again only on a fresher partial: `on_partial`).
+        if pause_ms < policy.probe_ms || self.pause_rule.is_some() {
             return;
         }
         // Words heard well before the pause began say nothing of how the answer stops now.
@@ -126,9 +129,6 @@ impl Actor {
         let verdict = crate::turns::completeness::judge(words);
         let patient = self.conv.interview.settings.extra_time();
         let rule = policy.rule(verdict, self.end_silence_ms, patient);
-        if self.pause_rule == Some(rule) {
-            return;
-        }
         self.pause_rule = Some(rule);
         if rule.waiting && self.state == InterviewState::Listening {
             self.set_state(InterviewState::Waiting);

@@ -12,7 +12,6 @@ mod outbound;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Query, State};
@@ -25,7 +24,7 @@ use tokio::time::timeout;
 use uuid::Uuid;
 
 use super::principal::{self, offered_protocols};
-use super::socket::{self, Reader, Refusal, Stop, CLOSE_DRAIN, SEND_STALL};
+use super::socket::{self, Reader, Refusal, Stop, SEND_STALL};
 use super::{attach_candidate, upgrade_as, ClientSlot, Wire};
 use crate::auth::Audience;
 use crate::http::AppState;
@@ -241,7 +240,7 @@ async fn session(app: AppState, socket: WebSocket, auth: RealtimeAuth) {
     );
     let (out_tx, out_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let (to_client, from_reader) = mpsc::channel(64);
-    let mut writer = tokio::spawn(socket::write_loop(sink, out_rx));
+    let writer = tokio::spawn(socket::write_loop(sink, out_rx));
     let translator = outbound::Outbound::new(naming, shared.clone(), session.to_json(naming));
     let translating = tokio::spawn(translator.run(actor_rx, from_reader, out_tx));
     let ctx = inbound::Ctx {
@@ -252,23 +251,10 @@ async fn session(app: AppState, socket: WebSocket, auth: RealtimeAuth) {
         stats: app.stats.clone(),
         naming,
     };
-    let mut reader = tokio::spawn(inbound::read_loop(reader, ctx, session));
-    tokio::select! {
-        _ = &mut writer => {
-            handle.detach(conn_id, "connection lost").await;
-            if timeout(CLOSE_DRAIN, &mut reader).await.is_err() {
-                reader.abort();
-            }
-        }
-        _ = &mut reader => {
-            // The actor drops its sender on detach; the translator then ends, and the writer
-            // flushes (a close, if one was queued) and ends.
-            handle.detach(conn_id, "connection closed").await;
-            if timeout(Duration::from_secs(2), &mut writer).await.is_err() {
-                writer.abort();
-            }
-        }
-    }
+    let reader = tokio::spawn(inbound::read_loop(reader, ctx, session));
+    // When the reader ends, the actor drops its sender on detach; the translator then ends,
+    // and the writer flushes (a close, if one was queued) and ends.
+    super::until_either_ends(&handle, conn_id, writer, reader).await;
     translating.abort();
     tracing::info!(interview = %id, conn = conn_id, "realtime client disconnected");
 }
