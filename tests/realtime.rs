@@ -582,3 +582,46 @@ async fn broken_limits_are_told_then_closed_and_a_draining_node_says_restart() {
     drop(live);
     server.stopped().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recruiter_listening_in_hears_a_realtime_candidate_as_opus() {
+    let server = TestServer::start().await;
+    let (id, token) = server.create_interview().await;
+    let recruiter = viva::server::auth(&server.config)
+        .unwrap()
+        .issue_monitor(id, viva::accounts::Role::Recruiter);
+    let mut listener =
+        connect_url(&format!("{}?listen=1", server.monitor_url(id)), &recruiter).await;
+    let dir = tempfile::tempdir().unwrap();
+    let answer = std::fs::read(pcm24_file(dir.path(), "a.pcm", ANSWERS[1]).await).unwrap();
+    let protocols = format!("realtime, openai-insecure-api-key.{token}");
+    let (ws, _) = browser_connect(&server, &protocols).await;
+    let (sink, mut stream) = ws.split();
+    // Answer once the opening question is over.
+    while let Some(Ok(m)) = stream.next().await {
+        if let Message::Text(t) = m {
+            if serde_json::from_str::<Value>(&t).unwrap()["type"] == "response.done" {
+                break;
+            }
+        }
+    }
+    let mic = stream_pcm(sink, answer, 1500);
+    // The watcher gets the candidate's side (channel 0) as 20 ms Opus packets that decode.
+    let mut decoder = viva::audio::codec::Decoder16k::new().unwrap();
+    let mut heard = 0;
+    while heard < 50 {
+        let m = tokio::time::timeout(HANG_GUARD, listener.next())
+            .await
+            .expect("the watcher heard nothing")
+            .unwrap()
+            .unwrap();
+        if let Message::Binary(b) = m {
+            if b[0] == 0 {
+                assert!(viva::audio::packet::check_20ms(&b[1..]).is_ok());
+                assert_eq!(decoder.decode(&b[1..]).unwrap().len(), 320);
+                heard += 1;
+            }
+        }
+    }
+    drop(mic.await.unwrap());
+}
