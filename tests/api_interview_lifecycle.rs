@@ -422,6 +422,8 @@ async fn an_interview_past_its_minutes_closes_politely_at_its_next_turn() {
         said[0].1.starts_with("We have reached the time available"),
         "{said:?}"
     );
+    // The status is written before the candidate is closed (not before `ended` is sent).
+    c.until_closed().await;
     let rec = server
         .store()
         .await
