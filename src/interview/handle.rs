@@ -54,6 +54,15 @@ impl Connection {
             realtime: false,
         }
     }
+
+    /// A connection speaking the OpenAI Realtime protocol (`/v1/realtime`).
+    pub fn realtime(id: u64, tx: mpsc::Sender<Outbound>) -> Self {
+        Self {
+            id,
+            tx,
+            realtime: true,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -238,12 +247,14 @@ impl InterviewHandle {
 
     /// Never waits, as [`Self::audio`]: PCM frames from a Realtime client.
     pub fn pcm(&self, conn_id: u64, pcm: Box<[i16]>, lost: u32) -> Result<(), AudioRejected> {
-        self.tx
-            .try_send(Command::Pcm { conn_id, pcm, lost })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AudioRejected::Full,
-                mpsc::error::TrySendError::Closed(_) => AudioRejected::Stopped,
-            })
+        self.try_audio(Command::Pcm { conn_id, pcm, lost })
+    }
+
+    fn try_audio(&self, cmd: Command) -> Result<(), AudioRejected> {
+        self.tx.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => AudioRejected::Full,
+            mpsc::error::TrySendError::Closed(_) => AudioRejected::Stopped,
+        })
     }
 
     /// Ends the candidate's answer in progress now. `None`: the actor has stopped.
@@ -263,16 +274,11 @@ impl InterviewHandle {
 
     /// Never waits: audio must not queue without bound. `lost`: frames dropped just before.
     pub fn audio(&self, conn_id: u64, packet: Bytes, lost: u32) -> Result<(), AudioRejected> {
-        self.tx
-            .try_send(Command::Audio {
-                conn_id,
-                packet,
-                lost,
-            })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AudioRejected::Full,
-                mpsc::error::TrySendError::Closed(_) => AudioRejected::Stopped,
-            })
+        self.try_audio(Command::Audio {
+            conn_id,
+            packet,
+            lost,
+        })
     }
 
     pub async fn answer_text(&self, conn_id: u64, text: String) -> bool {

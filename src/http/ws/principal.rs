@@ -94,7 +94,9 @@ impl<R: Role> FromRequestParts<AppState> for Authorized<R> {
     }
 }
 
-async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, Refusal> {
+/// Refuses a page from an origin that may not open a WebSocket (a client that is not a
+/// browser sends none).
+pub(crate) fn origin_allowed(parts: &Parts, app: &AppState) -> Result<(), Refusal> {
     if let Some(origin) = parts.headers.get(axum::http::header::ORIGIN) {
         if !app.origins.allows(origin.as_bytes()) {
             tracing::warn!(
@@ -104,6 +106,11 @@ async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, 
             return Err((close::FORBIDDEN, "origin not allowed"));
         }
     }
+    Ok(())
+}
+
+async fn admit<R: Role>(parts: &mut Parts, app: &AppState) -> Result<Principal, Refusal> {
+    origin_allowed(parts, app)?;
     let id = Path::<String>::from_request_parts(parts, app)
         .await
         .ok()

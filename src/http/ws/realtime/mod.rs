@@ -132,11 +132,7 @@ impl FromRequestParts<AppState> for RealtimeAuth {
 /// `openai-insecure-api-key.` subprotocol browsers use) and the interview it opens, checked as
 /// the native stream checks them.
 async fn admit(parts: &Parts, app: &AppState) -> Result<Uuid, Refusal> {
-    if let Some(origin) = parts.headers.get(axum::http::header::ORIGIN) {
-        if !app.origins.allows(origin.as_bytes()) {
-            return Err((close::FORBIDDEN, "origin not allowed"));
-        }
-    }
+    principal::origin_allowed(parts, app)?;
     let bearer = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -213,11 +209,7 @@ async fn session(app: AppState, socket: WebSocket, auth: RealtimeAuth) {
     };
     let conn_id = app.next_conn_id();
     let (actor_tx, actor_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let conn = Connection {
-        id: conn_id,
-        tx: actor_tx,
-        realtime: true,
-    };
+    let conn = Connection::realtime(conn_id, actor_tx);
     let handle = match attach_candidate(&app, id, &conn, None, None).await {
         Ok(h) => h,
         Err(e) => {
