@@ -5,13 +5,14 @@
 # model into models/whisper-base/ (scripts/fetch-whisper.sh). Idempotent.
 # With --test, also what the tests use: PostgreSQL, Redis and nginx servers (the tests run
 # private instances on free ports; nothing is started here), Chromium, Node.js and the web client's npm
-# packages (Playwright, TypeScript, ESLint) for the browser tests and the JavaScript checks.
+# packages (Playwright, TypeScript, ESLint) for the browser tests and the JavaScript checks, and
+# opus-tools (opusenc: the fake vendor's Ogg Opus speech).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(pkg-config libopus-dev espeak-ng cmake g++)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(postgresql redis-server nginx chromium python3-pip)
+  packages+=(postgresql redis-server nginx chromium python3-pip opus-tools)
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 missing=()

@@ -18,7 +18,7 @@ use crate::providers::whisper::WhisperSettings;
 pub use crate::secret::Secret;
 
 const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
-use crate::providers::{ProviderSettings, ScriptedLatency};
+use crate::providers::{ProviderSettings, ScriptedLatency, TtsFormat};
 
 #[derive(clap::Parser, Debug, Clone)]
 #[command(name = "viva")]
@@ -163,6 +163,10 @@ pub struct Config {
     pub openai_tts_model: String,
     #[arg(long, env = "VIVA_OPENAI_TTS_VOICE", default_value = "alloy")]
     pub openai_tts_voice: String,
+    /// How OpenAI sends speech: `pcm` (24 kHz, encoded here) or `opus` (Ogg Opus, passed through
+    /// to the candidate: no encoder time, but first audio waits for OpenAI's first Ogg page).
+    #[arg(long, env = "VIVA_OPENAI_TTS_FORMAT", default_value = "pcm", value_parser = ["pcm", "opus"])]
+    pub openai_tts_format: String,
     #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
     pub gemini_api_key: Option<Secret>,
     #[arg(
@@ -240,6 +244,10 @@ pub struct Config {
     pub scripted_llm_tokens_per_sec: f64,
     #[arg(long, env = "VIVA_SCRIPTED_TTS_FIRST_BYTE_MS", default_value_t = 150)]
     pub scripted_tts_first_byte_ms: u64,
+    /// What the `scripted` TTS streams: `pcm` or `opus` (20 ms packets, as a vendor streaming
+    /// Opus would: the server passes them through).
+    #[arg(long, env = "VIVA_SCRIPTED_TTS_FORMAT", default_value = "pcm", value_parser = ["pcm", "opus"])]
+    pub scripted_tts_format: String,
     /// Questions the `scripted` LLM asks before closing.
     #[arg(long, env = "VIVA_SCRIPTED_QUESTIONS", default_value_t = 3)]
     pub scripted_questions: u32,
@@ -471,6 +479,7 @@ impl Config {
                 tts_first_byte_ms: self.scripted_tts_first_byte_ms,
             },
             scripted_questions: self.scripted_questions,
+            scripted_tts: TtsFormat::parse(&self.scripted_tts_format).unwrap_or_default(),
             espeak_voice: self.espeak_voice.clone(),
             espeak_wpm: self.espeak_wpm,
             remote: self.remote(),
@@ -505,6 +514,7 @@ impl Config {
             openai_stt_model: self.openai_stt_model.clone(),
             openai_tts_model: self.openai_tts_model.clone(),
             openai_tts_voice: self.openai_tts_voice.clone(),
+            openai_tts_format: TtsFormat::parse(&self.openai_tts_format).unwrap_or_default(),
             gemini: endpoint(&self.gemini_base_url, &self.gemini_api_key),
             gemini_model: self.gemini_model.clone(),
             deepgram: endpoint(&self.deepgram_base_url, &self.deepgram_api_key),

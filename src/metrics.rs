@@ -86,6 +86,21 @@ pub struct Metrics {
     /// Handoffs: interviews this node gave to another on its request, took from another, and
     /// requests it refused (the takeover rule).
     handoffs: [AtomicU64; 3],
+    /// The interviewer's 20 ms frames by how they were made (see [`VoiceFrames`]).
+    voice_frames: [AtomicU64; 4],
+}
+
+/// How an interviewer frame was made, for `viva_voice_frames_total`.
+#[derive(Debug, Clone, Copy)]
+pub enum VoiceFrames {
+    /// From PCM, by this server's encoder.
+    Encoded = 0,
+    /// A vendor's Opus packet, passed through untouched.
+    Passed = 1,
+    /// A vendor's Opus that did not fit (not mono 20 ms), decoded and encoded again.
+    Reencoded = 2,
+    /// From the cache of repeated sentences.
+    Cached = 3,
 }
 
 /// What became of a handoff, for `viva_handoffs_total`.
@@ -132,6 +147,10 @@ impl Metrics {
 
     pub fn count_handoff(&self, h: Handoff) {
         self.handoffs[h as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_voice_frames(&self, how: VoiceFrames, n: u64) {
+        self.voice_frames[how as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// One turn written to the durable store (or failed to be).
@@ -225,6 +244,20 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "viva_handoffs_total{{outcome=\"{outcome}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP viva_voice_frames_total The interviewer's 20 ms frames by how they were made: encoded here from PCM, a vendor's Opus passed through, re-encoded (it did not fit), or from the cache.\n# TYPE viva_voice_frames_total counter"
+        );
+        for (how, n) in ["encoded", "passed", "reencoded", "cached"]
+            .iter()
+            .zip(&self.voice_frames)
+        {
+            let _ = writeln!(
+                out,
+                "viva_voice_frames_total{{how=\"{how}\"}} {}",
                 n.load(Ordering::Relaxed)
             );
         }

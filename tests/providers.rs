@@ -9,9 +9,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use common::fakes::{reply_for, FakeVendor, Misbehave};
 use common::*;
 use futures_util::StreamExt;
+use viva::audio::codec::Decoder16k;
+use viva::audio::ogg::OggOpus;
+use viva::audio::voice::{OpusCarried, OpusVoice, VoiceSettings};
 use viva::config::Secret;
 use viva::protocol::{Event, Speaker, TurnKind};
 use viva::providers::deepgram::DeepgramStt;
@@ -20,8 +24,8 @@ use viva::providers::openai::{OpenAiLlm, OpenAiStt, OpenAiTts, TTS_PCM_RATE};
 use viva::providers::remote::{Endpoint, Remote, RemoteSettings, Timeouts};
 use viva::providers::resilience::{BreakerPolicy, Counters, RetryPolicy};
 use viva::providers::{
-    ContextTurn, InterviewContext, LlmEvent, LlmProvider, Providers, SttProvider, TtsProvider,
-    Vocabulary,
+    ContextTurn, InterviewContext, LlmEvent, LlmProvider, Providers, SttProvider, TtsAudio,
+    TtsFormat, TtsProvider, Vocabulary,
 };
 
 const KEY: &str = "sk-test-not-a-real-key-123456";
@@ -315,8 +319,11 @@ async fn openai_speech_to_text_and_text_to_speech() {
     // TTS: raw 24 kHz PCM in odd-sized pieces comes out as whole samples.
     let tts = OpenAiTts::new(remote);
     let audio = tts.synthesize("Hello there.").await.unwrap();
-    assert_eq!(audio.sample_rate, TTS_PCM_RATE);
-    let samples: Vec<i16> = audio.chunks.map(|c| c.unwrap()).concat().await;
+    assert_eq!(audio.sample_rate(), Some(TTS_PCM_RATE));
+    let TtsAudio::Pcm { chunks, .. } = audio else {
+        unreachable!()
+    };
+    let samples: Vec<i16> = chunks.map(|c| c.unwrap()).concat().await;
     assert_eq!(samples.len(), 24_000 * 40 * 12 / 1000);
     assert!(
         samples.iter().any(|s| s.abs() > 4_000),
@@ -325,6 +332,132 @@ async fn openai_speech_to_text_and_text_to_speech() {
     // A JSON body where audio was expected is refused at once.
     fake.state.tts.script([Misbehave::WrongContentType]);
     assert!(tts.synthesize("Hi.").await.is_err());
+}
+
+/// The packets of a synthesised sentence, as the interviewer's voice would carry them.
+async fn voice_of(tts: &OpenAiTts, text: &str) -> (Vec<Bytes>, OpusCarried) {
+    let TtsAudio::Opus { mut packets } = tts.synthesize(text).await.unwrap() else {
+        panic!("Opus was asked for");
+    };
+    let mut voice = OpusVoice::new(VoiceSettings {
+        complexity: 3,
+        bitrate_bps: 24_000,
+    });
+    let mut frames = Vec::new();
+    while let Some(p) = packets.next().await {
+        voice.push(p.unwrap(), &mut frames).unwrap();
+    }
+    voice.finish(&mut frames).unwrap();
+    (frames, voice.carried)
+}
+
+#[tokio::test]
+async fn openai_ogg_opus_speech_passes_through_and_what_does_not_fit_is_reencoded() {
+    let fake = FakeVendor::start().await;
+    let remote = Remote::new(RemoteSettings {
+        openai_tts_format: TtsFormat::Opus,
+        ..settings(&fake)
+    });
+    let tts = OpenAiTts::new(remote);
+    let text = "Tell me about a system you designed.";
+
+    // opusenc's 20 ms mono packets reach the voice untouched, in order.
+    let (frames, carried) = voice_of(&tts, text).await;
+    assert_eq!(
+        fake.state.tts.bodies.lock().unwrap()[0]["response_format"],
+        "opus"
+    );
+    let served = fake.state.ogg_served.lock().unwrap()[0].clone();
+    let mut demuxed = Vec::new();
+    let mut ogg = OggOpus::new();
+    ogg.push(&served, &mut demuxed).unwrap();
+    ogg.finish().unwrap();
+    assert_eq!(frames, demuxed);
+    assert_eq!(carried.reencoded, 0);
+    assert_eq!(carried.passed as usize, frames.len());
+    // About as long as the speech (espeak-ng at 170 wpm: a couple of seconds).
+    assert!((50..200).contains(&frames.len()), "{} frames", frames.len());
+    assert!(loudness(&frames) > 500.0, "speech, not silence");
+
+    // 60 ms packets do not fit the 20 ms stream: decoded and encoded again, same length.
+    fake.state.opus_framesize.store(60, Ordering::SeqCst);
+    let (reencoded, carried) = voice_of(&tts, text).await;
+    assert_eq!(carried.passed, 0);
+    assert_eq!(carried.reencoded as usize, reencoded.len());
+    let diff = reencoded.len().abs_diff(frames.len());
+    assert!(diff <= 3, "{} vs {} frames", reencoded.len(), frames.len());
+    assert!(loudness(&reencoded) > 500.0, "speech, not silence");
+
+    // A vendor that answers PCM when Opus was asked for: a clear error, not noise.
+    fake.state.opus_framesize.store(u32::MAX, Ordering::SeqCst);
+    let TtsAudio::Opus { mut packets } = tts.synthesize(text).await.unwrap() else {
+        unreachable!()
+    };
+    let err = packets.next().await.unwrap().unwrap_err();
+    assert!(err.message.contains("not an Ogg page"), "{err}");
+}
+
+/// Root-mean-square level of decoded 20 ms packets.
+fn loudness(frames: &[Bytes]) -> f64 {
+    let mut dec = Decoder16k::new().unwrap();
+    let mut sum = 0f64;
+    let mut n = 0usize;
+    for f in frames {
+        let pcm = dec.decode(f).unwrap();
+        sum += pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>();
+        n += pcm.len();
+    }
+    (sum / n as f64).sqrt()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interview_with_openai_opus_speech_sends_the_vendors_packets_untouched() {
+    let fake = FakeVendor::start().await;
+    fake.state.questions.store(1, Ordering::SeqCst);
+    let server = TestServer::start_with(|c| {
+        c.llm = vec!["openai".into()];
+        c.tts = vec!["openai".into()];
+        c.openai_tts_format = "opus".into();
+        c.openai_base_url = fake.openai_url();
+        c.openai_api_key = Some(Secret::new(KEY));
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+    let heard: Vec<Bytes> = c
+        .received
+        .iter()
+        .filter_map(|r| match r {
+            Received::Audio(b) => Some(b.clone()),
+            _ => None,
+        })
+        .collect();
+    // Every frame the candidate heard is one of the vendor's own packets.
+    let mut vendor = std::collections::HashSet::new();
+    for ogg in fake.state.ogg_served.lock().unwrap().iter() {
+        let mut packets = Vec::new();
+        OggOpus::new().push(ogg, &mut packets).unwrap();
+        vendor.extend(packets);
+    }
+    assert!(heard.len() > 50, "{} frames heard", heard.len());
+    assert!(
+        heard.iter().all(|f| vendor.contains(f)),
+        "a frame was re-encoded"
+    );
+    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let passed = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("viva_voice_frames_total{how=\"passed\"} "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(passed >= heard.len() as u64, "{metrics}");
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

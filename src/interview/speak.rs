@@ -1,5 +1,6 @@
-//! The interviewer's voice: a reply pipeline task (LLM → sentences → TTS → 20 ms Opus) and the
-//! real-time [`Playback`] the actor paces onto the connection.
+//! The interviewer's voice: a reply pipeline task (LLM → sentences → TTS → 20 ms Opus, encoded
+//! here from PCM or a vendor's Opus passed through: `audio::voice`) and the real-time
+//! [`Playback`] the actor paces onto the connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,11 +11,14 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::audio::codec::FrameEncoder;
-use crate::audio::resample::Resampler;
+pub use crate::audio::voice::VoiceSettings;
+use crate::audio::voice::{OpusVoice, PcmVoice};
+use crate::metrics::VoiceFrames;
 use crate::protocol::FRAME_MS;
 use crate::providers::chunker::SentenceChunker;
-use crate::providers::{InterviewContext, LlmEvent, LlmProvider, ProviderError, TtsProvider};
+use crate::providers::{
+    InterviewContext, LlmEvent, LlmProvider, ProviderError, TtsAudio, TtsProvider,
+};
 
 const FRAME: Duration = Duration::from_millis(FRAME_MS as u64);
 
@@ -59,13 +63,6 @@ pub enum SpeakMsg {
         stage: &'static str,
         error: ProviderError,
     },
-}
-
-/// Opus settings for the interviewer's voice.
-#[derive(Debug, Clone, Copy)]
-pub struct VoiceSettings {
-    pub complexity: i32,
-    pub bitrate_bps: i32,
 }
 
 /// Encoded audio of sentences that repeat across interviews (questions, prompts), by voice.
@@ -278,7 +275,8 @@ async fn model_text(
     (text.trim().to_owned(), end_interview)
 }
 
-/// Synthesises and encodes one sentence (or takes it from the cache); returns its frame count.
+/// Synthesises one sentence as 20 ms Opus (encoded, passed through, or from the cache); returns
+/// its frame count.
 async fn speak_sentence(
     deps: &SpeakDeps,
     text: &str,
@@ -292,6 +290,7 @@ async fn speak_sentence(
             out.send(SpeakMsg::TtsFirstAudio(t0.elapsed())).await;
         }
         out.send(SpeakMsg::Frames(frames.to_vec())).await;
+        crate::metrics::global().count_voice_frames(VoiceFrames::Cached, frames.len() as u64);
         return Ok(frames.len());
     }
     let audio = deps.tts.synthesize(text).await?;
@@ -302,36 +301,49 @@ async fn speak_sentence(
         }))
         .await;
     }
-    let opus_rate = match audio.sample_rate {
-        r @ (8_000 | 12_000 | 16_000 | 24_000 | 48_000) => r,
-        _ => 24_000,
-    };
-    let mut resampler = Resampler::new(audio.sample_rate, opus_rate);
-    let encode_err = |e: crate::audio::codec::CodecError| ProviderError::new("opus", e.to_string());
-    let mut encoder = FrameEncoder::new(opus_rate, deps.voice.complexity, deps.voice.bitrate_bps)
-        .map_err(encode_err)?;
+    let codec_err = |e: &dyn std::fmt::Display| ProviderError::new("opus", e.to_string());
     let mut all = Vec::new();
-    let mut pcm = Vec::new();
-    let mut chunks = audio.chunks;
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk?;
+    // Sends the frames made so far (the first audio is timed from the first piece received).
+    let mut emit = async |mut frames: Vec<Bytes>, first: &mut bool| {
         if std::mem::take(first) {
             out.send(SpeakMsg::TtsFirstAudio(t0.elapsed())).await;
         }
-        pcm.clear();
-        resampler.process(&chunk, &mut pcm);
-        let mut frames = Vec::new();
-        encoder.push(&pcm, &mut frames).map_err(encode_err)?;
         if !frames.is_empty() {
             all.extend(frames.iter().cloned());
-            out.send(SpeakMsg::Frames(frames)).await;
+            out.send(SpeakMsg::Frames(std::mem::take(&mut frames)))
+                .await;
         }
-    }
-    let mut frames = Vec::new();
-    encoder.finish(&mut frames).map_err(encode_err)?;
-    if !frames.is_empty() {
-        all.extend(frames.iter().cloned());
-        out.send(SpeakMsg::Frames(frames)).await;
+    };
+    let metrics = crate::metrics::global();
+    match audio {
+        TtsAudio::Pcm {
+            sample_rate,
+            mut chunks,
+        } => {
+            let mut v = PcmVoice::new(sample_rate, deps.voice).map_err(|e| codec_err(&e))?;
+            while let Some(chunk) = chunks.next().await {
+                let mut frames = Vec::new();
+                v.push(&chunk?, &mut frames).map_err(|e| codec_err(&e))?;
+                emit(frames, first).await;
+            }
+            let mut frames = Vec::new();
+            v.finish(&mut frames).map_err(|e| codec_err(&e))?;
+            emit(frames, first).await;
+            metrics.count_voice_frames(VoiceFrames::Encoded, all.len() as u64);
+        }
+        TtsAudio::Opus { mut packets } => {
+            let mut v = OpusVoice::new(deps.voice);
+            while let Some(p) = packets.next().await {
+                let mut frames = Vec::new();
+                v.push(p?, &mut frames).map_err(|e| codec_err(&e))?;
+                emit(frames, first).await;
+            }
+            let mut frames = Vec::new();
+            v.finish(&mut frames).map_err(|e| codec_err(&e))?;
+            emit(frames, first).await;
+            metrics.count_voice_frames(VoiceFrames::Passed, v.carried.passed);
+            metrics.count_voice_frames(VoiceFrames::Reencoded, v.carried.reencoded);
+        }
     }
     let n = all.len();
     deps.cache.put(&voice, text, all.into());

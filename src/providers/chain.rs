@@ -289,7 +289,10 @@ mod tests {
         assert!(matches!(s.next().await, Some(Ok(LlmEvent::Token(_)))));
 
         let tts = TtsChain::build(vec![Arc::new(Down), Arc::new(ScriptedTts::new(NOW))]).unwrap();
-        assert_eq!(tts.synthesize("Hello.").await.unwrap().sample_rate, 24_000);
+        assert_eq!(
+            tts.synthesize("Hello.").await.unwrap().sample_rate(),
+            Some(24_000)
+        );
 
         // The fallback STT gets the whole utterance the primary was given.
         let stt = SttChain::build(vec![Arc::new(Down), Arc::new(ScriptedStt::new(NOW))]).unwrap();

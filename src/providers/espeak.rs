@@ -72,7 +72,7 @@ impl TtsProvider for EspeakTts {
     async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio> {
         let bytes = speak_wav(&self.name, self.wpm, text).await?;
         let (sample_rate, samples) = wav::parse(&bytes).map_err(|e| err(e.to_string()))?;
-        Ok(TtsAudio {
+        Ok(TtsAudio::Pcm {
             sample_rate,
             chunks: Box::pin(futures_util::stream::iter([Ok(samples)])),
         })
@@ -87,9 +87,16 @@ mod tests {
     #[tokio::test]
     async fn synthesizes_real_speech() {
         let tts = EspeakTts::new("en-us".into(), 170);
-        let mut audio = tts.synthesize("Tell me about yourself.").await.unwrap();
-        assert_eq!(audio.sample_rate, 22_050);
-        let pcm = audio.chunks.next().await.unwrap().unwrap();
+        let audio = tts.synthesize("Tell me about yourself.").await.unwrap();
+        let TtsAudio::Pcm {
+            sample_rate,
+            mut chunks,
+        } = audio
+        else {
+            panic!("espeak-ng speaks PCM");
+        };
+        assert_eq!(sample_rate, 22_050);
+        let pcm = chunks.next().await.unwrap().unwrap();
         // About a second of audio that is not silence.
         assert!(pcm.len() > 11_000, "{} samples", pcm.len());
         assert!(pcm.iter().any(|s| s.unsigned_abs() > 1000));

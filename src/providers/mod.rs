@@ -2,7 +2,8 @@
 //!
 //! - [`SttProvider`]: push 16 kHz PCM while the candidate speaks, optional partials, final text.
 //! - [`LlmProvider`]: the interviewer's reply as a token stream.
-//! - [`TtsProvider`]: text in, PCM chunks out (one sentence at a time, fed by [`chunker`]).
+//! - [`TtsProvider`]: text in, PCM chunks or Opus packets out (one sentence at a time, fed by
+//!   [`chunker`]); Opus from a vendor that streams it is passed through (`audio::voice`).
 //!
 //! Chains (`VIVA_STT=a,b`) try providers in order; see [`chain`].
 
@@ -145,9 +146,48 @@ pub trait LlmProvider: Send + Sync {
 }
 
 /// Synthesised speech for one piece of text.
-pub struct TtsAudio {
-    pub sample_rate: u32,
-    pub chunks: BoxStream<'static, ProviderResult<Vec<i16>>>,
+pub enum TtsAudio {
+    /// Mono PCM at `sample_rate`, encoded to Opus by the server.
+    Pcm {
+        sample_rate: u32,
+        chunks: BoxStream<'static, ProviderResult<Vec<i16>>>,
+    },
+    /// Opus packets as the vendor streamed them (Ogg demuxed): passed through to the candidate
+    /// when they are mono 20 ms packets, re-encoded otherwise.
+    Opus {
+        packets: BoxStream<'static, ProviderResult<bytes::Bytes>>,
+    },
+}
+
+/// How a vendor is asked to send speech.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TtsFormat {
+    /// Raw PCM (the server encodes it: ~116 µs per 20 ms frame at complexity 3).
+    #[default]
+    Pcm,
+    /// Ogg Opus, passed through (no encoder time; first audio waits for the vendor's first
+    /// Ogg page).
+    Opus,
+}
+
+impl TtsFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pcm" => Some(Self::Pcm),
+            "opus" => Some(Self::Opus),
+            _ => None,
+        }
+    }
+}
+
+impl TtsAudio {
+    /// The PCM rate, if this is PCM.
+    pub fn sample_rate(&self) -> Option<u32> {
+        match self {
+            Self::Pcm { sample_rate, .. } => Some(*sample_rate),
+            Self::Opus { .. } => None,
+        }
+    }
 }
 
 #[async_trait]
@@ -190,6 +230,8 @@ pub struct ProviderSettings {
     pub tts: Vec<String>,
     pub scripted: ScriptedLatency,
     pub scripted_questions: u32,
+    /// What the `scripted` TTS streams.
+    pub scripted_tts: TtsFormat,
     pub espeak_voice: String,
     pub espeak_wpm: u32,
     /// The offline Whisper engine (`whisper-local`).
@@ -301,7 +343,10 @@ impl Providers {
                         s.espeak_voice.clone(),
                         s.espeak_wpm,
                     ))),
-                    "scripted" => Ok(Arc::new(scripted::ScriptedTts::new(s.scripted))),
+                    "scripted" => Ok(Arc::new(scripted::ScriptedTts::with_format(
+                        s.scripted,
+                        s.scripted_tts,
+                    ))),
                     "openai" => Ok(Arc::new(openai::OpenAiTts::new(remote.clone()))),
                     _ => Err(BuildError::Unknown {
                         stage: "TTS",

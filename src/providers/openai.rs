@@ -18,7 +18,7 @@ use super::remote::{channel_stream, instructions, recent_turns, Remote, Vendor};
 use super::resilience::{content_type, send, transport, Attempt};
 use super::{
     InterviewContext, LlmProvider, LlmStream, ProviderError, ProviderResult, SttProvider,
-    SttResult, SttSession, TtsAudio, TtsProvider, Vocabulary,
+    SttResult, SttSession, TtsAudio, TtsFormat, TtsProvider, Vocabulary,
 };
 use crate::protocol::Speaker;
 
@@ -296,11 +296,12 @@ impl TtsProvider for OpenAiTts {
     async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio> {
         let s = &self.vendor.remote.settings;
         let url = s.openai.url("audio/speech");
+        let opus = s.openai_tts_format == TtsFormat::Opus;
         let body = json!({
             "model": s.openai_tts_model,
             "voice": s.openai_tts_voice,
             "input": text,
-            "response_format": "pcm",
+            "response_format": if opus { "opus" } else { "pcm" },
         });
         let name = self.vendor.name.clone();
         let (mut r, first) = self
@@ -335,6 +336,9 @@ impl TtsProvider for OpenAiTts {
                 }
             })
             .await?;
+        if opus {
+            return Ok(ogg_packets(name, r, first));
+        }
         let (tx, chunks) = channel_stream::<ProviderResult<Vec<i16>>>(16);
         tokio::spawn(async move {
             // Little-endian 16-bit samples; a piece may end inside one.
@@ -361,9 +365,45 @@ impl TtsProvider for OpenAiTts {
                 };
             }
         });
-        Ok(TtsAudio {
+        Ok(TtsAudio::Pcm {
             sample_rate: TTS_PCM_RATE,
             chunks,
         })
     }
+}
+
+/// An `audio/ogg` answer as Opus packets, demuxed as its bytes arrive.
+fn ogg_packets(name: String, mut r: reqwest::Response, first: bytes::Bytes) -> TtsAudio {
+    let (tx, packets) = channel_stream::<ProviderResult<bytes::Bytes>>(16);
+    tokio::spawn(async move {
+        let mut ogg = crate::audio::ogg::OggOpus::new();
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        loop {
+            let Some(bytes) = next.take() else {
+                if let Err(e) = ogg.finish() {
+                    let _ = tx.send(Err(ProviderError::new(&name, e.to_string()))).await;
+                }
+                return;
+            };
+            if let Err(e) = ogg.push(&bytes, &mut out) {
+                let _ = tx.send(Err(ProviderError::new(&name, e.to_string()))).await;
+                return;
+            }
+            for p in out.drain(..) {
+                if tx.send(Ok(p)).await.is_err() {
+                    return;
+                }
+            }
+            next = match r.chunk().await {
+                Ok(n) => n,
+                Err(e) => {
+                    let msg = format!("audio stream failed: {}", e.without_url());
+                    let _ = tx.send(Err(ProviderError::new(&name, msg))).await;
+                    return;
+                }
+            };
+        }
+    });
+    TtsAudio::Opus { packets }
 }

@@ -62,6 +62,8 @@ pub struct RemoteSettings {
     pub openai_stt_model: String,
     pub openai_tts_model: String,
     pub openai_tts_voice: String,
+    /// PCM, or Ogg Opus passed through.
+    pub openai_tts_format: super::TtsFormat,
     pub gemini: Endpoint,
     pub gemini_model: String,
     pub deepgram: Endpoint,
@@ -88,6 +90,7 @@ impl Default for RemoteSettings {
             openai_stt_model: "whisper-1".into(),
             openai_tts_model: "gpt-4o-mini-tts".into(),
             openai_tts_voice: "alloy".into(),
+            openai_tts_format: super::TtsFormat::Pcm,
             gemini: Endpoint {
                 base_url: "https://generativelanguage.googleapis.com/v1beta".into(),
                 api_key: None,

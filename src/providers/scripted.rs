@@ -1,8 +1,10 @@
 //! `scripted` providers for tests and load tests: deterministic output, configurable latency.
 //! Never selected unless configured (`VIVA_STT=scripted` …).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -10,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::{
     InterviewContext, LlmEvent, LlmProvider, LlmStream, ProviderResult, ScriptedLatency,
-    SttProvider, SttResult, SttSession, TtsAudio, TtsProvider, TurnKind,
+    SttProvider, SttResult, SttSession, TtsAudio, TtsFormat, TtsProvider, TurnKind,
 };
 use crate::audio::codec::LISTEN_RATE;
 use crate::protocol::Speaker;
@@ -139,15 +141,53 @@ impl LlmProvider for ScriptedLlm {
     }
 }
 
-/// TTS that renders a 24 kHz tone, 50 ms per character (0.2–8 s), after the first-byte delay.
+/// TTS that renders a 24 kHz tone, 50 ms per character (0.2–8 s), after the first-byte delay:
+/// as PCM, or (`VIVA_SCRIPTED_TTS_FORMAT=opus`) as the 20 ms Opus packets of a vendor that
+/// streams Opus — the tone encoded once, at start, so the server under test spends no encoder
+/// time on it, as with a real Opus vendor.
 pub struct ScriptedTts {
     latency: ScriptedLatency,
+    opus: Option<Arc<[Bytes]>>,
 }
 
 impl ScriptedTts {
     pub fn new(latency: ScriptedLatency) -> Self {
-        Self { latency }
+        Self::with_format(latency, TtsFormat::Pcm)
     }
+
+    pub fn with_format(latency: ScriptedLatency, format: TtsFormat) -> Self {
+        Self {
+            latency,
+            opus: (format == TtsFormat::Opus).then(opus_tone),
+        }
+    }
+}
+
+/// The longest scripted reply's tone as 20 ms Opus packets (24 kHz, complexity 3, 24 kb/s: the
+/// server's default voice), encoded once per process.
+fn opus_tone() -> Arc<[Bytes]> {
+    static TONE: OnceLock<Arc<[Bytes]>> = OnceLock::new();
+    TONE.get_or_init(|| {
+        let samples = (8_000 * u64::from(SCRIPTED_TTS_RATE) / 1000) as usize;
+        let mut enc = crate::audio::codec::FrameEncoder::new(SCRIPTED_TTS_RATE, 3, 24_000)
+            .expect("an Opus encoder");
+        let mut packets = Vec::new();
+        enc.push(&tone(0..samples), &mut packets)
+            .and_then(|()| enc.finish(&mut packets))
+            .expect("the scripted tone encodes");
+        packets.into()
+    })
+    .clone()
+}
+
+/// Samples `range` of the scripted voice's 220 Hz tone at 24 kHz.
+fn tone(range: std::ops::Range<usize>) -> Vec<i16> {
+    range
+        .map(|i| {
+            let t = i as f32 / SCRIPTED_TTS_RATE as f32;
+            ((t * 220.0 * std::f32::consts::TAU).sin() * 6000.0) as i16
+        })
+        .collect()
 }
 
 pub const SCRIPTED_TTS_RATE: u32 = 24_000;
@@ -169,20 +209,24 @@ impl TtsProvider for ScriptedTts {
 
     async fn synthesize(&self, text: &str) -> ProviderResult<TtsAudio> {
         tokio::time::sleep(Duration::from_millis(self.latency.tts_first_byte_ms)).await;
+        if let Some(tone) = &self.opus {
+            let frames = (tts_duration_ms(text) / u64::from(crate::protocol::FRAME_MS)) as usize;
+            let packets: Vec<ProviderResult<Bytes>> = tone[..frames.min(tone.len())]
+                .iter()
+                .cloned()
+                .map(Ok)
+                .collect();
+            return Ok(TtsAudio::Opus {
+                packets: Box::pin(futures_util::stream::iter(packets)),
+            });
+        }
         let total = (tts_duration_ms(text) * u64::from(SCRIPTED_TTS_RATE) / 1000) as usize;
         let chunk = SCRIPTED_TTS_RATE as usize / 10;
         let chunks: Vec<ProviderResult<Vec<i16>>> = (0..total)
             .step_by(chunk)
-            .map(|start| {
-                Ok((start..(start + chunk).min(total))
-                    .map(|i| {
-                        let t = i as f32 / SCRIPTED_TTS_RATE as f32;
-                        ((t * 220.0 * std::f32::consts::TAU).sin() * 6000.0) as i16
-                    })
-                    .collect())
-            })
+            .map(|start| Ok(tone(start..(start + chunk).min(total))))
             .collect();
-        Ok(TtsAudio {
+        Ok(TtsAudio::Pcm {
             sample_rate: SCRIPTED_TTS_RATE,
             chunks: Box::pin(futures_util::stream::iter(chunks)),
         })
@@ -262,14 +306,28 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn tts_length_follows_text() {
         let tts = ScriptedTts::new(FAST);
-        let audio = tts.synthesize("Hello there.").await.unwrap();
-        let pcm: Vec<i16> = audio
-            .chunks
+        let Ok(TtsAudio::Pcm { chunks, .. }) = tts.synthesize("Hello there.").await else {
+            panic!("PCM by default");
+        };
+        let pcm: Vec<i16> = chunks
             .map(|c| c.unwrap())
             .collect::<Vec<_>>()
             .await
             .concat();
         assert_eq!(pcm.len() as u64, tts_duration_ms("Hello there.") * 24);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tts_opus_mode_streams_20ms_packets_of_the_same_length() {
+        let tts = ScriptedTts::with_format(FAST, TtsFormat::Opus);
+        let Ok(TtsAudio::Opus { packets }) = tts.synthesize("Hello there.").await else {
+            panic!("Opus asked for");
+        };
+        let packets: Vec<Bytes> = packets.map(|p| p.unwrap()).collect().await;
+        assert_eq!(packets.len() as u64 * 20, tts_duration_ms("Hello there."));
+        for p in &packets {
+            assert!(crate::audio::voice::OpusVoice::fits(p), "passes through");
+        }
     }
 
     #[tokio::test(start_paused = true)]

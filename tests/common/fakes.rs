@@ -1,6 +1,7 @@
 //! Local stand-ins for the vendors, speaking their wire formats over real HTTP, so the real
 //! provider code runs against them: OpenAI-compatible (`/v1/chat/completions` SSE,
-//! `/v1/audio/transcriptions` multipart, `/v1/audio/speech` raw PCM) and Gemini
+//! `/v1/audio/transcriptions` multipart, `/v1/audio/speech` raw PCM, or real Ogg Opus from
+//! espeak-ng and opusenc) and Gemini
 //! (`streamGenerateContent?alt=sse`). Each endpoint follows a script of misbehaviours, then
 //! behaves.
 
@@ -92,6 +93,11 @@ pub struct Vendor {
     pub analyses: Mutex<VecDeque<Analysed>>,
     /// Told of each structured request as it arrives (a test waits on it, never sleeps).
     pub analysis_arrived: tokio::sync::Notify,
+    /// `response_format: "opus"` speech: opusenc's `--framesize` (0 means 20), or `u32::MAX`
+    /// to answer raw PCM anyway (a vendor ignoring the format).
+    pub opus_framesize: std::sync::atomic::AtomicU32,
+    /// Every Ogg Opus answer served, whole.
+    pub ogg_served: Mutex<Vec<Bytes>>,
 }
 
 /// A structured chat reply of the fake analyst.
@@ -402,7 +408,28 @@ async fn speech(State(v): State<Arc<Vendor>>, headers: HeaderMap, body: Bytes) -
     if let Some(f) = fault_now {
         return fault(f, false).await;
     }
-    assert_eq!(json["response_format"], "pcm");
+    let framesize = v.opus_framesize.load(Ordering::SeqCst);
+    if json["response_format"] == "opus" && framesize != u32::MAX {
+        // Real speech as real Ogg Opus: espeak-ng's WAV through opusenc.
+        let text = json["input"].as_str().unwrap_or("").to_owned();
+        let framesize = if framesize == 0 { 20 } else { framesize };
+        let ogg = ogg_opus_speech(&text, framesize).await;
+        v.ogg_served.lock().unwrap().push(ogg.clone());
+        let pieces: Vec<Result<Bytes, std::io::Error>> = ogg
+            .chunks(1001)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        return (
+            StatusCode::OK,
+            [("content-type", "audio/ogg")],
+            Body::from_stream(futures_util::stream::iter(pieces)),
+        )
+            .into_response();
+    }
+    assert!(
+        json["response_format"] == "pcm" || framesize == u32::MAX,
+        "{json}"
+    );
     // A 24 kHz tone, 40 ms per character, streamed in odd-sized pieces.
     let chars = json["input"].as_str().unwrap_or("").chars().count().max(1);
     let samples = 24_000 * 40 * chars / 1000;
@@ -421,6 +448,29 @@ async fn speech(State(v): State<Arc<Vendor>>, headers: HeaderMap, body: Bytes) -
         Body::from_stream(futures_util::stream::iter(pieces)),
     )
         .into_response()
+}
+
+/// `text` spoken by espeak-ng and encoded by opusenc (opus-tools) into Ogg Opus with packets of
+/// `framesize` ms.
+pub async fn ogg_opus_speech(text: &str, framesize: u32) -> Bytes {
+    let wav = viva::providers::espeak::speak_wav("en-us", 170, text)
+        .await
+        .expect("espeak-ng speaks");
+    let mut child = tokio::process::Command::new("opusenc")
+        .args(["--quiet", "--framesize", &framesize.to_string(), "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("opusenc (apt install opus-tools; scripts/setup.sh --test does)");
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        stdin.write_all(&wav).await.unwrap();
+    });
+    let out = child.wait_with_output().await.unwrap();
+    feed.await.unwrap();
+    assert!(out.status.success(), "opusenc failed");
+    Bytes::from(out.stdout)
 }
 
 /// Deepgram live: interim results every half second of audio, finals after `CloseStream`.
