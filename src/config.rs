@@ -277,6 +277,11 @@ pub struct Config {
     /// The longest silence waited after an unfinished phrase, in ms (doubled with `extra_time`).
     #[arg(long, env = "VIVA_TURN_CEILING_MS", default_value_t = 4000)]
     pub turn_ceiling_ms: u32,
+    /// Preemptive replies per answer, at most (docs/protocol.md, "Turn-taking"): at a pause
+    /// whose answer reads as finished the reply is prepared (model and first speech, never
+    /// played) before the turn ends, and used if the turn ends on the same words. 0: off.
+    #[arg(long, env = "VIVA_TURN_PREEMPT", default_value_t = 2)]
+    pub turn_preempt: u32,
     /// Continuous speech that starts an utterance (and barges in), in ms.
     #[arg(long, env = "VIVA_SPEECH_START_MS", default_value_t = 80)]
     pub speech_start_ms: u32,
@@ -577,6 +582,7 @@ impl Config {
                     probe_ms: self.turn_probe_ms.max(crate::protocol::FRAME_MS),
                     finished_ms: self.turn_finished_ms,
                     ceiling_ms: self.turn_ceiling_ms.min(30_000),
+                    preempt_per_turn: self.turn_preempt.min(5),
                 }),
             endpoint: EndpointConfig {
                 start_frames: (self.speech_start_ms / crate::protocol::FRAME_MS).max(1),

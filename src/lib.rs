@@ -19,13 +19,15 @@
 //!   (reader/writer tasks; the native stream, monitors, the board, the OpenAI Realtime adapter),
 //!   monitors relayed from other nodes, the REST API, HTTP errors.
 //! - [`interview`]: the actor (handle + task), registry, listening, speaking, event log.
-//! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV.
+//! - [`audio`]: Opus packet checks, codec, VAD, endpointing, resampling, WAV, Ogg Opus, the
+//!   interviewer's voice as packets (encoded, or a vendor's Opus passed through).
 //! - [`providers`]: STT / LLM / TTS traits and implementations: vendors (OpenAI-compatible,
 //!   Gemini, Deepgram) with retries and circuit breakers, offline Whisper on a bounded worker pool
 //!   (feature `whisper-local`), espeak-ng, the offline interviewer, `scripted` test providers;
 //!   chains with fallbacks.
-//! - [`turns`]: turn-taking — whether the answer so far reads finished, and the silence that
-//!   ends the candidate's turn at each pause.
+//! - [`turns`]: turn-taking — whether the answer so far reads finished, the silence that ends
+//!   the candidate's turn at each pause, and how many replies may be prepared during pauses
+//!   (preemptive replies: `interview::actor::preempting`).
 //! - [`store`]: durable [`store::Store`] (Postgres, or the embedded SQLite) and
 //!   [`store::HotState`] (Redis, or in-process).
 //! - [`accounts`]: recruiters — organizations, staff users and roles, argon2id passwords,

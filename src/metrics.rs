@@ -88,6 +88,18 @@ pub struct Metrics {
     handoffs: [AtomicU64; 3],
     /// The interviewer's 20 ms frames by how they were made (see [`VoiceFrames`]).
     voice_frames: [AtomicU64; 4],
+    /// Preemptive replies: used, discarded.
+    preemptive: [AtomicU64; 2],
+}
+
+/// What became of a preemptive reply, for `viva_preemptive_replies_total`.
+#[derive(Debug, Clone, Copy)]
+pub enum Preemptive {
+    /// It was the reply: the turn ended on the words it was prepared for.
+    Used = 0,
+    /// Thrown away (the candidate went on, the words differed, the reply changed): its model
+    /// and speech calls were waste.
+    Discarded = 1,
 }
 
 /// How an interviewer frame was made, for `viva_voice_frames_total`.
@@ -147,6 +159,10 @@ impl Metrics {
 
     pub fn count_handoff(&self, h: Handoff) {
         self.handoffs[h as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_preemptive(&self, outcome: Preemptive) {
+        self.preemptive[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn count_voice_frames(&self, how: VoiceFrames, n: u64) {
@@ -258,6 +274,17 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "viva_voice_frames_total{{how=\"{how}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP viva_preemptive_replies_total Replies prepared during a candidate's pause: used (the turn ended on those words) or discarded (waste).\n# TYPE viva_preemptive_replies_total counter"
+        );
+        for (outcome, n) in ["used", "discarded"].iter().zip(&self.preemptive) {
+            let _ = writeln!(
+                out,
+                "viva_preemptive_replies_total{{outcome=\"{outcome}\"}} {}",
                 n.load(Ordering::Relaxed)
             );
         }

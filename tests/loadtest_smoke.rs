@@ -22,8 +22,8 @@ impl Drop for Server {
     }
 }
 
-/// Starts `viva serve` on port 0.
-fn serve(data_dir: &std::path::Path) -> Server {
+/// Starts `viva serve` on port 0, with `env` besides the scripted providers.
+fn serve(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_viva"));
     cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -31,7 +31,8 @@ fn serve(data_dir: &std::path::Path) -> Server {
         .env("VIVA_LLM", "scripted")
         .env("VIVA_TTS", "scripted")
         // The API traffic signs in from one address more often than a person would.
-        .env("VIVA_AUTH_PER_MINUTE", "1000");
+        .env("VIVA_AUTH_PER_MINUTE", "1000")
+        .envs(env.iter().copied());
     let (child, addr) = common::spawn_serve(cmd);
     Server {
         child,
@@ -42,7 +43,7 @@ fn serve(data_dir: &std::path::Path) -> Server {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(dir.path());
+    let server = serve(dir.path(), &[]);
     let invites =
         create_invites(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path(), 20, true).unwrap();
     let opts = Options {
@@ -117,11 +118,18 @@ async fn twenty_sessions_three_turns_no_errors_and_both_reports() {
 }
 
 /// The same load as an OpenAI Realtime app (`--protocol realtime`, issue #18): PCM16 appends in,
-/// audio deltas out, barge-ins, a monitor each.
+/// audio deltas out, barge-ins, a monitor each. The voice here is a vendor's Opus passed
+/// through (`VIVA_SCRIPTED_TTS_FORMAT=opus`, issue #19), every reply spoken afresh (no cache).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_realtime_sessions_two_turns_no_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(dir.path());
+    let server = serve(
+        dir.path(),
+        &[
+            ("VIVA_SCRIPTED_TTS_FORMAT", "opus"),
+            ("VIVA_TTS_CACHE_ENTRIES", "0"),
+        ],
+    );
     let invites =
         create_invites(env!("CARGO_BIN_EXE_viva").as_ref(), dir.path(), 10, false).unwrap();
     let opts = Options {
@@ -153,6 +161,26 @@ async fn ten_realtime_sessions_two_turns_no_errors() {
     assert_eq!(s.server_added_latency_ms.count, 20);
     assert!(s.monitor_lag_ms.count > 0);
     assert!(report.table().starts_with("Realtime sessions 10"));
+    // Every interviewer frame was the vendor's own packet: nothing encoded, nothing cached.
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let frames = |how: &str| -> u64 {
+        let prefix = format!("viva_voice_frames_total{{how=\"{how}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {how} series in {metrics}"))
+    };
+    assert!(frames("passed") > 100, "{metrics}");
+    assert_eq!(
+        frames("encoded") + frames("reencoded") + frames("cached"),
+        0
+    );
 }
 
 #[test]

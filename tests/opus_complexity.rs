@@ -79,7 +79,9 @@ async fn each_complexity_keeps_the_speech_and_costs_what_it_costs() {
         "opus complexity: {:.1} s of espeak-ng speech, 24 kHz, 24 kb/s",
         speech.len() as f64 / f64::from(rate)
     );
-    println!("| complexity | encode µs per 20 ms frame (best of 5) | envelope r | bytes per frame |");
+    println!(
+        "| complexity | encode µs per 20 ms frame (best of 5) | envelope r | bytes per frame |"
+    );
     println!("|---|---|---|---|");
     for c in complexities {
         let mut best = f64::MAX;

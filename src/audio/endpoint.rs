@@ -74,6 +74,16 @@ impl Endpointer {
         self.silence_frames * FRAME_MS
     }
 
+    /// The utterance in progress up to its last speech frame (what `end_now` would call its
+    /// length), in ms; 0 without one.
+    pub fn spoken_ms(&self) -> u32 {
+        if self.in_speech {
+            self.utterance_frames.saturating_sub(self.silence_frames) * FRAME_MS
+        } else {
+            0
+        }
+    }
+
     /// Forgets any utterance in progress.
     pub fn reset(&mut self) {
         *self = Self::new(self.cfg);

@@ -107,6 +107,18 @@ impl Ear {
         (self.stt.is_some() && silent > 0).then_some(silent)
     }
 
+    /// The utterance in progress up to its last speech frame, in ms.
+    pub fn spoken_ms(&self) -> u32 {
+        self.endpointer.spoken_ms()
+    }
+
+    /// A separate STT session with the utterance's audio so far, where the engine can make one
+    /// (see [`SttSession::snapshot`]). In a pause nothing more has been pushed since the last
+    /// speech frame, so it transcribes exactly what the turn holds if it ends here.
+    pub fn snapshot(&self) -> Option<Box<dyn SttSession>> {
+        self.stt.as_ref().and_then(|s| s.snapshot())
+    }
+
     /// Ends the utterance in progress now (the connection dropped mid-answer).
     pub fn cut(&mut self) -> Option<Box<dyn SttSession>> {
         self.endpointer.reset();

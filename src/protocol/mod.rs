@@ -234,8 +234,13 @@ pub struct TurnTimings {
     /// End of turn to first interviewer audio frame on the socket.
     pub response_ms: u64,
     /// `response_ms` minus the provider stages (STT, LLM to first sentence, TTS to first audio):
-    /// what the server itself added.
+    /// what the server itself added. For a preemptive reply, minus only the provider time left
+    /// after the end of the turn.
     pub server_ms: u64,
+    /// The reply was prepared during the candidate's pause (a preemptive reply): its LLM and
+    /// TTS stages (and its transcript, `stt_ms` 0) ran before the turn ended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preemptive: bool,
 }
 
 /// An interview event: `seq` and `ts` come from the envelope.

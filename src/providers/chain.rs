@@ -183,6 +183,11 @@ impl SttSession for ChainSession {
         self.pcm.extend_from_slice(&pcm[..pcm.len().min(room)]);
     }
 
+    /// The first provider's (a guess needs no fallback: failing, it is just not used).
+    fn snapshot(&self) -> Option<Box<dyn SttSession>> {
+        self.first.snapshot()
+    }
+
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
         let ChainSession {
             providers,

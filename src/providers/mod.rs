@@ -86,6 +86,13 @@ pub trait SttSession: Send {
     fn push(&mut self, pcm: &[i16]);
     /// Ends the utterance and returns its final transcript.
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult>;
+    /// A separate session holding the audio so far, to transcribe it while this one goes on
+    /// (a preemptive reply's words; `turns`). `None` where the engine cannot (a live stream
+    /// such as Deepgram's: its partials serve instead; the local Whisper: its one worker is
+    /// not spent on a guess).
+    fn snapshot(&self) -> Option<Box<dyn SttSession>> {
+        None
+    }
 }
 
 /// One turn as the interviewer model sees it.

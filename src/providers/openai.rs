@@ -207,6 +207,14 @@ impl SttSession for BufferedUtterance {
         self.pcm.extend_from_slice(pcm);
     }
 
+    fn snapshot(&self) -> Option<Box<dyn SttSession>> {
+        Some(Box::new(BufferedUtterance {
+            vendor: self.vendor.clone(),
+            prompt: self.prompt.clone(),
+            pcm: self.pcm.clone(),
+        }))
+    }
+
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
         let wav = crate::audio::wav::encode(16_000, &self.pcm);
         let s = &self.vendor.remote.settings;

@@ -77,6 +77,15 @@ impl SttSession for ScriptedSttSession {
             degraded: None,
         })
     }
+
+    fn snapshot(&self) -> Option<Box<dyn SttSession>> {
+        Some(Box::new(ScriptedSttSession {
+            samples: self.samples,
+            last_partial: self.samples,
+            partials: self.partials.clone(),
+            delay: self.delay,
+        }))
+    }
 }
 
 /// LLM that asks `questions` numbered questions, then closes.

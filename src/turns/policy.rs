@@ -17,6 +17,8 @@ pub struct TurnPolicy {
     pub finished_ms: u32,
     /// The longest silence waited after an unfinished phrase.
     pub ceiling_ms: u32,
+    /// Preemptive replies prepared per answer, at most (0: none).
+    pub preempt_per_turn: u32,
 }
 
 impl Default for TurnPolicy {
@@ -25,6 +27,7 @@ impl Default for TurnPolicy {
             probe_ms: 250,
             finished_ms: 600,
             ceiling_ms: 4000,
+            preempt_per_turn: 2,
         }
     }
 }

@@ -178,9 +178,10 @@ impl Actor {
         self.grace_until = Some(now + self.deps.cfg.grace);
         // An answer cut off by the drop is committed as said so far; the candidate is invited
         // to go on when they are back.
+        self.discard_preemption("the candidate's connection dropped");
         if let Some(stt) = self.ear.cut() {
             self.welcome_back = true;
-            self.finish_utterance(stt, 0, false);
+            self.finish_utterance(stt, 0, false, true);
         }
     }
 }

@@ -160,6 +160,8 @@ impl Actor {
             said_so_far: None,
             pause_rule: None,
             frames_heard: 0,
+            preemption: None,
+            preempts: 0,
             pcm_encoder: None,
             silence_ms: 0,
             prompts: 0,
@@ -279,6 +281,7 @@ impl Actor {
     /// interview ended, its completion, then writes the final (clean) checkpoint and gives the
     /// lease up.
     pub(super) async fn finish(&mut self) {
+        self.discard_preemption("the interview stopped");
         if let Some(s) = self.speaking.take() {
             if let Some(p) = s.pipeline {
                 p.abort();

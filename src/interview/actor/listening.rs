@@ -84,6 +84,7 @@ impl Actor {
 
     /// The Realtime client dropped what it said so far (`input_audio_buffer.clear`).
     pub(super) fn clear_input(&mut self) {
+        self.discard_preemption("the client cleared its input");
         if self.ear.cut().is_some() {
             self.on_hearing(Hearing::Noise, None);
         }
@@ -107,6 +108,10 @@ impl Actor {
         };
         let Some(pause_ms) = self.ear.pause_ms() else {
             // Speaking again (or no utterance): the pause, and any waiting, is over.
+            if self.ear.in_utterance() {
+                // The candidate went on: what was prepared answers words they had not finished.
+                self.discard_preemption("the candidate went on");
+            }
             self.pause_rule = None;
             if self.state == InterviewState::Waiting {
                 self.set_state(InterviewState::Listening);
@@ -130,6 +135,10 @@ impl Actor {
         let patient = self.conv.interview.settings.extra_time();
         let rule = policy.rule(verdict, self.end_silence_ms, patient);
         self.pause_rule = Some(rule);
+        if verdict == crate::turns::completeness::Completeness::Finished {
+            let words = words.to_owned();
+            self.maybe_preempt(&words);
+        }
         if rule.waiting && self.state == InterviewState::Listening {
             self.set_state(InterviewState::Waiting);
         } else if !rule.waiting && self.state == InterviewState::Waiting {
@@ -173,6 +182,8 @@ impl Actor {
                 }
             }
             Hearing::Start => {
+                self.discard_preemption("a new utterance began");
+                self.preempts = 0;
                 self.partials = partials_rx;
                 self.said_so_far = None;
                 self.pause_rule = None;
@@ -199,7 +210,10 @@ impl Actor {
                 let endpoint_ms = self.turn_silence_ms();
                 self.said_so_far = None;
                 self.pause_rule = None;
-                self.finish_utterance(stt, utterance_ms, capped);
+                // A preemptive reply's snapshot already holds this turn's transcript.
+                let transcript = self.preempted_transcript().filter(|_| !capped);
+                let utterance =
+                    self.finish_utterance(stt, utterance_ms, capped, transcript.is_none());
                 self.tell_speech(Speech::Stopped);
                 self.reply_timings = Some(ReplyTimings {
                     turn_end: Instant::now(),
@@ -207,10 +221,20 @@ impl Actor {
                         endpoint_ms: u64::from(endpoint_ms),
                         ..Default::default()
                     },
+                    asked_at: None,
                 });
                 self.set_state(InterviewState::Thinking);
+                if let Some(text) = transcript {
+                    let result = SttResult {
+                        text,
+                        transcribed: true,
+                        degraded: None,
+                    };
+                    self.on_stt(utterance, Ok(result), 0);
+                }
             }
             Hearing::Noise => {
+                self.discard_preemption("the utterance was noise");
                 self.partials = None;
                 self.utterance_turn = None;
                 self.said_so_far = None;
@@ -257,13 +281,15 @@ impl Actor {
         });
     }
 
-    /// Hands a finished utterance to STT (as a task); answers commit in the order spoken.
+    /// Hands a finished utterance to STT (as a task, unless `transcribe` is false: its
+    /// transcript is known); answers commit in the order spoken. Returns its number.
     pub(super) fn finish_utterance(
         &mut self,
         stt: Box<dyn crate::providers::SttSession>,
         audio_ms: u32,
         capped: bool,
-    ) {
+        transcribe: bool,
+    ) -> u64 {
         let utterance = self.next_utterance;
         self.next_utterance += 1;
         self.partials = None;
@@ -277,6 +303,9 @@ impl Actor {
                 capped,
             },
         );
+        if !transcribe {
+            return utterance;
+        }
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let t0 = Instant::now();
@@ -290,6 +319,7 @@ impl Actor {
                 })
                 .await;
         });
+        utterance
     }
 
     pub(super) fn on_text_answer(&mut self, text: String) {
@@ -304,6 +334,7 @@ impl Actor {
         self.reply_timings = Some(ReplyTimings {
             turn_end: Instant::now(),
             t: TurnTimings::default(),
+            asked_at: None,
         });
         self.maybe_reply();
     }
@@ -403,8 +434,13 @@ impl Actor {
                     self.next_suggested = true;
                     Source::Fixed(q)
                 }
-                None => Source::Model(self.conv.context()),
+                None => match self.take_preemption() {
+                    Some(p) => return self.adopt(p),
+                    None => Source::Model(self.conv.context()),
+                },
             };
+            // (A suggestion goes first: what was prepared for the model's turn is not it.)
+            self.discard_preemption("a suggested question goes first");
             self.begin_reply(source, TurnKind::Question, true);
         }
     }

@@ -42,6 +42,7 @@ mod lifecycle;
 mod lines;
 mod listening;
 mod noticing;
+mod preempting;
 mod restore;
 mod speaking;
 mod upkeep;
@@ -58,6 +59,11 @@ enum Internal {
         utterance: u64,
         result: ProviderResult<SttResult>,
         stt_ms: u64,
+    },
+    /// A preemptive reply's snapshot of the answer so far is transcribed (`preempting`).
+    Preempted {
+        gen: u64,
+        result: ProviderResult<SttResult>,
     },
     /// The turn write task finished: `stored` turns from the front of the queue are durable.
     /// `fenced`: the store refused the next one, a newer owner having written.
@@ -134,6 +140,8 @@ struct Speaking {
 struct ReplyTimings {
     turn_end: Instant,
     t: TurnTimings,
+    /// A preemptive reply: when its model was asked (before `turn_end`).
+    asked_at: Option<Instant>,
 }
 
 /// Loads an interview and runs its actor until it ends, expires or the server shuts down.
@@ -232,6 +240,10 @@ struct Actor {
     pause_rule: Option<crate::turns::policy::PauseRule>,
     /// Frames of the candidate's audio heard so far.
     frames_heard: u64,
+    /// A reply prepared during the pause in progress (`preempting`), not yet the interviewer's.
+    preemption: Option<Box<preempting::Preemption>>,
+    /// Preemptive replies prepared for the answer in progress.
+    preempts: u32,
     /// Encodes a Realtime client's PCM for a recording or a listening watcher, made when first
     /// needed.
     pcm_encoder: Option<Box<crate::audio::codec::FrameEncoder>>,
@@ -396,6 +408,7 @@ impl Actor {
                 result,
                 stt_ms,
             } => self.on_stt(utterance, result, stt_ms),
+            Internal::Preempted { gen, result } => self.on_preempted(gen, result),
             Internal::Lease {
                 lease,
                 cancelled,

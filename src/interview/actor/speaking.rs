@@ -16,7 +16,14 @@ use crate::store::TurnRecord;
 
 /// What a reply pipeline may produce ahead of the loop reading it (it waits beyond that, e.g.
 /// while an answer commits).
-const PROGRESS_QUEUE: usize = 64;
+pub(super) const PROGRESS_QUEUE: usize = 64;
+
+/// A reply pipeline: its generation, its task, and what it produces.
+pub(super) struct Pipeline {
+    pub gen: u64,
+    pub task: Option<tokio::task::AbortHandle>,
+    pub progress: mpsc::Receiver<(u64, SpeakMsg)>,
+}
 
 /// The next progress of the reply being produced; pending while there is none.
 pub(super) async fn next_progress(speaking: &mut Option<Speaking>) -> Option<(u64, SpeakMsg)> {
@@ -53,7 +60,7 @@ impl Actor {
     }
 
     /// Which budget is spent, if one is.
-    fn budget_spent(&self) -> Option<&'static str> {
+    pub(super) fn budget_spent(&self) -> Option<&'static str> {
         let cfg = &self.deps.cfg;
         if self.replies >= cfg.max_replies {
             Some("interviewer replies")
@@ -84,7 +91,6 @@ impl Actor {
     ) {
         self.gen += 1;
         let gen = self.gen;
-        let turn = self.conv.alloc_turn();
         let (tx, rx) = mpsc::channel(PROGRESS_QUEUE);
         let task = tokio::spawn(speak::run(gen, source, self.speak.clone(), tx));
         let timings = if kind == TurnKind::Question {
@@ -92,13 +98,31 @@ impl Actor {
         } else {
             None
         };
+        let pipeline = Pipeline {
+            gen,
+            task: Some(task.abort_handle()),
+            progress: rx,
+        };
+        self.install_reply(pipeline, kind, store, closes, timings);
+    }
+
+    /// Makes `pipeline` the interviewer's turn in progress (a new one, or a preemptive reply).
+    pub(super) fn install_reply(
+        &mut self,
+        pipeline: Pipeline,
+        kind: TurnKind,
+        store: bool,
+        closes: Option<&'static str>,
+        timings: Option<super::ReplyTimings>,
+    ) {
+        let turn = self.conv.alloc_turn();
         self.speaking = Some(Speaking {
             playback: Playback::new(turn),
             kind,
             store,
-            gen,
-            pipeline: Some(task.abort_handle()),
-            progress: Some(rx),
+            gen: pipeline.gen,
+            pipeline: pipeline.task,
+            progress: Some(pipeline.progress),
             started_at: Utc::now(),
             text_sent: false,
             timings,
@@ -278,9 +302,20 @@ impl Actor {
             let metrics = s.timings.take().map(|r| {
                 let mut t = r.t;
                 t.response_ms = r.turn_end.elapsed().as_millis() as u64;
-                t.server_ms = t
-                    .response_ms
-                    .saturating_sub(t.stt_ms + t.llm_first_sentence_ms + t.tts_first_audio_ms);
+                let providers_ms = match r.asked_at {
+                    None => t.stt_ms + t.llm_first_sentence_ms + t.tts_first_audio_ms,
+                    // A preemptive reply: only what the providers still took after the turn
+                    // ended (its first audio, or the final transcript) was theirs.
+                    Some(asked) => {
+                        let ready = asked
+                            + std::time::Duration::from_millis(
+                                t.llm_first_sentence_ms + t.tts_first_audio_ms,
+                            );
+                        let after = ready.saturating_duration_since(r.turn_end).as_millis();
+                        (after as u64).max(t.stt_ms)
+                    }
+                };
+                t.server_ms = t.response_ms.saturating_sub(providers_ms);
                 t
             });
             self.emit(Event::AudioStart { turn });
