@@ -47,15 +47,31 @@ fn check_tools() {
     );
 }
 
+/// The thinking answer's two halves, with 2.5 s of silence between them in the microphone's file.
+const THINKING: [&str; 2] = [
+    "So the first thing I would do is",
+    "look at the slow queries in the logs.",
+];
+
 /// The fake microphone's file (Chromium loops it): `lead_ms` of silence, the answer, then 16 s of
 /// silence, long enough for the interviewer to speak its next question before the answer comes
 /// round again.
 async fn microphone_wav(dir: &Path, lead_ms: usize) -> PathBuf {
-    let wav = viva::providers::espeak::speak_wav("en-us", 160, ANSWER)
-        .await
-        .unwrap();
+    microphone_wav_saying(dir, lead_ms, &[ANSWER]).await
+}
+
+/// [`microphone_wav`] saying `parts` with 2.5 s of silence between them.
+async fn microphone_wav_saying(dir: &Path, lead_ms: usize, parts: &[&str]) -> PathBuf {
     let mut samples = vec![0i16; 48 * lead_ms];
-    samples.extend(viva::audio::client::wav_to_48k(&wav).unwrap());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            samples.extend(std::iter::repeat_n(0i16, 48 * 2_500));
+        }
+        let wav = viva::providers::espeak::speak_wav("en-us", 160, part)
+            .await
+            .unwrap();
+        samples.extend(viva::audio::client::wav_to_48k(&wav).unwrap());
+    }
     samples.extend(std::iter::repeat_n(0i16, 48_000 * 16));
     let path = dir.join("answer.wav");
     std::fs::write(&path, viva::audio::wav::encode(48_000, &samples)).unwrap();
@@ -184,10 +200,22 @@ struct Run {
     consented: bool,
 }
 
+/// How a browser run goes.
+#[derive(Clone, Copy, PartialEq)]
+enum Scenario {
+    /// A recruiter's interview (consent first), the answer spoken in one go, a second tab.
+    Complete,
+    /// An operator's interview; the connection is cut after the first answer.
+    Reconnect,
+    /// An operator's interview heard by a recogniser with live partials (the Deepgram fake at
+    /// this address); the candidate stops mid-phrase to think before finishing each answer.
+    Thinking(std::net::SocketAddr),
+}
+
 /// Serves the embedded default behind a cuttable proxy, creates an interview with
 /// `viva interview create` (or, for the complete run, a recruiter through the API), and lets
 /// Chromium take it from the link.
-async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run {
+async fn interview_in_chromium(name: &str, scenario: Scenario) -> Run {
     check_tools();
     let dir = tempfile::tempdir().unwrap();
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -198,10 +226,16 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
 
     let mut serve = viva(dir.path());
     serve.args(["serve", "--bind", "127.0.0.1:0"]);
+    if let Scenario::Thinking(fake) = scenario {
+        serve
+            .env("VIVA_STT", "deepgram")
+            .env("DEEPGRAM_BASE_URL", format!("ws://{fake}"))
+            .env("DEEPGRAM_API_KEY", "dg-test-key");
+    }
     let server_log = artifacts.join("server.log");
     let (mut server, addr) = spawn_serve_logging_to(serve, &server_log);
     let proxy = Proxy::start(addr.parse().unwrap()).await;
-    let (id, url) = if cut_after_first_answer {
+    let (id, url) = if scenario != Scenario::Complete {
         // An operator's interview (`viva interview create`): no notice to accept.
         let mut create = viva(dir.path());
         create.env("VIVA_PUBLIC_URL", format!("http://{}", proxy.addr));
@@ -217,7 +251,10 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
         (id, url)
     };
 
-    let audio = microphone_wav(dir.path(), 500).await;
+    let audio = match scenario {
+        Scenario::Thinking(_) => microphone_wav_saying(dir.path(), 500, &THINKING).await,
+        _ => microphone_wav(dir.path(), 500).await,
+    };
     let mut driver = tokio::process::Command::new("node");
     driver
         .current_dir(web_client())
@@ -230,10 +267,14 @@ async fn interview_in_chromium(name: &str, cut_after_first_answer: bool) -> Run 
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true);
-    if cut_after_first_answer {
-        driver.arg("--cut");
-    } else {
-        driver.args(["--second-tab", "--consent"]);
+    match scenario {
+        Scenario::Reconnect => {
+            driver.arg("--cut");
+        }
+        Scenario::Complete => {
+            driver.args(["--second-tab", "--consent"]);
+        }
+        Scenario::Thinking(_) => {}
     }
     let mut driver = driver
         .spawn()
@@ -405,7 +446,7 @@ fn assert_complete_interview(run: &Run) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_completes_a_spoken_interview_in_chromium() {
-    let run = interview_in_chromium("complete", false).await;
+    let run = interview_in_chromium("complete", Scenario::Complete).await;
     assert_complete_interview(&run);
     // Operated by keyboard alone, in reading order: "Allow microphone" is the first Tab stop,
     // and "Start interview" follows it (past the microphone picker when it is enabled).
@@ -441,7 +482,7 @@ async fn a_candidate_completes_a_spoken_interview_in_chromium() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_reconnects_after_a_network_drop_and_the_interview_goes_on() {
-    let run = interview_in_chromium("reconnect", true).await;
+    let run = interview_in_chromium("reconnect", Scenario::Reconnect).await;
     assert!(run.cuts >= 1, "the WebSocket was open when cut");
     assert_eq!(run.page["resumedAfterCut"], true);
     assert!(run.page["stats"]["reconnects"].as_u64().unwrap() >= 1);
@@ -457,6 +498,35 @@ async fn the_page_reconnects_after_a_network_drop_and_the_interview_goes_on() {
     assert!(lost < back, "{statuses:?}");
     // Nothing said before or after the drop is lost or doubled.
     assert_complete_interview(&run);
+}
+
+/// Issue #19: a candidate who stops mid-phrase to think sees the quiet "Take your time" while
+/// the interviewer waits, and is not cut off: each answer is stored whole, pause included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_says_take_your_time_while_the_candidate_thinks_mid_answer() {
+    let fake = common::fakes::FakeVendor::start().await;
+    *fake.state.transcript.lock().unwrap() = THINKING.join(" ");
+    let run = interview_in_chromium("thinking", Scenario::Thinking(fake.addr)).await;
+    let states = strings(&run.page["seen"]["states"]);
+    assert!(
+        states.iter().any(|s| s == "Take your time"),
+        "the page showed {states:?}"
+    );
+    let body = strings(&run.page["seen"]["bodyStates"]);
+    assert!(body.iter().any(|s| s == "waiting"), "{body:?}");
+    assert_eq!(run.status, InterviewStatus::Completed);
+    // Every answer whole (the offline interviewer follows a short one up, so there are more
+    // than its two questions): the thinking pause ended none of them.
+    let answers: Vec<&TurnRecord> = run
+        .turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Candidate)
+        .collect();
+    assert!(answers.len() >= 2, "{answers:?}");
+    for a in answers {
+        assert!(a.audio_ms > 5_000, "cut off: {a:?}");
+        assert_eq!(a.text, THINKING.join(" "));
+    }
 }
 
 /// The question the console's driver suggests (web-client/tests/console-driver.js).
