@@ -24,7 +24,8 @@ VIVA_STT=scripted VIVA_LLM=scripted VIVA_TTS=scripted VIVA_DATA_DIR="$data" \
   VIVA_MAX_CONNECTIONS_PER_IP=100000 VIVA_AUTH_PER_MINUTE=100000 \
   VIVA_BIND=127.0.0.1:18080 RUST_LOG=warn $(pin "${SERVER_CPUS:-}") "$viva" serve 2> "$out/server-$name.log" &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
+# The server's own counters at the end of the run go beside the report.
+trap 'curl -sf http://127.0.0.1:18080/metrics > "$out/metrics-$name.txt"; kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/health >/dev/null && break; sleep 0.1; done
 /usr/bin/time -f "loadtest client: %e s wall, %U s user, %S s system, %M KiB max RSS" \
   $(pin "${LOADTEST_CPUS:-}") nice -n "${LOADTEST_NICE:-19}" target/release/viva-loadtest --url http://127.0.0.1:18080 --data-dir "$data" \
