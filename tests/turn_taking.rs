@@ -308,3 +308,84 @@ async fn a_candidate_thinking_mid_answer_is_waited_for_where_a_fixed_silence_cut
     assert_eq!(adaptive.len(), 1, "{adaptive:?}");
     assert!(adaptive[0] > 5000, "the whole answer: {adaptive:?}");
 }
+
+/// The labelled set judged on Whisper's own live captions (greedy, as `whisper-local` makes them
+/// every second of new speech) instead of the written words: at each pause inside a thinking
+/// answer and at the end of each complete one, Whisper transcribes the audio up to there. (A
+/// thinking answer's own end keeps the written words: it only sets how long its last wait is.)
+/// What the adaptive end of turn does with a real recogniser's words, punctuation included.
+#[cfg(feature = "whisper-local")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adaptive_end_of_turn_on_whispers_own_captions() {
+    use viva::providers::whisper::ct2::Ct2Whisper;
+    use viva::providers::whisper::pool::Transcribe;
+    use viva::providers::whisper::WhisperSettings;
+
+    let model = std::env::var_os("VIVA_WHISPER_MODEL").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base"),
+        Into::into,
+    );
+    assert!(
+        model.join("model.bin").is_file(),
+        "no Whisper model at {} (run scripts/fetch-whisper.sh)",
+        model.display()
+    );
+    let engine = std::sync::Arc::new(
+        Ct2Whisper::load(&WhisperSettings::sized_to(2, model)).expect("the model loads"),
+    );
+    let mut set = labelled_set().await;
+    let mut heard_finished = [0usize; 2];
+    let mut points = [0usize; 2];
+    for a in &mut set {
+        let mids = match a.label {
+            Label::Thinking => a.said.len() - 1,
+            Label::Complete => a.said.len(),
+        };
+        for (end, words) in a.said.iter_mut().take(mids) {
+            // A second past the last word: what a caption taken in the pause has heard.
+            let upto = (*end + 16_000).min(a.pcm.len());
+            let samples: Vec<f32> = a.pcm[..upto]
+                .iter()
+                .map(|s| f32::from(*s) / 32_768.0)
+                .collect();
+            let e = engine.clone();
+            let caption = tokio::task::spawn_blocking(move || e.transcribe(&samples, true, None))
+                .await
+                .unwrap()
+                .expect("Whisper transcribes");
+            let i = usize::from(a.label == Label::Complete);
+            points[i] += 1;
+            if judge(&caption) == viva::turns::completeness::Completeness::Finished {
+                heard_finished[i] += 1;
+            }
+            if std::env::var_os("TURN_TAKING_DEBUG").is_some() {
+                eprintln!("{:?} {:?} → {caption:?} ({:?})", a.label, words, judge(&caption));
+            }
+            *words = caption;
+        }
+    }
+    let policy = TurnPolicy::default();
+    let (thinking, complete) = (
+        set.iter().filter(|a| a.label == Label::Thinking).count(),
+        set.iter().filter(|a| a.label == Label::Complete).count(),
+    );
+    eprintln!(
+        "on Whisper base's captions: {}/{} pauses inside thinking answers read finished, {}/{} ends of complete ones",
+        heard_finished[0], points[0], heard_finished[1], points[1]
+    );
+    for mode in [Mode::Adaptive(700), Mode::Adaptive(1200)] {
+        let f = figures(&set, mode, &policy);
+        eprintln!(
+            "{:<22} cut-ins think {}/{thinking}, cut-ins done {}/{complete}, wait done p50/p99 {} / {} ms",
+            format!("{mode:?} (Whisper)"),
+            f.thinking_cut_ins,
+            f.complete_cut_ins,
+            pct(&f.complete_wait, 0.5),
+            pct(&f.complete_wait, 0.99)
+        );
+        assert_eq!(f.never, 0, "{mode:?}: every answer's turn ends");
+        // Whatever Whisper makes of them, the captions never cut in more than today's fixed
+        // silences do (32/32 thinking answers, at 700 and at 1200 ms).
+        assert!(f.thinking_cut_ins < thinking, "{f:?}");
+    }
+}
