@@ -44,7 +44,11 @@ async fn credentials_never_reach_the_logs() {
     fake.state
         .tts
         .script([fakes::Misbehave::Status(429, Some(0))]);
-    fake.state.stt.script([fakes::Misbehave::Status(401, None)]);
+    // (Every transcription, the one made at the pause included: refused until the candidate is
+    // asked to repeat.)
+    fake.state
+        .stt
+        .always(Some(fakes::Misbehave::Status(401, None)));
     let server = TestServer::start_with(|c| {
         c.stt = vec!["openai".into()];
         c.llm = vec!["openai".into()];
@@ -64,6 +68,7 @@ async fn credentials_never_reach_the_logs() {
         |e| matches!(e, viva::protocol::Event::Error { code, .. } if code == "stt_failed"),
     )
     .await;
+    fake.state.stt.always(None);
 
     let ticket = reqwest::Client::new()
         .post(format!("http://{}/v1/interviews/{id}/ticket", server.addr))

@@ -359,7 +359,12 @@ async fn the_adaptive_end_of_turn_on_whispers_own_captions() {
                 heard_finished[i] += 1;
             }
             if std::env::var_os("TURN_TAKING_DEBUG").is_some() {
-                eprintln!("{:?} {:?} → {caption:?} ({:?})", a.label, words, judge(&caption));
+                eprintln!(
+                    "{:?} {:?} → {caption:?} ({:?})",
+                    a.label,
+                    words,
+                    judge(&caption)
+                );
             }
             *words = caption;
         }
@@ -388,4 +393,85 @@ async fn the_adaptive_end_of_turn_on_whispers_own_captions() {
         // silences do (32/32 thinking answers, at 700 and at 1200 ms).
         assert!(f.thinking_cut_ins < thinking, "{f:?}");
     }
+}
+
+/// The embedded default's recogniser (Whisper, one worker, no live captions): with no live
+/// words, a pause's words are transcribed when it reaches the probe, and the turn is held open
+/// until they are judged. A candidate who stops after "So the first thing I would do is" is
+/// waited for (`waiting`) and heard whole; a complete answer is answered with the reply prepared
+/// on that transcript, which is also the answer's (the recogniser is not asked again).
+#[cfg(feature = "whisper-local")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_live_captions_the_pause_is_transcribed_and_judged_before_the_turn_ends() {
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base");
+    assert!(
+        model.join("model.bin").is_file(),
+        "run scripts/fetch-whisper.sh"
+    );
+    let server = TestServer::start_with(|c| {
+        c.stt = vec!["whisper-local".into()];
+        c.whisper_model = model;
+        c.whisper_workers = Some(1);
+        c.whisper_partial_ms = Some(0);
+        c.scripted_questions = 4;
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    // Thinking mid-phrase: held, judged unfinished, waited for; one answer, pause included.
+    let mut answer = speech("So the first thing I would do is").await;
+    answer.extend((0..125).map(|_| silence_packet()));
+    answer.extend(speech("look at the slow queries in the logs.").await);
+    c.say(answer).await;
+    let reply = c
+        .until("the next question", |e| {
+            matches!(e, Event::TurnMetrics { .. })
+        })
+        .await;
+    let waited = c.events().iter().any(|e| {
+        e.event
+            == Event::State {
+                state: InterviewState::Waiting,
+            }
+    });
+    assert!(waited, "the state went to waiting");
+    let turns = server.turns(id).await;
+    let answers: Vec<_> = turns
+        .iter()
+        .filter(|t| t.speaker == viva::protocol::Speaker::Candidate)
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(
+        answers[0].audio_ms > 5000,
+        "the whole answer: {:?}",
+        answers[0]
+    );
+    assert!(
+        answers[0].text.to_lowercase().contains("in the logs"),
+        "{:?}",
+        answers[0].text
+    );
+    let Event::TurnMetrics { timings, .. } = reply.event else {
+        unreachable!()
+    };
+    eprintln!("thinking answer's reply: {timings:?}");
+    hear_question(&mut c).await;
+
+    // A complete answer: the pause's transcript is the answer's, and the reply was prepared on it.
+    c.say(speech("I would start by measuring where the time actually goes.").await)
+        .await;
+    let reply = c
+        .until("the next question", |e| {
+            matches!(e, Event::TurnMetrics { .. })
+        })
+        .await;
+    let Event::TurnMetrics { timings, .. } = reply.event else {
+        unreachable!()
+    };
+    eprintln!("complete answer's reply: {timings:?}");
+    assert!(timings.preemptive, "{timings:?}");
+    assert_eq!(timings.stt_ms, 0, "{timings:?}");
+    server.shutdown().await;
 }

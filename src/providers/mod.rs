@@ -87,9 +87,9 @@ pub trait SttSession: Send {
     /// Ends the utterance and returns its final transcript.
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult>;
     /// A separate session holding the audio so far, to transcribe it while this one goes on
-    /// (a preemptive reply's words; `turns`). `None` where the engine cannot (a live stream
-    /// such as Deepgram's: its partials serve instead; the local Whisper: its one worker is
-    /// not spent on a guess).
+    /// (a pause's words and a preemptive reply's; `turns`). `None` where the engine cannot (a
+    /// live stream such as Deepgram's: its partials serve instead) or should not now (the local
+    /// Whisper while its workers are busy).
     fn snapshot(&self) -> Option<Box<dyn SttSession>> {
         None
     }

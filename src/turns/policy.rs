@@ -63,6 +63,19 @@ impl TurnPolicy {
             },
         }
     }
+
+    /// While the words of a pause are being transcribed (a recogniser without live captions):
+    /// the turn stays open, up to the ceiling, until they can be judged; nothing is shown.
+    pub fn hold(&self, base_ms: u32, patient: bool) -> PauseRule {
+        PauseRule {
+            waiting: false,
+            ..self.rule(
+                Completeness::Unfinished(crate::turns::completeness::Why::NoStop),
+                base_ms,
+                patient,
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +124,14 @@ mod tests {
         assert_eq!(
             p.rule(Completeness::Finished, 1400, true).end_silence_ms,
             1200
+        );
+        // Held open while the words are transcribed: as long as an unfinished pause, unshown.
+        assert_eq!(
+            p.hold(700, false),
+            PauseRule {
+                end_silence_ms: 4000,
+                waiting: false
+            }
         );
     }
 }

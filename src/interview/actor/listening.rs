@@ -130,14 +130,37 @@ impl Actor {
             .said_so_far
             .as_ref()
             .filter(|(_, at)| at + FRESH_FRAMES >= pause_began)
-            .map_or("", |(w, _)| w.as_str());
-        let verdict = crate::turns::completeness::judge(words);
+            .map_or_else(String::new, |(w, _)| w.clone());
+        let verdict = crate::turns::completeness::judge(&words);
+        let patient = self.conv.interview.settings.extra_time();
+        if words.is_empty() && self.preemption.is_none() {
+            // No live words (a recogniser without captions, e.g. the embedded Whisper): the
+            // answer so far is transcribed now, the turn held open until it is judged
+            // (`on_preempted`), and the reply prepared on it if it reads finished.
+            self.maybe_preempt("");
+            if self.preemption.as_ref().is_some_and(|p| p.judges_pause()) {
+                self.pause_rule = Some(policy.hold(self.end_silence_ms, patient));
+                return;
+            }
+        }
+        self.apply_verdict(verdict, &words);
+    }
+
+    /// A pause's words are judged: its end silence, the `waiting` state, and (finished) a
+    /// preemptive reply.
+    pub(super) fn apply_verdict(
+        &mut self,
+        verdict: crate::turns::completeness::Completeness,
+        words: &str,
+    ) {
+        let Some(policy) = self.deps.cfg.turns else {
+            return;
+        };
         let patient = self.conv.interview.settings.extra_time();
         let rule = policy.rule(verdict, self.end_silence_ms, patient);
         self.pause_rule = Some(rule);
         if verdict == crate::turns::completeness::Completeness::Finished {
-            let words = words.to_owned();
-            self.maybe_preempt(&words);
+            self.maybe_preempt(words);
         }
         if rule.waiting && self.state == InterviewState::Listening {
             self.set_state(InterviewState::Waiting);

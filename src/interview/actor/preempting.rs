@@ -44,6 +44,15 @@ pub(super) struct Preemption {
     asked_at: Option<Instant>,
     /// Turns in the conversation when it was prepared: it answers those plus this answer.
     turns_before: usize,
+    /// The pause waits for its words to be judged (there were no live ones).
+    judges_pause: bool,
+}
+
+impl Preemption {
+    /// Whether the pause in progress is held open for this preemption's transcript.
+    pub(super) fn judges_pause(&self) -> bool {
+        self.judges_pause && self.words.is_none()
+    }
 }
 
 impl Drop for Preemption {
@@ -157,6 +166,7 @@ impl Actor {
             exact,
             audio_ms,
             turns_before: self.conv.turns.len(),
+            judges_pause: partial.trim().is_empty(),
         }));
     }
 
@@ -165,13 +175,24 @@ impl Actor {
         let Some(p) = self.preemption.as_mut().filter(|p| p.gen == gen) else {
             return;
         };
-        let audio_ms = p.audio_ms;
-        match usable(&result) {
+        let (audio_ms, judges_pause) = (p.audio_ms, p.judges_pause);
+        let text = usable(&result);
+        match &text {
             Some(text) => {
-                p.words = Some(text);
+                p.words = Some(text.clone());
                 p.asked_at = Some(Instant::now());
             }
             None => self.discard_preemption("its transcript is not usable"),
+        }
+        if judges_pause && self.ear.pause_ms().is_some() {
+            // The pause held open for these words: judged now (a verdict other than finished
+            // throws the prepared reply away).
+            let words = text.unwrap_or_default();
+            let verdict = crate::turns::completeness::judge(&words);
+            if verdict != crate::turns::completeness::Completeness::Finished {
+                self.discard_preemption("the answer so far reads unfinished");
+            }
+            self.apply_verdict(verdict, &words);
         }
         if result.is_ok_and(|r| r.transcribed) && self.providers.stt.is_remote() {
             // The vendor transcribed it; whether used or not, it is billed.

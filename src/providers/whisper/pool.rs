@@ -92,11 +92,16 @@ impl Pool {
 
     /// Queues a live caption only when a worker is free and nothing is waiting.
     pub fn try_partial(&self, samples: Vec<f32>, prompt: Option<Arc<str>>) -> Option<Reply> {
-        let idle = self.stats.busy.load(Ordering::Relaxed) < self.workers;
-        if !idle || self.stats.queued.load(Ordering::Relaxed) > 0 {
+        if !self.idle() {
             return None;
         }
         self.enqueue(samples, prompt, true).ok()
+    }
+
+    /// A worker is free and nothing is waiting.
+    pub fn idle(&self) -> bool {
+        self.stats.busy.load(Ordering::Relaxed) < self.workers
+            && self.stats.queued.load(Ordering::Relaxed) == 0
     }
 
     fn enqueue(
