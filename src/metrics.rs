@@ -123,6 +123,25 @@ pub enum Handoff {
     Refused = 2,
 }
 
+/// A counter family with one label whose values are fixed (`values[i]` counts `counts[i]`).
+fn counters(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: &[&str],
+    counts: &[AtomicU64],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (value, n) in values.iter().zip(counts) {
+        let _ = writeln!(
+            out,
+            "{name}{{{label}=\"{value}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
+    }
+}
+
 /// The process's metrics.
 pub fn global() -> &'static Metrics {
     static M: OnceLock<Metrics> = OnceLock::new();
@@ -252,42 +271,30 @@ impl Metrics {
             "# HELP viva_ownership_lost_total Interviews this node stopped driving because another owner took them (lease lost, write fenced).\n# TYPE viva_ownership_lost_total counter\nviva_ownership_lost_total {}",
             self.ownership_lost.load(Ordering::Relaxed)
         );
-        let _ = writeln!(
-            out,
-            "# HELP viva_handoffs_total Interviews handed between nodes: given to another node, taken from one, requests refused.\n# TYPE viva_handoffs_total counter"
+        counters(
+            &mut out,
+            "viva_handoffs_total",
+            "Interviews handed between nodes: given to another node, taken from one, requests refused.",
+            "outcome",
+            &["given", "taken", "refused"],
+            &self.handoffs,
         );
-        for (outcome, n) in ["given", "taken", "refused"].iter().zip(&self.handoffs) {
-            let _ = writeln!(
-                out,
-                "viva_handoffs_total{{outcome=\"{outcome}\"}} {}",
-                n.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP viva_voice_frames_total The interviewer's 20 ms frames by how they were made: encoded here from PCM, a vendor's Opus passed through, re-encoded (it did not fit), or from the cache.\n# TYPE viva_voice_frames_total counter"
+        counters(
+            &mut out,
+            "viva_voice_frames_total",
+            "The interviewer's 20 ms frames by how they were made: encoded here from PCM, a vendor's Opus passed through, re-encoded (it did not fit), or from the cache.",
+            "how",
+            &["encoded", "passed", "reencoded", "cached"],
+            &self.voice_frames,
         );
-        for (how, n) in ["encoded", "passed", "reencoded", "cached"]
-            .iter()
-            .zip(&self.voice_frames)
-        {
-            let _ = writeln!(
-                out,
-                "viva_voice_frames_total{{how=\"{how}\"}} {}",
-                n.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP viva_preemptive_replies_total Replies prepared during a candidate's pause: used (the turn ended on those words) or discarded (waste).\n# TYPE viva_preemptive_replies_total counter"
+        counters(
+            &mut out,
+            "viva_preemptive_replies_total",
+            "Replies prepared during a candidate's pause: used (the turn ended on those words) or discarded (waste).",
+            "outcome",
+            &["used", "discarded"],
+            &self.preemptive,
         );
-        for (outcome, n) in ["used", "discarded"].iter().zip(&self.preemptive) {
-            let _ = writeln!(
-                out,
-                "viva_preemptive_replies_total{{outcome=\"{outcome}\"}} {}",
-                n.load(Ordering::Relaxed)
-            );
-        }
         let _ = writeln!(
             out,
             "# HELP viva_provider_errors_total Failed provider calls by provider and kind.\n# TYPE viva_provider_errors_total counter"

@@ -162,24 +162,16 @@ async fn ten_realtime_sessions_two_turns_no_errors() {
     assert!(s.monitor_lag_ms.count > 0);
     assert!(report.table().starts_with("Realtime sessions 10"));
     // Every interviewer frame was the vendor's own packet: nothing encoded, nothing cached.
-    let metrics = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let frames = |how: &str| -> u64 {
-        let prefix = format!("viva_voice_frames_total{{how=\"{how}\"}} ");
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no {how} series in {metrics}"))
-    };
-    assert!(frames("passed") > 100, "{metrics}");
+    let mut frames = std::collections::HashMap::new();
+    for how in ["passed", "encoded", "reencoded", "cached"] {
+        let series = format!("viva_voice_frames_total{{how=\"{how}\"}}");
+        frames.insert(how, common::metric(&server.url, &series).await);
+    }
+    assert!(frames["passed"] > 100, "{frames:?}");
     assert_eq!(
-        frames("encoded") + frames("reencoded") + frames("cached"),
-        0
+        frames["encoded"] + frames["reencoded"] + frames["cached"],
+        0,
+        "{frames:?}"
     );
 }
 

@@ -15,18 +15,8 @@ use common::*;
 use viva::protocol::{Event, TurnTimings};
 
 async fn preemptive(server: &TestServer, outcome: &str) -> u64 {
-    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let prefix = format!("viva_preemptive_replies_total{{outcome=\"{outcome}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no {outcome} count in {metrics}"))
+    let series = format!("viva_preemptive_replies_total{{outcome=\"{outcome}\"}}");
+    metric(&format!("http://{}", server.addr), &series).await
 }
 
 /// Preemptive replies used and discarded so far (the process's counters).

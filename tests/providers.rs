@@ -445,18 +445,9 @@ async fn an_interview_with_openai_opus_speech_sends_the_vendors_packets_untouche
         heard.iter().all(|f| vendor.contains(f)),
         "a frame was re-encoded"
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let passed = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("viva_voice_frames_total{how=\"passed\"} "))
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(0);
-    assert!(passed >= heard.len() as u64, "{metrics}");
+    let base = format!("http://{}", server.addr);
+    let passed = metric(&base, "viva_voice_frames_total{how=\"passed\"}").await;
+    assert!(passed >= heard.len() as u64, "{passed} passed");
     server.shutdown().await;
 }
 

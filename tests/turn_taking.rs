@@ -249,6 +249,16 @@ use common::fakes::FakeVendor;
 use common::*;
 use viva::protocol::{Event, InterviewState};
 
+/// Whether the interview showed `waiting` so far.
+fn went_waiting(c: &Candidate) -> bool {
+    c.events().iter().any(|e| {
+        e.event
+            == Event::State {
+                state: InterviewState::Waiting,
+            }
+    })
+}
+
 /// Says "So the first thing I would do is", thinks for 2.5 s, then finishes the sentence, to a
 /// server whose recogniser streams live partials (the Deepgram fake: a word per half second of
 /// audio). What the interview made of it when the interviewer took its next turn: the answers
@@ -277,12 +287,7 @@ async fn thinking_answer(adaptive: bool) -> (Vec<u32>, bool) {
         |e| matches!(e, Event::AudioStart { turn } if *turn > 1),
     )
     .await;
-    let waited = c.events().iter().any(|e| {
-        e.event
-            == Event::State {
-                state: InterviewState::Waiting,
-            }
-    });
+    let waited = went_waiting(&c);
     let turns = server.turns(id).await;
     let heard = turns
         .iter()
@@ -430,12 +435,7 @@ async fn without_live_captions_the_pause_is_transcribed_and_judged_before_the_tu
             matches!(e, Event::TurnMetrics { .. })
         })
         .await;
-    let waited = c.events().iter().any(|e| {
-        e.event
-            == Event::State {
-                state: InterviewState::Waiting,
-            }
-    });
+    let waited = went_waiting(&c);
     assert!(waited, "the state went to waiting");
     let turns = server.turns(id).await;
     let answers: Vec<_> = turns

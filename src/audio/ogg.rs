@@ -120,8 +120,7 @@ impl OggOpus {
     }
 
     fn page(&mut self, page: &[u8], packets: &mut Vec<Bytes>) -> Result<(), OggError> {
-        let stored = u32::from_le_bytes([page[22], page[23], page[24], page[25]]);
-        if crc(page) != stored {
+        if !crc_ok(page) {
             return Err(OggError::Crc);
         }
         let flags = page[5];
@@ -217,11 +216,15 @@ const CRC_TABLE: [u32; 256] = {
     t
 };
 
-/// Writes Ogg pages (for tests and fakes): one page per call, packets laced in order.
-#[cfg(test)]
+/// Whether a whole page's stored CRC is right.
+pub(crate) fn crc_ok(page: &[u8]) -> bool {
+    page.len() >= HEADER && crc(page).to_le_bytes() == page[22..26]
+}
+
+/// One page holding whole `packets` (each under 64 KiB; at most 255 lacing values in all),
+/// CRC set: what the recordings write, and what the tests feed the demuxer.
 pub(crate) fn page(serial: u32, seq: u32, flags: u8, granule: u64, packets: &[&[u8]]) -> Vec<u8> {
     let mut lacing = Vec::new();
-    let mut body = Vec::new();
     for p in packets {
         let mut n = p.len();
         while n >= 255 {
@@ -229,9 +232,11 @@ pub(crate) fn page(serial: u32, seq: u32, flags: u8, granule: u64, packets: &[&[
             n -= 255;
         }
         lacing.push(n as u8);
-        body.extend_from_slice(p);
     }
-    let mut page = b"OggS".to_vec();
+    assert!(lacing.len() <= 255, "too many packets on one page");
+    let body: usize = packets.iter().map(|p| p.len()).sum();
+    let mut page = Vec::with_capacity(HEADER + lacing.len() + body);
+    page.extend_from_slice(b"OggS");
     page.push(0);
     page.push(flags);
     page.extend_from_slice(&granule.to_le_bytes());
@@ -240,7 +245,9 @@ pub(crate) fn page(serial: u32, seq: u32, flags: u8, granule: u64, packets: &[&[
     page.extend_from_slice(&[0; 4]);
     page.push(lacing.len() as u8);
     page.extend_from_slice(&lacing);
-    page.extend_from_slice(&body);
+    for p in packets {
+        page.extend_from_slice(p);
+    }
     let c = crc(&page);
     page[22..26].copy_from_slice(&c.to_le_bytes());
     page
@@ -265,6 +272,16 @@ mod tests {
         let refs: Vec<&[u8]> = audio.iter().map(|p| p.as_slice()).collect();
         s.extend(page(7, 2, 0x04, 960 * audio.len() as u64, &refs));
         s
+    }
+
+    #[test]
+    fn crc_of_ogg_s() {
+        // The CRC of "OggS" with Ogg's parameters (no reflection, initial 0).
+        let mut c = 0u32;
+        for &b in b"OggS" {
+            c = (c << 8) ^ CRC_TABLE[usize::from((c >> 24) as u8 ^ b)];
+        }
+        assert_eq!(c, 0x5fb0_a94f);
     }
 
     #[test]

@@ -363,11 +363,10 @@ impl TtsProvider for OpenAiTts {
                 if tx.send(Ok(samples)).await.is_err() {
                     return;
                 }
-                next = match r.chunk().await {
+                next = match next_chunk(&mut r, &name).await {
                     Ok(n) => n,
                     Err(e) => {
-                        let msg = format!("audio stream failed: {}", e.without_url());
-                        let _ = tx.send(Err(ProviderError::new(&name, msg))).await;
+                        let _ = tx.send(Err(e)).await;
                         return;
                     }
                 };
@@ -378,6 +377,13 @@ impl TtsProvider for OpenAiTts {
             chunks,
         })
     }
+}
+
+/// The next piece of a streamed audio answer (`None`: it ended).
+async fn next_chunk(r: &mut reqwest::Response, name: &str) -> ProviderResult<Option<bytes::Bytes>> {
+    r.chunk()
+        .await
+        .map_err(|e| ProviderError::new(name, format!("audio stream failed: {}", e.without_url())))
 }
 
 /// An `audio/ogg` answer as Opus packets, demuxed as its bytes arrive.
@@ -403,11 +409,10 @@ fn ogg_packets(name: String, mut r: reqwest::Response, first: bytes::Bytes) -> T
                     return;
                 }
             }
-            next = match r.chunk().await {
+            next = match next_chunk(&mut r, &name).await {
                 Ok(n) => n,
                 Err(e) => {
-                    let msg = format!("audio stream failed: {}", e.without_url());
-                    let _ = tx.send(Err(ProviderError::new(&name, msg))).await;
+                    let _ = tx.send(Err(e)).await;
                     return;
                 }
             };

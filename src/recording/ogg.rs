@@ -9,29 +9,6 @@ pub const SAMPLES_PER_PACKET: u64 = 960;
 /// Packets per page (one second).
 const PACKETS_PER_PAGE: usize = 50;
 
-/// CRC-32 of Ogg pages: polynomial 0x04c11db7, no reflection, initial value 0.
-fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let mut r = (i as u32) << 24;
-            for _ in 0..8 {
-                r = if r & 0x8000_0000 != 0 {
-                    (r << 1) ^ 0x04c1_1db7
-                } else {
-                    r << 1
-                };
-            }
-            *slot = r;
-        }
-        t
-    });
-    data.iter().fold(0u32, |crc, &b| {
-        (crc << 8) ^ table[(((crc >> 24) as u8) ^ b) as usize]
-    })
-}
-
 /// Writes one Ogg Opus stream (mono, 48 kHz) to `out`.
 pub struct OggOpusWriter<W: Write> {
     out: W,
@@ -107,7 +84,7 @@ impl<W: Write> OggOpusWriter<W> {
     }
 }
 
-/// One page holding whole `packets` (each under 64 KiB; at most 255 lacing values in all).
+/// One page holding whole `packets` (the page format: `audio::ogg`).
 fn write_page(
     out: &mut impl Write,
     serial: u32,
@@ -116,33 +93,9 @@ fn write_page(
     granule: u64,
     packets: &[&[u8]],
 ) -> std::io::Result<()> {
-    let mut lacing = Vec::new();
-    for p in packets {
-        let mut n = p.len();
-        while n >= 255 {
-            lacing.push(255u8);
-            n -= 255;
-        }
-        lacing.push(n as u8);
-    }
-    assert!(lacing.len() <= 255, "too many packets on one page");
-    let mut page =
-        Vec::with_capacity(27 + lacing.len() + packets.iter().map(|p| p.len()).sum::<usize>());
-    page.extend_from_slice(b"OggS");
-    page.push(0);
-    page.push(flags);
-    page.extend_from_slice(&granule.to_le_bytes());
-    page.extend_from_slice(&serial.to_le_bytes());
-    page.extend_from_slice(&seq.to_le_bytes());
-    page.extend_from_slice(&[0; 4]);
-    page.push(lacing.len() as u8);
-    page.extend_from_slice(&lacing);
-    for p in packets {
-        page.extend_from_slice(p);
-    }
-    let crc = crc32(&page);
-    page[22..26].copy_from_slice(&crc.to_le_bytes());
-    out.write_all(&page)
+    out.write_all(&crate::audio::ogg::page(
+        serial, seq, flags, granule, packets,
+    ))
 }
 
 /// What an Ogg Opus file holds: its audio packets (headers left out) and its duration.
@@ -168,10 +121,7 @@ pub fn read(bytes: &[u8]) -> Result<OggContents, String> {
         let body_len: usize = lacing.iter().map(|&l| l as usize).sum();
         let len = 27 + segments + body_len;
         let whole = page.get(..len).ok_or("truncated page")?;
-        let mut zeroed = whole.to_vec();
-        zeroed[22..26].fill(0);
-        let stored = u32::from_le_bytes(whole[22..26].try_into().expect("4 bytes"));
-        if crc32(&zeroed) != stored {
+        if !crate::audio::ogg::crc_ok(whole) {
             return Err(format!("bad CRC on the page at byte {at}"));
         }
         granule = u64::from_le_bytes(whole[6..14].try_into().expect("8 bytes"));
@@ -230,11 +180,5 @@ mod tests {
         w.push(&[1, 2, 3]).unwrap();
         let back = read(&w.finish().unwrap()).unwrap();
         assert_eq!(back.packets, vec![big, vec![1, 2, 3]]);
-    }
-
-    #[test]
-    fn the_crc_is_ogg_s() {
-        // The CRC of "OggS" with this polynomial (no reflection, initial 0).
-        assert_eq!(crc32(b"OggS"), 0x5fb0a94f);
     }
 }

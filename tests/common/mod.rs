@@ -712,3 +712,20 @@ pub async fn expect_realtime_refusal(mut ws: Ws, code: &str, close: u16) {
     assert_eq!(e["error"]["code"], code, "{e}");
     assert_eq!(close_code(&mut ws).await.0, close, "{e}");
 }
+
+/// The value of one series (`name{labels}`) in the `/metrics` of the server at `base`
+/// (`http://host:port`); panics when the series is absent.
+#[allow(dead_code)]
+pub async fn metric(base: &str, series: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("{series} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in {text}"))
+}
