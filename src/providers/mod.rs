@@ -88,8 +88,9 @@ pub trait SttSession: Send {
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult>;
     /// A separate session holding the audio so far, to transcribe it while this one goes on
     /// (a pause's words and a preemptive reply's; `turns`). `None` where the engine cannot (a
-    /// live stream such as Deepgram's: its partials serve instead) or should not now (the local
-    /// Whisper while its workers are busy).
+    /// live stream such as Deepgram's: its partials serve instead) or should not (the local
+    /// Whisper: a guess discarded once its job runs would still hold the one worker, delaying
+    /// the finals behind it).
     fn snapshot(&self) -> Option<Box<dyn SttSession>> {
         None
     }

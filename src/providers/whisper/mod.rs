@@ -202,23 +202,6 @@ impl SttSession for Session {
         self.maybe_caption();
     }
 
-    /// Only while a worker is free and nothing waits: a transcription of the answer so far
-    /// (at a pause, to judge it and prepare the reply) never delays another answer's final.
-    fn snapshot(&self) -> Option<Box<dyn SttSession>> {
-        if !self.pool.idle() {
-            return None;
-        }
-        Some(Box::new(Session {
-            pool: self.pool.clone(),
-            prompt: self.prompt.clone(),
-            partials: self.partials.clone(),
-            partial_every: 0,
-            samples: self.samples.clone(),
-            captioned_at: 0,
-            caption_running: Arc::new(AtomicBool::new(false)),
-        }))
-    }
-
     async fn finish(self: Box<Self>) -> ProviderResult<SttResult> {
         let reply = self
             .pool
