@@ -312,7 +312,7 @@ impl TtsProvider for OpenAiTts {
             "response_format": if opus { "opus" } else { "pcm" },
         });
         let name = self.vendor.name.clone();
-        let (mut r, first) = self
+        let (r, first) = self
             .vendor
             .res
             .call(|| {
@@ -347,30 +347,20 @@ impl TtsProvider for OpenAiTts {
         if opus {
             return Ok(ogg_packets(name, r, first));
         }
-        let (tx, chunks) = channel_stream::<ProviderResult<Vec<i16>>>(16);
-        tokio::spawn(async move {
-            // Little-endian 16-bit samples; a piece may end inside one.
-            let mut carry: Vec<u8> = Vec::new();
-            let mut next = Some(first);
-            while let Some(bytes) = next.take() {
-                carry.extend_from_slice(&bytes);
-                let whole = carry.len() & !1;
-                let samples: Vec<i16> = carry[..whole]
-                    .chunks_exact(2)
-                    .map(|p| i16::from_le_bytes([p[0], p[1]]))
-                    .collect();
-                carry.drain(..whole);
-                if tx.send(Ok(samples)).await.is_err() {
-                    return;
-                }
-                next = match next_chunk(&mut r, &name).await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                };
-            }
+        // Little-endian 16-bit samples; a piece may end inside one.
+        let mut carry: Vec<u8> = Vec::new();
+        let chunks = stream_body(name, r, first, move |piece| {
+            let Some(bytes) = piece else {
+                return Ok(Vec::new());
+            };
+            carry.extend_from_slice(bytes);
+            let whole = carry.len() & !1;
+            let samples: Vec<i16> = carry[..whole]
+                .chunks_exact(2)
+                .map(|p| i16::from_le_bytes([p[0], p[1]]))
+                .collect();
+            carry.drain(..whole);
+            Ok(vec![samples])
         });
         Ok(TtsAudio::Pcm {
             sample_rate: TTS_PCM_RATE,
@@ -386,28 +376,36 @@ async fn next_chunk(r: &mut reqwest::Response, name: &str) -> ProviderResult<Opt
         .map_err(|e| ProviderError::new(name, format!("audio stream failed: {}", e.without_url())))
 }
 
-/// An `audio/ogg` answer as Opus packets, demuxed as its bytes arrive.
-fn ogg_packets(name: String, mut r: reqwest::Response, first: bytes::Bytes) -> TtsAudio {
-    let (tx, packets) = channel_stream::<ProviderResult<bytes::Bytes>>(16);
+/// Streams an audio answer's body through `decode` as it arrives: each piece (then `None`, at
+/// its end) becomes the items sent on; a decoding error or a failed read ends the stream with an
+/// error.
+fn stream_body<T: Send + 'static>(
+    name: String,
+    mut r: reqwest::Response,
+    first: bytes::Bytes,
+    mut decode: impl FnMut(Option<&[u8]>) -> Result<Vec<T>, String> + Send + 'static,
+) -> futures_util::stream::BoxStream<'static, ProviderResult<T>> {
+    let (tx, items) = channel_stream::<ProviderResult<T>>(16);
     tokio::spawn(async move {
-        let mut ogg = crate::audio::ogg::OggOpus::new();
-        let mut out = Vec::new();
         let mut next = Some(first);
         loop {
-            let Some(bytes) = next.take() else {
-                if let Err(e) = ogg.finish() {
-                    let _ = tx.send(Err(ProviderError::new(&name, e.to_string()))).await;
+            let piece = next.take();
+            let ended = piece.is_none();
+            match decode(piece.as_deref()) {
+                Ok(decoded) => {
+                    for item in decoded {
+                        if tx.send(Ok(item)).await.is_err() {
+                            return;
+                        }
+                    }
                 }
-                return;
-            };
-            if let Err(e) = ogg.push(&bytes, &mut out) {
-                let _ = tx.send(Err(ProviderError::new(&name, e.to_string()))).await;
-                return;
-            }
-            for p in out.drain(..) {
-                if tx.send(Ok(p)).await.is_err() {
+                Err(e) => {
+                    let _ = tx.send(Err(ProviderError::new(&name, e))).await;
                     return;
                 }
+            }
+            if ended {
+                return;
             }
             next = match next_chunk(&mut r, &name).await {
                 Ok(n) => n,
@@ -417,6 +415,20 @@ fn ogg_packets(name: String, mut r: reqwest::Response, first: bytes::Bytes) -> T
                 }
             };
         }
+    });
+    items
+}
+
+/// An `audio/ogg` answer as Opus packets, demuxed as its bytes arrive.
+fn ogg_packets(name: String, r: reqwest::Response, first: bytes::Bytes) -> TtsAudio {
+    let mut ogg = crate::audio::ogg::OggOpus::new();
+    let packets = stream_body(name, r, first, move |piece| {
+        let mut out = Vec::new();
+        match piece {
+            Some(bytes) => ogg.push(bytes, &mut out).map_err(|e| e.to_string())?,
+            None => ogg.finish().map_err(|e| e.to_string())?,
+        }
+        Ok(out)
     });
     TtsAudio::Opus { packets }
 }

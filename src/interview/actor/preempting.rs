@@ -53,6 +53,17 @@ impl Preemption {
     pub(super) fn judges_pause(&self) -> bool {
         self.judges_pause && self.words.is_none()
     }
+
+    /// Its task and progress, to become the interviewer's turn (what is left, dropped, no longer
+    /// aborts the task).
+    fn take_pipeline(&mut self) -> Pipeline {
+        let (_, closed) = mpsc::channel(1);
+        Pipeline {
+            gen: self.gen,
+            task: self.task.take(),
+            progress: std::mem::replace(&mut self.progress, closed),
+        }
+    }
 }
 
 impl Drop for Preemption {
@@ -205,9 +216,13 @@ impl Actor {
 
     /// Throws the preemptive reply away (`why` is logged).
     pub(super) fn discard_preemption(&mut self, why: &'static str) {
-        let Some(mut p) = self.preemption.take() else {
-            return;
-        };
+        if let Some(mut p) = self.preemption.take() {
+            self.throw_away(&mut p, why);
+        }
+    }
+
+    /// Aborts a preemption's task; its vendor usage so far is still the interview's.
+    fn throw_away(&mut self, p: &mut Preemption, why: &'static str) {
         if let Some(t) = p.task.take() {
             t.abort();
         }
@@ -254,7 +269,7 @@ impl Actor {
     /// [`Actor::begin_reply`] apply: past it, the closing is spoken instead).
     pub(super) fn adopt(&mut self, mut p: Box<Preemption>) {
         if self.cancelled || self.budget_spent().is_some() {
-            self.discard_preemption_box(p);
+            self.throw_away(&mut p, "the interview's budget is spent");
             let ctx = self.conv.context();
             return self.begin_reply(Source::Model(ctx), TurnKind::Question, true);
         }
@@ -265,18 +280,7 @@ impl Actor {
             r.asked_at = p.asked_at;
             r
         });
-        let (_, closed) = mpsc::channel(1);
-        let pipeline = Pipeline {
-            gen: p.gen,
-            task: p.task.take(),
-            progress: std::mem::replace(&mut p.progress, closed),
-        };
-        self.install_reply(pipeline, TurnKind::Question, true, None, timings);
-    }
-
-    fn discard_preemption_box(&mut self, p: Box<Preemption>) {
-        self.preemption = Some(p);
-        self.discard_preemption("the interview's budget is spent");
+        self.install_reply(p.take_pipeline(), TurnKind::Question, true, None, timings);
     }
 }
 
