@@ -62,6 +62,42 @@ fn bench(c: &mut Criterion) {
             black_box(matches!(h, Hearing::End { .. }))
         })
     });
+    // The same with the intonation cue followed (the embedded default's turn-taking, #19): a
+    // pitch estimate on one voiced frame in three.
+    g.bench_function("decode+vad+endpoint+intonation per 20 ms frame", |b| {
+        let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
+        ear.listen_for_intonation();
+        let mut i = 0;
+        b.iter(|| {
+            let h = ear.hear(Heard::Opus(&packets[i % packets.len()]), 700, || {
+                stt.start(&Default::default(), tx.clone())
+            });
+            i += 1;
+            black_box(matches!(h, Hearing::End { .. }))
+        })
+    });
+    let mut pcm16 = Vec::new();
+    Resampler::new(48_000, 16_000).process(&pcm, &mut pcm16);
+    g.bench_function("pitch of a 40 ms window (16 kHz speech)", |b| {
+        // Voiced windows only: an unvoiced or quiet one returns early.
+        let windows: Vec<&[i16]> = pcm16
+            .chunks_exact(viva::audio::pitch::WINDOW)
+            .filter(|w| viva::audio::pitch::f0(w).is_some())
+            .collect();
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            black_box(viva::audio::pitch::f0(windows[i % windows.len()]))
+        })
+    });
+    g.bench_function("intonation verdict at a pause", |b| {
+        let mut voice = viva::turns::intonation::Intonation::default();
+        let mut vad = Vad::new(2);
+        for frame in pcm16.chunks_exact(LISTEN_FRAME) {
+            voice.hear(frame, vad.is_speech(frame));
+        }
+        b.iter(|| black_box(voice.verdict()))
+    });
     // The Realtime adapter's input (issue #18): a 20 ms append of base64 PCM16 at 24 kHz,
     // decoded and resampled to 16 kHz, then heard as PCM (no Opus round trip).
     g.bench_function(

@@ -282,6 +282,11 @@ pub struct Config {
     /// played) before the turn ends, and used if the turn ends on the same words. 0: off.
     #[arg(long, env = "VIVA_TURN_PREEMPT", default_value_t = 2)]
     pub turn_preempt: u32,
+    /// Judge a pause by how the voice ended (pitch level or rising: unfinished; a statement's
+    /// fall: finished) where it has no words: `auto` (a recogniser without live captions or a
+    /// transcript of the answer so far, e.g. the embedded Whisper with one worker), `on`, `off`.
+    #[arg(long, env = "VIVA_TURN_INTONATION", default_value = "auto", value_parser = ["auto", "on", "off"])]
+    pub turn_intonation: String,
     /// Continuous speech that starts an utterance (and barges in), in ms.
     #[arg(long, env = "VIVA_SPEECH_START_MS", default_value_t = 80)]
     pub speech_start_ms: u32,
@@ -583,6 +588,8 @@ impl Config {
                     finished_ms: self.turn_finished_ms,
                     ceiling_ms: self.turn_ceiling_ms.min(30_000),
                     preempt_per_turn: self.turn_preempt.min(5),
+                    intonation: crate::turns::policy::IntonationUse::parse(&self.turn_intonation)
+                        .unwrap_or_default(),
                 }),
             endpoint: EndpointConfig {
                 start_frames: (self.speech_start_ms / crate::protocol::FRAME_MS).max(1),

@@ -25,7 +25,8 @@
 //!   Gemini, Deepgram) with retries and circuit breakers, offline Whisper on a bounded worker pool
 //!   (feature `whisper-local`), espeak-ng, the offline interviewer, `scripted` test providers;
 //!   chains with fallbacks.
-//! - [`turns`]: turn-taking — whether the answer so far reads finished, the silence that ends
+//! - [`turns`]: turn-taking — whether the answer so far reads (or, without words, sounds)
+//!   finished, the silence that ends
 //!   the candidate's turn at each pause, and how many replies may be prepared during pauses
 //!   (preemptive replies: `interview::actor::preempting`).
 //! - [`store`]: durable [`store::Store`] (Postgres, or the embedded SQLite) and

@@ -14,6 +14,7 @@ use viva::audio::endpoint::{Endpoint, EndpointConfig, Endpointer};
 use viva::audio::resample::Resampler;
 use viva::audio::vad::Vad;
 use viva::turns::completeness::judge;
+use viva::turns::intonation::Intonation;
 use viva::turns::policy::TurnPolicy;
 
 const FRAME_MS: u32 = 20;
@@ -42,7 +43,22 @@ async fn speak_16k(text: &str) -> Vec<i16> {
     out
 }
 
+/// How espeak-ng voices the phrase before a thinking pause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Voicing {
+    /// As written: espeak-ng ends every clause without punctuation with a statement's fall
+    /// (its default), so the voice says "finished" whatever the words.
+    Statement,
+    /// Going on, as a speaker who stops mid-phrase says it: espeak-ng's continuation tone (the
+    /// phrase is synthesised with a comma after it). The words judged stay as written.
+    Continuation,
+}
+
 async fn labelled_set() -> Vec<Spoken> {
+    labelled_set_voiced(Voicing::Statement).await
+}
+
+async fn labelled_set_voiced(voicing: Voicing) -> Vec<Spoken> {
     let text = include_str!("fixtures/turn-taking-answers.txt");
     let mut set = Vec::new();
     for line in text
@@ -65,7 +81,12 @@ async fn labelled_set() -> Vec<Spoken> {
                 pcm.extend(std::iter::repeat_n(0, (secs * 16_000.0) as usize));
                 continue;
             }
-            let voice = speak_16k(part).await;
+            let goes_on = label == Label::Thinking && i + 1 < parts.len();
+            let voice = if goes_on && voicing == Voicing::Continuation {
+                speak_16k(&format!("{part},")).await
+            } else {
+                speak_16k(part).await
+            };
             // The words are said once their last voiced sample is (espeak-ng's clip ends in
             // silence of its own).
             let voiced = voice
@@ -91,6 +112,9 @@ async fn labelled_set() -> Vec<Spoken> {
 enum Mode {
     Fixed(u32),
     Adaptive(u32),
+    /// The adaptive policy with no words: each pause judged by how the voice ended
+    /// (`turns::intonation`), as on the embedded default.
+    Intonation(u32),
 }
 
 /// What one answer got: the turn ended mid-answer (a cut-in), or after the last speech, this
@@ -103,6 +127,34 @@ enum Outcome {
 }
 
 fn run(answer: &Spoken, mode: Mode, policy: &TurnPolicy) -> Outcome {
+    run_heard(answer, mode, policy, &mut speaker())
+}
+
+/// A candidate's voice as the ear knows it when an answer begins: after the interview's first
+/// answer, by the same voice (the cue compares a phrase's end with the speaker's typical pitch).
+fn speaker() -> Intonation {
+    static FIRST_ANSWER: std::sync::OnceLock<Vec<i16>> = std::sync::OnceLock::new();
+    let pcm = FIRST_ANSWER.get_or_init(|| {
+        let text = "I have five years of experience building web applications with React.";
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(speak_16k(text))
+        })
+        .join()
+        .unwrap()
+    });
+    let mut vad = Vad::new(2);
+    let mut voice = Intonation::default();
+    voice.start();
+    for frame in pcm.chunks_exact(LISTEN_FRAME) {
+        voice.hear(frame, vad.is_speech(frame));
+    }
+    voice
+}
+
+/// [`run`], the ear following the pitch in `voice` as it hears the answer.
+fn run_heard(answer: &Spoken, mode: Mode, policy: &TurnPolicy, voice: &mut Intonation) -> Outcome {
     let mut vad = Vad::new(2);
     let mut ep = Endpointer::new(EndpointConfig::default());
     let frames: Vec<&[i16]> = answer.pcm.chunks_exact(LISTEN_FRAME).collect();
@@ -112,6 +164,22 @@ fn run(answer: &Spoken, mode: Mode, policy: &TurnPolicy) -> Outcome {
     for (i, &is_speech) in speech.iter().enumerate() {
         let end_silence = match mode {
             Mode::Fixed(ms) => ms,
+            Mode::Intonation(base) => {
+                if is_speech {
+                    rule = None;
+                } else if ep.in_speech() && rule.is_none() && ep.silence_ms() >= policy.probe_ms {
+                    let verdict = voice.verdict();
+                    if std::env::var_os("TURN_TAKING_DEBUG").is_some() {
+                        eprintln!(
+                            "  pause at {} ms: {verdict:?} ({:?} st)",
+                            i as u32 * FRAME_MS,
+                            voice.end_semitones()
+                        );
+                    }
+                    rule = Some(policy.rule(verdict, base, false));
+                }
+                rule.map_or(base, |r| r.end_silence_ms)
+            }
             Mode::Adaptive(base) => {
                 if is_speech {
                     rule = None;
@@ -129,7 +197,17 @@ fn run(answer: &Spoken, mode: Mode, policy: &TurnPolicy) -> Outcome {
                 rule.map_or(base, |r| r.end_silence_ms)
             }
         };
-        if let Endpoint::End { .. } = ep.push(is_speech, end_silence) {
+        let endpoint = ep.push(is_speech, end_silence);
+        // As the ear does: an utterance's frames, from the one that starts it.
+        match endpoint {
+            Endpoint::Start => {
+                voice.start();
+                voice.hear(frames[i], is_speech);
+            }
+            Endpoint::None if ep.in_speech() => voice.hear(frames[i], is_speech),
+            _ => {}
+        }
+        if let Endpoint::End { .. } = endpoint {
             if i < last_speech {
                 return Outcome::CutIn;
             }
@@ -398,4 +476,139 @@ async fn the_adaptive_end_of_turn_on_whispers_own_captions() {
         // silences do (32/32 thinking answers, at 700 and at 1200 ms).
         assert!(f.thinking_cut_ins < thinking, "{f:?}");
     }
+}
+
+/// The embedded default's cue (no words at a pause: Whisper with one worker): each pause judged
+/// by how the voice ended (`turns::intonation`), on the labelled set voiced two ways — thinking
+/// phrases spoken as going on (espeak-ng's continuation tone, as a person who stops mid-phrase
+/// sounds), and as espeak-ng says them by default (a statement's fall on every phrase, where the
+/// voice cannot tell them from finished answers). Prints both; asserts the first never cuts in
+/// more, nor answers complete answers later, than the fixed silences, and the second never
+/// answers later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_words_the_voice_decides_how_long_a_pause_is() {
+    let policy = TurnPolicy::default();
+    for voicing in [Voicing::Continuation, Voicing::Statement] {
+        let set = labelled_set_voiced(voicing).await;
+        let thinking = set.iter().filter(|a| a.label == Label::Thinking).count();
+        let complete = set.len() - thinking;
+        if std::env::var_os("TURN_TAKING_DEBUG").is_some() {
+            for a in &set {
+                let mut voice = speaker();
+                let mut vad = Vad::new(2);
+                let first_end = a.said[0].0 + 2 * LISTEN_FRAME;
+                voice.start();
+                for frame in a.pcm[..first_end.min(a.pcm.len())].chunks_exact(LISTEN_FRAME) {
+                    voice.hear(frame, vad.is_speech(frame));
+                }
+                eprintln!(
+                    "{voicing:?} {:?} {:?}: end {:?} st ({:?} Hz, typical {:?} Hz)",
+                    a.label,
+                    a.said[0].1,
+                    voice.end_semitones(),
+                    voice.end_hz(),
+                    voice.typical_hz()
+                );
+            }
+        }
+        let mut all = Vec::new();
+        for mode in [
+            Mode::Fixed(700),
+            Mode::Fixed(1200),
+            Mode::Intonation(700),
+            Mode::Intonation(1200),
+        ] {
+            let f = figures(&set, mode, &policy);
+            eprintln!(
+                "{:<36} cut-ins think {}/{thinking}, cut-ins done {}/{complete}, wait done p50/p99 {} / {} ms",
+                format!("{voicing:?} {mode:?}"),
+                f.thinking_cut_ins,
+                f.complete_cut_ins,
+                pct(&f.complete_wait, 0.5),
+                pct(&f.complete_wait, 0.99)
+            );
+            assert_eq!(f.never, 0, "{mode:?}: every answer's turn ends");
+            all.push(f);
+        }
+        for (fixed, heard) in [(&all[0], &all[2]), (&all[1], &all[3])] {
+            assert!(
+                pct(&heard.complete_wait, 0.5) <= pct(&fixed.complete_wait, 0.5),
+                "{voicing:?}: {heard:?} against {fixed:?}"
+            );
+            if voicing == Voicing::Continuation {
+                assert!(heard.thinking_cut_ins < fixed.thinking_cut_ins, "{heard:?}");
+                assert!(
+                    heard.complete_cut_ins <= fixed.complete_cut_ins,
+                    "{heard:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The embedded default, where a pause has no words (the local Whisper with one worker and no
+/// live captions, or no recogniser at all): the ear follows the candidate's pitch. A complete
+/// answer is answered as one; a candidate who stops on a level voice after "So the first thing
+/// I would do is" is shown `waiting`, waited for, and heard whole, pause included, as one
+/// answer (Whisper's words, when built with it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_embedded_default_a_thinking_candidate_is_waited_for_by_their_voice() {
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base");
+    let whisper = cfg!(feature = "whisper-local") && model.join("model.bin").is_file();
+    let server = TestServer::start_with(|c| {
+        if whisper {
+            c.stt = vec!["whisper-local".into()];
+            c.whisper_model = model;
+            c.whisper_workers = Some(1);
+            c.whisper_partial_ms = Some(0);
+        } else {
+            c.stt = vec!["untranscribed".into()];
+        }
+        c.scripted_questions = 4;
+    })
+    .await;
+    let (id, token) = server.create_interview().await;
+    let mut c = Candidate::join(&server, id, &token, None).await;
+    hear_question(&mut c).await;
+
+    // A complete answer: one turn, never `waiting`.
+    c.say(speech("I would start by measuring where the time actually goes.").await)
+        .await;
+    c.until(
+        "the next question",
+        |e| matches!(e, Event::AudioStart { turn } if *turn > 1),
+    )
+    .await;
+    assert!(!went_waiting(&c), "a finished answer is not waited on");
+
+    // Thinking mid-phrase, the voice level ("…would do is,"), 2.5 s, then the rest.
+    let mut answer = speech("So the first thing I would do is,").await;
+    answer.extend((0..125).map(|_| silence_packet()));
+    answer.extend(speech("look at the slow queries in the logs.").await);
+    c.say(answer).await;
+    c.until(
+        "the question after",
+        |e| matches!(e, Event::AudioStart { turn } if *turn > 3),
+    )
+    .await;
+    assert!(went_waiting(&c), "the state went to waiting");
+    let turns = server.turns(id).await;
+    let answers: Vec<_> = turns
+        .iter()
+        .filter(|t| t.speaker == viva::protocol::Speaker::Candidate)
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(
+        answers[1].audio_ms > 5000,
+        "the whole answer, pause included: {:?}",
+        answers[1]
+    );
+    if whisper {
+        let heard = answers[1].text.to_lowercase();
+        assert!(
+            heard.contains("first thing") && heard.contains("logs"),
+            "{heard}"
+        );
+    }
+    server.shutdown().await;
 }

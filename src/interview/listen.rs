@@ -8,6 +8,8 @@ use crate::audio::codec::{CodecError, Decoder16k, LISTEN_FRAME};
 use crate::audio::endpoint::{Endpoint, EndpointConfig, Endpointer};
 use crate::audio::vad::Vad;
 use crate::providers::SttSession;
+use crate::turns::completeness::Completeness;
+use crate::turns::intonation::Intonation;
 
 /// Audio kept from before an utterance starts, so its first syllable reaches STT.
 const PREROLL_FRAMES: usize = 10;
@@ -52,6 +54,8 @@ pub struct Ear {
     stt: Option<Box<dyn SttSession>>,
     pub decode_errors: u64,
     meter: Meter,
+    /// The intonation cue, where the pauses have no words to judge (`listen_for_intonation`).
+    intonation: Option<Box<Intonation>>,
 }
 
 /// The input level over a few frames: the loudest frame's mean square, and whether any was
@@ -83,7 +87,22 @@ impl Ear {
             stt: None,
             decode_errors: 0,
             meter: Meter::default(),
+            intonation: None,
         })
+    }
+
+    /// Follows the pitch of the candidate's speech from now on, so a pause can be judged by how
+    /// the phrase ended (`turns::intonation`): for a recogniser that gives no words at a pause.
+    /// Off, the ear measures no pitch (it costs a correlation per voiced frame).
+    pub fn listen_for_intonation(&mut self) {
+        self.intonation.get_or_insert_with(Default::default);
+    }
+
+    /// How the utterance in progress sounds at its pause: `Unsure` unless intonation is followed.
+    pub fn intonation(&self) -> Completeness {
+        self.intonation
+            .as_ref()
+            .map_or(Completeness::Unsure, |i| i.verdict())
     }
 
     /// The level over the last `frames` frames heard, once that many have been (then it starts
@@ -171,6 +190,16 @@ impl Ear {
         self.meter.speech |= speech;
         self.meter.frames += 1;
         let endpoint = self.endpointer.push(speech, end_silence_ms);
+        if let Some(intonation) = self.intonation.as_mut() {
+            match endpoint {
+                Endpoint::Start => {
+                    intonation.start();
+                    intonation.hear(pcm, speech);
+                }
+                Endpoint::None if self.stt.is_some() => intonation.hear(pcm, speech),
+                _ => {}
+            }
+        }
         match endpoint {
             Endpoint::Start => {
                 self.preroll.extend(pcm.iter().copied());

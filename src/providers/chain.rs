@@ -137,6 +137,11 @@ impl SttProvider for SttChain {
         self.0.iter().any(|p| p.is_remote())
     }
 
+    /// The first choice's: it is the one heard unless it fails.
+    fn words_at_pauses(&self) -> bool {
+        self.0.first().is_some_and(|p| p.words_at_pauses())
+    }
+
     fn stats(&self) -> Option<serde_json::Value> {
         let all: serde_json::Map<String, serde_json::Value> = self
             .0

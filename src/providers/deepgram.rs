@@ -67,6 +67,10 @@ impl SttProvider for DeepgramStt {
         true
     }
 
+    fn words_at_pauses(&self) -> bool {
+        true // live partials
+    }
+
     fn start(
         &self,
         vocabulary: &Vocabulary,

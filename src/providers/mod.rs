@@ -78,6 +78,12 @@ pub trait SttProvider: Send + Sync {
     fn stats(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Whether a pause in an answer has words to judge: live partials, or a transcript of the
+    /// answer so far ([`SttSession::snapshot`]). Where not, turn-taking listens to how the voice
+    /// ended instead (`turns::intonation`).
+    fn words_at_pauses(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]

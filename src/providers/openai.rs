@@ -175,6 +175,10 @@ impl SttProvider for OpenAiStt {
         true
     }
 
+    fn words_at_pauses(&self) -> bool {
+        true // a transcript of the answer so far (`snapshot`)
+    }
+
     fn start(
         &self,
         vocabulary: &Vocabulary,

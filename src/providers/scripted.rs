@@ -41,6 +41,10 @@ impl SttProvider for ScriptedStt {
         "scripted"
     }
 
+    fn words_at_pauses(&self) -> bool {
+        true // live partials, and a transcript of the answer so far
+    }
+
     fn start(&self, _: &super::Vocabulary, partials: mpsc::Sender<String>) -> Box<dyn SttSession> {
         Box::new(ScriptedSttSession {
             samples: 0,

@@ -37,6 +37,9 @@ pub enum Why {
     /// Words with no full stop after them: the recogniser (all of Viva's punctuate) did not
     /// hear a sentence end.
     NoStop,
+    /// No words to go on, but the voice stopped level or rising, not with a statement's fall
+    /// (`turns::intonation`).
+    Intonation,
 }
 
 /// Last words that cannot end a sentence in spoken English answers.

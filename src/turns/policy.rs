@@ -19,6 +19,42 @@ pub struct TurnPolicy {
     pub ceiling_ms: u32,
     /// Preemptive replies prepared per answer, at most (0: none).
     pub preempt_per_turn: u32,
+    /// When a pause is judged by how the voice ended (`intonation`).
+    pub intonation: IntonationUse,
+}
+
+/// When the ear follows the candidate's pitch to judge a pause (`VIVA_TURN_INTONATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntonationUse {
+    /// Where the recogniser gives no words at a pause (no live captions, no transcript of the
+    /// answer so far): the embedded Whisper on a small machine, or no recogniser.
+    #[default]
+    Auto,
+    /// Always (a pause with fresh words is still judged by its words).
+    On,
+    /// Never: such pauses keep the interview's own silence.
+    Off,
+}
+
+impl IntonationUse {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "on" => Some(Self::On),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+
+    /// Whether to follow the pitch, for a recogniser that does (`true`) or does not give words
+    /// at a pause.
+    pub fn follow(self, words_at_pauses: bool) -> bool {
+        match self {
+            Self::Auto => !words_at_pauses,
+            Self::On => true,
+            Self::Off => false,
+        }
+    }
 }
 
 impl Default for TurnPolicy {
@@ -28,6 +64,7 @@ impl Default for TurnPolicy {
             finished_ms: 600,
             ceiling_ms: 4000,
             preempt_per_turn: 2,
+            intonation: IntonationUse::Auto,
         }
     }
 }

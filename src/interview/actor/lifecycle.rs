@@ -118,7 +118,7 @@ impl Actor {
         if !r.unsaved.is_empty() {
             tracing::warn!(interview = %id, turns = r.unsaved.len(), "restoring turns not yet stored");
         }
-        let ear = Ear::new(deps.cfg.vad_aggressiveness, deps.cfg.endpoint).map_err(|e| {
+        let mut ear = Ear::new(deps.cfg.vad_aggressiveness, deps.cfg.endpoint).map_err(|e| {
             tracing::error!(error = %e, "cannot create Opus decoder");
             AttachError::Internal
         })?;
@@ -127,6 +127,11 @@ impl Actor {
         let end_silence_ms = interview.settings.patience(deps.cfg.end_silence_ms);
         // The organization's own vendor keys, if it brought any.
         let (providers, speak) = deps.providers_for(interview.organization_id).await;
+        if let Some(turns) = deps.cfg.turns {
+            if turns.intonation.follow(providers.stt.words_at_pauses()) {
+                ear.listen_for_intonation();
+            }
+        }
         Ok(Self {
             providers,
             speak,

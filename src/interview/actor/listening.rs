@@ -131,17 +131,19 @@ impl Actor {
             .as_ref()
             .filter(|(_, at)| at + FRESH_FRAMES >= pause_began)
             .map_or_else(String::new, |(w, _)| w.clone());
-        let verdict = crate::turns::completeness::judge(&words);
+        let mut verdict = crate::turns::completeness::judge(&words);
         let patient = self.conv.interview.settings.extra_time();
         if words.is_empty() && self.preemption.is_none() {
-            // No live words (a recogniser without captions, e.g. the embedded Whisper): the
-            // answer so far is transcribed now, the turn held open until it is judged
-            // (`on_preempted`), and the reply prepared on it if it reads finished.
+            // No live words (a recogniser without captions): where it can, the answer so far is
+            // transcribed now, the turn held open until it is judged (`on_preempted`), and the
+            // reply prepared on it if it reads finished.
             self.maybe_preempt("");
             if self.preemption.as_ref().is_some_and(|p| p.judges_pause()) {
                 self.pause_rule = Some(policy.hold(self.end_silence_ms, patient));
                 return;
             }
+            // Where it cannot (the embedded Whisper with one worker): how the voice ended.
+            verdict = self.ear.intonation();
         }
         self.apply_verdict(verdict, &words);
     }

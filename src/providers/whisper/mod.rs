@@ -146,6 +146,12 @@ impl SttProvider for WhisperLocal {
         })
     }
 
+    /// Only with live captions (two or more workers, or `VIVA_WHISPER_PARTIAL_MS`): with one
+    /// worker a pause has no words (see [`SttSession::snapshot`]).
+    fn words_at_pauses(&self) -> bool {
+        self.partial_every > 0
+    }
+
     fn stats(&self) -> Option<serde_json::Value> {
         Some(self.pool.stats())
     }
