@@ -51,31 +51,27 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("listen");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("decode+vad+endpoint per 20 ms frame", |b| {
-        let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
-        let mut i = 0;
-        b.iter(|| {
-            let h = ear.hear(Heard::Opus(&packets[i % packets.len()]), 700, || {
-                stt.start(&Default::default(), tx.clone())
-            });
-            i += 1;
-            black_box(matches!(h, Hearing::End { .. }))
-        })
-    });
-    // The same with the intonation cue followed (the embedded default's turn-taking, #19): a
-    // pitch estimate on one voiced frame in three.
-    g.bench_function("decode+vad+endpoint+intonation per 20 ms frame", |b| {
-        let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
-        ear.listen_for_intonation();
-        let mut i = 0;
-        b.iter(|| {
-            let h = ear.hear(Heard::Opus(&packets[i % packets.len()]), 700, || {
-                stt.start(&Default::default(), tx.clone())
-            });
-            i += 1;
-            black_box(matches!(h, Hearing::End { .. }))
-        })
-    });
+    // Then with the intonation cue followed (the embedded default's turn-taking, #19): a pitch
+    // estimate on one voiced frame in three.
+    for (name, intonation) in [
+        ("decode+vad+endpoint per 20 ms frame", false),
+        ("decode+vad+endpoint+intonation per 20 ms frame", true),
+    ] {
+        g.bench_function(name, |b| {
+            let mut ear = Ear::new(2, EndpointConfig::default()).unwrap();
+            if intonation {
+                ear.listen_for_intonation();
+            }
+            let mut i = 0;
+            b.iter(|| {
+                let h = ear.hear(Heard::Opus(&packets[i % packets.len()]), 700, || {
+                    stt.start(&Default::default(), tx.clone())
+                });
+                i += 1;
+                black_box(matches!(h, Hearing::End { .. }))
+            })
+        });
+    }
     let mut pcm16 = Vec::new();
     Resampler::new(48_000, 16_000).process(&pcm, &mut pcm16);
     g.bench_function("pitch of a 40 ms window (16 kHz speech)", |b| {

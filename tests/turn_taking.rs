@@ -236,6 +236,19 @@ struct Figures {
     thinking_wait: Vec<u32>,
 }
 
+impl Figures {
+    /// One line of a printed table: cut-ins of each kind, and the waits after complete answers.
+    fn line(&self, label: &str, thinking: usize, complete: usize) -> String {
+        format!(
+            "{label:<36} cut-ins think {}/{thinking}, cut-ins done {}/{complete}, wait done p50/p99 {} / {} ms",
+            self.thinking_cut_ins,
+            self.complete_cut_ins,
+            pct(&self.complete_wait, 0.5),
+            pct(&self.complete_wait, 0.99)
+        )
+    }
+}
+
 fn figures(set: &[Spoken], mode: Mode, policy: &TurnPolicy) -> Figures {
     let mut f = Figures {
         thinking_cut_ins: 0,
@@ -464,12 +477,8 @@ async fn the_adaptive_end_of_turn_on_whispers_own_captions() {
     for mode in [Mode::Adaptive(700), Mode::Adaptive(1200)] {
         let f = figures(&set, mode, &policy);
         eprintln!(
-            "{:<22} cut-ins think {}/{thinking}, cut-ins done {}/{complete}, wait done p50/p99 {} / {} ms",
-            format!("{mode:?} (Whisper)"),
-            f.thinking_cut_ins,
-            f.complete_cut_ins,
-            pct(&f.complete_wait, 0.5),
-            pct(&f.complete_wait, 0.99)
+            "{}",
+            f.line(&format!("{mode:?} (Whisper)"), thinking, complete)
         );
         assert_eq!(f.never, 0, "{mode:?}: every answer's turn ends");
         // Whatever Whisper makes of them, the captions never cut in more than today's fixed
@@ -520,12 +529,8 @@ async fn without_words_the_voice_decides_how_long_a_pause_is() {
         ] {
             let f = figures(&set, mode, &policy);
             eprintln!(
-                "{:<36} cut-ins think {}/{thinking}, cut-ins done {}/{complete}, wait done p50/p99 {} / {} ms",
-                format!("{voicing:?} {mode:?}"),
-                f.thinking_cut_ins,
-                f.complete_cut_ins,
-                pct(&f.complete_wait, 0.5),
-                pct(&f.complete_wait, 0.99)
+                "{}",
+                f.line(&format!("{voicing:?} {mode:?}"), thinking, complete)
             );
             assert_eq!(f.never, 0, "{mode:?}: every answer's turn ends");
             all.push(f);
