@@ -41,6 +41,8 @@ struct Cluster {
     ports: [u16; NODES],
     nodes: Vec<Option<Served>>,
     nginx: Nginx,
+    /// Node processes started so far (each writes its own log in `dir`).
+    starts: usize,
 }
 
 /// `deploy/nginx.conf` with the nodes on loopback and a `{port}` to listen on.
@@ -71,6 +73,7 @@ impl Cluster {
             ports,
             nodes: (0..NODES).map(|_| None).collect(),
             nginx: Nginx::start(&nginx_conf(&ports)),
+            starts: 0,
         };
         for i in 0..NODES {
             c.start_node(i);
@@ -102,8 +105,41 @@ impl Cluster {
     fn start_node(&mut self, i: usize) {
         let mut cmd = self.viva(i);
         cmd.args(["serve", "--bind", &format!("127.0.0.1:{}", self.ports[i])]);
-        let (child, _) = spawn_serve(cmd);
+        self.starts += 1;
+        let log = self
+            .dir
+            .path()
+            .join(format!("log-{:02}-node-{i}.txt", self.starts));
+        let (child, _) = spawn_serve_logging_to(cmd, &log);
         self.nodes[i] = Some(child);
+    }
+
+    /// What every node process logged about interview `id`, in the order they were started
+    /// (for a failing assertion to show).
+    fn logs_about(&self, id: Uuid) -> String {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("log-"))
+            })
+            .collect();
+        files.sort();
+        let id = id.to_string();
+        files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().filter(|l| l.contains(&id)).collect();
+                format!(
+                    "--- {}\n{}",
+                    f.file_name().unwrap().to_string_lossy(),
+                    lines[lines.len().saturating_sub(80)..].join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn kill(&mut self, i: usize) {
@@ -327,7 +363,8 @@ async fn killing_the_owner_behind_nginx_loses_no_answer_and_the_interview_goes_o
     // No seq reused: everything the candidate got, across every connection, only goes up.
     assert!(
         candidate_seqs.windows(2).all(|w| w[0] < w[1]),
-        "seq reused or out of order: {candidate_seqs:?}"
+        "seq reused or out of order: {candidate_seqs:?}\nthe nodes' logs:\n{}",
+        cluster.logs_about(id)
     );
     // Every committed answer stored once, in order; questions asked in order, none skipped or
     // asked twice (the interview went on at the right question each time).

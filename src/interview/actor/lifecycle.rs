@@ -107,6 +107,9 @@ impl Actor {
                 .await
                 .map_err(internal)?
         };
+        // Where the numbering goes on from (a handoff, a crash, a reload), for the operator.
+        let from_checkpoint = checkpoint.as_ref().map(|c| (c.next_seq, c.clean));
+        let streamed_seq = streamed.last().map(|e| e.seq);
         let r = restore::restore(restore::Sources {
             turns,
             checkpoint,
@@ -115,6 +118,15 @@ impl Actor {
             stored_events,
             window,
         });
+        tracing::info!(
+            interview = %id,
+            lease = ?lease_gen,
+            next_seq = r.next_seq,
+            checkpoint = ?from_checkpoint,
+            stored_seq,
+            streamed_seq = ?streamed_seq,
+            "interview loaded"
+        );
         if !r.unsaved.is_empty() {
             tracing::warn!(interview = %id, turns = r.unsaved.len(), "restoring turns not yet stored");
         }

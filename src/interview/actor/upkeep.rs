@@ -234,6 +234,7 @@ impl Actor {
     /// interview moved), then the lease is given up.
     pub(super) async fn final_checkpoint(&mut self) {
         let final_cp = self.checkpoint_record(true);
+        tracing::info!(interview = %self.id, next_seq = final_cp.next_seq, fence = final_cp.fence, "final checkpoint");
         let u = &mut self.upkeep;
         u.requested += 1;
         u.next.send_replace(Some((u.requested, final_cp)));
