@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::proxy::Proxy;
-use common::{interview_create, log_tail, spawn_serve_logging_to};
+use common::{interview_create, log_tail, spawn_serve_logging_to, whisper_built_in, whisper_model};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
@@ -76,15 +76,6 @@ async fn microphone_wav_saying(dir: &Path, lead_ms: usize, parts: &[&str]) -> Pa
     let path = dir.join("answer.wav");
     std::fs::write(&path, viva::audio::wav::encode(48_000, &samples)).unwrap();
     path
-}
-
-fn whisper_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base")
-}
-
-/// Whether the embedded default transcribes (built with `whisper-local`, model fetched).
-fn whisper_built_in() -> bool {
-    cfg!(feature = "whisper-local") && whisper_model().join("model.bin").is_file()
 }
 
 /// `viva` on a data directory, on the embedded default whatever the developer's environment says.

@@ -133,24 +133,26 @@ fn run(answer: &Spoken, mode: Mode, policy: &TurnPolicy) -> Outcome {
 /// A candidate's voice as the ear knows it when an answer begins: after the interview's first
 /// answer, by the same voice (the cue compares a phrase's end with the speaker's typical pitch).
 fn speaker() -> Intonation {
-    static FIRST_ANSWER: std::sync::OnceLock<Vec<i16>> = std::sync::OnceLock::new();
-    let pcm = FIRST_ANSWER.get_or_init(|| {
-        let text = "I have five years of experience building web applications with React.";
-        std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(speak_16k(text))
+    static HEARD: std::sync::OnceLock<Intonation> = std::sync::OnceLock::new();
+    HEARD
+        .get_or_init(|| {
+            let text = "I have five years of experience building web applications with React.";
+            let pcm = std::thread::spawn(move || {
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(speak_16k(text))
+            })
+            .join()
+            .unwrap();
+            let mut vad = Vad::new(2);
+            let mut voice = Intonation::default();
+            voice.start();
+            for frame in pcm.chunks_exact(LISTEN_FRAME) {
+                voice.hear(frame, vad.is_speech(frame));
+            }
+            voice
         })
-        .join()
-        .unwrap()
-    });
-    let mut vad = Vad::new(2);
-    let mut voice = Intonation::default();
-    voice.start();
-    for frame in pcm.chunks_exact(LISTEN_FRAME) {
-        voice.hear(frame, vad.is_speech(frame));
-    }
-    voice
+        .clone()
 }
 
 /// [`run`], the ear following the pitch in `voice` as it hears the answer.
@@ -417,15 +419,7 @@ async fn the_adaptive_end_of_turn_on_whispers_own_captions() {
     use viva::providers::whisper::pool::Transcribe;
     use viva::providers::whisper::WhisperSettings;
 
-    let model = std::env::var_os("VIVA_WHISPER_MODEL").map_or_else(
-        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base"),
-        Into::into,
-    );
-    assert!(
-        model.join("model.bin").is_file(),
-        "no Whisper model at {} (run scripts/fetch-whisper.sh)",
-        model.display()
-    );
+    let model = require_whisper_model();
     let engine = std::sync::Arc::new(
         Ct2Whisper::load(&WhisperSettings::sized_to(2, model)).expect("the model loads"),
     );
@@ -501,25 +495,6 @@ async fn without_words_the_voice_decides_how_long_a_pause_is() {
         let set = labelled_set_voiced(voicing).await;
         let thinking = set.iter().filter(|a| a.label == Label::Thinking).count();
         let complete = set.len() - thinking;
-        if std::env::var_os("TURN_TAKING_DEBUG").is_some() {
-            for a in &set {
-                let mut voice = speaker();
-                let mut vad = Vad::new(2);
-                let first_end = a.said[0].0 + 2 * LISTEN_FRAME;
-                voice.start();
-                for frame in a.pcm[..first_end.min(a.pcm.len())].chunks_exact(LISTEN_FRAME) {
-                    voice.hear(frame, vad.is_speech(frame));
-                }
-                eprintln!(
-                    "{voicing:?} {:?} {:?}: end {:?} st ({:?} Hz, typical {:?} Hz)",
-                    a.label,
-                    a.said[0].1,
-                    voice.end_semitones(),
-                    voice.end_hz(),
-                    voice.typical_hz()
-                );
-            }
-        }
         let mut all = Vec::new();
         for mode in [
             Mode::Fixed(700),
@@ -558,12 +533,11 @@ async fn without_words_the_voice_decides_how_long_a_pause_is() {
 /// answer (Whisper's words, when built with it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_embedded_default_a_thinking_candidate_is_waited_for_by_their_voice() {
-    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base");
-    let whisper = cfg!(feature = "whisper-local") && model.join("model.bin").is_file();
+    let whisper = whisper_built_in();
     let server = TestServer::start_with(|c| {
         if whisper {
             c.stt = vec!["whisper-local".into()];
-            c.whisper_model = model;
+            c.whisper_model = whisper_model();
             c.whisper_workers = Some(1);
             c.whisper_partial_ms = Some(0);
         } else {

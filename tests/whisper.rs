@@ -20,16 +20,7 @@ const ANSWERS: [&str; 3] = [
 ];
 
 fn model_dir() -> PathBuf {
-    let dir = std::env::var_os("VIVA_WHISPER_MODEL").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("model.bin").is_file(),
-        "no Whisper model at {} (run scripts/fetch-whisper.sh)",
-        dir.display()
-    );
-    dir
+    require_whisper_model()
 }
 
 #[test]

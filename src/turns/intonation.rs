@@ -41,6 +41,7 @@ const BINS: usize = 4 * 12 * 3; // three octaves: 70–560 Hz
 
 /// The intonation of one candidate's speech over an interview. Feed it every frame of an
 /// utterance ([`Intonation::hear`]); ask it at a pause ([`Intonation::verdict`]).
+#[derive(Clone)]
 pub struct Intonation {
     /// The utterance's last speech frames (PCM, 16 kHz), oldest first: the end of the phrase.
     tail: VecDeque<i16>,
@@ -90,8 +91,11 @@ impl Intonation {
         self.tail.drain(..excess);
         self.frames = self.frames.wrapping_add(1);
         if self.frames.is_multiple_of(BASELINE_EVERY) && self.tail.len() >= pitch::WINDOW {
-            let tail = self.tail.make_contiguous();
-            if let Some(hz) = pitch::f0(&tail[tail.len() - pitch::WINDOW..]) {
+            // The last two frames, copied out (the ring is not rotated on every voiced frame).
+            let mut window = [0i16; pitch::WINDOW];
+            let recent = self.tail.range(self.tail.len() - pitch::WINDOW..);
+            window.iter_mut().zip(recent).for_each(|(w, s)| *w = *s);
+            if let Some(hz) = pitch::f0(&window) {
                 self.baseline[bin(hz)] += 1;
                 self.baseline_n += 1;
             }

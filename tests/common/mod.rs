@@ -729,3 +729,29 @@ pub async fn metric(base: &str, series: &str) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no {series} in {text}"))
 }
+
+/// The Whisper model the tests use: `VIVA_WHISPER_MODEL`, else `models/whisper-base` (what
+/// `scripts/fetch-whisper.sh` fetches).
+pub fn whisper_model() -> std::path::PathBuf {
+    std::env::var_os("VIVA_WHISPER_MODEL").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/whisper-base"),
+        Into::into,
+    )
+}
+
+/// [`whisper_model`], which a test built to run Whisper needs.
+pub fn require_whisper_model() -> std::path::PathBuf {
+    let dir = whisper_model();
+    assert!(
+        dir.join("model.bin").is_file(),
+        "no Whisper model at {} (run scripts/fetch-whisper.sh)",
+        dir.display()
+    );
+    dir
+}
+
+/// Whether this build transcribes with the local Whisper (built with `whisper-local`, the model
+/// fetched): the embedded default then hears words.
+pub fn whisper_built_in() -> bool {
+    cfg!(feature = "whisper-local") && whisper_model().join("model.bin").is_file()
+}

@@ -99,7 +99,7 @@ impl Pool {
     }
 
     /// A worker is free and nothing is waiting.
-    pub fn idle(&self) -> bool {
+    fn idle(&self) -> bool {
         self.stats.busy.load(Ordering::Relaxed) < self.workers
             && self.stats.queued.load(Ordering::Relaxed) == 0
     }
